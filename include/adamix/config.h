@@ -1,0 +1,114 @@
+/* The typed experiment (DESIGN.md section 5).
+ *
+ * src/config binds a node tree (node.h) to these structs, checking every key,
+ * type and range, filling every default, and reporting each problem at its
+ * file:line:col. Cross-field checks that need no data (layer count, rule
+ * coverage) happen here; the check of the first layer against the image size
+ * happens when the data is opened, using layers_line/layers_col.
+ *
+ * One struct amx_run_config describes one run completely: it is what the
+ * sweep produces for each expanded point and what the run module consumes. */
+#ifndef ADAMIX_CONFIG_H
+#define ADAMIX_CONFIG_H
+
+#include "adamix/error.h"
+#include "adamix/node.h"
+#include "adamix/optim.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AMX_MAX_LAYERS 16
+#define AMX_NAME_MAX 128
+#define AMX_PATH_MAX 1024
+#define AMX_TEXT_MAX 512
+
+enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
+enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
+enum amx_metric { AMX_METRIC_TEST_ERROR, AMX_METRIC_TRAIN_ERROR, AMX_METRIC_VALIDATION_ERROR };
+
+const char *amx_unit_name(enum amx_unit u);
+const char *amx_loss_name(enum amx_loss l);
+const char *amx_metric_name(enum amx_metric m);
+
+struct amx_data_config {
+    char dir[AMX_PATH_MAX];   /* default "data/mnist" */
+    char train[AMX_PATH_MAX]; /* default "train-images-idx3-ubyte.gz" */
+    char test[AMX_PATH_MAX];  /* default "t10k-images-idx3-ubyte.gz" */
+    long train_limit;         /* 0 = all */
+    long test_limit;          /* 0 = all */
+    long validation;          /* last N training images held out; 0 = none */
+};
+
+struct amx_network_config {
+    int n_layers;                 /* number of sizes, >= 2 */
+    int layers[AMX_MAX_LAYERS];   /* layers[0] = image size */
+    int layers_line, layers_col;  /* where `layers` is, for the data check */
+    enum amx_unit hidden;         /* default logistic */
+    enum amx_unit code;           /* default linear */
+    enum amx_unit output;         /* default logistic */
+};
+
+struct amx_pretrain_config {
+    bool enabled;                 /* false for `pretrain: none` */
+    int epochs;                   /* default 50 */
+    int batch_size;               /* default 100 */
+    int cd_k;                     /* default 1 */
+    double learning_rate;         /* default 0.1 */
+    double code_learning_rate;    /* default 0.001 */
+    double momentum_initial;      /* default 0.5 */
+    double momentum_final;        /* default 0.9 */
+    int momentum_switch_epoch;    /* default 5 */
+    double weight_decay;          /* default 0.0002 */
+    double init_std;              /* default 0.1 */
+};
+
+struct amx_finetune_config {
+    int epochs;                   /* default 50 */
+    int batch_size;               /* default 100 */
+    enum amx_loss loss;           /* default cross_entropy */
+    size_t n_rules;
+    struct amx_rule_binding rules[AMX_MAX_RULE_BINDINGS];
+    int rules_line, rules_col;    /* where `rules` is, for coverage errors */
+    double divergence_limit;      /* default 1e6 */
+};
+
+struct amx_report_config {
+    enum amx_metric metric;       /* default test_error */
+    char series[AMX_TEXT_MAX];    /* a sweep axis, or "" (default: the first axis) */
+    char title[AMX_TEXT_MAX];     /* default: the name */
+    bool log_y;                   /* default false */
+};
+
+/* One fully resolved run. */
+struct amx_run_config {
+    char file[AMX_PATH_MAX];      /* the experiment file, for messages */
+    char name[AMX_NAME_MAX];      /* [a-z0-9._-]+ */
+    char description[AMX_TEXT_MAX];
+    uint64_t seed;                /* default 1 */
+    int repeats;                  /* default 1 */
+    int repeat;                   /* 0-based index of this run's repeat */
+    struct amx_data_config data;
+    struct amx_network_config network;
+    struct amx_pretrain_config pretrain;
+    struct amx_finetune_config finetune;
+    struct amx_report_config report;
+};
+
+/* Binds a resolved tree (no `sweep` key: the sweep module removes it) to a
+ * run config. Every problem found is added to errs (each AMX_ERR_CONFIG with
+ * its location); returns AMX_OK only when there was none. Unknown keys get a
+ * "did you mean" suggestion. */
+enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_config *cfg,
+                                struct amx_errlist *errs);
+
+/* The resolved configuration as a node tree with every default written out,
+ * in the order of DESIGN.md section 5 (so `config.yaml` is complete). Binding
+ * its output gives an equal config. NULL on out of memory. */
+struct amx_node *amx_config_to_node(const struct amx_run_config *cfg);
+
+/* "Did you mean": the candidate closest to word by edit distance, if close
+ * enough to be a likely misspelling, else NULL. */
+const char *amx_suggest(const char *word, const char *const *candidates, size_t n);
+
+#endif

@@ -1,0 +1,87 @@
+/* A YAML document as a tree of nodes that remember where they came from.
+ *
+ * src/config parses a file with libyaml into this tree; overrides (--set) and
+ * sweep expansion edit copies of it; binding turns it into the typed
+ * configuration of config.h. Every node keeps its file and 1-based line and
+ * column, so a range check made long after parsing still points at the spot.
+ * Only src/config includes <yaml.h>; everything else sees this tree.
+ *
+ * Scalars keep their text as written plus whether they were quoted, so
+ * `"1"` is a string and `1` a number; interpretation happens at binding. */
+#ifndef ADAMIX_NODE_H
+#define ADAMIX_NODE_H
+
+#include "adamix/error.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum amx_node_kind { AMX_NODE_SCALAR, AMX_NODE_SEQ, AMX_NODE_MAP };
+
+struct amx_node;
+
+struct amx_node_pair {
+    char *key;
+    int line, col; /* of the key */
+    struct amx_node *value;
+};
+
+struct amx_node {
+    enum amx_node_kind kind;
+    char *file; /* owned copy; "" for nodes built in code */
+    int line, col;
+    /* AMX_NODE_SCALAR */
+    char *text;
+    bool quoted; /* single- or double-quoted, or a block scalar: always a string */
+    /* AMX_NODE_SEQ: items[0..n); AMX_NODE_MAP: pairs[0..n), in file order */
+    size_t n;
+    struct amx_node **items;
+    struct amx_node_pair *pairs;
+};
+
+/* Parses YAML text. `name` is the file name used in marks and errors.
+ * Refused with AMX_ERR_CONFIG and a located message: invalid YAML, not UTF-8,
+ * an empty document, several documents, duplicate keys, non-scalar keys,
+ * an alias expansion larger than AMX_NODE_MAX_EXPANDED nodes. When
+ * top_must_be_map, a top level that is not a mapping is refused too.
+ * On failure *out stays NULL. */
+#define AMX_NODE_MAX_EXPANDED 100000
+enum amx_status amx_node_parse_string(const char *text, size_t len, const char *name,
+                                      bool top_must_be_map, struct amx_node **out,
+                                      struct amx_error *err);
+enum amx_status amx_node_parse_file(const char *path, struct amx_node **out,
+                                    struct amx_error *err);
+
+void amx_node_free(struct amx_node *node); /* NULL-safe, frees the subtree */
+struct amx_node *amx_node_clone(const struct amx_node *node); /* NULL on out of memory */
+struct amx_node *amx_node_new_scalar(const char *text, bool quoted, const char *file, int line,
+                                     int col);
+struct amx_node *amx_node_new_map(const char *file, int line, int col);
+
+/* Lookups: NULL when absent or when the node is not a mapping. */
+struct amx_node *amx_node_map_get(const struct amx_node *map, const char *key);
+struct amx_node_pair *amx_node_map_pair(const struct amx_node *map, const char *key);
+/* Follows a dotted path ("finetune.rules.weights.eta0") through mappings. A key
+ * that itself contains dots (a sweep axis like "finetune.epochs") is reachable
+ * only by amx_node_map_get. */
+struct amx_node *amx_node_get_path(const struct amx_node *root, const char *path);
+/* Sets (replacing, taking ownership of value) or adds the key at a dotted path;
+ * missing intermediate mappings are created. Fails when a step of the path is
+ * not a mapping. */
+enum amx_status amx_node_set_path(struct amx_node *root, const char *path, struct amx_node *value,
+                                  struct amx_error *err);
+/* Removes the key from a mapping; returns whether it was there. */
+bool amx_node_map_remove(struct amx_node *map, const char *key);
+
+/* Structural equality of two trees (kinds, keys in order, scalar text); marks
+ * are ignored. */
+bool amx_node_equal(const struct amx_node *a, const struct amx_node *b);
+
+/* Writes the tree as block-style YAML (2-space indent), quoting strings that
+ * would otherwise read back as something else. Parsing the output gives an
+ * equal tree. Returns 0, or -1 on a write error. */
+int amx_node_emit(const struct amx_node *node, FILE *out);
+/* Same, into a malloc'ed NUL-terminated string (NULL on out of memory). */
+char *amx_node_emit_string(const struct amx_node *node);
+
+#endif

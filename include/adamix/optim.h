@@ -1,0 +1,162 @@
+/* Learning-rate rules and parameter groups (DESIGN.md section 6).
+ *
+ * A rule is one small unit: a table of its own parameters (name, default,
+ * range) and one update function over a contiguous tensor. The registry in
+ * src/optim/registry.c maps names to rules; adding a rule is one file plus one
+ * registry line. src/config validates a rule's parameters from this same
+ * table, so the YAML language grows with the registry.
+ *
+ * Every rule also has the common parameters eta0, momentum (default 0) and
+ * per (epoch | step): those live in struct amx_rule_spec, not in the table.
+ *
+ * Worked example (what the run module does):
+ *
+ *   struct amx_param_tensor t[] = {{"layer1.weights", 1, false, true, W1, dW1, 784 * 1000}, ...};
+ *   struct amx_optimizer *opt;
+ *   amx_optimizer_init(&opt, t, nt, bindings, nb, &err);   // resolves selectors
+ *   for each epoch: amx_optimizer_epoch_begin(opt, epoch);
+ *       for each batch: backprop fills the grad arrays; amx_optimizer_step(opt);
+ *       amx_optimizer_epoch_stats(opt, stats);               // rate_mean/min/max per group
+ *
+ * Nothing here does I/O or knows about YAML. */
+#ifndef ADAMIX_OPTIM_H
+#define ADAMIX_OPTIM_H
+
+#include "adamix/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AMX_RULE_MAX_PARAMS 8
+#define AMX_MAX_RULE_BINDINGS 32
+#define AMX_SELECTOR_MAX 32
+
+enum amx_clock { AMX_CLOCK_EPOCH, AMX_CLOCK_STEP };
+
+enum amx_param_flags {
+    AMX_PARAM_LO_OPEN = 1, /* value must be > lo (else >= lo) */
+    AMX_PARAM_HI_OPEN = 2, /* value must be < hi (else <= hi) */
+    AMX_PARAM_INTEGER = 4  /* value must be a whole number */
+};
+
+struct amx_rule_param_def {
+    const char *name;
+    double def;
+    double lo, hi; /* range; use -HUGE_VAL / HUGE_VAL for none */
+    unsigned flags;
+    const char *const *choices; /* NULL-terminated words for an enumerated
+                                   parameter (stored as the index), else NULL */
+    const char *help;           /* one line for docs and errors */
+};
+
+struct amx_rule;
+
+/* A configured rule: what config produces and optim consumes. */
+struct amx_rule_spec {
+    const struct amx_rule *rule;
+    double eta0;
+    double momentum;      /* mu in v <- mu*v - eta*g; theta <- theta + v */
+    enum amx_clock per;   /* what t counts */
+    double p[AMX_RULE_MAX_PARAMS]; /* rule->params[i] value, defaults filled */
+};
+
+/* Effective rates of one group over one epoch (every parameter, every update). */
+struct amx_rate_stats {
+    double sum;   /* sum of rates */
+    double count; /* number of (parameter, update) pairs */
+    double min, max;
+};
+
+/* Everything an update may need besides the tensor. */
+struct amx_rule_ctx {
+    const struct amx_rule_spec *spec;
+    double t;          /* epoch index from 0, or update index from 0 with per: step */
+    long epoch;        /* epoch index from 0 */
+    long step;         /* update index from 0 over the whole fine-tuning */
+    long step_in_epoch;/* update index from 0 within this epoch */
+};
+
+struct amx_rule {
+    const char *name;
+    const char *alias; /* or NULL */
+    const char *summary; /* the formula in one line */
+    const struct amx_rule_param_def *params;
+    int n_params;
+    int state_floats; /* per parameter, besides the momentum velocity */
+    /* Applies one update to theta[0..n) given g[0..n). state has
+     * n*state_floats floats (zeroed at init, laid out as state_floats arrays of
+     * n floats, i.e. state + k*n is the k-th array); velocity has n floats or is NULL when
+     * momentum is 0. Adds every effective rate to stats. Allocates nothing. */
+    void (*update)(const struct amx_rule_ctx *ctx, float *theta, const float *g, float *state,
+                   float *velocity, size_t n, struct amx_rate_stats *stats);
+    /* Called at the start of every epoch (may be NULL), e.g. to reset a window. */
+    void (*epoch_begin)(const struct amx_rule_spec *spec, float *state, size_t n);
+};
+
+/* The registry. */
+const struct amx_rule *amx_rule_find(const char *name); /* name or alias; NULL if none */
+size_t amx_rule_count(void);
+const struct amx_rule *amx_rule_at(size_t i);
+/* Index of a rule parameter by name, or -1. */
+int amx_rule_param_index(const struct amx_rule *rule, const char *name);
+/* A spec with every default filled in. */
+void amx_rule_spec_defaults(struct amx_rule_spec *spec, const struct amx_rule *rule);
+
+/* One parameter tensor of the unrolled network, a non-owning view. */
+struct amx_param_tensor {
+    char name[AMX_SELECTOR_MAX]; /* "layer3.weights" */
+    int layer;                   /* 1-based over the unrolled network */
+    bool is_bias;
+    bool in_encoder;
+    float *theta;
+    float *grad;
+    size_t n;
+};
+
+/* One `finetune.rules` entry: selector -> configured rule. line/col locate
+ * the entry in the experiment file for coverage errors. */
+struct amx_rule_binding {
+    char selector[AMX_SELECTOR_MAX]; /* all, weights, biases, encoder[.weights|.biases],
+                                        decoder[...], layerN[.weights|.biases] */
+    struct amx_rule_spec spec;
+    int line, col;
+};
+
+/* Whether a selector is well-formed (layer numbers are checked at resolution). */
+bool amx_selector_valid(const char *selector);
+
+/* Checks that bindings cover each of the tensors exactly once (most specific
+ * selector wins: layerN.* over encoder.*/decoder.* over weights/biases over
+ * all; a kind-qualified selector over the bare one at the same level). On
+ * failure, an AMX_ERR_CONFIG message naming the uncovered or doubly covered
+ * tensors, or the selector that matches nothing, located at (file, line, col).
+ * assign[i] receives the binding index of tensor i. */
+enum amx_status amx_groups_resolve(const struct amx_param_tensor *tensors, size_t n_tensors,
+                                   const struct amx_rule_binding *bindings, size_t n_bindings,
+                                   int *assign, const char *file, int line, int col,
+                                   struct amx_error *err);
+
+/* Same check, from the shape alone: the unrolled network of n_layers layer
+ * sizes has 2*(n_layers-1) layers, each with weights and biases. */
+enum amx_status amx_groups_check_layers(int n_layers, const struct amx_rule_binding *bindings,
+                                        size_t n_bindings, const char *file, int line, int col,
+                                        struct amx_error *err);
+
+struct amx_optimizer;
+
+/* Resolves the groups and allocates all rule state in one slab. Groups are the
+ * bindings (one rate-stats entry per binding, named by its selector). */
+enum amx_status amx_optimizer_init(struct amx_optimizer **out,
+                                   const struct amx_param_tensor *tensors, size_t n_tensors,
+                                   const struct amx_rule_binding *bindings, size_t n_bindings,
+                                   struct amx_error *err);
+void amx_optimizer_free(struct amx_optimizer *opt);
+void amx_optimizer_epoch_begin(struct amx_optimizer *opt, long epoch);
+/* One update of every tensor from its grad array. Allocates nothing. */
+void amx_optimizer_step(struct amx_optimizer *opt);
+size_t amx_optimizer_group_count(const struct amx_optimizer *opt);
+const char *amx_optimizer_group_name(const struct amx_optimizer *opt, size_t i);
+/* Rate statistics of group i since the last epoch_begin. */
+struct amx_rate_stats amx_optimizer_group_stats(const struct amx_optimizer *opt, size_t i);
+
+#endif

@@ -1,0 +1,25 @@
+# Writes OUT (gitinfo.h) with the commit the build comes from and a dirty flag;
+# rewrites it only when it changes, so an unchanged tree does not relink.
+set(commit "unknown")
+set(dirty 0)
+if(GIT AND EXISTS "${SRC}/.git")
+  execute_process(COMMAND ${GIT} -C ${SRC} rev-parse --short=12 HEAD
+    OUTPUT_VARIABLE c RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(rc EQUAL 0)
+    set(commit "${c}")
+  endif()
+  execute_process(COMMAND ${GIT} -C ${SRC} status --porcelain --untracked-files=no
+    OUTPUT_VARIABLE st RESULT_VARIABLE rc2 OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(rc2 EQUAL 0 AND NOT st STREQUAL "")
+    set(dirty 1)
+  endif()
+endif()
+set(text "#define AMX_GIT_COMMIT \"${commit}\"\n#define AMX_GIT_DIRTY ${dirty}\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+else()
+  set(old "")
+endif()
+if(NOT old STREQUAL text)
+  file(WRITE "${OUT}" "${text}")
+endif()
