@@ -1,24 +1,610 @@
 /* adamix-run: the command line (DESIGN.md section 4). Only this file prints to
- * the terminal or exits; everything it does is a call into the modules. */
+ * the terminal or exits; everything it does is a call into the modules:
+ * sweep (load and expand), run (execute), report (summaries and figure). */
+#define _POSIX_C_SOURCE 200809L
+#include "adamix/config.h"
+#include "adamix/fsutil.h"
+#include "adamix/report.h"
+#include "adamix/run.h"
+#include "adamix/sweep.h"
 #include "adamix/version.h"
 
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: adamix-run [options] EXPERIMENT.yaml [PATH=VALUE ...]\n"
+    "       adamix-run validate EXPERIMENT.yaml [PATH=VALUE ...]\n"
+    "       adamix-run report RESULTS_DIR\n"
+    "       adamix-run merge OUT_DIR SHARD_DIR...\n"
+    "       adamix-run --help | --version\n"
+    "\n"
+    "Runs every point of an experiment's sweep (times its repeats), in parallel,\n"
+    "reproducibly, and writes CSV/JSON reports and a figure (see README.md).\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR         results folder (default: results/<name>)\n"
+    "  -j, --jobs N          runs in parallel (default: the number of cores)\n"
+    "  -s, --set PATH=VALUE  override one value by its dotted path, VALUE in YAML\n"
+    "                        syntax; repeatable. PATH=VALUE words after the file\n"
+    "                        are the same. A sweep axis: --set 'sweep.AXIS=[..]'\n"
+    "      --shard I/N       run only shard I of N (1-based) of the runs; when\n"
+    "                        absent, SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT\n"
+    "                        are honoured\n"
+    "      --dry-run         print the expanded runs (id, sweep values, repeat) and exit\n"
+    "      --print-config    print the resolved configuration of every run and exit\n"
+    "      --force           rerun runs that already have a complete result\n"
+    "      --rerun-failed    rerun only runs whose last attempt failed\n"
+    "      --fail-fast       stop at the first failed run (default: keep going)\n"
+    "  -q, --quiet           no progress display (default when stdout is not a terminal)\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         version, commit and BLAS\n"
+    "\n"
+    "exit status: 0 all runs finished (a diverged run is a result); 1 a run failed;\n"
+    "2 bad usage or invalid experiment; 3 missing or malformed data.\n";
 
 static void print_version(void)
 {
     printf("adamix-run %s (commit %s%s)\n", amx_version(), amx_git_commit(),
            amx_git_dirty() ? "-dirty" : "");
-    printf("BLAS: %s; %d thread%s\n", amx_blas_config(), amx_blas_threads(),
-           amx_blas_threads() == 1 ? "" : "s");
+    printf("compiler: %s\n", amx_compiler());
+    printf("BLAS: %s; core %s; %d thread%s\n", amx_blas_config(), amx_blas_corename(),
+           amx_blas_threads(), amx_blas_threads() == 1 ? "" : "s");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "adamix-run: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(try adamix-run --help)\n");
+    return 2;
+}
+
+static void print_error(const struct amx_error *err)
+{
+    char buf[AMX_ERROR_MSG_MAX + AMX_ERROR_PATH_MAX + 64];
+    amx_error_format(err, buf, sizeof buf);
+    fprintf(stderr, "%s\n", buf);
+}
+
+static int print_errors(const struct amx_errlist *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        print_error(&errs->items[i]);
+    enum amx_status worst = errs->n ? errs->items[0].code : AMX_ERR_CONFIG;
+    if (errs->n > 1) fprintf(stderr, "%zu errors\n", errs->n);
+    return amx_status_exit_code(worst);
+}
+
+/* ---- progress display ---------------------------------------------------- */
+
+#define MAX_ACTIVE 64
+
+struct display {
+    bool live; /* a terminal and not --quiet */
+    int lines; /* live lines drawn last time */
+    double started, last_draw;
+    size_t total, to_run, skipped, done, failed;
+    struct {
+        char id[40];
+        char text[300];
+    } active[MAX_ACTIVE];
+    int n_active;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void clear_live(struct display *d)
+{
+    if (!d->live) return;
+    for (int i = 0; i < d->lines; i++)
+        fputs("\033[1A\033[2K", stdout);
+    d->lines = 0;
+}
+
+static void draw_live(struct display *d)
+{
+    if (!d->live) return;
+    clear_live(d);
+    double el = now() - d->started;
+    char eta[64] = "";
+    if (d->done > 0 && d->to_run > d->done) {
+        double left = el / (double)d->done * (double)(d->to_run - d->done);
+        snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)fmod(left, 60));
+    }
+    printf("[%zu/%zu runs done%s%s, %dm%02ds elapsed%s]\n", d->done, d->to_run,
+           d->failed ? ", failures: " : "", d->failed ? "yes" : "", (int)(el / 60),
+           (int)fmod(el, 60), eta);
+    d->lines = 1;
+    for (int i = 0; i < d->n_active; i++) {
+        printf("  %.150s\n", d->active[i].text);
+        d->lines++;
+    }
+    fflush(stdout);
+    d->last_draw = now();
+}
+
+static int find_active(struct display *d, const char *id)
+{
+    for (int i = 0; i < d->n_active; i++)
+        if (strcmp(d->active[i].id, id) == 0) return i;
+    return -1;
+}
+
+static void remove_active(struct display *d, const char *id)
+{
+    int i = find_active(d, id);
+    if (i < 0) return;
+    d->active[i] = d->active[--d->n_active];
+}
+
+static void on_event(const struct amx_event *ev, void *ctx)
+{
+    struct display *d = ctx;
+    d->total = ev->total;
+    d->to_run = ev->to_run;
+    d->skipped = ev->skipped;
+    d->done = ev->done;
+    d->failed = ev->failed;
+    switch (ev->kind) {
+    case AMX_EVENT_PLAN:
+        if (d->live || ev->to_run == 0)
+            printf("%zu runs: %zu to run, %zu already complete\n", ev->total, ev->to_run,
+                   ev->skipped);
+        break;
+    case AMX_EVENT_TASK_START:
+        if (d->n_active < MAX_ACTIVE) {
+            int i = d->n_active++;
+            snprintf(d->active[i].id, sizeof d->active[i].id, "%s", ev->run_id);
+            snprintf(d->active[i].text, sizeof d->active[i].text, "%s: starting", ev->label);
+        }
+        break;
+    case AMX_EVENT_PROGRESS: {
+        int i = find_active(d, ev->run_id);
+        if (i < 0) break;
+        if (ev->is_pretrain)
+            snprintf(d->active[i].text, sizeof d->active[i].text,
+                     "%s: RBM %d epoch %d/%d, reconstruction error %.3f", ev->label, ev->layer,
+                     ev->epoch, ev->epochs, ev->error);
+        else
+            snprintf(d->active[i].text, sizeof d->active[i].text,
+                     "%s: fine-tuning epoch %d/%d, test error %.3f", ev->label, ev->epoch,
+                     ev->epochs, ev->error);
+        if (now() - d->last_draw < 0.2) return;
+        break;
+    }
+    case AMX_EVENT_RUN_DONE:
+        remove_active(d, ev->run_id);
+        if (d->live) {
+            clear_live(d);
+            printf("done %s %s: final test error %.4f (%s)\n", ev->run_id, ev->label, ev->error,
+                   ev->status);
+        }
+        break;
+    case AMX_EVENT_TASK_FAILED:
+        remove_active(d, ev->run_id);
+        clear_live(d);
+        fflush(stdout);
+        fprintf(stderr, "adamix-run: %s %s failed: %s\n", ev->is_pretrain ? "task" : "run",
+                ev->label, ev->message);
+        break;
+    }
+    draw_live(d);
+}
+
+/* ---- commands -------------------------------------------------------------- */
+
+struct options {
+    const char *out;
+    int jobs;
+    bool dry_run, print_config, force, rerun_failed, fail_fast, quiet;
+    int shard_i, shard_n;
+    const char **overrides;
+    size_t n_overrides;
+};
+
+static int load(const char *file, const struct options *o, struct amx_experiment **exp)
+{
+    struct amx_errlist errs = {0};
+    enum amx_status st = amx_experiment_load(file, o->overrides, o->n_overrides, exp, &errs);
+    if (st != AMX_OK) {
+        int code = errs.n ? print_errors(&errs) : amx_status_exit_code(st);
+        amx_errlist_free(&errs);
+        return code ? code : 2;
+    }
+    amx_errlist_free(&errs);
+    return 0;
+}
+
+static void print_dry_run(const struct amx_experiment *exp)
+{
+    printf("%-16s", "run_id");
+    for (size_t a = 0; a < exp->n_axes; a++)
+        printf("  %s", exp->axes[a].path);
+    printf("  repeat\n");
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        printf("%-16s", r->id);
+        for (size_t a = 0; a < exp->n_axes; a++) {
+            int w = (int)strlen(exp->axes[a].path);
+            printf("  %-*s", w, exp->axes[a].labels[r->value[a]]);
+        }
+        printf("  %d\n", r->repeat);
+    }
+    printf("%zu run%s\n", exp->n_runs, exp->n_runs == 1 ? "" : "s");
+}
+
+static int print_config(const struct amx_experiment *exp)
+{
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        char label[1024];
+        amx_run_label(exp, i, label, sizeof label);
+        printf("--- # run %s: %s\n", r->id, label);
+        struct amx_node *n = amx_config_to_node(&r->cfg);
+        if (!n || amx_node_emit(n, stdout) != 0) {
+            amx_node_free(n);
+            fprintf(stderr, "adamix-run: error: out of memory\n");
+            return 1;
+        }
+        amx_node_free(n);
+    }
+    return 0;
+}
+
+static int build_report(const struct amx_experiment *exp, const char *dir)
+{
+    const char **axes = calloc(exp->n_axes + 1, sizeof *axes);
+    const char **ids = calloc(exp->n_runs + 1, sizeof *ids);
+    if (!axes || !ids) {
+        free(axes);
+        free(ids);
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        return 1;
+    }
+    for (size_t a = 0; a < exp->n_axes; a++)
+        axes[a] = exp->axes[a].path;
+    /* a run id appears once per repeat-distinct run; the list is distinct */
+    for (size_t i = 0; i < exp->n_runs; i++)
+        ids[i] = exp->runs[i].id;
+    const struct amx_run_config *cfg = exp->n_runs ? &exp->runs[0].cfg : NULL;
+    struct amx_report_config rc = {0};
+    if (cfg) rc = cfg->report;
+    struct amx_report_input in = {.results_dir = dir,
+                                  .report = &rc,
+                                  .experiment_name = cfg ? cfg->name : "",
+                                  .n_axes = exp->n_axes,
+                                  .axes = axes,
+                                  .n_runs = exp->n_runs,
+                                  .run_ids = ids,
+                                  .render = true};
+    struct amx_report_result res;
+    struct amx_error err = {0};
+    enum amx_status st = amx_report_build(&in, &res, &err);
+    free(axes);
+    free(ids);
+    if (st != AMX_OK) {
+        print_error(&err);
+        return amx_status_exit_code(st);
+    }
+    if (res.warning[0]) fprintf(stderr, "adamix-run: warning: %s\n", res.warning);
+    printf("report: %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n", dir, dir,
+           res.n_complete, res.n_listed);
+    if (res.rendered)
+        printf("figure: %s/figure.png (and figure.svg, figure.gp)\n", dir);
+    else
+        printf("figure script: %s/figure.gp\n", dir);
+    return 0;
+}
+
+static int cmd_run(const char *file, const struct options *o, int argc, char **argv)
+{
+    struct amx_experiment *exp = NULL;
+    int rc = load(file, o, &exp);
+    if (rc) return rc;
+    if (o->dry_run) {
+        print_dry_run(exp);
+        amx_experiment_free(exp);
+        return 0;
+    }
+    if (o->print_config) {
+        rc = print_config(exp);
+        amx_experiment_free(exp);
+        return rc;
+    }
+    char out[AMX_PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s", o->out ? o->out : "");
+    if (!o->out) snprintf(out, sizeof out, "results/%s", exp->n_runs ? exp->runs[0].cfg.name : "x");
+    char *text = NULL;
+    struct amx_error err = {0};
+    if (amx_read_file(file, &text, NULL, &err) != AMX_OK) {
+        print_error(&err);
+        amx_experiment_free(exp);
+        return 2;
+    }
+    struct amx_runner_options ro = {.out_dir = out,
+                                    .jobs = o->jobs,
+                                    .shard_index = o->shard_i,
+                                    .shard_count = o->shard_n,
+                                    .force = o->force,
+                                    .rerun_failed = o->rerun_failed,
+                                    .fail_fast = o->fail_fast,
+                                    .argc = argc,
+                                    .argv = argv,
+                                    .experiment_text = text};
+    struct display d = {.live = !o->quiet && isatty(STDOUT_FILENO), .started = now()};
+    struct amx_runner_result res;
+    enum amx_status st = amx_runner_run(exp, &ro, on_event, &d, &res, &err);
+    clear_live(&d);
+    free(text);
+    if (st != AMX_OK && st != AMX_ERR_RUN) {
+        print_error(&err);
+        amx_experiment_free(exp);
+        return amx_status_exit_code(st);
+    }
+    printf("%s: %zu run%s: %zu ok, %zu diverged, %zu failed, %zu already complete\n",
+           exp->n_runs ? exp->runs[0].cfg.name : "", res.total, res.total == 1 ? "" : "s", res.ok,
+           res.diverged, res.failed, res.skipped);
+    printf("pretraining: %zu computed, %zu reused from the cache\n", res.pretrain_computed,
+           res.pretrain_reused);
+    rc = build_report(exp, out);
+    if (st == AMX_ERR_RUN) {
+        fprintf(stderr, "adamix-run: %s\n", err.msg);
+        /* the table of failed runs: their error.txt */
+        fprintf(stderr, "failed runs:\n");
+        for (size_t i = 0; i < exp->n_runs; i++) {
+            char p[AMX_PATH_MAX + 128], label[1024];
+            snprintf(p, sizeof p, "%s/runs/%s/error.txt", out, exp->runs[i].id);
+            char *e = NULL;
+            struct amx_error e2;
+            if (amx_file_exists(p) && amx_read_file(p, &e, NULL, &e2) == AMX_OK) {
+                amx_run_label(exp, i, label, sizeof label);
+                e[strcspn(e, "\n")] = '\0';
+                fprintf(stderr, "  %s  %s  %s\n", exp->runs[i].id, label, e);
+                free(e);
+            }
+        }
+        rc = 1;
+    }
+    amx_experiment_free(exp);
+    return rc;
+}
+
+static int cmd_validate(const char *file, const struct options *o)
+{
+    struct amx_experiment *exp = NULL;
+    int rc = load(file, o, &exp);
+    if (rc) return rc;
+    printf("%s: ok (%zu run%s)\n", file, exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    amx_experiment_free(exp);
+    return 0;
+}
+
+/* Loads the experiment a results folder was made from: its experiment.yaml
+ * with the overrides manifest.json lists. */
+static int load_results(const char *dir, struct amx_experiment **exp)
+{
+    char path[AMX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_error_t jerr;
+    json_t *m = json_load_file(path, 0, &jerr);
+    if (!m) {
+        fprintf(stderr, "%s: error: not a results folder of adamix-run (%s)\n", path, jerr.text);
+        return 2;
+    }
+    json_t *ov = json_object_get(m, "overrides");
+    size_t n = json_is_array(ov) ? json_array_size(ov) : 0;
+    const char **o = calloc(n + 1, sizeof *o);
+    for (size_t i = 0; i < n && o; i++)
+        o[i] = json_string_value(json_array_get(ov, i));
+    struct options opts = {.overrides = o, .n_overrides = n};
+    snprintf(path, sizeof path, "%s/experiment.yaml", dir);
+    int rc = o ? load(path, &opts, exp) : 1;
+    free(o);
+    json_decref(m);
+    return rc;
+}
+
+static int cmd_report(const char *dir)
+{
+    struct amx_experiment *exp = NULL;
+    int rc = load_results(dir, &exp);
+    if (rc) return rc;
+    rc = build_report(exp, dir);
+    amx_experiment_free(exp);
+    return rc;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct amx_error err;
+    if (amx_read_file(from, &data, &len, &err) != AMX_OK) {
+        print_error(&err);
+        return 1;
+    }
+    enum amx_status st = amx_write_file_atomic(to, data, len, &err);
+    free(data);
+    if (st != AMX_OK) {
+        print_error(&err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_merge(const char *out, int n_shards, char **shards)
+{
+    struct amx_error err;
+    if (amx_mkdir_p(out, &err) != AMX_OK) {
+        print_error(&err);
+        return 1;
+    }
+    static const char *top[] = {"experiment.yaml", "manifest.json"};
+    static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
+    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/%s", shards[0], top[i]);
+        snprintf(b, sizeof b, "%s/%s", out, top[i]);
+        if (copy_file(a, b)) return 1;
+    }
+    size_t merged = 0;
+    for (int s = 0; s < n_shards; s++) {
+        snprintf(a, sizeof a, "%s/runs", shards[s]);
+        DIR *dir = opendir(a);
+        if (!dir) {
+            fprintf(stderr, "%s: error: cannot read the shard's runs folder\n", a);
+            return 1;
+        }
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            if (e->d_name[0] == '.') continue;
+            snprintf(a, sizeof a, "%s/runs/%s/summary.json", shards[s], e->d_name);
+            if (!amx_file_exists(a)) continue; /* incomplete in that shard */
+            snprintf(b, sizeof b, "%s/runs/%s", out, e->d_name);
+            if (amx_mkdir_p(b, &err) != AMX_OK) {
+                print_error(&err);
+                closedir(dir);
+                return 1;
+            }
+            /* summary.json last, so an interrupted merge leaves no complete-looking run */
+            for (size_t f = 0; f < 3; f++) {
+                snprintf(a, sizeof a, "%s/runs/%s/%s", shards[s], e->d_name, files[f]);
+                snprintf(b, sizeof b, "%s/runs/%s/%s", out, e->d_name, files[f]);
+                if (copy_file(a, b)) {
+                    closedir(dir);
+                    return 1;
+                }
+            }
+            merged++;
+        }
+        closedir(dir);
+    }
+    printf("merged %zu runs from %d shard%s into %s\n", merged, n_shards, n_shards == 1 ? "" : "s",
+           out);
+    return cmd_report(out);
+}
+
+static bool parse_shard(const char *s, int *i, int *n)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (end == s || *end != '/') return false;
+    const char *t = end + 1;
+    long b = strtol(t, &end, 10);
+    if (end == t || *end || b < 1 || a < 1 || a > b || b > 1000000) return false;
+    *i = (int)a;
+    *n = (int)b;
+    return true;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        print_version();
-        return 0;
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},   {"jobs", required_argument, 0, 'j'},
+        {"set", required_argument, 0, 's'},   {"shard", required_argument, 0, 1},
+        {"dry-run", no_argument, 0, 2},       {"print-config", no_argument, 0, 3},
+        {"force", no_argument, 0, 4},         {"rerun-failed", no_argument, 0, 5},
+        {"fail-fast", no_argument, 0, 6},     {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
+    struct options o = {.jobs = 0};
+    o.overrides = calloc((size_t)argc + 1, sizeof *o.overrides);
+    if (!o.overrides) return 1;
+    int c;
+    bool shard_given = false;
+    while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out = optarg; break;
+        case 'j': {
+            char *end;
+            long j = strtol(optarg, &end, 10);
+            if (end == optarg || *end || j < 1 || j > 1024)
+                return usage_error("--jobs expects a whole number from 1 to 1024, got '%s'",
+                                   optarg);
+            o.jobs = (int)j;
+            break;
+        }
+        case 's': o.overrides[o.n_overrides++] = optarg; break;
+        case 1:
+            if (!parse_shard(optarg, &o.shard_i, &o.shard_n))
+                return usage_error("--shard expects I/N with 1 <= I <= N, got '%s'", optarg);
+            shard_given = true;
+            break;
+        case 2: o.dry_run = true; break;
+        case 3: o.print_config = true; break;
+        case 4: o.force = true; break;
+        case 5: o.rerun_failed = true; break;
+        case 6: o.fail_fast = true; break;
+        case 'q': o.quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': print_version(); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
     }
-    fprintf(stderr, "adamix-run: not implemented yet\n");
-    return 2;
+    if (o.force && o.rerun_failed)
+        return usage_error("%s", "--force and --rerun-failed exclude each other");
+    if (!shard_given) {
+        const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT");
+        if (id && cnt && *id && *cnt) {
+            char spec[64];
+            /* SLURM array ids commonly start at 0 or 1; take them as given and
+             * map id modulo count onto 1..count */
+            long i = strtol(id, NULL, 10), n = strtol(cnt, NULL, 10);
+            if (n >= 1 && i >= 0) {
+                snprintf(spec, sizeof spec, "%ld/%ld", (i % n) + 1, n);
+                parse_shard(spec, &o.shard_i, &o.shard_n);
+            }
+        }
+    }
+    if (o.jobs == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o.jobs = n > 0 ? (int)n : 1;
+    }
+    if (optind >= argc) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int rc;
+    if (strcmp(cmd, "report") == 0) {
+        if (argc - optind != 2) return usage_error("%s", "report expects one RESULTS_DIR");
+        rc = cmd_report(argv[optind + 1]);
+    } else if (strcmp(cmd, "merge") == 0) {
+        if (argc - optind < 3)
+            return usage_error("%s", "merge expects OUT_DIR and at least one SHARD_DIR");
+        rc = cmd_merge(argv[optind + 1], argc - optind - 2, argv + optind + 2);
+    } else {
+        bool validate = strcmp(cmd, "validate") == 0;
+        int first = optind + (validate ? 1 : 0);
+        if (first >= argc) return usage_error("%s", "validate expects EXPERIMENT.yaml");
+        const char *file = argv[first];
+        for (int i = first + 1; i < argc; i++) {
+            if (!strchr(argv[i], '='))
+                return usage_error("unexpected argument '%s': expected PATH=VALUE", argv[i]);
+            o.overrides[o.n_overrides++] = argv[i];
+        }
+        struct stat st;
+        if (stat(file, &st) != 0) {
+            fprintf(stderr, "%s: error: no such experiment file\n", file);
+            free(o.overrides);
+            return 2;
+        }
+        rc = validate ? cmd_validate(file, &o) : cmd_run(file, &o, argc, argv);
+    }
+    free(o.overrides);
+    return rc;
 }

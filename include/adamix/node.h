@@ -57,6 +57,13 @@ struct amx_node *amx_node_clone(const struct amx_node *node); /* NULL on out of 
 struct amx_node *amx_node_new_scalar(const char *text, bool quoted, const char *file, int line,
                                      int col);
 struct amx_node *amx_node_new_map(const char *file, int line, int col);
+struct amx_node *amx_node_new_seq(const char *file, int line, int col);
+/* Appends item to a sequence; sets key in a mapping (replacing the value of an
+ * existing key, else appending a pair located at the value's mark). Both take
+ * ownership of the new node, also on failure (AMX_ERR_NOMEM, or a node of the
+ * wrong kind). Unlike amx_node_set_path, a key may contain dots. */
+enum amx_status amx_node_seq_append(struct amx_node *seq, struct amx_node *item);
+enum amx_status amx_node_map_set(struct amx_node *map, const char *key, struct amx_node *value);
 
 /* Lookups: NULL when absent or when the node is not a mapping. */
 struct amx_node *amx_node_map_get(const struct amx_node *map, const char *key);
@@ -67,14 +74,15 @@ struct amx_node_pair *amx_node_map_pair(const struct amx_node *map, const char *
 struct amx_node *amx_node_get_path(const struct amx_node *root, const char *path);
 /* Sets (replacing, taking ownership of value) or adds the key at a dotted path;
  * missing intermediate mappings are created. Fails when a step of the path is
- * not a mapping. */
+ * not a mapping (value is freed then too: ownership passes in every case). */
 enum amx_status amx_node_set_path(struct amx_node *root, const char *path, struct amx_node *value,
                                   struct amx_error *err);
 /* Removes the key from a mapping; returns whether it was there. */
 bool amx_node_map_remove(struct amx_node *map, const char *key);
 
 /* Structural equality of two trees (kinds, keys in order, scalar text); marks
- * are ignored. */
+ * are ignored. Quoting counts only where it changes the meaning: "1" and 1
+ * differ (string, number), "abc" and abc do not. */
 bool amx_node_equal(const struct amx_node *a, const struct amx_node *b);
 
 /* Writes the tree as block-style YAML (2-space indent), quoting strings that

@@ -126,7 +126,7 @@ struct amx_rule_binding {
 bool amx_selector_valid(const char *selector);
 
 /* Checks that bindings cover each of the tensors exactly once (most specific
- * selector wins: layerN.* over encoder.*/decoder.* over weights/biases over
+ * selector wins: layerN.* over encoder.* or decoder.* over weights/biases over
  * all; a kind-qualified selector over the bare one at the same level). On
  * failure, an AMX_ERR_CONFIG message naming the uncovered or doubly covered
  * tensors, or the selector that matches nothing, located at (file, line, col).

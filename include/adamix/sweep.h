@@ -52,7 +52,19 @@ struct amx_experiment {
 
 /* Applies one override "PATH=VALUE" (VALUE parsed as YAML) to root. An unknown
  * PATH (one the schema does not have, checked by binding afterwards) is an
- * error naming it; a path inside `sweep` is allowed. */
+ * error naming it; a path inside `sweep` is allowed.
+ *
+ * PATH is a dotted path of keys ("finetune.epochs", "pretrain.momentum.final").
+ * A key the language does not have is refused at once, with a "did you mean"
+ * (keys below finetune.rules, i.e. selectors and rule parameters, are checked
+ * when the tree is bound). Missing mappings on the way are created.
+ * Into the sweep: "sweep=..." replaces the whole section; "sweep.<axis>=..."
+ * sets or replaces one axis, everything after "sweep." being the axis key, dots
+ * and all ("sweep.finetune.epochs=[5, 10]" sets the axis "finetune.epochs");
+ * "sweep.zip=..." and "sweep.exclude=..." replace those lists. One value inside
+ * an axis cannot be addressed: give the axis again.
+ * VALUE is parsed under the file name "--set PATH", so errors in it (and
+ * range errors found when it is bound) point at the override. */
 enum amx_status amx_override_apply(struct amx_node *root, const char *assignment,
                                    struct amx_error *err);
 

@@ -1,0 +1,35 @@
+/* Files written whole or not at all: every result file goes to a temporary
+ * name in its own folder and is renamed into place, so a killed process never
+ * leaves a half-written result (DESIGN.md section 9). Plus mkdir -p. */
+#ifndef ADAMIX_FSUTIL_H
+#define ADAMIX_FSUTIL_H
+
+#include "adamix/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Creates the folder and its parents (mode 0777 & umask). */
+enum amx_status amx_mkdir_p(const char *path, struct amx_error *err);
+/* Writes data to path via "path.tmp.<pid>", fsync and rename. */
+enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t len,
+                                      struct amx_error *err);
+/* Reads a whole file into a malloc'ed NUL-terminated buffer. */
+enum amx_status amx_read_file(const char *path, char **data, size_t *len, struct amx_error *err);
+bool amx_file_exists(const char *path);
+/* out = dir + "/" + name; false (and out truncated) when it does not fit. */
+bool amx_path_join(char *out, size_t size, const char *dir, const char *name);
+/* Removes leftover "*.tmp.*" files of killed processes in a folder (not recursive). */
+void amx_remove_temp_files(const char *dir);
+
+/* A growable text buffer for building files in memory before writing them. */
+struct amx_buf {
+    char *data;
+    size_t len, cap;
+    bool failed; /* an allocation failed: the content is incomplete */
+};
+void amx_buf_printf(struct amx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void amx_buf_append(struct amx_buf *b, const char *s, size_t n);
+void amx_buf_free(struct amx_buf *b);
+
+#endif

@@ -1,0 +1,258 @@
+/* Neural-network kernels, RBMs trained with CD-k, and the unrolled deep
+ * autoencoder (DESIGN.md section 7).
+ *
+ * Everything is float32 in row-major matrices; sums of errors are double.
+ * Dimension letters: B batch (rows), V visible / image size, H hidden,
+ * In and Out the input and output widths of a dense layer. A weight matrix W
+ * of a layer In -> Out is In x Out row-major, so a batch goes forward as
+ * Y = f(X W + b) with X: B x In, Y: B x Out.
+ *
+ * Nothing here does I/O, knows of YAML or files, or keeps global state: every
+ * random number comes from an amx_rng stream passed in by the caller, who
+ * derives it with amx_rng_stream(seed, repeat, purpose) (DESIGN.md section 8).
+ *
+ * Worked example (what the run module does):
+ *
+ *   struct amx_rng init, order, sample;
+ *   amx_rng_stream(&init, seed, repeat, AMX_STREAM_INIT);
+ *   for (i = 0; i < L - 1; i++) {              // bottom-up, one RBM per pair of sizes
+ *       amx_rbm_init(&rbm[i], sizes[i], sizes[i + 1], i == L - 2, 100, &err);
+ *       amx_rbm_init_weights(&rbm[i], 0.1, &init);    // same INIT stream, layer order
+ *       amx_rng_stream(&order, seed, repeat, AMX_STREAM_RBM_ORDER + i);
+ *       amx_rng_stream(&sample, seed, repeat, AMX_STREAM_RBM_SAMPLE + i);
+ *       for (e = 0; e < epochs; e++)
+ *           amx_rbm_train_epoch(&rbm[i], data, n, 100, &hp, e, &order, &sample, &recon, &err);
+ *       amx_rbm_hidden_probs(&rbm[i], data, n, next);  // next layer's data (n x H)
+ *   }
+ *   amx_autoencoder_init(&ae, sizes, L, hidden, code, output, 100, &err);
+ *   amx_autoencoder_from_rbms(&ae, rbm, L - 1, &err);
+ *   nt = amx_autoencoder_tensors(&ae, tensors);       // for amx_optimizer_init
+ *   per batch: amx_autoencoder_train_step(&ae, x, B, loss); amx_optimizer_step(opt);
+ *   per epoch: amx_autoencoder_recon_error(&ae, test, n_test);
+ *
+ * Stream use, fixed so that results are reproducible:
+ * - INIT: the weights of RBM 0, then RBM 1, ... (each amx_rbm_init_weights
+ *   call draws V*H normals in row-major order of W), or, without pretraining,
+ *   the weights of unrolled layers 1, 2, ..., 2(L-1) in that order
+ *   (amx_autoencoder_init_random). Biases start at 0 and draw nothing.
+ * - RBM_ORDER + layer: one permutation of the training rows per epoch
+ *   (amx_rng_shuffle of the identity).
+ * - RBM_SAMPLE + layer: per mini-batch, per Gibbs step, B*H hidden samples in
+ *   row-major order: a uniform (amx_rng_uniform) per logistic unit, a
+ *   standard normal (amx_rng_normal) per linear unit. */
+#ifndef ADAMIX_NN_H
+#define ADAMIX_NN_H
+
+#include "adamix/config.h" /* enum amx_unit, enum amx_loss, AMX_MAX_LAYERS (header only) */
+#include "adamix/error.h"
+#include "adamix/optim.h" /* struct amx_param_tensor */
+#include "adamix/rng.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T by flag.
+ * C: M x N (ldc >= N); op(A): M x K, so A is M x K (lda >= K) or, transposed,
+ * K x M (lda >= M); op(B): K x N, so B is K x N (ldb >= N) or N x K
+ * (ldb >= K). With beta == 0, C is not read (may hold anything). */
+void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+/* Same contract, naive loops accumulating in double: the tests' reference. */
+void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ------------------------------------------------------------------------ */
+/* Kernels: <op>_forward / <op>_backward pairs.                             */
+
+/* Y = f(Y + bias) in place, one pass (bias add fused with the unit).
+ * Y: B x N (in: X W, out: activations), bias: N. */
+void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_unit unit);
+/* dZ = dY * f'(z), the derivative computed from the cached OUTPUT Y
+ * (logistic y(1-y), tanh 1-y^2, relu [y>0], linear 1).
+ * dZ, dY, Y: B x N; dZ may be dY (in place). */
+void amx_activation_backward(float *dZ, const float *dY, const float *Y, int B, int N,
+                             enum amx_unit unit);
+
+/* Y = X W (beta 0; the bias is added by the activation pass that follows).
+ * Y: B x Out, X: B x In, W: In x Out. */
+void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out);
+/* From dZ (gradient wrt the layer's pre-activation): dW = X^T dZ and
+ * db = column sums of dZ, both overwritten (beta 0); dX = dZ W^T unless dX is
+ * NULL (the first layer needs none). dZ: B x Out, X: B x In, W: In x Out,
+ * dW: In x Out, db: Out, dX: B x In. */
+void amx_dense_backward(float *dX, float *dW, float *db, const float *dZ, const float *X,
+                        const float *W, int B, int In, int Out);
+
+/* Cross-entropy of a logistic output layer, from the logits: with
+ * z = Y + bias, p = sigmoid(z), returns sum over the B images of
+ * -sum_j [x log p + (1-x) log(1-p)] = sum_j [softplus(z) - x z] (double), and
+ * leaves p in Y. Y: B x N (in: X W, out: p), bias: N, x: B x N targets. */
+double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int B, int N);
+/* Gradient of (the sum above) / B wrt z: dZ = (p - x) / B. dZ, P, x: B x N. */
+void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int B, int N);
+/* Sum over the B images of sum_j (p - x)^2 (double). P, x: B x N. */
+double amx_squared_error_forward(const float *P, const float *x, int B, int N);
+/* Gradient of (the sum above) / B wrt z: dZ = 2 (p - x) f'(z) / B, f' from
+ * the output P of unit `unit`. dZ, P, x: B x N. */
+void amx_squared_error_backward(float *dZ, const float *P, const float *x, int B, int N,
+                                enum amx_unit unit);
+
+/* ------------------------------------------------------------------------ */
+/* Restricted Boltzmann machine, CD-k (Hinton's recipe).                    */
+
+struct amx_rbm_hparams {
+    double learning_rate;    /* weights and both biases */
+    double momentum_initial; /* for epochs < momentum_switch_epoch (0-based) */
+    double momentum_final;   /* afterwards */
+    int momentum_switch_epoch;
+    double weight_decay; /* L2, on weights only */
+    int cd_k;            /* Gibbs steps, >= 1 */
+};
+
+/* Logistic visible units; logistic hidden units, or linear hidden units with
+ * unit-variance Gaussian noise (the top RBM of the stack). Everything in one
+ * allocation except the two buffers that train_epoch grows (noise, perm). */
+struct amx_rbm {
+    int V, H;
+    bool linear_hidden;
+    int max_batch;
+    /* Parameters (save / load these to cache a pretrained stack). */
+    float *W;  /* V x H */
+    float *bv; /* V, visible biases */
+    float *bh; /* H, hidden biases */
+    /* CD statistics of the last batch, (positive - negative) / B. */
+    float *gW, *gbv, *gbh; /* V x H, V, H */
+    /* Momentum increments, same shapes; zero after init_weights. */
+    float *vW, *vbv, *vbh;
+    /* Workspace for one batch. */
+    float *v0;    /* max_batch x V: the data */
+    float *h0;    /* max_batch x H: hidden probabilities (means) of the data */
+    float *hs;    /* max_batch x H: sampled hidden states */
+    float *v1;    /* max_batch x V: reconstruction probabilities */
+    float *h1;    /* max_batch x H: hidden probabilities of the reconstruction */
+    float *noise; /* cd_k x max_batch x H hidden-sample noise, grown by train_epoch */
+    size_t noise_cap;
+    uint32_t *perm; /* a permutation of the training rows, grown by train_epoch */
+    size_t perm_cap;
+    float *slab;
+};
+
+/* Sizes V, H >= 1, max_batch >= 1. Parameters start at zero. On failure the
+ * struct is left zeroed (amx_rbm_free is safe on it). */
+enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidden, int max_batch,
+                             struct amx_error *err);
+void amx_rbm_free(struct amx_rbm *rbm);
+/* W ~ N(0, init_std^2) drawn row-major from rng (V*H normals); biases and
+ * momentum increments 0. */
+void amx_rbm_init_weights(struct amx_rbm *rbm, double init_std, struct amx_rng *rng);
+/* One epoch: a fresh permutation of the n rows of data (n x V, values in
+ * [0,1]) from `order`, cut into batches of batch_size (the last one smaller,
+ * averaged over its own size); per batch CD-k statistics (amx_rbm_cd_stats,
+ * noise from `sample`) and the update, with mom = momentum_initial if
+ * epoch < momentum_switch_epoch else momentum_final, lr = learning_rate:
+ *   vW = mom vW + lr (gW - weight_decay W);  W += vW
+ *   vb = mom vb + lr gb;                     b += vb   (both biases)
+ * *recon_error (may be NULL): the mean over the n images of the summed squared
+ * difference between each image and its one-step reconstruction, with the
+ * parameters of the moment its batch was seen. Fails (AMX_ERR_CONFIG) on
+ * batch_size outside [1, max_batch], cd_k < 1 or n == 0 or n >= 2^32, or
+ * (AMX_ERR_NOMEM) when the permutation or noise buffer cannot grow. */
+enum amx_status amx_rbm_train_epoch(struct amx_rbm *rbm, const float *data, size_t n,
+                                    int batch_size, const struct amx_rbm_hparams *hp, int epoch,
+                                    struct amx_rng *order, struct amx_rng *sample,
+                                    double *recon_error, struct amx_error *err);
+/* CD-k statistics of one batch, exposed for tests (train_epoch draws the
+ * noise and calls it). v0: B x V, B <= max_batch; noise: k x B x H, per Gibbs
+ * step s the B x H block s: uniforms in [0,1) for logistic hidden units
+ * (state = 1 if u < p else 0), standard normal deviates for linear hidden
+ * units (state = mean + noise).
+ *   h0 = f(v0 W + bh)                     positive phase, probabilities/means
+ *   repeat k times: hs = sample(h); v1 = sigmoid(hs W^T + bv); h = f(v1 W + bh)
+ *   gW = (v0^T h0 - v1^T h1) / B, gbv = colsum(v0 - v1) / B,
+ *   gbh = colsum(h0 - h1) / B             (v1, h1: the last step's)
+ * Visible reconstructions are probabilities, never sampled. Returns the sum
+ * over the batch of sum_j (v0 - v1)^2 with v1 the FIRST reconstruction. */
+double amx_rbm_cd_stats(struct amx_rbm *rbm, const float *v0, int B, int k, const float *noise);
+/* out = f(data W + bh): hidden probabilities (logistic) or means (linear, no
+ * noise) of n rows; the next RBM's training data. data: n x V, out: n x H.
+ * Allocates nothing, n <= INT_MAX. */
+void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n, float *out);
+
+/* ------------------------------------------------------------------------ */
+/* The unrolled autoencoder.                                                */
+
+#define AMX_NN_MAX_DENSE (2 * (AMX_MAX_LAYERS - 1))
+
+/* One dense layer Y = f(X W + b), a view into the autoencoder's slabs. */
+struct amx_dense {
+    int in, out;
+    enum amx_unit unit;
+    float *W, *b;   /* in x out, out: in the parameter slab */
+    float *dW, *db; /* same shapes, same offsets in the gradient slab */
+    float *Y;       /* max_batch x out: this layer's output, kept for backward */
+};
+
+/* From L sizes s_0..s_{L-1}: 2(L-1) dense layers, numbered from 1. Encoder
+ * layers 1..L-1 map s_{i-1} -> s_i; decoder layers L..2(L-1) map back
+ * s_{L-1} -> ... -> s_0. Units: `code` for layer L-1, `output` for the last,
+ * `hidden` for every other. */
+struct amx_autoencoder {
+    int n_sizes;
+    int sizes[AMX_MAX_LAYERS];
+    int n_layers; /* 2 (n_sizes - 1) */
+    struct amx_dense layer[AMX_NN_MAX_DENSE];
+    int max_batch;
+    size_t n_params;
+    /* Slab layout: layer 1 weights, layer 1 biases, layer 2 weights, ... */
+    float *params;   /* n_params */
+    float *grads;    /* n_params, identical layout */
+    float *acts;     /* every layer's Y */
+    float *delta[2]; /* max_batch x max(sizes) each: backward ping-pong */
+};
+
+/* Shapes are checked (2 <= n_layers <= AMX_MAX_LAYERS, sizes >= 1,
+ * max_batch >= 1: AMX_ERR_CONFIG); all memory is allocated here, parameters
+ * zero. On failure the struct is left zeroed. */
+enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *layers, int n_layers,
+                                     enum amx_unit hidden, enum amx_unit code, enum amx_unit output,
+                                     int max_batch, struct amx_error *err);
+void amx_autoencoder_free(struct amx_autoencoder *ae);
+/* Without pretraining: W ~ N(0, init_std^2) for layers 1..2(L-1) in order,
+ * each row-major, from rng; biases 0. */
+void amx_autoencoder_init_random(struct amx_autoencoder *ae, double init_std, struct amx_rng *rng);
+/* Unrolls n = L-1 RBMs (rbms[i]: V = s_i, H = s_{i+1}): encoder layer i+1
+ * gets W = rbms[i].W and b = rbms[i].bh; the mirrored decoder layer
+ * 2(L-1)-i gets W = rbms[i].W^T (transposed once here) and b = rbms[i].bv.
+ * The copies are independent: fine-tuning unties them. AMX_ERR_CONFIG when
+ * the count or a shape does not match. */
+enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const struct amx_rbm *rbms,
+                                          int n, struct amx_error *err);
+/* Fills out[0 .. 2*n_layers) with the parameter tensors in slab order:
+ * "layerN.weights" then "layerN.biases" for N = 1 .. n_layers, theta/grad
+ * pointing into the slabs. out may be NULL to count. Returns the count. */
+size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_param_tensor *out);
+/* AMX_OK when the loss suits the output unit: cross_entropy needs logistic
+ * outputs (its gradient p - x is that of the logistic's logits);
+ * squared_error takes any. Else AMX_ERR_CONFIG with a message. */
+enum amx_status amx_autoencoder_check_loss(const struct amx_autoencoder *ae, enum amx_loss loss,
+                                           struct amx_error *err);
+/* Forward pass of x (B x s_0, B <= max_batch); returns the reconstruction
+ * (B x s_0), valid until the next call. Allocates nothing. */
+const float *amx_autoencoder_forward(struct amx_autoencoder *ae, const float *x, int B);
+/* Forward, loss and backward of one mini-batch x (B x s_0, 1 <= B <=
+ * max_batch): every gradient in the grad slab is overwritten with the gradient
+ * of the mean batch loss, which is returned. The loss must have passed
+ * amx_autoencoder_check_loss (else NAN is returned and grads are untouched).
+ * Allocates nothing. */
+double amx_autoencoder_train_step(struct amx_autoencoder *ae, const float *x, int B,
+                                  enum amx_loss loss);
+/* Reconstruction error (DESIGN.md section 7): the mean over the n images of
+ * x (n x s_0) of sum_j (p_j - x_j)^2, batched through the workspace, summed in
+ * double. 0 when n == 0. Allocates nothing. */
+double amx_autoencoder_recon_error(struct amx_autoencoder *ae, const float *x, size_t n);
+
+#endif

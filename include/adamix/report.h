@@ -1,0 +1,85 @@
+/* Experiment-level reports (DESIGN.md section 9): the only module that writes
+ * the files of a results folder that pool several runs.
+ *
+ * It reads each listed run's runs/<id>/summary.json and runs/<id>/curve.csv
+ * (as the run module writes them) and writes, each whole or not at all:
+ *
+ *   summary.csv   one row per complete run, in the given run order:
+ *                 run_id, <axis>..., repeat, status, final_test_error,
+ *                 best_test_error, best_epoch, seconds
+ *   curves.csv    every complete run's curve in long form: run_id, <axis>...,
+ *                 repeat, then the curve columns (epoch, train_error,
+ *                 [validation_error,] test_error, seconds, then rate_mean.<g>,
+ *                 rate_min.<g>, rate_max.<g> for the union of the groups;
+ *                 empty where a run lacks a column)
+ *   report.json   per sweep point (axis values, repeats pooled): mean and
+ *                 sample standard deviation (n-1; 0 for one repeat) per epoch
+ *                 of train/validation/test error, final and best test error,
+ *                 and the ranking by mean final test error (diverged last)
+ *   figure.dat    the figure's lines: one block per line (gnuplot `index`)
+ *   figure.gp     an editable gnuplot script drawing the report metric against
+ *                 the fine-tuning epoch, one line per sweep point, mean over
+ *                 repeats with a mean +- sd band; `gnuplot figure.gp` in the
+ *                 folder writes figure.svg and figure.png
+ *   figure.svg, figure.png, figure.log   when rendering (gnuplot's output)
+ *
+ * Numbers are printed with %.10g (non-finite ones as nan, inf, -inf in CSV,
+ * null in JSON). The CSV and JSON files depend only on the run folders and the
+ * input, never on the order in which the file system lists them.
+ *
+ * Example (what main.c does after the runs):
+ *
+ *   const char *axes[] = {"finetune.rules"}, *ids[] = {"0123...", ...};
+ *   struct amx_report_input in = {dir, &cfg.report, cfg.name, 1, axes, n, ids, true};
+ *   struct amx_report_result res;
+ *   if (amx_report_build(&in, &res, &err) != AMX_OK) ...print err...
+ *   if (res.warning[0]) ...print res.warning...
+ */
+#ifndef ADAMIX_REPORT_H
+#define ADAMIX_REPORT_H
+
+#include "adamix/config.h"
+#include "adamix/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AMX_REPORT_WARNING_MAX 4096
+
+struct amx_report_input {
+    const char *results_dir;                 /* the experiment's results folder */
+    const struct amx_report_config *report;  /* metric, series, title, log_y */
+    const char *experiment_name;             /* default title; the line name with no axes */
+    size_t n_axes;
+    const char *const *axes;                 /* sweep axis paths, in expansion order */
+    size_t n_runs;
+    const char *const *run_ids;              /* the current expansion's runs, in order, distinct;
+                                                folders of other ids are ignored */
+    bool render;                             /* run gnuplot to write figure.svg and figure.png */
+};
+
+struct amx_report_result {
+    size_t n_listed;    /* run ids given */
+    size_t n_complete;  /* with a complete summary.json: the rows of summary.csv */
+    size_t n_missing;   /* without one (not run yet, killed, or malformed) */
+    size_t n_diverged;  /* complete runs whose status is diverged */
+    size_t n_points;    /* sweep points with at least one complete run = lines of the figure */
+    bool rendered;      /* figure.svg and figure.png were written by this call */
+    /* "" or one message per line (no final newline), for main.c to print:
+     * gnuplot missing or failing, a malformed summary.json, a report setting
+     * that could not be honoured. Warnings never stop the report. */
+    char warning[AMX_REPORT_WARNING_MAX];
+};
+
+/* Reads the listed runs' files and writes the files above into
+ * in->results_dir. A run whose summary.json is absent or incomplete is
+ * skipped and counted as missing (a malformed one also gets a warning). A
+ * complete run whose curve.csv is missing or malformed is an AMX_ERR_IO error
+ * at that file's line and column. A file that cannot be written is an
+ * AMX_ERR_IO error naming it; the files written before it stay (each is
+ * complete), no temporary file is left. When gnuplot is not on PATH the script
+ * and its data are still written and res->warning says how to render them. */
+enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_report_result *res,
+                                 struct amx_error *err);
+
+#endif

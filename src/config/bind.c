@@ -1,0 +1,775 @@
+/* Binding: a node tree -> struct amx_run_config, through the schema table of
+ * schema.c and, for finetune.rules, the rule registry of optim.h.
+ *
+ * Every default is filled first; then each key of the tree is looked up in
+ * the table and its value checked for type and range; then the cross-field
+ * checks run (validation < train_limit, repeat < repeats, every parameter
+ * covered by exactly one rule). Every problem is added to the error list at
+ * the file:line:col of the offending node, and binding goes on, so one pass
+ * reports all of them.
+ *
+ * Scalars are read strictly: numbers are decimal (an optional sign, digits, an
+ * optional fraction and exponent: "1e-2", "0.5", "-3"; no hex, no "inf" or
+ * "nan", no "1_000"), must be plain (a quoted "50" is a string), and must fit
+ * their type; integer keys accept a whole number in any of those spellings
+ * ("6e4"); booleans are exactly true or false; a string key takes any scalar
+ * but null (write "" for an empty string).
+ *
+ * Not here: the `sweep` key (the sweep module removes it before binding, and
+ * it is ignored if present), checks that need the data (first layer size
+ * against the image size), and anything about files. */
+#include "schema.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(enum amx_unit) == sizeof(int) && sizeof(enum amx_loss) == sizeof(int) &&
+                   sizeof(enum amx_metric) == sizeof(int),
+               "enums are stored through int pointers");
+
+#define PATH_LEN 320
+
+struct ctx {
+    const struct amx_node *root;
+    struct amx_run_config *cfg;
+    struct amx_errlist *errs;
+    size_t n_errors; /* counted here: the list may drop errors when out of memory */
+    bool layers_ok;  /* network.layers bound without error */
+    bool rules_ok;   /* finetune.rules bound without error */
+};
+
+static void error_at(struct ctx *c, const struct amx_node *at, int line, int col, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+static void error_at(struct ctx *c, const struct amx_node *at, int line, int col, const char *fmt,
+                     ...)
+{
+    struct amx_error e;
+    const char *file = at && at->file && at->file[0] ? at->file : c->root->file;
+    va_list ap;
+    va_start(ap, fmt);
+    amx_vfail(&e, AMX_ERR_CONFIG, file, line, col, fmt, ap);
+    va_end(ap);
+    amx_errlist_add(c->errs, &e);
+    c->n_errors++;
+}
+
+/* An error about node v, located at v. */
+#define ERROR(c, v, ...) error_at(c, v, (v)->line, (v)->col, __VA_ARGS__)
+
+static void *field(struct ctx *c, size_t off)
+{
+    return (char *)c->cfg + off;
+}
+
+static void join(char *buf, const char *prefix, const char *key)
+{
+    if (prefix[0])
+        snprintf(buf, PATH_LEN, "%.150s.%.150s", prefix, key);
+    else
+        snprintf(buf, PATH_LEN, "%s", key);
+}
+
+/* -------------------------------------------------------------- scalars -- */
+
+static bool is_null(const struct amx_node *v)
+{
+    if (v->kind != AMX_NODE_SCALAR || v->quoted) return false;
+    static const char *const words[] = {"", "~", "null", "Null", "NULL"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcmp(v->text, words[i]) == 0) return true;
+    return false;
+}
+
+/* What a node is, for "(got ...)": the text as written, shortened. */
+static const char *describe(const struct amx_node *v, char *buf, size_t size)
+{
+    if (v->kind == AMX_NODE_MAP) return "a mapping";
+    if (v->kind == AMX_NODE_SEQ) return "a sequence";
+    if (is_null(v)) return v->text[0] ? "null" : "an empty value";
+    int n = (int)strlen(v->text);
+    const char *more = n > 60 ? "..." : "";
+    if (v->quoted)
+        snprintf(buf, size, "the string \"%.60s%s\"", v->text, more);
+    else
+        snprintf(buf, size, "%.60s%s", v->text, more);
+    return buf;
+}
+
+/* A plain decimal number: [+-] digits [. digits] [(e|E) [+-] digits], at
+ * least one digit before the exponent. *integer: no fraction, no exponent. */
+static bool number_syntax(const char *s, bool *integer)
+{
+    const char *p = s;
+    int digits = 0;
+    *integer = true;
+    if (*p == '+' || *p == '-') p++;
+    while (*p >= '0' && *p <= '9')
+        p++, digits++;
+    if (*p == '.') {
+        *integer = false;
+        p++;
+        while (*p >= '0' && *p <= '9')
+            p++, digits++;
+    }
+    if (!digits) return false;
+    if (*p == 'e' || *p == 'E') {
+        *integer = false;
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
+/* A number of any spelling as a double; false (reported) when v is not one. */
+static bool get_real(struct ctx *c, const struct amx_node *v, const char *path, const char *what,
+                     double *out)
+{
+    char d[96];
+    bool integer;
+    if (v->kind != AMX_NODE_SCALAR || v->quoted || !number_syntax(v->text, &integer)) {
+        ERROR(c, v, "%s must be %s (got %s)", path, what, describe(v, d, sizeof d));
+        return false;
+    }
+    errno = 0;
+    double x = strtod(v->text, NULL);
+    if (errno == ERANGE || !isfinite(x)) {
+        ERROR(c, v, "%s is %s to be represented (got %s)", path,
+              fabs(x) > 1 ? "too large" : "too small", v->text);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+/* A whole number as a long long: "12", "-3", "6e4", "100.0". */
+static bool get_integer(struct ctx *c, const struct amx_node *v, const char *path, long long *out)
+{
+    char d[96];
+    bool integer;
+    if (v->kind != AMX_NODE_SCALAR || v->quoted || !number_syntax(v->text, &integer)) {
+        ERROR(c, v, "%s must be an integer (got %s)", path, describe(v, d, sizeof d));
+        return false;
+    }
+    errno = 0;
+    if (integer) {
+        long long x = strtoll(v->text, NULL, 10);
+        if (errno == ERANGE) {
+            ERROR(c, v, "%s is too large (got %s)", path, v->text);
+            return false;
+        }
+        *out = x;
+        return true;
+    }
+    double x = strtod(v->text, NULL);
+    if (errno == ERANGE || !isfinite(x) || fabs(x) >= 9.2e18) {
+        ERROR(c, v, "%s is too large (got %s)", path, v->text);
+        return false;
+    }
+    if (x != floor(x)) {
+        ERROR(c, v, "%s must be a whole number (got %s)", path, v->text);
+        return false;
+    }
+    *out = (long long)x;
+    return true;
+}
+
+static bool in_range(double x, double lo, double hi, unsigned flags)
+{
+    bool lo_ok = (flags & AMX_PARAM_LO_OPEN) ? x > lo : x >= lo;
+    bool hi_ok = (flags & AMX_PARAM_HI_OPEN) ? x < hi : x <= hi;
+    return lo_ok && hi_ok;
+}
+
+/* Reports x out of [lo, hi] as "path must be >= lo and < hi (got text)"; the
+ * upper bound is left out when it is only the limit of the type. */
+static bool check_range(struct ctx *c, const struct amx_node *v, const char *path, double x,
+                        double lo, double hi, unsigned flags)
+{
+    if (in_range(x, lo, hi, flags)) return true;
+    char a[40] = "", b[40] = "", msg[100] = "";
+    if (lo != -HUGE_VAL) {
+        amx_format_double(lo, a, sizeof a);
+        snprintf(msg, sizeof msg, "%s %s", flags & AMX_PARAM_LO_OPEN ? ">" : ">=", a);
+    }
+    bool hi_violated = (flags & AMX_PARAM_HI_OPEN) ? !(x < hi) : !(x <= hi);
+    if (hi != HUGE_VAL && (hi < 1e9 || hi_violated)) {
+        amx_format_double(hi, b, sizeof b);
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, "%s%s %s", l ? " and " : "",
+                 flags & AMX_PARAM_HI_OPEN ? "<" : "<=", b);
+    }
+    ERROR(c, v, "%s must be %s (got %s)", path, msg, v->text);
+    return false;
+}
+
+/* Index of v's text in a NULL-terminated word list, or -1 (reported, with a
+ * suggestion). */
+static int get_word(struct ctx *c, const struct amx_node *v, const char *path,
+                    const char *const *words)
+{
+    char d[96], list[300] = "";
+    size_t n = 0;
+    for (; words[n]; n++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", n ? ", " : "", words[n]);
+    }
+    if (v->kind == AMX_NODE_SCALAR)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(v->text, words[i]) == 0) return (int)i;
+    const char *s = v->kind == AMX_NODE_SCALAR ? amx_suggest(v->text, words, n) : NULL;
+    if (s)
+        ERROR(c, v, "%s must be one of %s (got %s); did you mean '%s'?", path, list,
+              describe(v, d, sizeof d), s);
+    else
+        ERROR(c, v, "%s must be one of %s (got %s)", path, list, describe(v, d, sizeof d));
+    return -1;
+}
+
+static void bind_string(struct ctx *c, const struct key *k, const struct amx_node *v,
+                        const char *path)
+{
+    char d[96];
+    if (v->kind != AMX_NODE_SCALAR || is_null(v)) {
+        ERROR(c, v, "%s must be a string (got %s)%s", path, describe(v, d, sizeof d),
+              is_null(v) ? "; write \"\" for an empty string" : "");
+        return;
+    }
+    size_t len = strlen(v->text);
+    if (len >= k->size) {
+        ERROR(c, v, "%s is too long (%zu bytes; at most %zu)", path, len, k->size - 1);
+        return;
+    }
+    if ((k->opts & KO_NONEMPTY) && len == 0) {
+        ERROR(c, v, "%s must not be empty", path);
+        return;
+    }
+    if (k->type == KT_NAME) {
+        bool ok = len > 0 && strcmp(v->text, ".") != 0 && strcmp(v->text, "..") != 0;
+        for (size_t i = 0; ok && i < len; i++) {
+            char ch = v->text[i];
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+                 ch == '-';
+        }
+        if (!ok) {
+            ERROR(c, v,
+                  "%s must be made of a-z, 0-9, '.', '_' and '-' (not \".\" or \"..\"), as it "
+                  "names the results folder (got %s)",
+                  path, describe(v, d, sizeof d));
+            return;
+        }
+    }
+    memcpy(field(c, k->off), v->text, len + 1);
+}
+
+static void bind_seed(struct ctx *c, const struct key *k, const struct amx_node *v,
+                      const char *path)
+{
+    char d[96];
+    bool ok = v->kind == AMX_NODE_SCALAR && !v->quoted && v->text[0] != '\0';
+    for (const char *p = ok ? v->text : ""; *p; p++)
+        if (*p < '0' || *p > '9') ok = false;
+    if (!ok) {
+        ERROR(c, v, "%s must be a non-negative integer (got %s)", path, describe(v, d, sizeof d));
+        return;
+    }
+    errno = 0;
+    unsigned long long x = strtoull(v->text, NULL, 10);
+    if (errno == ERANGE) {
+        ERROR(c, v, "%s must be at most %" PRIu64 " (got %s)", path, UINT64_MAX, v->text);
+        return;
+    }
+    *(uint64_t *)field(c, k->off) = (uint64_t)x;
+}
+
+/* ------------------------------------------------------- network.layers -- */
+
+static void bind_layers(struct ctx *c, const struct key *k, const struct amx_node *v)
+{
+    char d[96], path[PATH_LEN];
+    struct amx_network_config *net = &c->cfg->network;
+    net->layers_line = v->line;
+    net->layers_col = v->col;
+    if (v->kind != AMX_NODE_SEQ) {
+        ERROR(c, v,
+              "network.layers must be a sequence of layer sizes like [784, 1000, 500, 250, 30] "
+              "(got %s)",
+              describe(v, d, sizeof d));
+        return;
+    }
+    bool ok = true;
+    if (v->n < 2) {
+        ERROR(c, v,
+              "network.layers must list at least 2 sizes (the image size first, the code size "
+              "last); got %zu",
+              v->n);
+        ok = false;
+    } else if (v->n > AMX_MAX_LAYERS) {
+        ERROR(c, v, "network.layers has %zu sizes; at most %d are supported", v->n, AMX_MAX_LAYERS);
+        ok = false;
+    }
+    if (v->n > 0) { /* the first size is what the data check compares */
+        net->layers_line = v->items[0]->line;
+        net->layers_col = v->items[0]->col;
+    }
+    for (size_t i = 0; i < v->n && i < AMX_MAX_LAYERS; i++) {
+        long long x;
+        snprintf(path, sizeof path, "network.layers[%zu]", i);
+        if (!get_integer(c, v->items[i], path, &x) ||
+            !check_range(c, v->items[i], path, (double)x, k->lo, k->hi, 0)) {
+            ok = false;
+            continue;
+        }
+        net->layers[i] = (int)x;
+    }
+    if (ok) {
+        net->n_layers = (int)v->n;
+        c->layers_ok = true;
+    }
+}
+
+/* ------------------------------------------------------- finetune.rules -- */
+
+/* "constant, power-exponential (or power), ..." */
+static void rule_list(char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < amx_rule_count(); i++) {
+        const struct amx_rule *r = amx_rule_at(i);
+        size_t l = strlen(buf);
+        snprintf(buf + l, size - l, "%s%s", i ? ", " : "", r->name);
+        if (r->alias) {
+            l = strlen(buf);
+            snprintf(buf + l, size - l, " (or %s)", r->alias);
+        }
+    }
+}
+
+static void unknown_rule(struct ctx *c, const struct amx_node *v, const char *path)
+{
+    const char *names[2 * 64];
+    size_t n = 0;
+    for (size_t i = 0; i < amx_rule_count() && n + 2 <= sizeof names / sizeof *names; i++) {
+        names[n++] = amx_rule_at(i)->name;
+        if (amx_rule_at(i)->alias) names[n++] = amx_rule_at(i)->alias;
+    }
+    char list[600], d[96];
+    rule_list(list, sizeof list);
+    const char *s = v->kind == AMX_NODE_SCALAR ? amx_suggest(v->text, names, n) : NULL;
+    if (s)
+        ERROR(c, v, "unknown rule %s in %s; did you mean '%s'?", describe(v, d, sizeof d), path, s);
+    else
+        ERROR(c, v, "unknown rule %s in %s (expected one of: %s)", describe(v, d, sizeof d), path,
+              list);
+}
+
+static bool bind_rule_param(struct ctx *c, const struct amx_rule *r, int idx,
+                            const struct amx_node *v, const char *path, struct amx_rule_spec *spec)
+{
+    const struct amx_rule_param_def *def = &r->params[idx];
+    if (def->choices) {
+        int w = get_word(c, v, path, def->choices);
+        if (w < 0) return false;
+        spec->p[idx] = w;
+        return true;
+    }
+    double x;
+    if (def->flags & AMX_PARAM_INTEGER) {
+        long long i;
+        if (!get_integer(c, v, path, &i)) return false;
+        x = (double)i;
+    } else if (!get_real(c, v, path, "a number", &x)) {
+        return false;
+    }
+    if (!check_range(c, v, path, x, def->lo, def->hi, def->flags)) return false;
+    spec->p[idx] = x;
+    return true;
+}
+
+static void unknown_rule_key(struct ctx *c, const struct amx_rule *r,
+                             const struct amx_node_pair *kp, const char *path)
+{
+    const char *names[3 + AMX_RULE_MAX_PARAMS] = {"eta0", "momentum", "per"};
+    size_t n = 3;
+    char list[300] = "rule, eta0, momentum, per";
+    for (int i = 0; i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++) {
+        names[n++] = r->params[i].name;
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, ", %s", r->params[i].name);
+    }
+    const char *s = amx_suggest(kp->key, names, n);
+    if (s)
+        error_at(c, kp->value, kp->line, kp->col,
+                 "unknown parameter '%s' for rule %s in %s; did you mean '%s'?", kp->key, r->name,
+                 path, s);
+    else
+        error_at(c, kp->value, kp->line, kp->col,
+                 "unknown parameter '%s' for rule %s in %s (%s takes %s)", kp->key, r->name, path,
+                 r->name, list);
+}
+
+/* One `selector: {rule: NAME, eta0: .., momentum: .., per: .., <params>}`
+ * entry, or the shorthand `selector: NAME` (every value its default). */
+static bool bind_rule(struct ctx *c, const struct amx_node_pair *q, struct amx_rule_binding *b)
+{
+    char d[96], path[PATH_LEN], kpath[PATH_LEN];
+    const struct amx_node *v = q->value;
+    join(path, "finetune.rules", q->key);
+    const struct amx_node *name = v;
+    if (v->kind == AMX_NODE_MAP) {
+        name = amx_node_map_get(v, "rule");
+        if (!name) {
+            char list[600];
+            rule_list(list, sizeof list);
+            ERROR(c, v, "%s.rule is required: which rule? (one of: %s)", path, list);
+            return false;
+        }
+    } else if (v->kind != AMX_NODE_SCALAR) {
+        ERROR(c, v, "%s must be a mapping like {rule: adagrad, eta0: 0.01} or a rule name (got %s)",
+              path, describe(v, d, sizeof d));
+        return false;
+    }
+    const struct amx_rule *r = name->kind == AMX_NODE_SCALAR ? amx_rule_find(name->text) : NULL;
+    if (!r) {
+        unknown_rule(c, name, path);
+        return false;
+    }
+    amx_rule_spec_defaults(&b->spec, r);
+    snprintf(b->selector, sizeof b->selector, "%s", q->key);
+    b->line = q->line;
+    b->col = q->col;
+    if (v->kind != AMX_NODE_MAP) return true;
+    bool ok = true;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct amx_node_pair *kp = &v->pairs[i];
+        const struct amx_node *x = kp->value;
+        join(kpath, path, kp->key);
+        int idx;
+        double val;
+        if (strcmp(kp->key, "rule") == 0) {
+            continue;
+        } else if (strcmp(kp->key, "eta0") == 0) {
+            if (get_real(c, x, kpath, "a number", &val) &&
+                check_range(c, x, kpath, val, 0, HUGE_VAL, 0))
+                b->spec.eta0 = val;
+            else
+                ok = false;
+        } else if (strcmp(kp->key, "momentum") == 0) {
+            if (get_real(c, x, kpath, "a number", &val) &&
+                check_range(c, x, kpath, val, 0, 1, AMX_PARAM_HI_OPEN))
+                b->spec.momentum = val;
+            else
+                ok = false;
+        } else if (strcmp(kp->key, "per") == 0) {
+            int w = get_word(c, x, kpath, amx_clock_words);
+            if (w < 0)
+                ok = false;
+            else
+                b->spec.per = (enum amx_clock)w;
+        } else if ((idx = amx_rule_param_index(r, kp->key)) >= 0) {
+            if (!bind_rule_param(c, r, idx, x, kpath, &b->spec)) ok = false;
+        } else {
+            unknown_rule_key(c, r, kp, path);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static void bad_selector(struct ctx *c, const struct amx_node_pair *q)
+{
+    static const char *const fixed[] = {"all",     "weights",         "biases",
+                                        "encoder", "encoder.weights", "encoder.biases",
+                                        "decoder", "decoder.weights", "decoder.biases"};
+    const char *names[12];
+    char layer[3][AMX_SELECTOR_MAX];
+    size_t n = 0;
+    for (; n < sizeof fixed / sizeof *fixed; n++)
+        names[n] = fixed[n];
+    /* "layer3.weight" -> "layer3.weights": candidates with the same number */
+    long num = 0;
+    if (strncmp(q->key, "layer", 5) == 0 && sscanf(q->key + 5, "%ld", &num) == 1 && num > 0 &&
+        num < 1000000) {
+        snprintf(layer[0], sizeof layer[0], "layer%ld", num);
+        snprintf(layer[1], sizeof layer[1], "layer%ld.weights", num);
+        snprintf(layer[2], sizeof layer[2], "layer%ld.biases", num);
+        for (int i = 0; i < 3; i++)
+            names[n++] = layer[i];
+    }
+    const char *s = amx_suggest(q->key, names, n);
+    if (s)
+        error_at(c, q->value, q->line, q->col,
+                 "unknown parameter group '%s' in finetune.rules; did you mean '%s'?", q->key, s);
+    else
+        error_at(c, q->value, q->line, q->col,
+                 "unknown parameter group '%s' in finetune.rules (expected all, weights, biases, "
+                 "encoder, decoder or layerN, N from 1, each optionally followed by .weights or "
+                 ".biases)",
+                 q->key);
+}
+
+static void bind_rules(struct ctx *c, const struct amx_node_pair *p)
+{
+    char d[96];
+    struct amx_finetune_config *ft = &c->cfg->finetune;
+    const struct amx_node *v = p->value;
+    ft->rules_line = p->line;
+    ft->rules_col = p->col;
+    ft->n_rules = 0;
+    if (v->kind != AMX_NODE_MAP) {
+        ERROR(c, v,
+              "finetune.rules must be a mapping of parameter groups to rules, like "
+              "{all: {rule: constant, eta0: 0.01}} (got %s)",
+              describe(v, d, sizeof d));
+        return;
+    }
+    bool ok = true;
+    if (v->n == 0) {
+        ERROR(c, v,
+              "finetune.rules is empty; expected at least one parameter group, like "
+              "all: {rule: constant, eta0: 0.01}");
+        ok = false;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct amx_node_pair *q = &v->pairs[i];
+        if (ft->n_rules == AMX_MAX_RULE_BINDINGS) {
+            error_at(c, q->value, q->line, q->col, "finetune.rules has more than %d entries",
+                     AMX_MAX_RULE_BINDINGS);
+            ok = false;
+            break;
+        }
+        if (strlen(q->key) >= AMX_SELECTOR_MAX || !amx_selector_valid(q->key)) {
+            bad_selector(c, q);
+            ok = false;
+            continue;
+        }
+        if (bind_rule(c, q, &ft->rules[ft->n_rules]))
+            ft->n_rules++;
+        else
+            ok = false;
+    }
+    c->rules_ok = ok;
+}
+
+/* ------------------------------------------------------------- sections -- */
+
+static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        const struct key *k = &sec->keys[i];
+        void *f = (char *)cfg + k->off;
+        switch (k->type) {
+        case KT_SECTION:
+            if (k->opts & KO_NONE) *(bool *)((char *)cfg + k->aux) = true;
+            set_defaults(cfg, k->sub);
+            break;
+        case KT_STRING:
+        case KT_NAME:
+            snprintf(f, k->size, "%s", k->sdef ? k->sdef : "");
+            break;
+        case KT_SEED:
+            *(uint64_t *)f = (uint64_t)k->def;
+            break;
+        case KT_INT:
+            *(int *)f = (int)k->def;
+            break;
+        case KT_LONG:
+            *(long *)f = (long)k->def;
+            break;
+        case KT_DOUBLE:
+            *(double *)f = k->def;
+            break;
+        case KT_BOOL:
+            *(bool *)f = k->def != 0;
+            break;
+        case KT_ENUM:
+            *(int *)f = (int)k->def;
+            break;
+        case KT_LAYERS:
+            cfg->network.n_layers = 0;
+            break;
+        case KT_RULES:
+            cfg->finetune.n_rules = 0;
+            break;
+        }
+    }
+}
+
+static void bind_section(struct ctx *c, const struct section *sec, const struct amx_node *map);
+
+static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_pair *p,
+                     const char *path)
+{
+    char d[96];
+    const struct amx_node *v = p->value;
+    long long i;
+    double x;
+    int w;
+    switch (k->type) {
+    case KT_SECTION:
+        if ((k->opts & KO_NONE) && v->kind == AMX_NODE_SCALAR && !v->quoted &&
+            strcmp(v->text, "none") == 0) {
+            *(bool *)field(c, k->aux) = false;
+        } else if (v->kind == AMX_NODE_MAP) {
+            bind_section(c, k->sub, v);
+        } else {
+            ERROR(c, v, "%s must be a mapping of keys%s (got %s)", path,
+                  k->opts & KO_NONE ? " or none" : "", describe(v, d, sizeof d));
+        }
+        break;
+    case KT_STRING:
+    case KT_NAME:
+        bind_string(c, k, v, path);
+        break;
+    case KT_SEED:
+        bind_seed(c, k, v, path);
+        break;
+    case KT_INT:
+    case KT_LONG:
+        if (get_integer(c, v, path, &i) && check_range(c, v, path, (double)i, k->lo, k->hi, 0)) {
+            if (k->type == KT_INT)
+                *(int *)field(c, k->off) = (int)i;
+            else
+                *(long *)field(c, k->off) = (long)i;
+        }
+        break;
+    case KT_DOUBLE:
+        if (get_real(c, v, path, "a number", &x) &&
+            check_range(c, v, path, x, k->lo, k->hi, k->range))
+            *(double *)field(c, k->off) = x;
+        break;
+    case KT_BOOL:
+        if (v->kind == AMX_NODE_SCALAR && !v->quoted &&
+            (strcmp(v->text, "true") == 0 || strcmp(v->text, "false") == 0))
+            *(bool *)field(c, k->off) = v->text[0] == 't';
+        else
+            ERROR(c, v, "%s must be true or false (got %s)", path, describe(v, d, sizeof d));
+        break;
+    case KT_ENUM:
+        if ((w = get_word(c, v, path, k->words)) >= 0) *(int *)field(c, k->off) = w;
+        break;
+    case KT_LAYERS:
+        bind_layers(c, k, v);
+        break;
+    case KT_RULES:
+        bind_rules(c, p);
+        break;
+    }
+}
+
+static void unknown_key(struct ctx *c, const struct section *sec, const struct amx_node_pair *p)
+{
+    const char *names[32];
+    char list[400] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < sec->n && n < 31; i++) {
+        names[n++] = sec->keys[i].name;
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", sec->keys[i].name);
+    }
+    if (sec == &amx_schema_top) {
+        names[n++] = "sweep";
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, ", sweep");
+    }
+    const char *s = amx_suggest(p->key, names, n);
+    char where[PATH_LEN];
+    if (sec->path[0])
+        snprintf(where, sizeof where, " in %s", sec->path);
+    else
+        snprintf(where, sizeof where, " at the top level");
+    if (s)
+        error_at(c, p->value, p->line, p->col, "unknown key '%s'%s; did you mean '%s'?", p->key,
+                 where, s);
+    else
+        error_at(c, p->value, p->line, p->col, "unknown key '%s'%s (expected one of: %s)", p->key,
+                 where, list);
+}
+
+static void bind_section(struct ctx *c, const struct section *sec, const struct amx_node *map)
+{
+    char path[PATH_LEN];
+    for (size_t i = 0; i < map->n; i++) {
+        const struct amx_node_pair *p = &map->pairs[i];
+        if (sec == &amx_schema_top && strcmp(p->key, "sweep") == 0) continue;
+        const struct key *k = NULL;
+        for (size_t j = 0; j < sec->n && !k; j++)
+            if (strcmp(sec->keys[j].name, p->key) == 0) k = &sec->keys[j];
+        if (!k) {
+            unknown_key(c, sec, p);
+            continue;
+        }
+        join(path, sec->path, k->name);
+        bind_key(c, k, p, path);
+    }
+    for (size_t j = 0; j < sec->n; j++) {
+        const struct key *k = &sec->keys[j];
+        if (!(k->opts & KO_REQUIRED) || amx_node_map_pair(map, k->name)) continue;
+        join(path, sec->path, k->name);
+        ERROR(c, map, "%s is required (e.g. %s)", path, k->example ? k->example : "...");
+    }
+}
+
+/* ---------------------------------------------------------- cross-field -- */
+
+static void cross_checks(struct ctx *c)
+{
+    struct amx_run_config *cfg = c->cfg;
+    const struct amx_node *v;
+    if (!amx_node_get_path(c->root, "report.title"))
+        snprintf(cfg->report.title, sizeof cfg->report.title, "%s", cfg->name);
+    v = amx_node_get_path(c->root, "data.validation");
+    if (v && cfg->data.train_limit > 0 && cfg->data.validation >= cfg->data.train_limit)
+        ERROR(c, v,
+              "data.validation must be < data.train_limit (%ld), so that some images are left "
+              "to train on (got %ld)",
+              cfg->data.train_limit, cfg->data.validation);
+    v = amx_node_map_get(c->root, "repeat");
+    if (v && cfg->repeat >= cfg->repeats)
+        ERROR(c, v, "repeat must be < repeats (%d) (got %d)", cfg->repeats, cfg->repeat);
+    if (c->layers_ok && c->rules_ok) {
+        struct amx_error e;
+        const struct amx_node_pair *p =
+            amx_node_map_pair(amx_node_map_get(c->root, "finetune"), "rules");
+        const char *file = p && p->value->file[0] ? p->value->file : c->root->file;
+        if (amx_groups_check_layers(cfg->network.n_layers, cfg->finetune.rules,
+                                    cfg->finetune.n_rules, file, cfg->finetune.rules_line,
+                                    cfg->finetune.rules_col, &e) != AMX_OK) {
+            e.code = AMX_ERR_CONFIG;
+            amx_errlist_add(c->errs, &e);
+            c->n_errors++;
+        }
+    }
+}
+
+enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_config *cfg,
+                                struct amx_errlist *errs)
+{
+    memset(cfg, 0, sizeof *cfg);
+    set_defaults(cfg, &amx_schema_top);
+    struct ctx c = {.root = root, .cfg = cfg, .errs = errs};
+    if (!root) {
+        struct amx_error e;
+        amx_fail(&e, AMX_ERR_CONFIG, "", 0, 0, "no experiment to bind");
+        amx_errlist_add(errs, &e);
+        return AMX_ERR_CONFIG;
+    }
+    snprintf(cfg->file, sizeof cfg->file, "%s", root->file ? root->file : "");
+    if (root->kind != AMX_NODE_MAP) {
+        char d[96];
+        ERROR(&c, root, "the top level of an experiment must be a mapping of keys (got %s)",
+              describe(root, d, sizeof d));
+        return AMX_ERR_CONFIG;
+    }
+    bind_section(&c, &amx_schema_top, root);
+    cross_checks(&c);
+    return c.n_errors ? AMX_ERR_CONFIG : AMX_OK;
+}

@@ -1,0 +1,72 @@
+/* Private to src/config: the schema of the experiment language as a table.
+ *
+ * Every key of DESIGN.md section 5 is declared once in schema.c with its type,
+ * range, default and place in struct amx_run_config; bind.c reads a node tree
+ * through the table and to_node.c writes a config back through it, so the two
+ * directions cannot drift apart and docs/experiment-language.md has one
+ * source to follow. The rules of finetune.rules are described by the optim
+ * registry (optim.h), not here. */
+#ifndef ADAMIX_CONFIG_SCHEMA_H
+#define ADAMIX_CONFIG_SCHEMA_H
+
+#include "adamix/config.h"
+
+#include <stddef.h>
+
+enum key_type {
+    KT_SECTION, /* a mapping of further keys (sub) */
+    KT_STRING,  /* text into char[size] */
+    KT_NAME,    /* [a-z0-9._-]+, not "." or "..", into char[size] */
+    KT_SEED,    /* a non-negative integer that fits uint64_t */
+    KT_INT,     /* an int in [lo, hi] */
+    KT_LONG,    /* a long in [lo, hi] */
+    KT_DOUBLE,  /* a finite double in the range of lo, hi and range flags */
+    KT_BOOL,    /* true | false */
+    KT_ENUM,    /* one of words, stored as the index into an enum */
+    KT_LAYERS,  /* network.layers: 2..AMX_MAX_LAYERS positive ints */
+    KT_RULES    /* finetune.rules: selector -> rule (optim registry) */
+};
+
+enum key_opts {
+    KO_REQUIRED = 1,    /* an error when absent */
+    KO_NONE = 2,        /* KT_SECTION that may be the scalar `none` (aux: its bool) */
+    KO_NONEMPTY = 4,    /* KT_STRING that may not be "" */
+    KO_DEFAULT_NAME = 8 /* KT_STRING whose default is the experiment's name */
+};
+
+struct section;
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t off;               /* offset of the value in struct amx_run_config */
+    size_t size;              /* KT_STRING, KT_NAME: size of the char array */
+    double lo, hi;            /* numbers: the range */
+    unsigned range;           /* AMX_PARAM_LO_OPEN | AMX_PARAM_HI_OPEN (optim.h) */
+    double def;               /* numbers, booleans, enum index */
+    const char *sdef;         /* strings */
+    const char *const *words; /* KT_ENUM: NULL-terminated, in the enum's order */
+    const struct section *sub;
+    unsigned opts;       /* enum key_opts */
+    size_t aux;          /* KO_NONE: offset of the `enabled` bool */
+    const char *example; /* KO_REQUIRED: what to write, for the message */
+};
+
+struct section {
+    const char *path; /* "" for the top level, else "data", "pretrain.momentum", ... */
+    const struct key *keys;
+    size_t n;
+};
+
+extern const struct section amx_schema_top;
+
+/* Word lists of the enums of config.h, in enum order, NULL-terminated. */
+extern const char *const amx_unit_words[];
+extern const char *const amx_loss_words[];
+extern const char *const amx_metric_words[];
+extern const char *const amx_clock_words[];
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as x. */
+void amx_format_double(double x, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,152 @@
+/* A resolved configuration back to a node tree: every key of the schema table
+ * with its value, defaults included, in the table's order (DESIGN.md section
+ * 5), so a run's config.yaml says everything that ran. Numbers are written in
+ * their shortest spelling that reads back to the same double ("0.0002", not
+ * "0.00020000000000000001"); strings are marked quoted, so the emitter quotes
+ * any that would read back as something else. Rules are written in full:
+ * selector -> {rule, eta0, momentum, per, every parameter of the rule}.
+ *
+ * amx_config_bind(amx_config_to_node(cfg)) gives cfg again (tested). Writing
+ * the tree to a file is the caller's business (amx_node_emit). */
+#include "schema.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+struct out {
+    const char *file;
+    bool oom;
+};
+
+static struct amx_node *scalar(struct out *o, const char *text, bool quoted)
+{
+    struct amx_node *n = amx_node_new_scalar(text, quoted, o->file, 0, 0);
+    if (!n) o->oom = true;
+    return n;
+}
+
+static struct amx_node *number(struct out *o, double x)
+{
+    char buf[40];
+    amx_format_double(x, buf, sizeof buf);
+    return scalar(o, buf, false);
+}
+
+static struct amx_node *integer(struct out *o, long long x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", x);
+    return scalar(o, buf, false);
+}
+
+static struct amx_node *map(struct out *o)
+{
+    struct amx_node *n = amx_node_new_map(o->file, 0, 0);
+    if (!n) o->oom = true;
+    return n;
+}
+
+/* Takes ownership of value (NULL after an allocation failure is fine). */
+static void add(struct out *o, struct amx_node *m, const char *key, struct amx_node *value)
+{
+    if (!m || !value) {
+        amx_node_free(value);
+        o->oom = true;
+        return;
+    }
+    if (amx_node_map_set(m, key, value) != AMX_OK) o->oom = true;
+}
+
+static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *b)
+{
+    const struct amx_rule_spec *s = &b->spec;
+    const struct amx_rule *r = s->rule;
+    struct amx_node *m = map(o);
+    add(o, m, "rule", scalar(o, r ? r->name : "", false));
+    add(o, m, "eta0", number(o, s->eta0));
+    add(o, m, "momentum", number(o, s->momentum));
+    add(o, m, "per", scalar(o, amx_clock_words[s->per == AMX_CLOCK_STEP], false));
+    for (int i = 0; r && i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++) {
+        const struct amx_rule_param_def *def = &r->params[i];
+        if (def->choices)
+            add(o, m, def->name, scalar(o, def->choices[(int)s->p[i]], false));
+        else
+            add(o, m, def->name, number(o, s->p[i]));
+    }
+    return m;
+}
+
+static void emit_section(struct out *o, const struct amx_run_config *cfg, const struct section *sec,
+                         struct amx_node *m)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        const struct key *k = &sec->keys[i];
+        const void *f = (const char *)cfg + k->off;
+        struct amx_node *v = NULL;
+        switch (k->type) {
+        case KT_SECTION:
+            if ((k->opts & KO_NONE) && !*(const bool *)((const char *)cfg + k->aux)) {
+                v = scalar(o, "none", false);
+            } else {
+                v = map(o);
+                if (v) emit_section(o, cfg, k->sub, v);
+            }
+            break;
+        case KT_STRING:
+        case KT_NAME:
+            v = scalar(o, f, true);
+            break;
+        case KT_SEED: {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%" PRIu64, *(const uint64_t *)f);
+            v = scalar(o, buf, false);
+            break;
+        }
+        case KT_INT:
+            v = integer(o, *(const int *)f);
+            break;
+        case KT_LONG:
+            v = integer(o, *(const long *)f);
+            break;
+        case KT_DOUBLE:
+            v = number(o, *(const double *)f);
+            break;
+        case KT_BOOL:
+            v = scalar(o, *(const bool *)f ? "true" : "false", false);
+            break;
+        case KT_ENUM: {
+            int w = *(const int *)f, n = 0;
+            while (k->words[n])
+                n++;
+            v = scalar(o, w >= 0 && w < n ? k->words[w] : "?", false);
+            break;
+        }
+        case KT_LAYERS:
+            v = amx_node_new_seq(o->file, 0, 0);
+            for (int j = 0; v && j < cfg->network.n_layers && j < AMX_MAX_LAYERS; j++) {
+                struct amx_node *x = integer(o, cfg->network.layers[j]);
+                if (!x || amx_node_seq_append(v, x) != AMX_OK) o->oom = true;
+            }
+            break;
+        case KT_RULES:
+            v = map(o);
+            for (size_t j = 0; v && j < cfg->finetune.n_rules && j < AMX_MAX_RULE_BINDINGS; j++)
+                add(o, v, cfg->finetune.rules[j].selector, rule_node(o, &cfg->finetune.rules[j]));
+            break;
+        }
+        add(o, m, k->name, v);
+    }
+}
+
+struct amx_node *amx_config_to_node(const struct amx_run_config *cfg)
+{
+    struct out o = {.file = cfg->file};
+    struct amx_node *root = map(&o);
+    if (root) emit_section(&o, cfg, &amx_schema_top, root);
+    if (o.oom) {
+        amx_node_free(root);
+        return NULL;
+    }
+    return root;
+}

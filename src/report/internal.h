@@ -1,0 +1,93 @@
+/* Shared state of one amx_report_build call, between the files of
+ * src/report: loading the run files (load.c), pooling repeats into sweep
+ * points (points.c), the CSV and JSON tables (tables.c) and the figure
+ * (figure.c). Not a public interface. */
+#ifndef ADAMIX_REPORT_INTERNAL_H
+#define ADAMIX_REPORT_INTERNAL_H
+
+#include "adamix/report.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RPT_NONE ((size_t)-1)
+
+/* One run's curve.csv: a table of numbers with named columns. */
+struct rpt_curve {
+    size_t n_cols;
+    char **cols;        /* header names */
+    size_t n_rows;      /* epochs 0 .. n_rows-1 */
+    double *v;          /* [n_rows][n_cols]; NAN where empty */
+    unsigned char *has; /* [n_rows][n_cols]; 0 where the field was empty */
+};
+
+struct rpt_run {
+    const char *id;
+    bool complete;      /* summary.json complete (and curve.csv read) */
+    char **labels;      /* [n_axes] sweep value labels */
+    long repeat;
+    bool diverged;
+    /* summary.json numbers; NAN where null */
+    double final_test, best_test, seconds;
+    long best_epoch;
+    bool has_best_epoch;
+    struct rpt_curve curve;
+    size_t *colmap;     /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
+    size_t point;       /* index into ctx.points */
+};
+
+struct rpt_point {
+    size_t n_runs;
+    size_t *runs;       /* complete runs of this point, in run order */
+    size_t n_diverged;
+    size_t n_rows;      /* the longest curve of its runs */
+    char *label;        /* the figure's line name */
+};
+
+struct rpt_stat {
+    double mean, std;   /* NAN when n == 0; std 0 when n == 1 */
+    size_t n;
+};
+
+struct rpt_ctx {
+    const struct amx_report_input *in;
+    struct amx_report_result *res;
+    struct rpt_run *runs; /* [in->n_runs] */
+    size_t n_cols;      /* union of the curve columns, in curves.csv order */
+    char **cols;
+    bool has_validation;
+    size_t n_points;
+    struct rpt_point *points;
+    size_t series_axis; /* RPT_NONE when there are no axes */
+    const char *metric; /* curve column the figure shows */
+    double *scratch;    /* [in->n_runs]: the values one statistic pools */
+};
+
+/* load.c: reads every listed run; fills runs[], counts, the column union. */
+enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err);
+/* points.c: groups complete runs into points, names them, statistics. */
+enum amx_status rpt_group_points(struct rpt_ctx *ctx, struct amx_error *err);
+size_t rpt_col_index(const struct rpt_ctx *ctx, const char *name);
+/* Mean and sample sd of column `col` (a union column index) at epoch e over
+ * the point's runs that have a finite value there. */
+struct rpt_stat rpt_point_epoch_stat(const struct rpt_ctx *ctx, size_t p, size_t col, size_t e);
+/* Number of the point's runs whose curve has epoch e. */
+size_t rpt_point_epoch_rows(const struct rpt_ctx *ctx, size_t p, size_t e);
+struct rpt_stat rpt_stat_of(const double *x, size_t n);
+/* tables.c */
+enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err);
+enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err);
+enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err);
+/* figure.c */
+enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err);
+enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err);
+
+/* report.c: helpers */
+void rpt_warn(struct rpt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "%.10g", or nan / inf / -inf: one spelling whatever the C library. */
+void rpt_fmt_num(char buf[32], double x);
+/* results_dir/rel into buf; false when it does not fit. */
+bool rpt_path(const struct rpt_ctx *ctx, char *buf, size_t size, const char *rel);
+const char *rpt_metric_column(enum amx_metric m);
+
+#endif

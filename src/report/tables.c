@@ -1,0 +1,285 @@
+/* The experiment's tables: summary.csv (one row per complete run),
+ * curves.csv (every complete run's curve in long form) and report.json (per
+ * sweep point: statistics over its repeats per epoch, final errors, ranking).
+ * Rows follow the given run order and points their first appearance in it,
+ * so the bytes depend only on the run files and the input. Each file is built
+ * in memory and written with amx_write_file_atomic. CSV fields that need it
+ * (a label such as "[1, 2]") are quoted as RFC 4180 says. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include "adamix/fsutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void csv_field(struct amx_buf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        amx_buf_append(b, s, strlen(s));
+        return;
+    }
+    amx_buf_append(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') amx_buf_append(b, "\"", 1);
+        amx_buf_append(b, p, 1);
+    }
+    amx_buf_append(b, "\"", 1);
+}
+
+/* A number, or an empty field for an absent one. */
+static void csv_number(struct amx_buf *b, double x, bool present)
+{
+    amx_buf_append(b, ",", 1);
+    if (!present) return;
+    char s[32];
+    rpt_fmt_num(s, x);
+    amx_buf_append(b, s, strlen(s));
+}
+
+static enum amx_status write_buf(struct rpt_ctx *ctx, const char *name, struct amx_buf *b,
+                                 struct amx_error *err)
+{
+    char path[AMX_PATH_MAX + 64];
+    enum amx_status st;
+    if (!rpt_path(ctx, path, sizeof path, name))
+        st = amx_fail(err, AMX_ERR_IO, ctx->in->results_dir, 0, 0, "path too long");
+    else if (b->failed)
+        st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    else
+        st = amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
+    amx_buf_free(b);
+    return st;
+}
+
+static void run_key_fields(const struct rpt_ctx *ctx, struct amx_buf *b, const struct rpt_run *r)
+{
+    csv_field(b, r->id);
+    for (size_t a = 0; a < ctx->in->n_axes; a++) {
+        amx_buf_append(b, ",", 1);
+        csv_field(b, r->labels[a]);
+    }
+    amx_buf_printf(b, ",%ld", r->repeat);
+}
+
+static void key_header(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    amx_buf_printf(b, "run_id");
+    for (size_t a = 0; a < ctx->in->n_axes; a++) {
+        amx_buf_append(b, ",", 1);
+        csv_field(b, ctx->in->axes[a]);
+    }
+    amx_buf_printf(b, ",repeat");
+}
+
+enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    struct amx_buf b = {0};
+    key_header(ctx, &b);
+    amx_buf_printf(&b, ",status,final_test_error,best_test_error,best_epoch,seconds\n");
+    for (size_t i = 0; i < ctx->in->n_runs; i++) {
+        const struct rpt_run *r = &ctx->runs[i];
+        if (!r->complete) continue;
+        run_key_fields(ctx, &b, r);
+        amx_buf_printf(&b, ",%s", r->diverged ? "diverged" : "ok");
+        /* NAN here is JSON null: no value, an empty field */
+        csv_number(&b, r->final_test, !isnan(r->final_test));
+        csv_number(&b, r->best_test, !isnan(r->best_test));
+        amx_buf_printf(&b, ",");
+        if (r->has_best_epoch) amx_buf_printf(&b, "%ld", r->best_epoch);
+        csv_number(&b, r->seconds, true);
+        amx_buf_append(&b, "\n", 1);
+    }
+    return write_buf(ctx, "summary.csv", &b, err);
+}
+
+enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    struct amx_buf b = {0};
+    key_header(ctx, &b);
+    for (size_t u = 0; u < ctx->n_cols; u++) {
+        amx_buf_append(&b, ",", 1);
+        csv_field(&b, ctx->cols[u]);
+    }
+    amx_buf_append(&b, "\n", 1);
+    for (size_t i = 0; i < ctx->in->n_runs && !b.failed; i++) {
+        const struct rpt_run *r = &ctx->runs[i];
+        if (!r->complete) continue;
+        for (size_t e = 0; e < r->curve.n_rows; e++) {
+            run_key_fields(ctx, &b, r);
+            for (size_t u = 0; u < ctx->n_cols; u++) {
+                size_t j = r->colmap[u];
+                size_t at = e * r->curve.n_cols + j;
+                bool present = j != RPT_NONE && r->curve.has[at];
+                csv_number(&b, present ? r->curve.v[at] : 0.0, present);
+            }
+            amx_buf_append(&b, "\n", 1);
+        }
+    }
+    return write_buf(ctx, "curves.csv", &b, err);
+}
+
+/* ---- report.json ---- */
+
+/* Adds value to an object or array, remembering an allocation failure (a
+ * NULL value or a failed insertion) so the file is never silently partial. */
+static void jset(json_t *obj, const char *key, json_t *v, bool *ok)
+{
+    if (!v || !obj || json_object_set_new(obj, key, v) != 0) *ok = false;
+}
+
+static void jappend(json_t *arr, json_t *v, bool *ok)
+{
+    if (!v || !arr || json_array_append_new(arr, v) != 0) *ok = false;
+}
+
+static json_t *jnum(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *jstat(struct rpt_stat s, bool *ok)
+{
+    json_t *o = json_object();
+    jset(o, "mean", jnum(s.mean), ok);
+    jset(o, "std", jnum(s.std), ok);
+    jset(o, "n", json_integer((json_int_t)s.n), ok);
+    return o;
+}
+
+static json_t *jsweep(const struct rpt_ctx *ctx, const struct rpt_run *r, bool *ok)
+{
+    json_t *o = json_object();
+    for (size_t a = 0; a < ctx->in->n_axes; a++)
+        jset(o, ctx->in->axes[a], json_string(r->labels[a]), ok);
+    return o;
+}
+
+/* Final (or best) test error over the point's repeats that finished ok. */
+static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, bool best)
+{
+    const struct rpt_point *pt = &ctx->points[p];
+    double *x = ctx->scratch;
+    size_t n = 0;
+    for (size_t k = 0; k < pt->n_runs; k++) {
+        const struct rpt_run *r = &ctx->runs[pt->runs[k]];
+        if (!r->diverged) x[n++] = best ? r->best_test : r->final_test;
+    }
+    return rpt_stat_of(x, n);
+}
+
+struct rank_item {
+    size_t point;
+    bool diverged;
+    double mean; /* NAN when no repeat finished ok */
+};
+
+/* Points without a diverged repeat first, by mean final test error; then
+ * those with one; within each, a point without a mean last; ties keep the
+ * sweep order. */
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const struct rank_item *a = pa, *b = pb;
+    if (a->diverged != b->diverged) return a->diverged ? 1 : -1;
+    bool ha = !isnan(a->mean), hb = !isnan(b->mean);
+    if (ha != hb) return ha ? -1 : 1;
+    if (ha && a->mean != b->mean) return a->mean < b->mean ? -1 : 1;
+    return a->point < b->point ? -1 : a->point > b->point;
+}
+
+enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    const struct amx_report_input *in = ctx->in;
+    bool ok = true;
+    json_t *root = json_object();
+    jset(root, "name", json_string(in->experiment_name), &ok);
+    jset(root, "title", json_string(in->report->title[0] ? in->report->title : in->experiment_name),
+         &ok);
+    jset(root, "metric", json_string(ctx->metric), &ok);
+    jset(root, "series",
+         ctx->series_axis == RPT_NONE ? json_null() : json_string(in->axes[ctx->series_axis]),
+         &ok);
+    json_t *axes = json_array();
+    for (size_t a = 0; a < in->n_axes; a++)
+        jappend(axes, json_string(in->axes[a]), &ok);
+    jset(root, "axes", axes, &ok);
+    json_t *counts = json_object();
+    jset(counts, "listed", json_integer((json_int_t)ctx->res->n_listed), &ok);
+    jset(counts, "complete", json_integer((json_int_t)ctx->res->n_complete), &ok);
+    jset(counts, "missing", json_integer((json_int_t)ctx->res->n_missing), &ok);
+    jset(counts, "diverged", json_integer((json_int_t)ctx->res->n_diverged), &ok);
+    jset(root, "runs", counts, &ok);
+
+    static const char *const metrics[] = {"train_error", "validation_error", "test_error"};
+    size_t mcol[3];
+    for (size_t m = 0; m < 3; m++)
+        mcol[m] = rpt_col_index(ctx, metrics[m]);
+
+    struct rank_item *rank = calloc(ctx->n_points ? ctx->n_points : 1, sizeof *rank);
+    if (!rank) ok = false;
+    json_t *points = json_array();
+    for (size_t p = 0; p < ctx->n_points && ok; p++) {
+        const struct rpt_point *pt = &ctx->points[p];
+        json_t *o = json_object();
+        jset(o, "label", json_string(pt->label), &ok);
+        jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
+        jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
+        jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);
+        json_t *ids = json_array();
+        for (size_t k = 0; k < pt->n_runs; k++)
+            jappend(ids, json_string(ctx->runs[pt->runs[k]].id), &ok);
+        jset(o, "runs", ids, &ok);
+        struct rpt_stat fin = point_summary_stat(ctx, p, false);
+        jset(o, "final_test_error", jstat(fin, &ok), &ok);
+        jset(o, "best_test_error", jstat(point_summary_stat(ctx, p, true), &ok), &ok);
+        rank[p] = (struct rank_item){p, pt->n_diverged > 0, fin.mean};
+        json_t *epochs = json_array();
+        for (size_t e = 0; e < pt->n_rows && ok; e++) {
+            json_t *eo = json_object();
+            jset(eo, "epoch", json_integer((json_int_t)e), &ok);
+            jset(eo, "n", json_integer((json_int_t)rpt_point_epoch_rows(ctx, p, e)), &ok);
+            for (size_t m = 0; m < 3; m++)
+                if (mcol[m] != RPT_NONE)
+                    jset(eo, metrics[m], jstat(rpt_point_epoch_stat(ctx, p, mcol[m], e), &ok),
+                         &ok);
+            jappend(epochs, eo, &ok);
+        }
+        jset(o, "epochs", epochs, &ok);
+        jappend(points, o, &ok);
+    }
+    jset(root, "points", points, &ok);
+    if (ok) qsort(rank, ctx->n_points, sizeof *rank, rank_cmp);
+    json_t *ranking = json_array();
+    for (size_t k = 0; k < ctx->n_points && ok; k++) {
+        const struct rpt_point *pt = &ctx->points[rank[k].point];
+        json_t *o = json_object();
+        jset(o, "rank", json_integer((json_int_t)(k + 1)), &ok);
+        jset(o, "label", json_string(pt->label), &ok);
+        jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
+        jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok),
+             &ok);
+        jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
+        jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);
+        jappend(ranking, o, &ok);
+    }
+    jset(root, "ranking", ranking, &ok);
+    free(rank);
+
+    char *text = ok ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
+                                           JSON_REAL_PRECISION(10))
+                    : NULL;
+    json_decref(root);
+    char path[AMX_PATH_MAX + 64];
+    if (!rpt_path(ctx, path, sizeof path, "report.json")) {
+        free(text);
+        return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
+    }
+    if (!text) return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    struct amx_buf b = {0};
+    amx_buf_printf(&b, "%s\n", text);
+    free(text);
+    return write_buf(ctx, "report.json", &b, err);
+}

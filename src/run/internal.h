@@ -1,0 +1,56 @@
+/* Shared between the files of src/run (not public). */
+#ifndef ADAMIX_RUN_INTERNAL_H
+#define ADAMIX_RUN_INTERNAL_H
+
+#include "adamix/config.h"
+#include "adamix/data.h"
+#include "adamix/error.h"
+#include "adamix/nn.h"
+#include "adamix/run.h"
+#include "adamix/sweep.h"
+
+/* The images one data configuration gives: training rows [0, n_train), then
+ * the held-out validation rows, all in one array; the test rows apart. */
+struct amx_run_data {
+    char key[65];          /* SHA-256 of the data section's canonical text */
+    struct amx_images train_all;
+    struct amx_images test;
+    size_t n_train, n_valid;
+    const float *train, *valid;
+    char train_path[2 * AMX_PATH_MAX + 2], test_path[2 * AMX_PATH_MAX + 2];
+};
+
+/* Loads (or finds already loaded) the data of cfg. */
+enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_run_data *d,
+                                  struct amx_error *err);
+void amx_run_data_free(struct amx_run_data *d);
+
+/* Pretraining cache: the RBM stack in a small binary file with a header
+ * (magic, version, shapes) and a SHA-256 of everything before it. */
+enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n,
+                               struct amx_error *err);
+/* AMX_OK when the file exists, is intact and has exactly these shapes;
+ * AMX_ERR_DATA (with the reason) when it is missing, corrupt or different. */
+enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n,
+                               struct amx_error *err);
+
+/* The pretraining key: SHA-256 of what pretraining depends on (the canonical
+ * pretrain form and the training file's contents). */
+void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d,
+                      char key[65]);
+
+typedef void (*amx_progress_fn)(void *ctx, int layer, int epoch, int epochs, double error);
+
+/* Pretrains the stack of cfg on d and stores it at cache_path. */
+enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
+                                  const char *cache_path, amx_progress_fn progress, void *pctx,
+                                  struct amx_error *err);
+
+/* One run: loads the pretrained stack (when pretraining is on), fine-tunes,
+ * writes config.yaml, curve.csv and, last, summary.json into run_dir. */
+enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
+                                  const struct amx_run_data *d, const char *cache_path,
+                                  const char *run_dir, amx_progress_fn progress, void *pctx,
+                                  struct amx_error *err);
+
+#endif

@@ -1,0 +1,683 @@
+/* The runner: decides which runs to do (resume, shard, --force,
+ * --rerun-failed), loads the data once, and executes pretraining and run tasks
+ * in up to `jobs` forked worker processes. Workers report progress through one
+ * pipe in fixed-size records (each below PIPE_BUF, so writes never interleave);
+ * the parent turns them into events for the caller to display.
+ *
+ * Results never depend on the number of workers: every task is a function of
+ * its configuration and streams only, and each worker uses one BLAS thread. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include "adamix/fsutil.h"
+#include "adamix/sha256.h"
+#include "adamix/version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum task_state { T_WAITING, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED };
+
+struct task {
+    bool is_pretrain;
+    size_t run;         /* run index (for a pretraining: the first run needing it) */
+    int data;           /* index into the loaded data sets */
+    int pretrain;       /* run tasks: index of the pretraining task they wait for, or -1 */
+    char key[65];       /* pretraining key */
+    enum task_state state;
+    pid_t pid;
+    char id[AMX_RUN_ID_LEN + 1];
+};
+
+/* One progress record from a worker. */
+struct msg {
+    int task;
+    int kind; /* 0 progress, 1 error */
+    int layer, epoch, epochs;
+    double error;
+    char text[AMX_ERROR_MSG_MAX + AMX_ERROR_PATH_MAX / 2];
+};
+
+static int g_pipe_fd = -1; /* worker side: where to report */
+static int g_task = -1;
+
+static void worker_progress(void *ctx, int layer, int epoch, int epochs, double error)
+{
+    (void)ctx;
+    struct msg m;
+    memset(&m, 0, sizeof m);
+    m.task = g_task;
+    m.layer = layer;
+    m.epoch = epoch;
+    m.epochs = epochs;
+    m.error = error;
+    if (write(g_pipe_fd, &m, sizeof m) < 0) {
+        /* the parent is gone; the run still finishes and writes its files */
+    }
+}
+
+static void worker_error(const struct amx_error *err)
+{
+    struct msg m;
+    memset(&m, 0, sizeof m);
+    m.task = g_task;
+    m.kind = 1;
+    amx_error_format(err, m.text, sizeof m.text);
+    if (write(g_pipe_fd, &m, sizeof m) < 0) {
+        /* nothing more to do */
+    }
+}
+
+void amx_run_label(const struct amx_experiment *exp, size_t run, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    const struct amx_run *r = &exp->runs[run];
+    for (size_t a = 0; a < exp->n_axes && used < size; a++)
+        used += (size_t)snprintf(buf + used, size - used, "%s=%s ", exp->axes[a].path,
+                                 exp->axes[a].labels[r->value[a]]);
+    if (used < size) snprintf(buf + used, size - used, "repeat=%d", r->repeat);
+}
+
+static void data_key(const struct amx_data_config *dc, char key[65])
+{
+    char text[4 * AMX_PATH_MAX];
+    snprintf(text, sizeof text, "%s\n%s\n%s\n%ld\n%ld\n%ld", dc->dir, dc->train, dc->test,
+             dc->train_limit, dc->test_limit, dc->validation);
+    amx_sha256_hex(text, strlen(text), key);
+}
+
+static void iso_time(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ')
+                    p++;
+                p[strcspn(p, "\n")] = '\0';
+                snprintf(buf, size, "%s", p);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static enum amx_status write_manifest(const struct amx_experiment *exp,
+                                      const struct amx_runner_options *opt,
+                                      const struct amx_run_data *data, int n_data,
+                                      const char *started, const char *ended,
+                                      struct amx_error *err)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "program", json_string("adamix-run"));
+    json_object_set_new(m, "version", json_string(amx_version()));
+    json_object_set_new(m, "git_commit", json_string(amx_git_commit()));
+    json_object_set_new(m, "git_dirty", json_boolean(amx_git_dirty()));
+    json_object_set_new(m, "compiler", json_string(amx_compiler()));
+    json_object_set_new(m, "cflags", json_string(amx_cflags()));
+    json_object_set_new(m, "blas", json_string(amx_blas_config()));
+    json_object_set_new(m, "blas_core", json_string(amx_blas_corename()));
+    json_object_set_new(m, "blas_threads_per_worker", json_integer(1));
+    json_object_set_new(m, "jobs", json_integer(opt->jobs));
+    struct utsname u;
+    if (uname(&u) == 0) {
+        char host[600];
+        snprintf(host, sizeof host, "%s (%s %s %s)", u.nodename, u.sysname, u.release,
+                 u.machine);
+        json_object_set_new(m, "host", json_string(host));
+    }
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    json_object_set_new(m, "cpu", json_string(cpu));
+    json_object_set_new(m, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    json_t *files = json_object();
+    for (int i = 0; i < n_data; i++) {
+        const struct amx_run_data *d = &data[i];
+        json_object_set_new(files, d->train_path, json_string(d->train_all.sha256));
+        json_object_set_new(files, d->test_path, json_string(d->test.sha256));
+    }
+    json_object_set_new(m, "data_sha256", files);
+    json_t *argv = json_array();
+    for (int i = 0; i < opt->argc; i++)
+        json_array_append_new(argv, json_string(opt->argv[i]));
+    json_object_set_new(m, "command_line", argv);
+    json_t *ov = json_array();
+    for (size_t i = 0; i < exp->n_overrides; i++)
+        json_array_append_new(ov, json_string(exp->overrides[i]));
+    json_object_set_new(m, "overrides", ov);
+    json_object_set_new(m, "experiment_file", json_string(exp->file));
+    if (opt->shard_count > 0) {
+        char shard[64];
+        snprintf(shard, sizeof shard, "%d/%d", opt->shard_index, opt->shard_count);
+        json_object_set_new(m, "shard", json_string(shard));
+    }
+    json_object_set_new(m, "started", json_string(started));
+    json_object_set_new(m, "ended", ended ? json_string(ended) : json_null());
+    char *text = json_dumps(m, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+    json_decref(m);
+    if (!text) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    char path[AMX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", opt->out_dir);
+    struct amx_buf b = {0};
+    amx_buf_printf(&b, "%s\n", text);
+    free(text);
+    enum amx_status st = amx_write_file_atomic(path, b.data, b.len, err);
+    amx_buf_free(&b);
+    return st;
+}
+
+static enum amx_status write_experiment(const struct amx_experiment *exp,
+                                        const struct amx_runner_options *opt,
+                                        struct amx_error *err)
+{
+    struct amx_buf b = {0};
+    const char *text = opt->experiment_text ? opt->experiment_text : "";
+    amx_buf_append(&b, text, strlen(text));
+    if (b.len > 0 && b.data[b.len - 1] != '\n') amx_buf_append(&b, "\n", 1);
+    if (exp->n_overrides > 0) {
+        amx_buf_printf(&b, "# overrides given on the command line, applied in this order:\n");
+        for (size_t i = 0; i < exp->n_overrides; i++)
+            amx_buf_printf(&b, "#   --set %s\n", exp->overrides[i]);
+    }
+    char path[AMX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/experiment.yaml", opt->out_dir);
+    enum amx_status st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
+                                  : amx_write_file_atomic(path, b.data ? b.data : "", b.len, err);
+    amx_buf_free(&b);
+    return st;
+}
+
+/* Whether the run folder holds a complete result computed from this very
+ * configuration: summary.json exists and config.yaml binds to the same
+ * canonical form. */
+static bool run_complete(const char *run_dir, const struct amx_run_config *cfg)
+{
+    char path[AMX_PATH_MAX + 64];
+    amx_path_join(path, sizeof path, run_dir, "summary.json");
+    if (!amx_file_exists(path)) return false;
+    amx_path_join(path, sizeof path, run_dir, "curve.csv");
+    if (!amx_file_exists(path)) return false;
+    amx_path_join(path, sizeof path, run_dir, "config.yaml");
+    struct amx_node *node = NULL;
+    struct amx_error err;
+    if (amx_node_parse_file(path, &node, &err) != AMX_OK) return false;
+    struct amx_run_config *old = calloc(1, sizeof *old);
+    struct amx_errlist errs = {0};
+    bool same = false;
+    if (old && amx_config_bind(node, old, &errs) == AMX_OK) {
+        old->repeat = cfg->repeat;
+        char *a = amx_canonical_form(old), *b = amx_canonical_form(cfg);
+        same = a && b && strcmp(a, b) == 0;
+        free(a);
+        free(b);
+    }
+    amx_errlist_free(&errs);
+    free(old);
+    amx_node_free(node);
+    return same;
+}
+
+static bool run_failed_before(const char *run_dir)
+{
+    char path[AMX_PATH_MAX + 64];
+    amx_path_join(path, sizeof path, run_dir, "error.txt");
+    return amx_file_exists(path);
+}
+
+static void record_failure(const char *run_dir, const char *text)
+{
+    char path[AMX_PATH_MAX + 64];
+    struct amx_error err;
+    if (amx_mkdir_p(run_dir, &err) != AMX_OK) return;
+    amx_path_join(path, sizeof path, run_dir, "error.txt");
+    struct amx_buf b = {0};
+    amx_buf_printf(&b, "%s\n", text);
+    if (!b.failed) amx_write_file_atomic(path, b.data, b.len, &err);
+    amx_buf_free(&b);
+}
+
+static void clear_failure(const char *run_dir)
+{
+    char path[AMX_PATH_MAX + 64];
+    amx_path_join(path, sizeof path, run_dir, "error.txt");
+    unlink(path);
+}
+
+static bool in_shard(const char *id, int index, int count)
+{
+    if (count <= 0) return true;
+    /* by the run id, not the position, so a shard keeps its runs when points
+     * are added to the sweep */
+    unsigned long long h = strtoull((char[9]){id[0], id[1], id[2], id[3], id[4], id[5], id[6],
+                                              id[7], '\0'},
+                                    NULL, 16);
+    return (int)(h % (unsigned)count) == index - 1;
+}
+
+struct runner {
+    const struct amx_experiment *exp;
+    const struct amx_runner_options *opt;
+    struct amx_run_data *data;
+    int n_data;
+    struct task *tasks;
+    size_t n_tasks;
+    char runs_dir[AMX_PATH_MAX + 16];
+    char cache_dir[AMX_PATH_MAX + 16];
+    amx_event_fn on_event;
+    void *ctx;
+    struct amx_runner_result *res;
+    size_t done, failed, to_run;
+};
+
+static void task_paths(const struct runner *rn, const struct task *t, char *run_dir,
+                       size_t run_size, char *cache, size_t cache_size)
+{
+    if (run_dir) snprintf(run_dir, run_size, "%s/%s", rn->runs_dir, t->id);
+    if (cache) {
+        const struct task *p = t->is_pretrain ? t : (t->pretrain >= 0 ? &rn->tasks[t->pretrain] : NULL);
+        if (p)
+            snprintf(cache, cache_size, "%s/pretrain-%.16s.bin", rn->cache_dir, p->key);
+        else
+            cache[0] = '\0';
+    }
+}
+
+static void emit(struct runner *rn, struct amx_event *ev)
+{
+    ev->total = rn->res->total;
+    ev->to_run = rn->to_run;
+    ev->skipped = rn->res->skipped;
+    ev->done = rn->done;
+    ev->failed = rn->failed;
+    if (rn->on_event) rn->on_event(ev, rn->ctx);
+}
+
+static void label_of(const struct runner *rn, const struct task *t, char *buf, size_t size)
+{
+    if (t->is_pretrain) {
+        const struct amx_run_config *c = &rn->exp->runs[t->run].cfg;
+        snprintf(buf, size, "pretraining %.16s (repeat=%d)", t->key, c->repeat);
+    } else {
+        amx_run_label(rn->exp, t->run, buf, size);
+    }
+}
+
+static void fail_task(struct runner *rn, size_t i, const char *text)
+{
+    struct task *t = &rn->tasks[i];
+    t->state = T_FAILED;
+    char label[1024];
+    label_of(rn, t, label, sizeof label);
+    struct amx_event ev = {.kind = AMX_EVENT_TASK_FAILED, .run_id = t->id, .label = label,
+                           .is_pretrain = t->is_pretrain, .message = text};
+    if (!t->is_pretrain) {
+        char run_dir[AMX_PATH_MAX + 64];
+        task_paths(rn, t, run_dir, sizeof run_dir, NULL, 0);
+        record_failure(run_dir, text);
+        rn->failed++;
+        rn->done++;
+        rn->res->failed++;
+    }
+    emit(rn, &ev);
+    /* runs waiting for a failed pretraining fail with it */
+    if (t->is_pretrain) {
+        for (size_t j = 0; j < rn->n_tasks; j++) {
+            if (rn->tasks[j].pretrain == (int)i && rn->tasks[j].state == T_WAITING) {
+                char msg[AMX_ERROR_MSG_MAX + 64];
+                snprintf(msg, sizeof msg, "its pretraining failed: %s", text);
+                fail_task(rn, j, msg);
+            }
+        }
+    }
+}
+
+static void finish_run(struct runner *rn, size_t i)
+{
+    struct task *t = &rn->tasks[i];
+    char run_dir[AMX_PATH_MAX + 64], path[AMX_PATH_MAX + 96];
+    task_paths(rn, t, run_dir, sizeof run_dir, NULL, 0);
+    amx_path_join(path, sizeof path, run_dir, "summary.json");
+    json_error_t jerr;
+    json_t *s = json_load_file(path, 0, &jerr);
+    const char *status = s ? json_string_value(json_object_get(s, "status")) : NULL;
+    if (!status) {
+        if (s) json_decref(s);
+        fail_task(rn, i, "the worker ended without a readable summary.json");
+        return;
+    }
+    t->state = T_DONE;
+    rn->done++;
+    if (strcmp(status, "diverged") == 0)
+        rn->res->diverged++;
+    else
+        rn->res->ok++;
+    rn->res->ran++;
+    char label[1024];
+    label_of(rn, t, label, sizeof label);
+    json_t *fe = json_object_get(s, "final_test_error");
+    struct amx_event ev = {.kind = AMX_EVENT_RUN_DONE, .run_id = t->id, .label = label,
+                           .status = status, .error = json_is_number(fe) ? json_number_value(fe) : NAN};
+    emit(rn, &ev);
+    json_decref(s);
+}
+
+static void run_worker(struct runner *rn, size_t i)
+{
+    struct task *t = &rn->tasks[i];
+    g_task = (int)i;
+    amx_blas_set_threads(1);
+    char run_dir[AMX_PATH_MAX + 64], cache[AMX_PATH_MAX + 64];
+    task_paths(rn, t, run_dir, sizeof run_dir, cache, sizeof cache);
+    struct amx_error err = {0};
+    enum amx_status st;
+    const struct amx_run_data *d = &rn->data[t->data];
+    if (t->is_pretrain) {
+        st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, worker_progress, NULL, &err);
+    } else {
+        clear_failure(run_dir);
+        st = amx_task_finetune(rn->exp, t->run, d, cache, run_dir, worker_progress, NULL, &err);
+    }
+    if (st != AMX_OK) worker_error(&err);
+    _exit(st == AMX_OK ? 0 : 1);
+}
+
+static bool task_ready(const struct runner *rn, const struct task *t)
+{
+    if (t->state != T_WAITING) return false;
+    if (t->is_pretrain || t->pretrain < 0) return true;
+    return rn->tasks[t->pretrain].state == T_DONE || rn->tasks[t->pretrain].state == T_SKIPPED;
+}
+
+static void drain(struct runner *rn, int fd, char **errors)
+{
+    struct msg m;
+    for (;;) {
+        ssize_t got = read(fd, &m, sizeof m);
+        if (got != (ssize_t)sizeof m) return;
+        if (m.task < 0 || (size_t)m.task >= rn->n_tasks) continue;
+        struct task *t = &rn->tasks[m.task];
+        if (m.kind == 1) {
+            m.text[sizeof m.text - 1] = '\0';
+            free(errors[m.task]);
+            errors[m.task] = strdup(m.text);
+            continue;
+        }
+        char label[1024];
+        label_of(rn, t, label, sizeof label);
+        struct amx_event ev = {.kind = AMX_EVENT_PROGRESS, .run_id = t->id, .label = label,
+                               .is_pretrain = t->is_pretrain, .layer = m.layer,
+                               .epoch = m.epoch, .epochs = m.epochs, .error = m.error};
+        emit(rn, &ev);
+    }
+}
+
+static enum amx_status schedule(struct runner *rn, struct amx_error *err)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return amx_fail(err, AMX_ERR_RUN, "", 0, 0, "pipe: %s", strerror(errno));
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    char **errors = calloc(rn->n_tasks ? rn->n_tasks : 1, sizeof *errors);
+    int running = 0;
+    bool stop = false;
+    fflush(NULL);
+    for (;;) {
+        /* start what can start */
+        for (size_t i = 0; i < rn->n_tasks && running < rn->opt->jobs && !stop; i++) {
+            struct task *t = &rn->tasks[i];
+            if (!task_ready(rn, t)) continue;
+            char label[1024];
+            label_of(rn, t, label, sizeof label);
+            pid_t pid = fork();
+            if (pid < 0) {
+                fail_task(rn, i, "could not start a worker process (fork failed)");
+                continue;
+            }
+            if (pid == 0) {
+                close(fds[0]);
+                g_pipe_fd = fds[1];
+                run_worker(rn, i);
+            }
+            t->pid = pid;
+            t->state = T_RUNNING;
+            running++;
+            struct amx_event ev = {.kind = AMX_EVENT_TASK_START, .run_id = t->id,
+                                   .label = label, .is_pretrain = t->is_pretrain};
+            emit(rn, &ev);
+        }
+        if (running == 0) break;
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        poll(&p, 1, 100);
+        drain(rn, fds[0], errors);
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            drain(rn, fds[0], errors);
+            for (size_t i = 0; i < rn->n_tasks; i++) {
+                struct task *t = &rn->tasks[i];
+                if (t->state != T_RUNNING || t->pid != pid) continue;
+                running--;
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                    if (t->is_pretrain) {
+                        t->state = T_DONE;
+                        rn->res->pretrain_computed++;
+                    }
+                    else
+                        finish_run(rn, i);
+                } else {
+                    char text[AMX_ERROR_MSG_MAX + 128];
+                    if (errors[i])
+                        snprintf(text, sizeof text, "%s", errors[i]);
+                    else if (WIFSIGNALED(status))
+                        snprintf(text, sizeof text, "worker killed by signal %d (%s)",
+                                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+                    else
+                        snprintf(text, sizeof text, "worker exited with status %d",
+                                 WEXITSTATUS(status));
+                    fail_task(rn, i, text);
+                }
+                if (rn->opt->fail_fast && t->state == T_FAILED) stop = true;
+            }
+        }
+        if (stop) {
+            for (size_t i = 0; i < rn->n_tasks; i++)
+                if (rn->tasks[i].state == T_RUNNING) kill(rn->tasks[i].pid, SIGTERM);
+        }
+    }
+    drain(rn, fds[0], errors);
+    for (size_t i = 0; i < rn->n_tasks; i++)
+        free(errors[i]);
+    free(errors);
+    close(fds[0]);
+    close(fds[1]);
+    return AMX_OK;
+}
+
+enum amx_status amx_runner_run(const struct amx_experiment *exp,
+                               const struct amx_runner_options *opt, amx_event_fn on_event,
+                               void *ctx, struct amx_runner_result *res, struct amx_error *err)
+{
+    memset(res, 0, sizeof *res);
+    struct runner rn = {.exp = exp, .opt = opt, .on_event = on_event, .ctx = ctx, .res = res};
+    enum amx_status st = AMX_OK;
+    char started[64];
+    iso_time(started, sizeof started);
+
+    /* which runs are ours, and what they need */
+    size_t n = exp->n_runs;
+    int *data_of = calloc(n ? n : 1, sizeof *data_of);
+    rn.data = calloc(n ? n : 1, sizeof *rn.data);
+    rn.tasks = calloc(2 * (n ? n : 1), sizeof *rn.tasks);
+    char (*keys)[65] = calloc(n ? n : 1, sizeof *keys);
+    if (!data_of || !rn.data || !rn.tasks || !keys) {
+        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+        goto out;
+    }
+    /* load every data set first: a data error or a layer mismatch writes nothing */
+    for (size_t i = 0; i < n; i++) {
+        data_key(&exp->runs[i].cfg.data, keys[i]);
+        int found = -1;
+        for (int k = 0; k < rn.n_data; k++)
+            if (strcmp(rn.data[k].key, keys[i]) == 0) found = k;
+        if (found >= 0) {
+            data_of[i] = found;
+            if (exp->runs[i].cfg.network.layers[0] != (int)rn.data[found].train_all.dim) {
+                /* same data, other network: check it the same way */
+                struct amx_run_data tmp;
+                st = amx_run_data_load(&exp->runs[i].cfg, &tmp, err);
+                if (st == AMX_OK) amx_run_data_free(&tmp);
+                if (st != AMX_OK) goto out;
+            }
+            continue;
+        }
+        st = amx_run_data_load(&exp->runs[i].cfg, &rn.data[rn.n_data], err);
+        if (st != AMX_OK) goto out;
+        snprintf(rn.data[rn.n_data].key, sizeof rn.data[rn.n_data].key, "%s", keys[i]);
+        data_of[i] = rn.n_data++;
+    }
+
+    snprintf(rn.runs_dir, sizeof rn.runs_dir, "%s/runs", opt->out_dir);
+    snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s/cache", opt->out_dir);
+    if ((st = amx_mkdir_p(rn.runs_dir, err)) != AMX_OK) goto out;
+    if ((st = amx_mkdir_p(rn.cache_dir, err)) != AMX_OK) goto out;
+    amx_remove_temp_files(opt->out_dir);
+    amx_remove_temp_files(rn.cache_dir);
+    if ((st = write_experiment(exp, opt, err)) != AMX_OK) goto out;
+    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, err)) != AMX_OK)
+        goto out;
+
+    /* plan: pretraining tasks first (one per key), then the runs */
+    for (size_t i = 0; i < n; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        if (!in_shard(r->id, opt->shard_index, opt->shard_count)) continue;
+        res->total++;
+        char run_dir[AMX_PATH_MAX + 64];
+        snprintf(run_dir, sizeof run_dir, "%s/%s", rn.runs_dir, r->id);
+        amx_remove_temp_files(run_dir);
+        bool complete = run_complete(run_dir, &r->cfg);
+        bool want;
+        if (opt->force)
+            want = true;
+        else if (opt->rerun_failed)
+            want = !complete && run_failed_before(run_dir);
+        else
+            want = !complete;
+        if (!want) {
+            res->skipped++;
+            continue;
+        }
+        struct task *t = &rn.tasks[rn.n_tasks];
+        memset(t, 0, sizeof *t);
+        t->run = i;
+        t->data = data_of[i];
+        t->pretrain = -1;
+        memcpy(t->id, r->id, sizeof t->id);
+        if (r->cfg.pretrain.enabled) {
+            char key[65];
+            amx_pretrain_key(&r->cfg, &rn.data[data_of[i]], key);
+            int found = -1;
+            for (size_t k = 0; k < rn.n_tasks; k++)
+                if (rn.tasks[k].is_pretrain && strcmp(rn.tasks[k].key, key) == 0)
+                    found = (int)k;
+            if (found < 0) {
+                /* a new pretraining task, placed before this run */
+                struct task p = {.is_pretrain = true, .run = i, .data = data_of[i],
+                                 .pretrain = -1, .state = T_WAITING};
+                memcpy(p.key, key, sizeof p.key);
+                snprintf(p.id, sizeof p.id, "%.16s", key);
+                char cache[AMX_PATH_MAX + 64];
+                task_paths(&rn, &p, NULL, 0, cache, sizeof cache);
+                if (!opt->force) {
+                    /* an intact cache file is reused; a corrupt one is recomputed */
+                    const struct amx_network_config *net = &r->cfg.network;
+                    struct amx_rbm rbms[AMX_MAX_LAYERS];
+                    memset(rbms, 0, sizeof rbms);
+                    bool ok = true;
+                    for (int l = 0; l + 1 < net->n_layers && ok; l++)
+                        ok = amx_rbm_init(&rbms[l], net->layers[l], net->layers[l + 1],
+                                          l + 2 == net->n_layers &&
+                                              net->code == AMX_UNIT_LINEAR,
+                                          1, err) == AMX_OK;
+                    struct amx_error cerr;
+                    if (ok && amx_cache_load(cache, rbms, net->n_layers - 1, &cerr) == AMX_OK) {
+                        p.state = T_SKIPPED;
+                        res->pretrain_reused++;
+                    }
+                    for (int l = 0; l + 1 < net->n_layers; l++)
+                        amx_rbm_free(&rbms[l]);
+                }
+                rn.tasks[rn.n_tasks] = p;
+                found = (int)rn.n_tasks++;
+                t = &rn.tasks[rn.n_tasks];
+                memset(t, 0, sizeof *t);
+                t->run = i;
+                t->data = data_of[i];
+                memcpy(t->id, r->id, sizeof t->id);
+            }
+            t->pretrain = found;
+        } else {
+            t->pretrain = -1;
+        }
+        t->state = T_WAITING;
+        rn.n_tasks++;
+        rn.to_run++;
+    }
+    struct amx_event plan = {.kind = AMX_EVENT_PLAN};
+    emit(&rn, &plan);
+
+    st = schedule(&rn, err);
+    if (st == AMX_OK && res->failed > 0) {
+        st = amx_fail(err, AMX_ERR_RUN, "", 0, 0, "%zu run%s failed", res->failed,
+                      res->failed == 1 ? "" : "s");
+    }
+    /* runs never started (fail-fast) count as failed too */
+    for (size_t i = 0; i < rn.n_tasks; i++)
+        if (!rn.tasks[i].is_pretrain && rn.tasks[i].state == T_WAITING) {
+            res->failed++;
+            if (st == AMX_OK || st == AMX_ERR_RUN)
+                st = amx_fail(err, AMX_ERR_RUN, "", 0, 0,
+                              "stopped after a failure (--fail-fast); %zu run%s not done",
+                              res->failed, res->failed == 1 ? "" : "s");
+        }
+    char ended[64];
+    iso_time(ended, sizeof ended);
+    struct amx_error merr;
+    if (write_manifest(exp, opt, rn.data, rn.n_data, started, ended, &merr) != AMX_OK &&
+        st == AMX_OK) {
+        *err = merr;
+        st = merr.code;
+    }
+out:
+    for (int k = 0; k < rn.n_data; k++)
+        amx_run_data_free(&rn.data[k]);
+    free(rn.data);
+    free(rn.tasks);
+    free(data_of);
+    free(keys);
+    return st;
+}

@@ -1,0 +1,355 @@
+/* The two tasks of a run: pretraining an RBM stack (DESIGN.md section 7) and
+ * fine-tuning the unrolled autoencoder under the per-group rules, measuring
+ * the reconstruction error after every epoch. Fine-tuning writes the run's
+ * files: config.yaml and curve.csv first, summary.json last (its presence
+ * means the run is complete).
+ *
+ * The numerics live in src/nn and src/optim; this file is the story of a run:
+ * streams, epochs, batches, evaluation, divergence, files. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include "adamix/fsutil.h"
+#include "adamix/optim.h"
+#include "adamix/rng.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void free_rbms(struct amx_rbm *rbms, int n)
+{
+    for (int i = 0; i < n; i++)
+        amx_rbm_free(&rbms[i]);
+}
+
+/* Allocates the n_layers-1 RBMs of the stack; the last one has linear hidden
+ * units when the code layer is linear. */
+static enum amx_status alloc_rbms(const struct amx_run_config *cfg, struct amx_rbm *rbms,
+                                  struct amx_error *err)
+{
+    const struct amx_network_config *net = &cfg->network;
+    int n = net->n_layers - 1;
+    memset(rbms, 0, sizeof(*rbms) * (size_t)n);
+    for (int l = 0; l < n; l++) {
+        bool linear = (l == n - 1) && net->code == AMX_UNIT_LINEAR;
+        enum amx_status st = amx_rbm_init(&rbms[l], net->layers[l], net->layers[l + 1], linear,
+                                          cfg->pretrain.batch_size, err);
+        if (st != AMX_OK) {
+            free_rbms(rbms, l);
+            return st;
+        }
+    }
+    return AMX_OK;
+}
+
+enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
+                                  const char *cache_path, amx_progress_fn progress, void *pctx,
+                                  struct amx_error *err)
+{
+    const struct amx_pretrain_config *pc = &cfg->pretrain;
+    int n = cfg->network.n_layers - 1;
+    struct amx_rbm rbms[AMX_MAX_LAYERS];
+    enum amx_status st = alloc_rbms(cfg, rbms, err);
+    if (st != AMX_OK) return st;
+
+    /* Every RBM's initial weights come from the one INIT stream, layer by
+     * layer, so they depend on (seed, repeat) only. */
+    struct amx_rng init;
+    amx_rng_stream(&init, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_INIT);
+
+    const float *input = d->train;
+    float *owned = NULL;
+    size_t rows = d->n_train;
+    for (int l = 0; l < n && st == AMX_OK; l++) {
+        struct amx_rbm *r = &rbms[l];
+        amx_rbm_init_weights(r, pc->init_std, &init);
+        struct amx_rng order, sample;
+        amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat,
+                       AMX_STREAM_RBM_ORDER + (uint32_t)l);
+        amx_rng_stream(&sample, cfg->seed, (uint32_t)cfg->repeat,
+                       AMX_STREAM_RBM_SAMPLE + (uint32_t)l);
+        struct amx_rbm_hparams hp = {
+            .learning_rate = r->linear_hidden ? pc->code_learning_rate : pc->learning_rate,
+            .momentum_initial = pc->momentum_initial,
+            .momentum_final = pc->momentum_final,
+            .momentum_switch_epoch = pc->momentum_switch_epoch,
+            .weight_decay = pc->weight_decay,
+            .cd_k = pc->cd_k,
+        };
+        for (int e = 0; e < pc->epochs && st == AMX_OK; e++) {
+            double recon = 0;
+            st = amx_rbm_train_epoch(r, input, rows, pc->batch_size, &hp, e, &order, &sample,
+                                     &recon, err);
+            if (progress) progress(pctx, l + 1, e + 1, pc->epochs, recon);
+        }
+        if (st != AMX_OK) break;
+        if (l + 1 < n) {
+            float *next = malloc(sizeof(float) * rows * (size_t)r->H);
+            if (!next) {
+                st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0,
+                              "out of memory for the hidden probabilities of RBM %d", l + 1);
+                break;
+            }
+            amx_rbm_hidden_probs(r, input, rows, next);
+            free(owned);
+            owned = next;
+            input = next;
+        }
+    }
+    free(owned);
+    if (st == AMX_OK) st = amx_cache_save(cache_path, rbms, n, err);
+    free_rbms(rbms, n);
+    return st;
+}
+
+/* ---- fine-tuning ------------------------------------------------------- */
+
+struct curve {
+    struct amx_buf csv;
+    bool has_valid;
+    size_t n_groups;
+};
+
+static void curve_header(struct curve *c, const struct amx_optimizer *opt)
+{
+    amx_buf_printf(&c->csv, "epoch,train_error,%stest_error,seconds",
+                   c->has_valid ? "validation_error," : "");
+    for (size_t g = 0; g < c->n_groups; g++) {
+        const char *name = amx_optimizer_group_name(opt, g);
+        amx_buf_printf(&c->csv, ",rate_mean.%s,rate_min.%s,rate_max.%s", name, name, name);
+    }
+    amx_buf_printf(&c->csv, "\n");
+}
+
+static void curve_row(struct curve *c, const struct amx_optimizer *opt, int epoch, double train,
+                      double valid, double test, double seconds)
+{
+    amx_buf_printf(&c->csv, "%d,%.10g,", epoch, train);
+    if (c->has_valid) amx_buf_printf(&c->csv, "%.10g,", valid);
+    amx_buf_printf(&c->csv, "%.10g,%.6f", test, seconds);
+    for (size_t g = 0; g < c->n_groups; g++) {
+        if (epoch == 0) {
+            amx_buf_printf(&c->csv, ",,,");
+            continue;
+        }
+        struct amx_rate_stats s = amx_optimizer_group_stats(opt, g);
+        double mean = s.count > 0 ? s.sum / s.count : 0;
+        amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, s.min, s.max);
+    }
+    amx_buf_printf(&c->csv, "\n");
+}
+
+static bool diverged(double v, double limit)
+{
+    return !isfinite(v) || v > limit;
+}
+
+static json_t *json_number_or_null(double v, bool present)
+{
+    if (!present || !isfinite(v)) return json_null();
+    return json_real(v);
+}
+
+static enum amx_status write_text(const char *dir, const char *name, const struct amx_buf *b,
+                                  struct amx_error *err)
+{
+    char path[AMX_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (b->failed) return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    return amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
+}
+
+struct outcome {
+    const char *status;
+    int epochs;
+    double final_test, best_test, final_train, final_valid;
+    int best_epoch;
+    double seconds, pretrain_seconds, finetune_seconds;
+};
+
+static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
+                                     const char *run_dir, const struct outcome *o, bool has_valid,
+                                     struct amx_error *err)
+{
+    const struct amx_run *r = &exp->runs[run];
+    json_t *root = json_object();
+    json_t *sweep = json_object();
+    for (size_t a = 0; a < exp->n_axes; a++)
+        json_object_set_new(sweep, exp->axes[a].path,
+                            json_string(exp->axes[a].labels[r->value[a]]));
+    json_object_set_new(root, "run_id", json_string(r->id));
+    json_object_set_new(root, "name", json_string(r->cfg.name));
+    json_object_set_new(root, "status", json_string(o->status));
+    json_object_set_new(root, "sweep", sweep);
+    json_object_set_new(root, "repeat", json_integer(r->repeat));
+    json_object_set_new(root, "seed", json_integer((json_int_t)r->cfg.seed));
+    json_object_set_new(root, "epochs", json_integer(o->epochs));
+    json_object_set_new(root, "final_test_error", json_number_or_null(o->final_test, true));
+    json_object_set_new(root, "best_test_error", json_number_or_null(o->best_test, true));
+    json_object_set_new(root, "best_epoch", json_integer(o->best_epoch));
+    json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
+    json_object_set_new(root, "final_validation_error",
+                        json_number_or_null(o->final_valid, has_valid));
+    json_object_set_new(root, "seconds", json_real(o->seconds));
+    json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
+    json_object_set_new(root, "finetune_seconds", json_real(o->finetune_seconds));
+    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!text) return amx_fail(err, AMX_ERR_NOMEM, run_dir, 0, 0, "out of memory");
+    struct amx_buf b = {0};
+    amx_buf_printf(&b, "%s\n", text);
+    free(text);
+    enum amx_status st = write_text(run_dir, "summary.json", &b, err);
+    amx_buf_free(&b);
+    return st;
+}
+
+enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
+                                  const struct amx_run_data *d, const char *cache_path,
+                                  const char *run_dir, amx_progress_fn progress, void *pctx,
+                                  struct amx_error *err)
+{
+    const struct amx_run_config *cfg = &exp->runs[run].cfg;
+    const struct amx_finetune_config *fc = &cfg->finetune;
+    const struct amx_network_config *net = &cfg->network;
+    double t_start = now_seconds();
+    enum amx_status st = amx_mkdir_p(run_dir, err);
+    if (st != AMX_OK) return st;
+
+    /* config.yaml first: the run folder says what ran even if it dies. */
+    struct amx_node *node = amx_config_to_node(cfg);
+    char *yaml = node ? amx_node_emit_string(node) : NULL;
+    amx_node_free(node);
+    if (!yaml) return amx_fail(err, AMX_ERR_NOMEM, run_dir, 0, 0, "out of memory");
+    struct amx_buf yb = {0};
+    amx_buf_append(&yb, yaml, strlen(yaml));
+    free(yaml);
+    st = write_text(run_dir, "config.yaml", &yb, err);
+    amx_buf_free(&yb);
+    if (st != AMX_OK) return st;
+
+    struct amx_autoencoder ae;
+    memset(&ae, 0, sizeof ae);
+    struct amx_optimizer *opt = NULL;
+    struct amx_param_tensor *tensors = NULL;
+    uint32_t *perm = NULL;
+    float *batch = NULL;
+    struct curve c = {.has_valid = d->n_valid > 0};
+
+    st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code,
+                              net->output, fc->batch_size, err);
+    if (st == AMX_OK) st = amx_autoencoder_check_loss(&ae, fc->loss, err);
+    if (st != AMX_OK) goto done;
+    if (cfg->pretrain.enabled) {
+        struct amx_rbm rbms[AMX_MAX_LAYERS];
+        st = alloc_rbms(cfg, rbms, err);
+        if (st != AMX_OK) goto done;
+        st = amx_cache_load(cache_path, rbms, net->n_layers - 1, err);
+        if (st == AMX_OK) st = amx_autoencoder_from_rbms(&ae, rbms, net->n_layers - 1, err);
+        free_rbms(rbms, net->n_layers - 1);
+        if (st != AMX_OK) goto done;
+    } else {
+        struct amx_rng init;
+        amx_rng_stream(&init, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_INIT);
+        amx_autoencoder_init_random(&ae, cfg->pretrain.init_std, &init);
+    }
+    double pretrain_seconds = now_seconds() - t_start;
+
+    size_t nt = amx_autoencoder_tensors(&ae, NULL);
+    tensors = calloc(nt, sizeof *tensors);
+    if (!tensors) {
+        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+        goto done;
+    }
+    amx_autoencoder_tensors(&ae, tensors);
+    st = amx_optimizer_init(&opt, tensors, nt, fc->rules, fc->n_rules, err);
+    if (st != AMX_OK) goto done;
+    c.n_groups = amx_optimizer_group_count(opt);
+
+    size_t V = (size_t)net->layers[0];
+    size_t n = d->n_train;
+    perm = malloc(sizeof *perm * n);
+    batch = malloc(sizeof *batch * V * (size_t)fc->batch_size);
+    if (!perm || !batch) {
+        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+        goto done;
+    }
+    struct amx_rng order;
+    amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_FINETUNE_ORDER);
+
+    struct outcome o = {.status = "ok", .best_epoch = 0};
+    double train_e = amx_autoencoder_recon_error(&ae, d->train, n);
+    double valid_e = c.has_valid ? amx_autoencoder_recon_error(&ae, d->valid, d->n_valid) : 0;
+    double test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
+    curve_header(&c, opt);
+    curve_row(&c, opt, 0, train_e, valid_e, test_e, now_seconds() - t_start);
+    o.best_test = test_e;
+    o.final_test = test_e;
+    o.final_train = train_e;
+    o.final_valid = valid_e;
+    if (progress) progress(pctx, 0, 0, fc->epochs, test_e);
+    if (diverged(test_e, fc->divergence_limit)) o.status = "diverged";
+
+    double t_ft = now_seconds();
+    for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
+        double t0 = now_seconds();
+        amx_optimizer_epoch_begin(opt, epoch - 1);
+        for (size_t i = 0; i < n; i++)
+            perm[i] = (uint32_t)i;
+        amx_rng_shuffle(&order, perm, n);
+        bool bad = false;
+        for (size_t start = 0; start < n; start += (size_t)fc->batch_size) {
+            size_t B = n - start < (size_t)fc->batch_size ? n - start : (size_t)fc->batch_size;
+            for (size_t b = 0; b < B; b++)
+                memcpy(batch + b * V, d->train + (size_t)perm[start + b] * V, sizeof(float) * V);
+            double loss = amx_autoencoder_train_step(&ae, batch, (int)B, fc->loss);
+            if (!isfinite(loss)) {
+                bad = true;
+                break;
+            }
+            amx_optimizer_step(opt);
+        }
+        train_e = amx_autoencoder_recon_error(&ae, d->train, n);
+        if (c.has_valid) valid_e = amx_autoencoder_recon_error(&ae, d->valid, d->n_valid);
+        test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
+        curve_row(&c, opt, epoch, train_e, valid_e, test_e, now_seconds() - t0);
+        o.epochs = epoch;
+        o.final_test = test_e;
+        o.final_train = train_e;
+        o.final_valid = valid_e;
+        if (isfinite(test_e) && test_e < o.best_test) {
+            o.best_test = test_e;
+            o.best_epoch = epoch;
+        }
+        if (progress) progress(pctx, 0, epoch, fc->epochs, test_e);
+        if (bad || diverged(test_e, fc->divergence_limit) ||
+            diverged(train_e, fc->divergence_limit))
+            o.status = "diverged";
+    }
+    o.finetune_seconds = now_seconds() - t_ft;
+    o.pretrain_seconds = pretrain_seconds;
+    o.seconds = now_seconds() - t_start;
+
+    st = write_text(run_dir, "curve.csv", &c.csv, err);
+    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, c.has_valid, err);
+
+done:
+    amx_buf_free(&c.csv);
+    free(batch);
+    free(perm);
+    amx_optimizer_free(opt);
+    free(tensors);
+    amx_autoencoder_free(&ae);
+    return st;
+}

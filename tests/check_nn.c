@@ -1,0 +1,1030 @@
+/* Tests of src/nn against independent truths: the BLAS wrapper and the naive
+ * reference against a 2x2 product done by hand and against each other for all
+ * four transpose combinations; unit and loss kernels against libm in double;
+ * every parameter tensor's gradient against central differences of a
+ * double-precision forward pass written here, for both losses and every unit
+ * type; CD-k statistics and whole RBM epochs (permutation, noise order,
+ * momentum, weight decay, last smaller batch) against a double-precision
+ * hand computation replaying the documented stream use; reconstruction
+ * error against the same double forward; unrolling against the transposes;
+ * and learning: RBM reconstruction error falls over epochs on the 300 real
+ * digits of tests/data, and fine-tuning lowers it further. */
+#include "adamix/nn.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static struct amx_rng test_rng(uint32_t purpose)
+{
+    struct amx_rng r;
+    amx_rng_stream(&r, 12345, 0, AMX_STREAM_USER + purpose);
+    return r;
+}
+
+static void fill_uniform(float *a, size_t n, float lo, float hi, struct amx_rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = lo + (hi - lo) * amx_rng_uniform(r);
+}
+
+static double sigm(double z)
+{
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* ---------------------------------------------------------------------- */
+/* GEMM                                                                   */
+
+START_TEST(test_gemm_hand_2x2)
+{
+    /* A = [1 2; 3 4], B = [5 6; 7 8], done by hand:
+     * AB = [19 22; 43 50], A^T B = [26 30; 38 44],
+     * A B^T = [17 23; 39 53], A^T B^T = (BA)^T = [23 31; 34 46]. */
+    const float A[4] = {1, 2, 3, 4}, Bm[4] = {5, 6, 7, 8};
+    const float expect[4][4] = {
+        {19, 22, 43, 50}, {17, 23, 39, 53}, {26, 30, 38, 44}, {23, 31, 34, 46}};
+    for (int c = 0; c < 4; c++) {
+        bool ta = c >= 2, tb = c & 1;
+        float C[4], R[4];
+        amx_gemm(ta, tb, 2, 2, 2, 1.0f, A, 2, Bm, 2, 0.0f, C, 2);
+        amx_gemm_ref(ta, tb, 2, 2, 2, 1.0f, A, 2, Bm, 2, 0.0f, R, 2);
+        for (int i = 0; i < 4; i++) {
+            ck_assert_msg(C[i] == expect[c][i], "gemm combo %d entry %d: %g", c, i, C[i]);
+            ck_assert_msg(R[i] == expect[c][i], "ref combo %d entry %d: %g", c, i, R[i]);
+        }
+        /* alpha and beta: C = 2 op(A)op(B) - 1 * C */
+        for (int i = 0; i < 4; i++)
+            C[i] = 1.0f, R[i] = 1.0f;
+        amx_gemm(ta, tb, 2, 2, 2, 2.0f, A, 2, Bm, 2, -1.0f, C, 2);
+        amx_gemm_ref(ta, tb, 2, 2, 2, 2.0f, A, 2, Bm, 2, -1.0f, R, 2);
+        for (int i = 0; i < 4; i++) {
+            ck_assert(C[i] == 2 * expect[c][i] - 1);
+            ck_assert(R[i] == 2 * expect[c][i] - 1);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_gemm_vs_reference)
+{
+    /* Odd sizes, padded leading dimensions, both beta = 0 over garbage
+     * (NaN: must not be read) and beta != 0; the padding must stay intact. */
+    const int M = 37, N = 29, K = 41, pad = 3;
+    struct amx_rng r = test_rng(1);
+    for (int c = 0; c < 4; c++) {
+        bool ta = c >= 2, tb = c & 1;
+        int arows = ta ? K : M, acols = ta ? M : K, brows = tb ? N : K, bcols = tb ? K : N;
+        int lda = acols + pad, ldb = bcols + pad, ldc = N + pad;
+        float *A = malloc(sizeof(float) * arows * lda), *Bm = malloc(sizeof(float) * brows * ldb);
+        float *C = malloc(sizeof(float) * M * ldc), *R = malloc(sizeof(float) * M * ldc);
+        fill_uniform(A, (size_t)arows * lda, -1, 1, &r);
+        fill_uniform(Bm, (size_t)brows * ldb, -1, 1, &r);
+        for (int beta_case = 0; beta_case < 2; beta_case++) {
+            float beta = beta_case ? -0.3f : 0.0f;
+            fill_uniform(C, (size_t)M * ldc, -1, 1, &r);
+            if (!beta_case)
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++)
+                        C[i * ldc + j] = NAN;
+            memcpy(R, C, sizeof(float) * M * ldc);
+            amx_gemm(ta, tb, M, N, K, 0.7f, A, lda, Bm, ldb, beta, C, ldc);
+            amx_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, Bm, ldb, beta, R, ldc);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < ldc; j++) {
+                    float c1 = C[i * ldc + j], r1 = R[i * ldc + j];
+                    if (j >= N) { /* padding: untouched, identical in both */
+                        ck_assert(c1 == r1);
+                        continue;
+                    }
+                    /* float GEMM error bound ~ K eps sum|a||b| <= K * 6e-8 * K */
+                    ck_assert_msg(isfinite(c1) && fabsf(c1 - r1) < 1e-4f,
+                                  "combo %d beta %g at (%d,%d): %g vs %g", c, beta, i, j, c1, r1);
+                }
+        }
+        free(A), free(Bm), free(C), free(R);
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* Kernels                                                                */
+
+static double unit_f(enum amx_unit u, double z)
+{
+    switch (u) {
+    case AMX_UNIT_LOGISTIC:
+        return sigm(z);
+    case AMX_UNIT_TANH:
+        return tanh(z);
+    case AMX_UNIT_RELU:
+        return z > 0 ? z : 0;
+    case AMX_UNIT_LINEAR:
+        return z;
+    }
+    return NAN;
+}
+
+START_TEST(test_activation_kernels)
+{
+    const enum amx_unit units[4] = {AMX_UNIT_LOGISTIC, AMX_UNIT_TANH, AMX_UNIT_RELU,
+                                    AMX_UNIT_LINEAR};
+    const int B = 3, N = 5;
+    const float bias[5] = {0.5f, -1.0f, 0.0f, 2.0f, -0.25f};
+    struct amx_rng r = test_rng(2);
+    for (int u = 0; u < 4; u++) {
+        float z[15], Y[15], dY[15], dZ[15];
+        fill_uniform(z, 15, -3, 3, &r);
+        fill_uniform(dY, 15, -1, 1, &r);
+        memcpy(Y, z, sizeof Y);
+        amx_activation_forward(Y, bias, B, N, units[u]);
+        amx_activation_backward(dZ, dY, Y, B, N, units[u]);
+        for (int i = 0; i < 15; i++) {
+            double zz = (double)z[i] + bias[i % N];
+            ck_assert_msg(fabs(Y[i] - unit_f(units[u], zz)) < 1e-6, "unit %d fwd %d", u, i);
+            /* derivative by central difference of the unit in double */
+            double h = 1e-6;
+            double d = (unit_f(units[u], zz + h) - unit_f(units[u], zz - h)) / (2 * h);
+            ck_assert_msg(fabs(dZ[i] - dY[i] * d) < 1e-5, "unit %d bwd %d: %g vs %g", u, i, dZ[i],
+                          dY[i] * d);
+        }
+        /* in place */
+        memcpy(dZ, dY, sizeof dZ);
+        float ref[15];
+        amx_activation_backward(ref, dY, Y, B, N, units[u]);
+        amx_activation_backward(dZ, dZ, Y, B, N, units[u]);
+        ck_assert(memcmp(ref, dZ, sizeof ref) == 0);
+    }
+}
+END_TEST
+
+START_TEST(test_loss_kernels)
+{
+    /* B = 2 images of N = 3 pixels; logits include saturated ones. */
+    const float z[6] = {0.3f, -2.0f, 100.0f, -100.0f, 5.0f, 0.0f};
+    const float x[6] = {0.2f, 1.0f, 0.0f, 1.0f, 0.5f, 0.0f};
+    const float bias[3] = {0.1f, 0.0f, 0.0f};
+    float Y[6], dZ[6];
+    memcpy(Y, z, sizeof Y);
+    double ce = amx_cross_entropy_forward(Y, bias, x, 2, 3);
+    /* by hand in double: -[x log p + (1-x) log(1-p)], p = sigmoid(z + b),
+     * and for the saturated logits (where log p or log(1-p) would be log 0 in
+     * float) their asymptotes: z = 100, x = 0 gives 100; z = -99.9, x = 1
+     * gives 99.9. */
+    double expect = 0.0;
+    for (int i = 0; i < 6; i++) {
+        double zz = (double)z[i] + bias[i % 3];
+        if (zz > 50) /* -log(1-p) = zz + log1p(e^-zz), -log p = log1p(e^-zz) ~ 0 */
+            expect += (1 - x[i]) * zz;
+        else if (zz < -50) /* -log p = -zz + log1p(e^zz) */
+            expect -= x[i] * zz;
+        else
+            expect -= x[i] * log(sigm(zz)) + (1 - x[i]) * log(1 - sigm(zz));
+        ck_assert(fabs(Y[i] - sigm(zz)) < 1e-7);
+    }
+    ck_assert_msg(fabs(ce - expect) < 1e-5, "CE %.9g vs %.9g", ce, expect);
+    amx_cross_entropy_backward(dZ, Y, x, 2, 3);
+    for (int i = 0; i < 6; i++)
+        ck_assert(fabs(dZ[i] - (Y[i] - x[i]) / 2.0) < 1e-7);
+
+    double se = amx_squared_error_forward(Y, x, 2, 3);
+    double sexp = 0.0;
+    for (int i = 0; i < 6; i++)
+        sexp += ((double)Y[i] - x[i]) * ((double)Y[i] - x[i]);
+    ck_assert(fabs(se - sexp) < 1e-12);
+    amx_squared_error_backward(dZ, Y, x, 2, 3, AMX_UNIT_LOGISTIC);
+    for (int i = 0; i < 6; i++)
+        ck_assert(fabs(dZ[i] - 2.0 * (Y[i] - x[i]) * Y[i] * (1 - Y[i]) / 2.0) < 1e-7);
+    amx_squared_error_backward(dZ, Y, x, 2, 3, AMX_UNIT_LINEAR);
+    for (int i = 0; i < 6; i++)
+        ck_assert(fabs(dZ[i] - (Y[i] - x[i])) < 1e-7);
+}
+END_TEST
+
+START_TEST(test_dense_kernels)
+{
+    /* X (2x3), W (3x2), dZ (2x2) by hand:
+     * XW = [1 2 3; 4 5 6][1 0; 0 1; 1 1] = [4 5; 10 11]
+     * dW = X^T dZ with dZ = [1 -1; 2 0.5] = [9 1; 12 0.5; 15 0]
+     * db = [3 -0.5]; dX = dZ W^T = [1 -1 0; 2 0.5 2.5] */
+    const float X[6] = {1, 2, 3, 4, 5, 6}, W[6] = {1, 0, 0, 1, 1, 1}, dZ[4] = {1, -1, 2, 0.5f};
+    float Y[4], dW[6], db[2], dX[6];
+    amx_dense_forward(Y, X, W, 2, 3, 2);
+    const float eY[4] = {4, 5, 10, 11}, edW[6] = {9, 1, 12, 0.5f, 15, 0}, edb[2] = {3, -0.5f},
+                edX[6] = {1, -1, 0, 2, 0.5f, 2.5f};
+    for (int i = 0; i < 4; i++)
+        ck_assert(Y[i] == eY[i]);
+    for (int i = 0; i < 6; i++)
+        dW[i] = dX[i] = NAN;
+    db[0] = db[1] = NAN;
+    amx_dense_backward(dX, dW, db, dZ, X, W, 2, 3, 2);
+    for (int i = 0; i < 6; i++)
+        ck_assert(dW[i] == edW[i] && dX[i] == edX[i]);
+    ck_assert(db[0] == edb[0] && db[1] == edb[1]);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* Double-precision reference of the autoencoder                          */
+
+/* Shapes from the sizes alone (not from the library's structs). */
+static int ref_shapes(const int *s, int L, int *in, int *out)
+{
+    int nd = 2 * (L - 1);
+    for (int l = 0; l < nd; l++) {
+        in[l] = l < L - 1 ? s[l] : s[nd - l];
+        out[l] = l < L - 1 ? s[l + 1] : s[nd - l - 1];
+    }
+    return nd;
+}
+
+/* Mean over the B images of the loss (or of the squared error when loss < 0)
+ * of the network with parameters p in slab layout (W row-major in x out, then
+ * b, layer by layer), computed in double. Units from hidden/code/output. */
+static double ref_loss(const int *s, int L, enum amx_unit hidden, enum amx_unit code,
+                       enum amx_unit output, const double *p, const float *x, int B, int loss)
+{
+    int in[32], out[32];
+    int nd = ref_shapes(s, L, in, out);
+    double total = 0.0;
+    for (int b = 0; b < B; b++) {
+        double a[64], z[64];
+        int w = s[0];
+        for (int i = 0; i < w; i++)
+            a[i] = x[b * s[0] + i];
+        const double *q = p;
+        for (int l = 0; l < nd; l++) {
+            const double *W = q, *bias = q + in[l] * out[l];
+            q = bias + out[l];
+            enum amx_unit u = l == nd - 1 ? output : l == L - 2 ? code : hidden;
+            for (int j = 0; j < out[l]; j++) {
+                z[j] = bias[j];
+                for (int i = 0; i < in[l]; i++)
+                    z[j] += a[i] * W[i * out[l] + j];
+            }
+            for (int j = 0; j < out[l]; j++)
+                a[j] = unit_f(u, z[j]);
+        }
+        for (int j = 0; j < s[0]; j++) {
+            double t = x[b * s[0] + j];
+            if (loss == AMX_LOSS_CROSS_ENTROPY)
+                total -= t * log(a[j]) + (1 - t) * log(1 - a[j]);
+            else
+                total += (a[j] - t) * (a[j] - t);
+        }
+    }
+    return total / B;
+}
+
+static void fill_params(struct amx_autoencoder *ae, float lo, float hi, uint32_t purpose)
+{
+    struct amx_rng r = test_rng(purpose);
+    fill_uniform(ae->params, ae->n_params, lo, hi, &r);
+}
+
+struct gcase {
+    enum amx_loss loss;
+    enum amx_unit hidden, code, output;
+};
+
+static const struct gcase gcases[] = {
+    /* cross_entropy: logistic output; every hidden and code unit */
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_RELU, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_RELU, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_TANH, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_TANH, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC},
+    /* squared_error: linear and logistic output (and tanh / relu once) */
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_RELU, AMX_UNIT_LINEAR, AMX_UNIT_LINEAR},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_RELU, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_TANH, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_TANH, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_TANH},
+    {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_TANH, AMX_UNIT_LINEAR, AMX_UNIT_RELU},
+};
+
+/* Every gradient entry of every tensor (the 6-4-3-2 network has 106) against
+ * a central difference of the double reference (h = 1e-5, truncation error
+ * ~1e-10). Tolerance: |g - fd| <= 1e-6 + 1e-3 |fd|, well above the float
+ * rounding of the library's backward pass (relative ~1e-6) and far below any
+ * missing factor or wrong derivative. Each tensor must have an entry with
+ * |fd| > 1e-4 (100 times the absolute tolerance), so that the check has
+ * something to fail on. Grads are
+ * poisoned with NaN first: every entry must be overwritten. */
+START_TEST(test_gradient_check)
+{
+    const struct gcase *gc = &gcases[_i];
+    const int sizes[4] = {6, 4, 3, 2}, L = 4, B = 4, max_batch = 5;
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    ck_assert_int_eq(
+        amx_autoencoder_init(&ae, sizes, L, gc->hidden, gc->code, gc->output, max_batch, &err),
+        AMX_OK);
+    ck_assert_int_eq(amx_autoencoder_check_loss(&ae, gc->loss, &err), AMX_OK);
+    /* weights large enough that the gradient reaches layer 1 through five
+     * layers; positive biases keep relu units alive */
+    struct amx_param_tensor t[32];
+    size_t nt = amx_autoencoder_tensors(&ae, t);
+    ck_assert_uint_eq(nt, 12);
+    struct amx_rng pr = test_rng(100 + (uint32_t)_i);
+    for (size_t k = 0; k < nt; k++)
+        fill_uniform(t[k].theta, t[k].n, t[k].is_bias ? 0.0f : -1.5f, t[k].is_bias ? 0.8f : 1.5f,
+                     &pr);
+    float x[4 * 6];
+    struct amx_rng r = test_rng(200 + (uint32_t)_i);
+    fill_uniform(x, 24, 0, 1, &r);
+    x[0] = 0, x[1] = 1; /* binary pixels too */
+
+    for (size_t i = 0; i < ae.n_params; i++)
+        ae.grads[i] = NAN;
+    double loss = amx_autoencoder_train_step(&ae, x, B, gc->loss);
+
+    double *p = malloc(sizeof(double) * ae.n_params);
+    for (size_t i = 0; i < ae.n_params; i++)
+        p[i] = ae.params[i];
+    double ref = ref_loss(sizes, L, gc->hidden, gc->code, gc->output, p, x, B, (int)gc->loss);
+    ck_assert_msg(fabs(loss - ref) <= 1e-5 * fabs(ref) + 1e-6, "case %d loss %.9g vs %.9g", _i,
+                  loss, ref);
+
+    const double h = 1e-5;
+    for (size_t k = 0; k < nt; k++) {
+        double biggest = 0.0;
+        for (size_t e = 0; e < t[k].n; e++) {
+            size_t i = (size_t)(t[k].theta - ae.params) + e;
+            double keep = p[i];
+            p[i] = keep + h;
+            double lp =
+                ref_loss(sizes, L, gc->hidden, gc->code, gc->output, p, x, B, (int)gc->loss);
+            p[i] = keep - h;
+            double lm =
+                ref_loss(sizes, L, gc->hidden, gc->code, gc->output, p, x, B, (int)gc->loss);
+            p[i] = keep;
+            double fd = (lp - lm) / (2 * h), g = t[k].grad[e];
+            ck_assert_msg(fabs(g - fd) <= 1e-6 + 1e-3 * fabs(fd),
+                          "case %d %s[%zu]: backprop %.8g, central difference %.8g", _i, t[k].name,
+                          e, g, fd);
+            if (fabs(fd) > biggest) biggest = fabs(fd);
+        }
+        ck_assert_msg(biggest > 1e-4, "case %d %s: gradient too small to test (%g)", _i, t[k].name,
+                      biggest);
+        if (getenv("NN_VERBOSE")) printf("case %d %s max |g| %g\n", _i, t[k].name, biggest);
+    }
+    /* a second step on the same batch gives the same gradients (no accumulation) */
+    float *g1 = malloc(sizeof(float) * ae.n_params);
+    memcpy(g1, ae.grads, sizeof(float) * ae.n_params);
+    ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
+    ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
+    free(g1);
+    free(p);
+    amx_autoencoder_free(&ae);
+}
+END_TEST
+
+START_TEST(test_cross_entropy_needs_logistic)
+{
+    const int sizes[3] = {4, 3, 2};
+    const enum amx_unit outs[3] = {AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH};
+    for (int u = 0; u < 3; u++) {
+        struct amx_autoencoder ae;
+        struct amx_error err = {0};
+        ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                              outs[u], 2, &err),
+                         AMX_OK);
+        ck_assert_int_eq(amx_autoencoder_check_loss(&ae, AMX_LOSS_CROSS_ENTROPY, &err),
+                         AMX_ERR_CONFIG);
+        ck_assert_ptr_nonnull(strstr(err.msg, "logistic"));
+        ck_assert_int_eq(amx_autoencoder_check_loss(&ae, AMX_LOSS_SQUARED_ERROR, &err), AMX_OK);
+        for (size_t i = 0; i < ae.n_params; i++)
+            ae.grads[i] = 7.0f;
+        float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+        ck_assert(isnan(amx_autoencoder_train_step(&ae, x, 2, AMX_LOSS_CROSS_ENTROPY)));
+        for (size_t i = 0; i < ae.n_params; i++)
+            ck_assert(ae.grads[i] == 7.0f);
+        amx_autoencoder_free(&ae);
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* Autoencoder structure                                                  */
+
+START_TEST(test_autoencoder_layout)
+{
+    const int sizes[4] = {6, 4, 3, 2};
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_TANH, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 3, &err),
+                     AMX_OK);
+    ck_assert_int_eq(ae.n_layers, 6);
+    /* 6*4+4 + 4*3+3 + 3*2+2 + 2*3+3 + 3*4+4 + 4*6+6 = 106 */
+    ck_assert_uint_eq(ae.n_params, 106);
+    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, NULL), 12);
+    struct amx_param_tensor t[12];
+    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, t), 12);
+    const int ins[6] = {6, 4, 3, 2, 3, 4}, outs[6] = {4, 3, 2, 3, 4, 6};
+    const enum amx_unit units[6] = {AMX_UNIT_TANH, AMX_UNIT_TANH, AMX_UNIT_LINEAR,
+                                    AMX_UNIT_TANH, AMX_UNIT_TANH, AMX_UNIT_LOGISTIC};
+    size_t off = 0;
+    for (int l = 0; l < 6; l++) {
+        char name[32];
+        ck_assert_int_eq(ae.layer[l].in, ins[l]);
+        ck_assert_int_eq(ae.layer[l].out, outs[l]);
+        ck_assert_int_eq(ae.layer[l].unit, units[l]);
+        for (int kind = 0; kind < 2; kind++) {
+            const struct amx_param_tensor *p = &t[2 * l + kind];
+            snprintf(name, sizeof name, "layer%d.%s", l + 1, kind ? "biases" : "weights");
+            ck_assert_str_eq(p->name, name);
+            ck_assert_int_eq(p->layer, l + 1);
+            ck_assert(p->is_bias == (kind == 1));
+            ck_assert(p->in_encoder == (l < 3));
+            ck_assert_uint_eq(p->n, kind ? (size_t)outs[l] : (size_t)ins[l] * outs[l]);
+            /* contiguous, identical layout in both slabs */
+            ck_assert_ptr_eq(p->theta, ae.params + off);
+            ck_assert_ptr_eq(p->grad, ae.grads + off);
+            off += p->n;
+        }
+    }
+    ck_assert_uint_eq(off, ae.n_params);
+    amx_autoencoder_free(&ae);
+    amx_autoencoder_free(&ae); /* safe on a zeroed struct */
+}
+END_TEST
+
+START_TEST(test_autoencoder_init_errors)
+{
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    const int bad0[3] = {4, 0, 2}, ok[3] = {4, 3, 2};
+    ck_assert_int_eq(amx_autoencoder_init(&ae, ok, 1, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 2, &err),
+                     AMX_ERR_CONFIG);
+    ck_assert(ae.params == NULL && ae.n_layers == 0);
+    ck_assert_int_eq(amx_autoencoder_init(&ae, bad0, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 2, &err),
+                     AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "layer size 2"));
+    ck_assert_int_eq(amx_autoencoder_init(&ae, ok, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 0, &err),
+                     AMX_ERR_CONFIG);
+    amx_autoencoder_free(&ae);
+    struct amx_rbm rbm;
+    ck_assert_int_eq(amx_rbm_init(&rbm, 0, 3, false, 2, &err), AMX_ERR_CONFIG);
+    ck_assert(rbm.W == NULL);
+    amx_rbm_free(&rbm);
+}
+END_TEST
+
+START_TEST(test_init_random)
+{
+    /* 50-80-40: weights of layers 1..4 N(0, 0.1^2) from the stream in layer
+     * order, biases 0. Same stream -> same weights; the first layer's weights
+     * are the first 4000 normals of the stream. */
+    const int sizes[3] = {50, 80, 40};
+    struct amx_autoencoder a, b;
+    struct amx_error err;
+    ck_assert_int_eq(amx_autoencoder_init(&a, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 4, &err),
+                     AMX_OK);
+    ck_assert_int_eq(amx_autoencoder_init(&b, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 4, &err),
+                     AMX_OK);
+    fill_params(&a, 1, 2, 7); /* biases must be reset to 0 */
+    struct amx_rng r1 = test_rng(3), r2 = test_rng(3), r3 = test_rng(3);
+    amx_autoencoder_init_random(&a, 0.1, &r1);
+    amx_autoencoder_init_random(&b, 0.1, &r2);
+    ck_assert(memcmp(a.params, b.params, sizeof(float) * a.n_params) == 0);
+    for (int i = 0; i < 50 * 80; i++)
+        ck_assert(a.layer[0].W[i] == (float)(0.1 * amx_rng_normal(&r3)));
+    for (int i = 0; i < 80 * 40; i++)
+        ck_assert(a.layer[1].W[i] == (float)(0.1 * amx_rng_normal(&r3)));
+    double s = 0, ss = 0;
+    size_t n = 0;
+    for (int l = 0; l < 4; l++) {
+        for (int j = 0; j < a.layer[l].out; j++)
+            ck_assert(a.layer[l].b[j] == 0.0f);
+        for (int i = 0; i < a.layer[l].in * a.layer[l].out; i++) {
+            s += a.layer[l].W[i];
+            ss += (double)a.layer[l].W[i] * a.layer[l].W[i];
+            n++;
+        }
+    }
+    double mean = s / n, sd = sqrt(ss / n - mean * mean);
+    /* n = 16000: standard error of the mean 0.1/126, of the sd ~0.1/179 */
+    ck_assert_msg(fabs(mean) < 5 * 0.1 / sqrt(n), "mean %g", mean);
+    ck_assert_msg(fabs(sd - 0.1) < 5 * 0.1 / sqrt(2.0 * n), "sd %g", sd);
+    amx_autoencoder_free(&a);
+    amx_autoencoder_free(&b);
+}
+END_TEST
+
+START_TEST(test_unrolling)
+{
+    const int sizes[4] = {7, 5, 4, 3};
+    struct amx_rbm rbm[3];
+    struct amx_error err;
+    struct amx_rng r = test_rng(4);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(amx_rbm_init(&rbm[i], sizes[i], sizes[i + 1], i == 2, 2, &err), AMX_OK);
+        fill_uniform(rbm[i].W, (size_t)sizes[i] * sizes[i + 1], -1, 1, &r);
+        fill_uniform(rbm[i].bv, (size_t)sizes[i], -1, 1, &r);
+        fill_uniform(rbm[i].bh, (size_t)sizes[i + 1], -1, 1, &r);
+    }
+    struct amx_autoencoder ae;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 2, &err),
+                     AMX_OK);
+    ck_assert_int_eq(amx_autoencoder_from_rbms(&ae, rbm, 3, &err), AMX_OK);
+    for (int i = 0; i < 3; i++) {
+        int V = sizes[i], H = sizes[i + 1];
+        const struct amx_dense *enc = &ae.layer[i], *dec = &ae.layer[5 - i];
+        ck_assert(enc->in == V && enc->out == H && dec->in == H && dec->out == V);
+        for (int v = 0; v < V; v++)
+            for (int h = 0; h < H; h++) {
+                ck_assert(enc->W[v * H + h] == rbm[i].W[v * H + h]);
+                ck_assert(dec->W[h * V + v] == rbm[i].W[v * H + h]);
+            }
+        for (int h = 0; h < H; h++)
+            ck_assert(enc->b[h] == rbm[i].bh[h]);
+        for (int v = 0; v < V; v++)
+            ck_assert(dec->b[v] == rbm[i].bv[v]);
+    }
+    /* untied: changing the decoder leaves the encoder and the RBM alone */
+    ae.layer[5].W[0] += 1.0f;
+    ck_assert(ae.layer[0].W[0] == rbm[0].W[0]);
+    /* wrong count, wrong shapes */
+    ck_assert_int_eq(amx_autoencoder_from_rbms(&ae, rbm, 2, &err), AMX_ERR_CONFIG);
+    struct amx_rbm swapped[3] = {rbm[1], rbm[0], rbm[2]};
+    ck_assert_int_eq(amx_autoencoder_from_rbms(&ae, swapped, 3, &err), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "RBM 1"));
+    amx_autoencoder_free(&ae);
+    for (int i = 0; i < 3; i++)
+        amx_rbm_free(&rbm[i]);
+}
+END_TEST
+
+START_TEST(test_recon_error)
+{
+    /* n = 7 images through a workspace of 3: batches 3, 3, 1. Against the
+     * double reference: mean over images of sum (p - x)^2. */
+    const int sizes[3] = {5, 3, 2};
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 3, &err),
+                     AMX_OK);
+    fill_params(&ae, -1, 1, 5);
+    float x[35];
+    struct amx_rng r = test_rng(6);
+    fill_uniform(x, 35, 0, 1, &r);
+    double *p = malloc(sizeof(double) * ae.n_params);
+    for (size_t i = 0; i < ae.n_params; i++)
+        p[i] = ae.params[i];
+    double ref = ref_loss(sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC, p, x, 7,
+                          AMX_LOSS_SQUARED_ERROR);
+    double got = amx_autoencoder_recon_error(&ae, x, 7);
+    ck_assert_msg(fabs(got - ref) < 1e-6 * ref, "%.9g vs %.9g", got, ref);
+    ck_assert(amx_autoencoder_recon_error(&ae, x, 0) == 0.0);
+    /* a perfect reconstruction has error 0: the error of x against itself
+     * through amx_squared_error_forward, and one image by hand: p = f(x) */
+    const float *out = amx_autoencoder_forward(&ae, x, 1);
+    double one = 0;
+    for (int j = 0; j < 5; j++)
+        one += ((double)out[j] - x[j]) * ((double)out[j] - x[j]);
+    ck_assert(fabs(amx_autoencoder_recon_error(&ae, x, 1) - one) < 1e-12);
+    free(p);
+    amx_autoencoder_free(&ae);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* RBM                                                                    */
+
+/* CD-k by hand in double (nn.h's recipe). Returns the first
+ * reconstruction's summed squared error; fills gW (V x H), gbv, gbh and the
+ * first step's sampled states hs (B x H). */
+static double cd_hand(int V, int H, int B, int k, bool linear, const float *W, const float *bv,
+                      const float *bh, const float *v0, const float *noise, double *gW, double *gbv,
+                      double *gbh, double *hs_first)
+{
+    double h0[64], hp[64], hs[64], v1[64], h1[64];
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < H; j++) {
+            double z = bh[j];
+            for (int i = 0; i < V; i++)
+                z += (double)v0[b * V + i] * W[i * H + j];
+            h0[b * H + j] = hp[b * H + j] = linear ? z : sigm(z);
+        }
+    double recon = 0;
+    for (int s = 0; s < k; s++) {
+        const float *u = noise + s * B * H;
+        for (int m = 0; m < B * H; m++)
+            hs[m] = linear ? hp[m] + u[m] : (u[m] < hp[m] ? 1.0 : 0.0);
+        if (s == 0)
+            for (int m = 0; m < B * H; m++)
+                hs_first[m] = hs[m];
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < V; i++) {
+                double z = bv[i];
+                for (int j = 0; j < H; j++)
+                    z += hs[b * H + j] * W[i * H + j];
+                v1[b * V + i] = sigm(z);
+                if (s == 0)
+                    recon += (v1[b * V + i] - v0[b * V + i]) * (v1[b * V + i] - v0[b * V + i]);
+            }
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++) {
+                double z = bh[j];
+                for (int i = 0; i < V; i++)
+                    z += v1[b * V + i] * W[i * H + j];
+                h1[b * H + j] = hp[b * H + j] = linear ? z : sigm(z);
+            }
+    }
+    for (int i = 0; i < V; i++)
+        for (int j = 0; j < H; j++) {
+            double pos = 0, neg = 0;
+            for (int b = 0; b < B; b++) {
+                pos += v0[b * V + i] * h0[b * H + j];
+                neg += v1[b * V + i] * h1[b * H + j];
+            }
+            gW[i * H + j] = (pos - neg) / B;
+        }
+    for (int i = 0; i < V; i++) {
+        gbv[i] = 0;
+        for (int b = 0; b < B; b++)
+            gbv[i] += (v0[b * V + i] - v1[b * V + i]) / B;
+    }
+    for (int j = 0; j < H; j++) {
+        gbh[j] = 0;
+        for (int b = 0; b < B; b++)
+            gbh[j] += (h0[b * H + j] - h1[b * H + j]) / B;
+    }
+    return recon;
+}
+
+START_TEST(test_cd1_zero_weights_by_hand)
+{
+    /* W = 0, biases 0, v0 = [1 0 1; 0 1 1]: every hidden probability is 1/2
+     * whatever the samples, every reconstruction 1/2. So, with B = 2,
+     * pos[i][j] = sum_b v0[b][i] h0[b][j] / B = colsum(v0)[i] / 4 = [0.25 0.25 0.5],
+     * neg[i][j] = 2 * 0.5 * 0.5 / B = 0.25, gW = pos - neg = [0 0; 0 0; 0.25 0.25],
+     * gbv = colsum(v0 - 0.5) / 2 = [0 0 0.5],
+     * gbh = 0, recon = 6 * 0.25 = 1.5. */
+    struct amx_rbm rbm;
+    struct amx_error err;
+    ck_assert_int_eq(amx_rbm_init(&rbm, 3, 2, false, 2, &err), AMX_OK);
+    const float v0[6] = {1, 0, 1, 0, 1, 1}, u[4] = {0.25f, 0.75f, 0.5f, 0.49f};
+    double recon = amx_rbm_cd_stats(&rbm, v0, 2, 1, u);
+    ck_assert(fabs(recon - 1.5) < 1e-6);
+    const float eW[6] = {0, 0, 0, 0, 0.25f, 0.25f}, ebv[3] = {0, 0, 0.5f};
+    for (int i = 0; i < 6; i++)
+        ck_assert(fabsf(rbm.gW[i] - eW[i]) < 1e-7f);
+    for (int i = 0; i < 3; i++)
+        ck_assert(fabsf(rbm.gbv[i] - ebv[i]) < 1e-7f);
+    ck_assert(rbm.gbh[0] == 0.0f && rbm.gbh[1] == 0.0f);
+    /* sampled states: 1 where u < 1/2 */
+    const float ehs[4] = {1, 0, 0, 1};
+    for (int i = 0; i < 4; i++)
+        ck_assert(rbm.hs[i] == ehs[i]);
+    amx_rbm_free(&rbm);
+}
+END_TEST
+
+/* A 3x2 RBM with nonzero weights, batch of 2, fixed noise: CD-1 and CD-3,
+ * logistic and linear hidden, against cd_hand. */
+START_TEST(test_cd_stats_by_hand)
+{
+    const float W[6] = {1.5f, -2.0f, 0.5f, 1.0f, -1.0f, 0.25f};
+    const float bv[3] = {0.1f, -0.2f, 0.3f}, bh[2] = {-0.5f, 0.4f};
+    const float v0[6] = {1, 0, 1, 0.2f, 0.9f, 0.4f};
+    /* uniforms placed so that the samples differ from rounding p */
+    const float uni[12] = {0.3f, 0.9f, 0.6f, 0.1f, 0.95f, 0.05f,
+                           0.5f, 0.5f, 0.2f, 0.8f, 0.7f,  0.4f};
+    const float gauss[12] = {0.3f,  -1.2f, 0.8f, 0.0f,  -0.4f, 1.9f,
+                             -0.7f, 0.6f,  1.1f, -2.0f, 0.15f, -0.05f};
+    for (int lin = 0; lin < 2; lin++)
+        for (int k = 1; k <= 3; k += 2) {
+            struct amx_rbm rbm;
+            struct amx_error err;
+            ck_assert_int_eq(amx_rbm_init(&rbm, 3, 2, lin, 4, &err), AMX_OK);
+            memcpy(rbm.W, W, sizeof W);
+            memcpy(rbm.bv, bv, sizeof bv);
+            memcpy(rbm.bh, bh, sizeof bh);
+            const float *noise = lin ? gauss : uni;
+            double gW[6], gbv[3], gbh[2], hs[4];
+            double er = cd_hand(3, 2, 2, k, lin, W, bv, bh, v0, noise, gW, gbv, gbh, hs);
+            double got = amx_rbm_cd_stats(&rbm, v0, 2, k, noise);
+            ck_assert_msg(fabs(got - er) < 1e-5, "lin %d k %d recon %g vs %g", lin, k, got, er);
+            for (int i = 0; i < 6; i++)
+                ck_assert_msg(fabs(rbm.gW[i] - gW[i]) < 1e-5, "lin %d k %d gW[%d] %g vs %g", lin, k,
+                              i, rbm.gW[i], gW[i]);
+            for (int i = 0; i < 3; i++)
+                ck_assert(fabs(rbm.gbv[i] - gbv[i]) < 1e-5);
+            for (int i = 0; i < 2; i++)
+                ck_assert(fabs(rbm.gbh[i] - gbh[i]) < 1e-5);
+            if (k == 1)
+                for (int i = 0; i < 4; i++)
+                    ck_assert(fabs(rbm.hs[i] - hs[i]) < 1e-6);
+            amx_rbm_free(&rbm);
+        }
+}
+END_TEST
+
+/* Two epochs of a 3x2 RBM on n = 3 rows with batch 2 (batches of 2 and 1),
+ * replayed by hand: the permutation from a copy of the order stream
+ * (identity, amx_rng_shuffle), the noise from a copy of the sample stream in
+ * the documented order, CD-1 statistics by cd_hand, the momentum update in
+ * double with initial momentum in epoch 0, final momentum in epoch 1. */
+START_TEST(test_rbm_epoch_by_hand)
+{
+    for (int lin = 0; lin < 2; lin++) {
+        const int V = 3, H = 2, n = 3, bs = 2;
+        const float data[9] = {1, 0, 1, 0, 1, 0.5f, 0.25f, 1, 0};
+        struct amx_rbm_hparams hp = {.learning_rate = 0.3,
+                                     .momentum_initial = 0.5,
+                                     .momentum_final = 0.9,
+                                     .momentum_switch_epoch = 1,
+                                     .weight_decay = 0.01,
+                                     .cd_k = 1};
+        struct amx_rbm rbm;
+        struct amx_error err;
+        ck_assert_int_eq(amx_rbm_init(&rbm, V, H, lin, 2, &err), AMX_OK);
+        struct amx_rng init = test_rng(10);
+        amx_rbm_init_weights(&rbm, 0.5, &init);
+        rbm.bv[0] = 0.2f, rbm.bh[1] = -0.3f;
+
+        double W[6], bv[3], bh[2], vW[6] = {0}, vbv[3] = {0}, vbh[2] = {0};
+        for (int i = 0; i < 6; i++)
+            W[i] = rbm.W[i];
+        for (int i = 0; i < 3; i++)
+            bv[i] = rbm.bv[i];
+        for (int i = 0; i < 2; i++)
+            bh[i] = rbm.bh[i];
+        struct amx_rng order = test_rng(11), sample = test_rng(12);
+        struct amx_rng order2 = order, sample2 = sample;
+
+        for (int epoch = 0; epoch < 2; epoch++) {
+            double recon = -1;
+            ck_assert_int_eq(
+                amx_rbm_train_epoch(&rbm, data, n, bs, &hp, epoch, &order, &sample, &recon, &err),
+                AMX_OK);
+            /* by hand */
+            uint32_t perm[3] = {0, 1, 2};
+            amx_rng_shuffle(&order2, perm, 3);
+            double mom = epoch < 1 ? 0.5 : 0.9, er = 0;
+            for (int start = 0; start < n; start += bs) {
+                int B = n - start < bs ? n - start : bs;
+                float v0[6], noise[4], Wf[6], bvf[3], bhf[2];
+                for (int b = 0; b < B; b++)
+                    for (int i = 0; i < V; i++)
+                        v0[b * V + i] = data[perm[start + b] * V + i];
+                for (int m = 0; m < B * H; m++)
+                    noise[m] = lin ? (float)amx_rng_normal(&sample2) : amx_rng_uniform(&sample2);
+                for (int i = 0; i < 6; i++)
+                    Wf[i] = (float)W[i];
+                for (int i = 0; i < 3; i++)
+                    bvf[i] = (float)bv[i];
+                for (int i = 0; i < 2; i++)
+                    bhf[i] = (float)bh[i];
+                double gW[6], gbv[3], gbh[2], hs[4];
+                er += cd_hand(V, H, B, 1, lin, Wf, bvf, bhf, v0, noise, gW, gbv, gbh, hs);
+                for (int i = 0; i < 6; i++) {
+                    vW[i] = mom * vW[i] + 0.3 * (gW[i] - 0.01 * W[i]);
+                    W[i] += vW[i];
+                }
+                for (int i = 0; i < 3; i++)
+                    bv[i] += (vbv[i] = mom * vbv[i] + 0.3 * gbv[i]);
+                for (int i = 0; i < 2; i++)
+                    bh[i] += (vbh[i] = mom * vbh[i] + 0.3 * gbh[i]);
+            }
+            ck_assert_msg(fabs(recon - er / 3) < 1e-5, "lin %d epoch %d recon %g vs %g", lin, epoch,
+                          recon, er / 3);
+            for (int i = 0; i < 6; i++)
+                ck_assert_msg(fabs(rbm.W[i] - W[i]) < 1e-5, "lin %d epoch %d W[%d] %g vs %g", lin,
+                              epoch, i, rbm.W[i], W[i]);
+            for (int i = 0; i < 3; i++)
+                ck_assert(fabs(rbm.bv[i] - bv[i]) < 1e-5);
+            for (int i = 0; i < 2; i++)
+                ck_assert(fabs(rbm.bh[i] - bh[i]) < 1e-5);
+        }
+        /* both streams consumed exactly as documented */
+        ck_assert(order.state == order2.state && sample.state == sample2.state);
+        amx_rbm_free(&rbm);
+    }
+}
+END_TEST
+
+START_TEST(test_rbm_errors_and_hidden_probs)
+{
+    struct amx_rbm rbm;
+    struct amx_error err;
+    ck_assert_int_eq(amx_rbm_init(&rbm, 3, 2, false, 4, &err), AMX_OK);
+    struct amx_rng a = test_rng(20), b = test_rng(21);
+    struct amx_rbm_hparams hp = {0.1, 0.5, 0.9, 5, 0.0002, 1};
+    float data[12] = {0};
+    ck_assert_int_eq(amx_rbm_train_epoch(&rbm, data, 4, 5, &hp, 0, &a, &b, NULL, &err),
+                     AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_rbm_train_epoch(&rbm, data, 0, 2, &hp, 0, &a, &b, NULL, &err),
+                     AMX_ERR_CONFIG);
+    hp.cd_k = 0;
+    ck_assert_int_eq(amx_rbm_train_epoch(&rbm, data, 4, 2, &hp, 0, &a, &b, NULL, &err),
+                     AMX_ERR_CONFIG);
+    amx_rbm_free(&rbm);
+
+    /* hidden probabilities (logistic) and means (linear) of 5 rows */
+    for (int lin = 0; lin < 2; lin++) {
+        ck_assert_int_eq(amx_rbm_init(&rbm, 3, 2, lin, 1, &err), AMX_OK);
+        struct amx_rng r = test_rng(22);
+        fill_uniform(rbm.W, 6, -1, 1, &r);
+        fill_uniform(rbm.bh, 2, -1, 1, &r);
+        float x[15], out[10];
+        fill_uniform(x, 15, 0, 1, &r);
+        amx_rbm_hidden_probs(&rbm, x, 5, out);
+        for (int n = 0; n < 5; n++)
+            for (int j = 0; j < 2; j++) {
+                double z = rbm.bh[j];
+                for (int i = 0; i < 3; i++)
+                    z += (double)x[n * 3 + i] * rbm.W[i * 2 + j];
+                ck_assert(fabs(out[n * 2 + j] - (lin ? z : sigm(z))) < 1e-6);
+            }
+        amx_rbm_free(&rbm);
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+/* Learning                                                               */
+
+/* Up to max images of an IDX3 file (gz or not) as floats / 255; NULL if absent. */
+static float *load_idx3(const char *path, int max, int *n_out, int *dim_out)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char h[16];
+    if (gzread(f, h, 16) != 16 || h[2] != 0x08 || h[3] != 3) {
+        gzclose(f);
+        return NULL;
+    }
+    int n = (h[4] << 24) | (h[5] << 16) | (h[6] << 8) | h[7];
+    int rows = (h[8] << 24) | (h[9] << 16) | (h[10] << 8) | h[11];
+    int cols = (h[12] << 24) | (h[13] << 16) | (h[14] << 8) | h[15];
+    if (n > max) n = max;
+    int dim = rows * cols;
+    unsigned char *raw = malloc((size_t)n * dim);
+    float *x = malloc(sizeof(float) * (size_t)n * dim);
+    if (gzread(f, raw, (unsigned)(n * dim)) != n * dim) {
+        free(raw), free(x), gzclose(f);
+        return NULL;
+    }
+    for (size_t i = 0; i < (size_t)n * dim; i++)
+        x[i] = raw[i] / 255.0f;
+    free(raw);
+    gzclose(f);
+    *n_out = n;
+    *dim_out = dim;
+    return x;
+}
+
+/* The committed fixture: 300 real MNIST digits (tests/data/README.md). */
+static float *learning_data(int *n, int *dim)
+{
+    float *x = load_idx3(AMX_TEST_DATA "/fixture-images-idx3-ubyte.gz", 300, n, dim);
+    ck_assert_msg(x != NULL, "cannot read " AMX_TEST_DATA "/fixture-images-idx3-ubyte.gz");
+    ck_assert(*n == 300 && *dim == 784);
+    return x;
+}
+
+/* Reconstruction error must fall over epochs, for a logistic RBM at the
+ * recipe's rate and for a linear-hidden one (the stack's top). */
+START_TEST(test_rbm_learns)
+{
+    int n, V;
+    float *x = learning_data(&n, &V);
+    for (int lin = 0; lin < 2; lin++) {
+        struct amx_rbm rbm;
+        struct amx_error err;
+        ck_assert_int_eq(amx_rbm_init(&rbm, V, 32, lin, 20, &err), AMX_OK);
+        struct amx_rng init = test_rng(31), order = test_rng(32), sample = test_rng(33);
+        amx_rbm_init_weights(&rbm, 0.1, &init);
+        struct amx_rbm_hparams hp = {lin ? 0.01 : 0.1, 0.5, 0.9, 2, 0.0002, 1};
+        double first = 0, last = 0;
+        for (int e = 0; e < 8; e++) {
+            double r;
+            ck_assert_int_eq(
+                amx_rbm_train_epoch(&rbm, x, (size_t)n, 20, &hp, e, &order, &sample, &r, &err),
+                AMX_OK);
+            ck_assert(isfinite(r));
+            if (e == 0) first = r;
+            last = r;
+            if (getenv("NN_VERBOSE")) printf("rbm linear %d epoch %d recon %g\n", lin, e, r);
+        }
+        ck_assert_msg(last < 0.5 * first, "linear %d: recon error %g -> %g", lin, first, last);
+        amx_rbm_free(&rbm);
+    }
+    free(x);
+}
+END_TEST
+
+/* Fine-tuning with plain gradient steps (theta -= 0.1 g, the optimiser's job
+ * in the program) lowers the reconstruction error of a pretrained stack. */
+START_TEST(test_finetune_learns)
+{
+    int n, V;
+    float *x = learning_data(&n, &V);
+    const int sizes[3] = {V, 32, 8};
+    struct amx_rbm rbm[2];
+    struct amx_error err;
+    struct amx_rng init = test_rng(40);
+    const float *d = x;
+    float *h = malloc(sizeof(float) * (size_t)n * 32);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(amx_rbm_init(&rbm[i], sizes[i], sizes[i + 1], i == 1, 20, &err), AMX_OK);
+        amx_rbm_init_weights(&rbm[i], 0.1, &init);
+        struct amx_rng order = test_rng(41 + i), sample = test_rng(43 + i);
+        struct amx_rbm_hparams hp = {i == 1 ? 0.01 : 0.1, 0.5, 0.9, 2, 0.0002, 1};
+        for (int e = 0; e < 5; e++)
+            ck_assert_int_eq(
+                amx_rbm_train_epoch(&rbm[i], d, (size_t)n, 20, &hp, e, &order, &sample, NULL, &err),
+                AMX_OK);
+        if (i == 0) {
+            amx_rbm_hidden_probs(&rbm[0], x, (size_t)n, h);
+            d = h;
+        }
+    }
+    struct amx_autoencoder ae;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 20, &err),
+                     AMX_OK);
+    ck_assert_int_eq(amx_autoencoder_from_rbms(&ae, rbm, 2, &err), AMX_OK);
+    double before = amx_autoencoder_recon_error(&ae, x, (size_t)n);
+    for (int e = 0; e < 5; e++)
+        for (int s = 0; s + 20 <= n; s += 20) {
+            double loss =
+                amx_autoencoder_train_step(&ae, x + (size_t)s * V, 20, AMX_LOSS_CROSS_ENTROPY);
+            ck_assert(isfinite(loss));
+            for (size_t i = 0; i < ae.n_params; i++)
+                ae.params[i] -= 0.1f * ae.grads[i];
+        }
+    double after = amx_autoencoder_recon_error(&ae, x, (size_t)n);
+    if (getenv("NN_VERBOSE")) printf("finetune recon %g -> %g\n", before, after);
+    ck_assert_msg(isfinite(before) && after < 0.85 * before, "recon %g -> %g", before, after);
+    amx_autoencoder_free(&ae);
+    amx_rbm_free(&rbm[0]);
+    amx_rbm_free(&rbm[1]);
+    free(h);
+    free(x);
+}
+END_TEST
+
+static Suite *nn_suite(void)
+{
+    Suite *s = suite_create("nn");
+    TCase *tc = tcase_create("kernels");
+    tcase_add_test(tc, test_gemm_hand_2x2);
+    tcase_add_test(tc, test_gemm_vs_reference);
+    tcase_add_test(tc, test_activation_kernels);
+    tcase_add_test(tc, test_loss_kernels);
+    tcase_add_test(tc, test_dense_kernels);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("autoencoder");
+    tcase_add_loop_test(tc, test_gradient_check, 0, (int)(sizeof gcases / sizeof gcases[0]));
+    tcase_add_test(tc, test_cross_entropy_needs_logistic);
+    tcase_add_test(tc, test_autoencoder_layout);
+    tcase_add_test(tc, test_autoencoder_init_errors);
+    tcase_add_test(tc, test_init_random);
+    tcase_add_test(tc, test_unrolling);
+    tcase_add_test(tc, test_recon_error);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rbm");
+    tcase_add_test(tc, test_cd1_zero_weights_by_hand);
+    tcase_add_test(tc, test_cd_stats_by_hand);
+    tcase_add_test(tc, test_rbm_epoch_by_hand);
+    tcase_add_test(tc, test_rbm_errors_and_hidden_probs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("learning");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_rbm_learns);
+    tcase_add_test(tc, test_finetune_learns);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(nn_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,687 @@
+/* Unit tests of src/report: a hand-written results folder (three sweep
+ * points of two axes, repeats, a diverged run, a run with a truncated
+ * summary.json, a listed run never started and a folder of a run not in the
+ * list) is reported, and the files are checked against values written out
+ * or computed by hand here: summary.csv byte for byte, curves.csv rows,
+ * report.json means and sample standard deviations, the ranking, the figure
+ * script and the rendered images, determinism, and the error and warning
+ * paths (no gnuplot on PATH, unwritable files, malformed curves). */
+#define _POSIX_C_SOURCE 200809L
+#include "adamix/report.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the fixture ---- */
+
+#define ID_A0 "f1a0000000000000" /* AdaMix, [784, 30], repeat 0 */
+#define ID_A1 "0a10000000000000" /* AdaMix, [784, 30], repeat 1 */
+#define ID_B0 "b000000000000000" /* AdaGrad, [784, 30], repeat 0 */
+#define ID_B1 "b100000000000000" /* AdaGrad, [784, 30], repeat 1 */
+#define ID_C0 "c000000000000000" /* AdaMix, [784, 60], repeat 0: diverged */
+#define ID_C1 "c100000000000000" /* AdaMix, [784, 60], repeat 1: truncated summary.json */
+#define ID_C2 "c200000000000000" /* AdaMix, [784, 60], repeat 2 */
+#define ID_D0 "d000000000000000" /* listed, never started: no folder */
+#define ID_E0 "eeee000000000000" /* a folder not in the list */
+
+static const char *const run_ids[] = {ID_A0, ID_A1, ID_B0, ID_B1, ID_C0, ID_C1, ID_C2, ID_D0};
+#define N_RUNS (sizeof run_ids / sizeof *run_ids)
+static const char *const axes[] = {"finetune.rules", "network.layers"};
+
+#define HDR_MIX                                                                                    \
+    "epoch,train_error,validation_error,test_error,seconds,rate_mean.weights,rate_min.weights,"    \
+    "rate_max.weights,rate_mean.biases,rate_min.biases,rate_max.biases\n"
+#define HDR_ALL "epoch,train_error,validation_error,test_error,seconds,rate_mean.all,rate_min.all,rate_max.all\n"
+
+struct fixture_run {
+    const char *id, *rules, *layers;
+    int repeat;
+    const char *status, *final, *best, *best_epoch, *seconds;
+    const char *curve;
+};
+
+static const struct fixture_run fixture[] = {
+    {ID_C2, "AdaMix", "[784, 60]", 2, "ok", "3", "3", "3", "9",
+     HDR_MIX "0,28,29,30,5,,,,,,\n"
+             "1,8,9,10,1,0.01,0.005,0.02,0.01,0.01,0.01\n"
+             "2,4,5,6,1,0.009,0.004,0.019,0.0095,0.0095,0.0095\n"
+             "3,1,2,3,1,0.008,0.003,0.018,0.009,0.009,0.009\n"},
+    {ID_A0, "AdaMix", "[784, 30]", 0, "ok", "14.0", "14", "3", "8",
+     HDR_MIX "0,30,31,32,5,,,,,,\n"
+             "1,20,21,22,1,0.01,0.005,0.02,0.01,0.01,0.01\n"
+             "2,15,16,17,1,0.009,0.004,0.019,0.0095,0.0095,0.0095\n"
+             "3,12,13,14,1,0.008,0.003,0.018,0.009,0.009,0.009\n"},
+    {ID_E0, "AdaGrad", "[784, 30]", 2, "ok", "1", "1", "3", "1",
+     HDR_ALL "0,1,1,1,1,,,\n1,1,1,1,1,1,1,1\n"},
+    {ID_A1, "AdaMix", "[784, 30]", 1, "ok", "15", "15", "3", "8.5",
+     HDR_MIX "0,29,30,34,5,0,0,0,0,0,0\n"
+             "1,19,20,24,1,0.01,0.005,0.02,0.01,0.01,0.01\n"
+             "2,14,15,18,1,0.009,0.004,0.019,0.0095,0.0095,0.0095\n"
+             "3,11,12,15,1,0.008,0.003,0.018,0.009,0.009,0.009\n"},
+    {ID_B1, "AdaGrad", "[784, 30]", 1, "ok", "12.5", "12.5", "3", "7.25",
+     HDR_ALL "0,29,30,34,5,,,\n"
+             "1,17,18,21,1,0.02,0.001,0.05\n"
+             "2,12,13,13,1,0.015,0.001,0.04\n"
+             "3,10.5,11.5,12.5,1,0.012,0.001,0.03\n"},
+    {ID_B0, "AdaGrad", "[784, 30]", 0, "ok", "11.5", "11.5", "3", "7",
+     HDR_ALL "0,30,31,32,5,,,\n"
+             "1,18,19,20,1,0.02,0.001,0.05\n"
+             "2,13,14,12,1,0.015,0.001,0.04\n"
+             "3,10,11,11.5,1,0.012,0.001,0.03\n"},
+    {ID_C0, "AdaMix", "[784, 60]", 0, "diverged", "null", "32", "0", "6.5",
+     HDR_MIX "0,30,31,32,5,,,,,,\n"
+             "1,900,950,1000,1,1,1,1,1,1,1\n"
+             "2,nan,nan,nan,1,inf,inf,inf,inf,inf,inf\n"},
+};
+#define N_FIXTURE (sizeof fixture / sizeof *fixture)
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+    char *path = tu_fmt("%s/%s", dir, rel);
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+    free(path);
+}
+
+static void make_run_dir(const char *dir, const char *id)
+{
+    char *p = tu_fmt("%s/runs", dir);
+    mkdir(p, 0777);
+    free(p);
+    p = tu_fmt("%s/runs/%s", dir, id);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    free(p);
+}
+
+/* The run files of the fixture, created in the given order (forward or
+ * backward), so two folders differ in the order the file system lists them. */
+static char *make_fixture(bool backward)
+{
+    char *dir = tu_tmpdir("report");
+    ck_assert_ptr_nonnull(dir);
+    for (size_t k = 0; k < N_FIXTURE; k++) {
+        const struct fixture_run *f = &fixture[backward ? N_FIXTURE - 1 - k : k];
+        make_run_dir(dir, f->id);
+        char *rel = tu_fmt("runs/%s/curve.csv", f->id);
+        put(dir, rel, f->curve);
+        free(rel);
+        char *json = tu_fmt("{\n  \"run_id\": \"%s\",\n  \"name\": \"exp\",\n  \"status\": \"%s\",\n"
+                            "  \"sweep\": {\"finetune.rules\": \"%s\", \"network.layers\": \"%s\"},\n"
+                            "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": 3,\n"
+                            "  \"final_test_error\": %s,\n  \"best_test_error\": %s,\n"
+                            "  \"best_epoch\": %s,\n  \"final_train_error\": 1.5,\n"
+                            "  \"final_validation_error\": null,\n  \"seconds\": %s,\n"
+                            "  \"pretrain_seconds\": 1.0,\n  \"finetune_seconds\": 2.0\n}\n",
+                            f->id, f->status, f->rules, f->layers, f->repeat, f->final, f->best,
+                            f->best_epoch, f->seconds);
+        rel = tu_fmt("runs/%s/summary.json", f->id);
+        put(dir, rel, json);
+        free(rel);
+        free(json);
+        if (k == 2) {
+            /* the run killed while writing (by hand: the run module renames
+             * into place, but a damaged folder must not stop the report) */
+            make_run_dir(dir, ID_C1);
+            put(dir, "runs/" ID_C1 "/curve.csv", HDR_MIX "0,30,31,32,5,,,,,,\n");
+            put(dir, "runs/" ID_C1 "/summary.json", "{\"run_id\": \"" ID_C1 "\", \"status\": ");
+        }
+    }
+    return dir;
+}
+
+static struct amx_report_config report_config(const char *title)
+{
+    struct amx_report_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.metric = AMX_METRIC_TEST_ERROR;
+    snprintf(rc.series, sizeof rc.series, "finetune.rules");
+    snprintf(rc.title, sizeof rc.title, "%s", title);
+    rc.log_y = false;
+    return rc;
+}
+
+static enum amx_status build(const char *dir, const struct amx_report_config *rc, bool render,
+                             struct amx_report_result *res, struct amx_error *err)
+{
+    struct amx_report_input in = {dir, rc, "exp", 2, axes, N_RUNS, run_ids, render};
+    memset(err, 0, sizeof *err);
+    return amx_report_build(&in, res, err);
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char *p = tu_fmt("%s/%s", dir, name);
+    char *t = tu_read_file(p, NULL);
+    free(p);
+    return t;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = tu_fmt("%s/%s", dir, name);
+    struct stat st;
+    bool e = stat(p, &st) == 0;
+    free(p);
+    return e;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static bool no_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    bool clean = true;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp")) clean = false;
+    closedir(d);
+    return clean;
+}
+
+/* Sample mean and standard deviation, written out here independently. */
+static double mean_of(const double *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s / n;
+}
+
+static double sd_of(const double *x, int n)
+{
+    if (n < 2) return 0.0;
+    double m = mean_of(x, n), s = 0;
+    for (int i = 0; i < n; i++)
+        s += (x[i] - m) * (x[i] - m);
+    return sqrt(s / (n - 1));
+}
+
+static void assert_close(double got, double want)
+{
+    ck_assert_msg(fabs(got - want) <= 1e-9 * (1 + fabs(want)), "got %.17g, want %.17g", got, want);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_counts_and_summary_csv)
+{
+    char *dir = make_fixture(false);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    ck_assert_uint_eq(res.n_listed, 8);
+    ck_assert_uint_eq(res.n_complete, 6);
+    ck_assert_uint_eq(res.n_missing, 2); /* the truncated summary and the run never started */
+    ck_assert_uint_eq(res.n_diverged, 1);
+    ck_assert_uint_eq(res.n_points, 3);
+    ck_assert(!res.rendered);
+    /* the truncated summary.json is named; the run never started is not */
+    ck_assert_ptr_nonnull(strstr(res.warning, ID_C1 "/summary.json"));
+    ck_assert_ptr_null(strstr(res.warning, ID_D0));
+    char *csv = slurp(dir, "summary.csv");
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_str_eq(
+        csv, "run_id,finetune.rules,network.layers,repeat,status,final_test_error,"
+             "best_test_error,best_epoch,seconds\n"
+             "f1a0000000000000,AdaMix,\"[784, 30]\",0,ok,14,14,3,8\n"
+             "0a10000000000000,AdaMix,\"[784, 30]\",1,ok,15,15,3,8.5\n"
+             "b000000000000000,AdaGrad,\"[784, 30]\",0,ok,11.5,11.5,3,7\n"
+             "b100000000000000,AdaGrad,\"[784, 30]\",1,ok,12.5,12.5,3,7.25\n"
+             "c000000000000000,AdaMix,\"[784, 60]\",0,diverged,,32,0,6.5\n"
+             "c200000000000000,AdaMix,\"[784, 60]\",2,ok,3,3,3,9\n");
+    ck_assert(no_temp_files(dir));
+    free(csv);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_curves_csv)
+{
+    char *dir = make_fixture(false);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    char *csv = slurp(dir, "curves.csv");
+    ck_assert_ptr_nonnull(csv);
+    /* header + 4 + 4 + 4 + 4 + 3 (diverged at epoch 2) + 4 rows */
+    ck_assert_uint_eq(count_lines(csv), 1 + 23);
+    const char *hdr = "run_id,finetune.rules,network.layers,repeat,epoch,train_error,"
+                      "validation_error,test_error,seconds,rate_mean.weights,rate_min.weights,"
+                      "rate_max.weights,rate_mean.biases,rate_min.biases,rate_max.biases,"
+                      "rate_mean.all,rate_min.all,rate_max.all\n";
+    ck_assert_int_eq(strncmp(csv, hdr, strlen(hdr)), 0);
+    /* first row: row 0 rates empty, the AdaGrad group absent */
+    ck_assert_int_eq(strncmp(csv + strlen(hdr),
+                             "f1a0000000000000,AdaMix,\"[784, 30]\",0,0,30,31,32,5,,,,,,,,,\n",
+                             strlen("f1a0000000000000,AdaMix,\"[784, 30]\",0,0,30,31,32,5,,,,,,,,,"
+                                    "\n")),
+                     0);
+    /* a run with only the "all" group */
+    ck_assert_ptr_nonnull(
+        strstr(csv, "\nb000000000000000,AdaGrad,\"[784, 30]\",0,1,18,19,20,1,,,,,,,0.02,0.001,0.05\n"));
+    /* the diverged row keeps its nan and inf */
+    ck_assert_ptr_nonnull(strstr(
+        csv, "\nc000000000000000,AdaMix,\"[784, 60]\",0,2,nan,nan,nan,1,inf,inf,inf,inf,inf,inf,,,\n"));
+    ck_assert_ptr_nonnull(strstr(
+        csv, "\n0a10000000000000,AdaMix,\"[784, 30]\",1,3,11,12,15,1,0.008,0.003,0.018,0.009,0.009,"
+             "0.009,,,\n"));
+    /* neither the folder outside the list nor the incomplete run */
+    ck_assert_ptr_null(strstr(csv, ID_E0));
+    ck_assert_ptr_null(strstr(csv, ID_C1));
+    free(csv);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+static json_t *point_at(json_t *root, size_t i)
+{
+    json_t *pts = json_object_get(root, "points");
+    ck_assert(json_is_array(pts));
+    json_t *p = json_array_get(pts, i);
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+static json_t *epoch_stat(json_t *point, size_t e, const char *metric)
+{
+    json_t *ep = json_array_get(json_object_get(point, "epochs"), e);
+    ck_assert_ptr_nonnull(ep);
+    ck_assert_int_eq(json_integer_value(json_object_get(ep, "epoch")), (json_int_t)e);
+    json_t *s = json_object_get(ep, metric);
+    ck_assert(json_is_object(s));
+    return s;
+}
+
+static double num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    ck_assert_msg(json_is_number(v), "%s is not a number", key);
+    return json_number_value(v);
+}
+
+START_TEST(test_report_json_statistics)
+{
+    char *dir = make_fixture(false);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    char *path = tu_fmt("%s/report.json", dir);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    ck_assert_msg(root != NULL, "%s", jerr.text);
+    ck_assert_str_eq(json_string_value(json_object_get(root, "metric")), "test_error");
+    ck_assert_str_eq(json_string_value(json_object_get(root, "series")), "finetune.rules");
+    ck_assert_str_eq(json_string_value(json_object_get(root, "title")), "Fig. 4");
+    ck_assert_uint_eq(json_array_size(json_object_get(root, "points")), 3);
+
+    /* point 0: AdaMix [784, 30], repeats a0 and a1 */
+    json_t *p0 = point_at(root, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p0, "label")),
+                     "AdaMix, network.layers=[784, 30]");
+    ck_assert_int_eq(json_integer_value(json_object_get(p0, "repeats")), 2);
+    double fin0[] = {14, 15};
+    json_t *f0 = json_object_get(p0, "final_test_error");
+    assert_close(num(f0, "mean"), mean_of(fin0, 2));
+    assert_close(num(f0, "std"), sd_of(fin0, 2));
+    double t0[] = {32, 34}, tr3[] = {12, 11}, v2[] = {16, 15};
+    assert_close(num(epoch_stat(p0, 0, "test_error"), "mean"), mean_of(t0, 2));
+    assert_close(num(epoch_stat(p0, 0, "test_error"), "std"), sd_of(t0, 2));
+    assert_close(num(epoch_stat(p0, 3, "train_error"), "mean"), mean_of(tr3, 2));
+    assert_close(num(epoch_stat(p0, 3, "train_error"), "std"), sd_of(tr3, 2));
+    assert_close(num(epoch_stat(p0, 2, "validation_error"), "std"), sd_of(v2, 2));
+    ck_assert_uint_eq(json_array_size(json_object_get(p0, "epochs")), 4);
+
+    /* point 1: AdaGrad */
+    json_t *p1 = point_at(root, 1);
+    double fin1[] = {11.5, 12.5}, t2[] = {12, 13};
+    assert_close(num(json_object_get(p1, "final_test_error"), "mean"), mean_of(fin1, 2));
+    assert_close(num(epoch_stat(p1, 2, "test_error"), "mean"), mean_of(t2, 2));
+    assert_close(num(epoch_stat(p1, 2, "test_error"), "std"), sd_of(t2, 2));
+
+    /* point 2: AdaMix [784, 60]: c0 diverged (rows 0..2, nan at 2), c2 ok */
+    json_t *p2 = point_at(root, 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(p2, "repeats")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(p2, "diverged")), 1);
+    double t1[] = {1000, 10};
+    assert_close(num(epoch_stat(p2, 1, "test_error"), "mean"), mean_of(t1, 2));
+    assert_close(num(epoch_stat(p2, 1, "test_error"), "std"), sd_of(t1, 2));
+    /* epoch 2: both runs have the row, only c2's value is finite */
+    json_t *e2 = json_array_get(json_object_get(p2, "epochs"), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(e2, "n")), 2);
+    json_t *s2 = epoch_stat(p2, 2, "test_error");
+    ck_assert_int_eq(json_integer_value(json_object_get(s2, "n")), 1);
+    assert_close(num(s2, "mean"), 6);
+    assert_close(num(s2, "std"), 0);
+    /* epoch 3: only c2 has it */
+    json_t *e3 = json_array_get(json_object_get(p2, "epochs"), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(e3, "n")), 1);
+    /* final test error over the repeats that finished ok: c2 alone */
+    json_t *f2 = json_object_get(p2, "final_test_error");
+    assert_close(num(f2, "mean"), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(f2, "n")), 1);
+
+    /* ranking: AdaGrad (12) before AdaMix (14.5); the point with a diverged
+     * repeat last even though its mean (3) is the lowest */
+    json_t *rank = json_object_get(root, "ranking");
+    ck_assert_uint_eq(json_array_size(rank), 3);
+    const char *want[] = {"AdaGrad, network.layers=[784, 30]", "AdaMix, network.layers=[784, 30]",
+                          "AdaMix, network.layers=[784, 60]"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *r = json_array_get(rank, k);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "label")), want[k]);
+        ck_assert_int_eq(json_integer_value(json_object_get(r, "rank")), (json_int_t)k + 1);
+    }
+    assert_close(num(json_object_get(json_array_get(rank, 0), "final_test_error"), "mean"),
+                 mean_of(fin1, 2));
+    json_t *runs = json_object_get(root, "runs");
+    ck_assert_int_eq(json_integer_value(json_object_get(runs, "missing")), 2);
+    json_decref(root);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_deterministic)
+{
+    char *d1 = make_fixture(false), *d2 = make_fixture(true);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(d1, &rc, false, &res, &err), AMX_OK);
+    const char *files[] = {"summary.csv", "curves.csv", "report.json", "figure.dat", "figure.gp"};
+    char *first[5];
+    for (int i = 0; i < 5; i++)
+        first[i] = slurp(d1, files[i]);
+    ck_assert_int_eq(build(d1, &rc, false, &res, &err), AMX_OK); /* again, same folder */
+    ck_assert_int_eq(build(d2, &rc, false, &res, &err), AMX_OK); /* files made in reverse */
+    for (int i = 0; i < 5; i++) {
+        ck_assert_ptr_nonnull(first[i]);
+        char *again = slurp(d1, files[i]), *other = slurp(d2, files[i]);
+        ck_assert_ptr_nonnull(again);
+        ck_assert_ptr_nonnull(other);
+        ck_assert_msg(strcmp(first[i], again) == 0, "%s differs on a second build", files[i]);
+        ck_assert_msg(strcmp(first[i], other) == 0, "%s depends on file order", files[i]);
+        free(again);
+        free(other);
+        free(first[i]);
+    }
+    tu_rmtree(d1);
+    tu_rmtree(d2);
+    free(d1);
+    free(d2);
+}
+END_TEST
+
+START_TEST(test_figure_script)
+{
+    char *dir = make_fixture(false);
+    struct amx_report_config rc = report_config("Fig. 4 `touch pwned` it's");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    char *gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(gp);
+    ck_assert_ptr_nonnull(strstr(gp, "'AdaMix, network.layers=[784, 30]'"));
+    ck_assert_ptr_nonnull(strstr(gp, "'AdaGrad, network.layers=[784, 30]'"));
+    ck_assert_ptr_nonnull(strstr(gp, "'AdaMix, network.layers=[784, 60] (1 of 2 diverged)'"));
+    /* the title as a single-quoted string, its quote doubled */
+    ck_assert_ptr_nonnull(strstr(gp, "set title 'Fig. 4 `touch pwned` it''s'"));
+    ck_assert_ptr_nonnull(strstr(gp, "fine-tuning epoch"));
+    ck_assert_ptr_nonnull(strstr(gp, "test reconstruction error (squared error per image)"));
+    /* bands for the two points of two ok repeats; none for the one with a diverged repeat */
+    ck_assert_ptr_nonnull(strstr(gp, "index 0 using 1:($2-$3):($2+$3) with filledcurves"));
+    ck_assert_ptr_nonnull(strstr(gp, "index 1 using 1:($2-$3):($2+$3) with filledcurves"));
+    ck_assert_ptr_null(strstr(gp, "index 2 using 1:($2-$3)"));
+    ck_assert_ptr_nonnull(strstr(gp, "set terminal svg"));
+    ck_assert_ptr_nonnull(strstr(gp, "set terminal pngcairo"));
+    ck_assert_ptr_null(strstr(gp, "logscale"));
+    /* the data: three blocks; AdaMix [784, 30] at epoch 0 is mean 33, sd sqrt(2) */
+    char *dat = slurp(dir, "figure.dat");
+    ck_assert_ptr_nonnull(dat);
+    ck_assert_ptr_nonnull(strstr(dat, "\n0 33 1.414213562 2\n"));
+    ck_assert_ptr_nonnull(strstr(dat, "# index 2: "));
+    ck_assert_ptr_null(strstr(dat, "# index 3: "));
+    free(gp);
+    free(dat);
+    /* log_y and the train metric */
+    rc.log_y = true;
+    rc.metric = AMX_METRIC_TRAIN_ERROR;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "set logscale y"));
+    ck_assert_ptr_nonnull(strstr(gp, "training reconstruction error"));
+    free(gp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+static bool have_gnuplot(void)
+{
+    return tu_run("command -v gnuplot", NULL, NULL) == 0;
+}
+
+START_TEST(test_render)
+{
+    if (!have_gnuplot()) return; /* nothing to render with; the next test covers the warning */
+    char *dir = make_fixture(false);
+    struct amx_report_config rc = report_config("Fig. 4 `touch pwned` it's");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, true, &res, &err), AMX_OK);
+    ck_assert_msg(res.rendered, "not rendered: %s", res.warning);
+    size_t len = 0;
+    char *p = tu_fmt("%s/figure.png", dir);
+    char *png = tu_read_file(p, &len);
+    free(p);
+    ck_assert_ptr_nonnull(png);
+    ck_assert_uint_gt(len, 1000);
+    ck_assert_int_eq(memcmp(png, "\x89PNG\r\n\x1a\n", 8), 0);
+    free(png);
+    char *svg = slurp(dir, "figure.svg");
+    ck_assert_ptr_nonnull(svg);
+    ck_assert_ptr_nonnull(strstr(svg, "<svg"));
+    ck_assert_ptr_nonnull(strstr(svg, "AdaGrad, network.layers=[784, 30]"));
+    free(svg);
+    ck_assert(exists(dir, "figure.log"));
+    ck_assert(!exists(dir, "pwned")); /* the backquotes in the title ran nothing */
+    ck_assert(no_temp_files(dir));
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_no_gnuplot_warns)
+{
+    char *dir = make_fixture(false);
+    char *empty = tu_tmpdir("emptypath");
+    char *old_path = tu_fmt("%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    setenv("PATH", empty, 1); /* fork mode: only this test's process */
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, true, &res, &err), AMX_OK);
+    ck_assert(!res.rendered);
+    char *want = tu_fmt("gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s",
+                        dir);
+    ck_assert_msg(strstr(res.warning, want) != NULL, "warning: %s", res.warning);
+    ck_assert(exists(dir, "figure.gp"));
+    ck_assert(exists(dir, "figure.dat"));
+    ck_assert(!exists(dir, "figure.svg"));
+    ck_assert(!exists(dir, "figure.png"));
+    setenv("PATH", old_path, 1); /* for tu_rmtree's rm */
+    free(old_path);
+    free(want);
+    tu_rmtree(empty);
+    free(empty);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_unwritable_file)
+{
+    char *dir = make_fixture(false);
+    /* a folder where summary.csv should go: the rename into place fails */
+    char *p = tu_fmt("%s/summary.csv", dir);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    char *q = tu_fmt("%s/summary.csv/keep", dir);
+    ck_assert_int_eq(tu_write_file(q, "x", 1), 0);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
+    ck_assert_str_eq(err.path, p);
+    ck_assert(no_temp_files(dir));
+    ck_assert(!exists(dir, "curves.csv")); /* stopped at the first failure */
+    free(p);
+    free(q);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_unwritable_folder)
+{
+    if (geteuid() == 0) return; /* permissions do not stop root; the test above covers it */
+    char *dir = make_fixture(false);
+    ck_assert_int_eq(chmod(dir, 0555), 0);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    enum amx_status st = build(dir, &rc, false, &res, &err);
+    chmod(dir, 0755);
+    ck_assert_int_eq(st, AMX_ERR_IO);
+    char *p = tu_fmt("%s/summary.csv", dir);
+    ck_assert_str_eq(err.path, p);
+    ck_assert(no_temp_files(dir));
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_malformed_curve)
+{
+    char *dir = make_fixture(false);
+    /* a complete summary beside a damaged curve: an error at its line:col */
+    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,,\n1,17,1x8,21,1,0.02,0.001,0.05\n");
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
+    char *p = tu_fmt("%s/runs/" ID_B1 "/curve.csv", dir);
+    ck_assert_str_eq(err.path, p);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_int_eq(err.col, 6);
+    ck_assert_ptr_nonnull(strstr(err.msg, "1x8"));
+    /* a wrong epoch number */
+    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,,\n2,17,18,21,1,0.02,0.001,0.05\n");
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_int_eq(err.col, 1);
+    /* a short row */
+    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,\n");
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
+    ck_assert_int_eq(err.line, 2);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_no_axes_and_fallbacks)
+{
+    char *dir = tu_tmpdir("report1");
+    make_run_dir(dir, "0123456789abcdef");
+    put(dir, "runs/0123456789abcdef/curve.csv",
+        "epoch,train_error,test_error,seconds,rate_mean.all,rate_min.all,rate_max.all\n"
+        "0,10,11,2,,,\n1,5,6,1,0.1,0.1,0.1\n");
+    put(dir, "runs/0123456789abcdef/summary.json",
+        "{\"run_id\": \"0123456789abcdef\", \"name\": \"quick\", \"status\": \"ok\", \"sweep\": {},"
+        " \"repeat\": 0, \"seed\": 1, \"epochs\": 1, \"final_test_error\": 6,"
+        " \"best_test_error\": 6, \"best_epoch\": 1, \"final_train_error\": 5,"
+        " \"final_validation_error\": null, \"seconds\": 3}");
+    struct amx_report_config rc = report_config("");
+    rc.metric = AMX_METRIC_VALIDATION_ERROR; /* no validation split: warn, show test error */
+    snprintf(rc.series, sizeof rc.series, "finetune.rules"); /* not an axis here */
+    const char *ids[] = {"0123456789abcdef"};
+    struct amx_report_input in = {dir, &rc, "quick-start", 0, NULL, 1, ids, false};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    ck_assert_ptr_nonnull(strstr(res.warning, "validation"));
+    char *csv = slurp(dir, "summary.csv");
+    ck_assert_str_eq(csv, "run_id,repeat,status,final_test_error,best_test_error,best_epoch,"
+                          "seconds\n0123456789abcdef,0,ok,6,6,1,3\n");
+    char *gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "title 'quick-start'")); /* the line, and the default title */
+    ck_assert_ptr_nonnull(strstr(gp, "set title 'quick-start'"));
+    ck_assert_ptr_null(strstr(gp, "filledcurves lt")); /* one repeat: no band */
+    free(gp);
+    free(csv);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_bad_run_id)
+{
+    struct amx_report_config rc = report_config("");
+    const char *ids[] = {"../escape"};
+    struct amx_report_input in = {"/tmp", &rc, "x", 0, NULL, 1, ids, false};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_ERR_USAGE);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("report");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_counts_and_summary_csv);
+    tcase_add_test(tc, test_curves_csv);
+    tcase_add_test(tc, test_report_json_statistics);
+    tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_figure_script);
+    tcase_add_test(tc, test_render);
+    tcase_add_test(tc, test_no_gnuplot_warns);
+    tcase_add_test(tc, test_unwritable_file);
+    tcase_add_test(tc, test_unwritable_folder);
+    tcase_add_test(tc, test_malformed_curve);
+    tcase_add_test(tc, test_no_axes_and_fallbacks);
+    tcase_add_test(tc, test_bad_run_id);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(report_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,928 @@
+/* Unit tests of src/sweep: grid expansion (product, variants, zip, exclude,
+ * repeats), overrides, run-id stability and sensitivity, error locations,
+ * and the --print-config round trip. Expected counts, orders and locations
+ * are worked out by hand from the experiment texts below. */
+#include "adamix/config.h"
+#include "adamix/sha256.h"
+#include "adamix/sweep.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The smallest valid experiment; lines 1-4. */
+#define BASE                                                                                       \
+    "name: t\n"                                                                                    \
+    "network: {layers: [4, 3, 2]}\n"                                                               \
+    "finetune:\n"                                                                                  \
+    "  rules: {all: {rule: constant, eta0: 0.1}}\n"
+
+static enum amx_status load(const char *text, const char *const *ov, size_t n_ov,
+                            struct amx_experiment **exp, struct amx_errlist *errs)
+{
+    return amx_experiment_load_string(text, strlen(text), "x.yaml", ov, n_ov, exp, errs);
+}
+
+/* Loads text that must be valid; fails the test with the first error. */
+static struct amx_experiment *load_ok(const char *text, const char *const *ov, size_t n_ov)
+{
+    struct amx_experiment *exp = NULL;
+    struct amx_errlist errs = {0};
+    enum amx_status st = load(text, ov, n_ov, &exp, &errs);
+    char buf[2200] = "";
+    if (errs.n) amx_error_format(&errs.items[0], buf, sizeof buf);
+    ck_assert_msg(st == AMX_OK, "expected a valid experiment, got: %s", buf);
+    ck_assert_uint_eq(errs.n, 0);
+    ck_assert_ptr_nonnull(exp);
+    amx_errlist_free(&errs);
+    return exp;
+}
+
+/* Loads text that must be invalid; checks *out stays NULL. The caller frees errs. */
+static void load_bad(const char *text, const char *const *ov, size_t n_ov, struct amx_errlist *errs)
+{
+    struct amx_experiment *exp = (struct amx_experiment *)&exp; /* not NULL */
+    enum amx_status st = load(text, ov, n_ov, &exp, errs);
+    ck_assert_int_ne(st, AMX_OK);
+    ck_assert_ptr_null(exp);
+    ck_assert_uint_ge(errs->n, 1);
+}
+
+static void dump_errors(const struct amx_errlist *errs)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        char buf[2200];
+        amx_error_format(&errs->items[i], buf, sizeof buf);
+        fprintf(stderr, "  %s\n", buf);
+    }
+}
+
+/* The number of errors at (path, line, col) whose message contains `part`. */
+static size_t count_errors_at(const struct amx_errlist *errs, const char *path, int line, int col,
+                              const char *part)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < errs->n; i++) {
+        const struct amx_error *e = &errs->items[i];
+        if ((!path || strcmp(e->path, path) == 0) && (line < 0 || e->line == line) &&
+            (col < 0 || e->col == col) && (!part || strstr(e->msg, part)))
+            n++;
+    }
+    return n;
+}
+
+static void expect_error(const struct amx_errlist *errs, const char *path, int line, int col,
+                         const char *part)
+{
+    if (count_errors_at(errs, path, line, col, part) == 0) {
+        fprintf(stderr, "expected an error at %s:%d:%d containing '%s'; got:\n", path ? path : "*",
+                line, col, part ? part : "");
+        dump_errors(errs);
+        ck_abort_msg("missing error '%s' at %d:%d", part ? part : "", line, col);
+    }
+}
+
+/* The id of the single run of a text. */
+static void single_id(const char *text, char id[AMX_RUN_ID_LEN + 1])
+{
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_runs, 1);
+    memcpy(id, exp->runs[0].id, AMX_RUN_ID_LEN + 1);
+    amx_experiment_free(exp);
+}
+
+/* ------------------------------------------------------------ expansion -- */
+
+START_TEST(test_no_sweep_one_run)
+{
+    struct amx_experiment *exp = load_ok(BASE, NULL, 0);
+    ck_assert_uint_eq(exp->n_axes, 0);
+    ck_assert_uint_eq(exp->n_runs, 1);
+    ck_assert_int_eq(exp->runs[0].repeat, 0);
+    ck_assert_str_eq(exp->runs[0].cfg.name, "t");
+    ck_assert_ptr_null(amx_node_map_get(exp->runs[0].tree, "sweep"));
+    ck_assert_uint_eq(strlen(exp->runs[0].id), AMX_RUN_ID_LEN);
+    ck_assert_str_eq(exp->file, "x.yaml");
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_product_order)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epochs: [5, 10]\n"
+                            "  finetune.batch_size: [10, 20, 30]\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_axes, 2);
+    ck_assert_str_eq(exp->axes[0].path, "finetune.epochs");
+    ck_assert_str_eq(exp->axes[1].path, "finetune.batch_size");
+    ck_assert_int_eq(exp->axes[0].line, 6);
+    ck_assert_int_eq(exp->axes[0].col, 3);
+    ck_assert_int_eq(exp->axes[0].zip_group, -1);
+    ck_assert_uint_eq(exp->axes[0].n_values, 2);
+    ck_assert_uint_eq(exp->axes[1].n_values, 3);
+    ck_assert_str_eq(exp->axes[0].labels[1], "10");
+    ck_assert_str_eq(exp->axes[1].labels[2], "30");
+    ck_assert_uint_eq(exp->n_runs, 6);
+    /* first axis slowest */
+    static const int epochs[6] = {5, 5, 5, 10, 10, 10};
+    static const int batch[6] = {10, 20, 30, 10, 20, 30};
+    for (size_t i = 0; i < 6; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        ck_assert_int_eq(r->cfg.finetune.epochs, epochs[i]);
+        ck_assert_int_eq(r->cfg.finetune.batch_size, batch[i]);
+        ck_assert_uint_eq(r->value[0], i / 3);
+        ck_assert_uint_eq(r->value[1], i % 3);
+        ck_assert_int_eq(r->repeat, 0);
+        ck_assert_ptr_null(amx_node_map_get(r->tree, "sweep"));
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(r->id, exp->runs[j].id);
+    }
+    /* the experiment's tree keeps its sweep */
+    ck_assert_ptr_nonnull(amx_node_map_get(exp->root, "sweep"));
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_variants_and_list_labels)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    Const: {all: {rule: constant, eta0: 0.1}}\n"
+                            "    AdaGrad: {all: {rule: adagrad, eta0: 0.01}}\n"
+                            "    AdaMix:\n"
+                            "      weights: {rule: current-gradient, eta0: 0.01}\n"
+                            "      biases: {rule: power-exponential, eta0: 0.01, r: 10}\n"
+                            "  network.layers: [[4, 3, 2], [4, 2]]\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_axes, 2);
+    ck_assert_str_eq(exp->axes[0].labels[0], "Const");
+    ck_assert_str_eq(exp->axes[0].labels[1], "AdaGrad");
+    ck_assert_str_eq(exp->axes[0].labels[2], "AdaMix");
+    ck_assert_str_eq(exp->axes[1].labels[0], "[4, 3, 2]");
+    ck_assert_str_eq(exp->axes[1].labels[1], "[4, 2]");
+    ck_assert_uint_eq(exp->n_runs, 6);
+    const struct amx_run *r = &exp->runs[2]; /* AdaGrad, [4, 3, 2] */
+    ck_assert_uint_eq(r->value[0], 1);
+    ck_assert_uint_eq(r->cfg.finetune.n_rules, 1);
+    ck_assert_ptr_eq(r->cfg.finetune.rules[0].spec.rule, amx_rule_find("adagrad"));
+    ck_assert_int_eq(r->cfg.network.n_layers, 3);
+    r = &exp->runs[5]; /* AdaMix, [4, 2] */
+    ck_assert_uint_eq(r->cfg.finetune.n_rules, 2);
+    ck_assert_int_eq(r->cfg.network.n_layers, 2);
+    ck_assert_int_eq(r->cfg.network.layers[1], 2);
+    /* the variant replaced the whole subtree: no `all` left from the base */
+    const struct amx_node *rules = amx_node_get_path(r->tree, "finetune.rules");
+    ck_assert_ptr_nonnull(rules);
+    ck_assert_ptr_null(amx_node_map_get(rules, "all"));
+    ck_assert_ptr_nonnull(amx_node_map_get(rules, "weights"));
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_zip)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epochs: [1, 2]\n"
+                            "  zip:\n"
+                            "    - {pretrain.epochs: [3, 4, 5], pretrain.batch_size: [6, 7, 8]}\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_axes, 3);
+    ck_assert_int_eq(exp->axes[0].zip_group, -1);
+    ck_assert_int_eq(exp->axes[1].zip_group, 0);
+    ck_assert_int_eq(exp->axes[2].zip_group, 0);
+    ck_assert_uint_eq(exp->n_runs, 6); /* 2 x 3, not 2 x 3 x 3 */
+    for (size_t i = 0; i < 6; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        ck_assert_int_eq(r->cfg.finetune.epochs, 1 + (int)(i / 3));
+        ck_assert_int_eq(r->cfg.pretrain.epochs, 3 + (int)(i % 3));
+        ck_assert_int_eq(r->cfg.pretrain.batch_size, r->cfg.pretrain.epochs + 3);
+        ck_assert_uint_eq(r->value[1], r->value[2]);
+    }
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_zip_unequal_lengths)
+{
+    const char *text = BASE "sweep:\n"
+                            "  zip:\n"
+                            "    - {pretrain.epochs: [3, 4], pretrain.batch_size: [6, 7, 8]}\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    /* the group's mapping starts at line 7, column 7 */
+    expect_error(&errs, "x.yaml", 7, 7, "same number of values");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_exclude)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: constant, eta0: 0.1}}\n"
+                            "    B: {all: {rule: adagrad, eta0: 0.01}}\n"
+                            "  finetune.epochs: [1, 2, 3]\n"
+                            "  exclude:\n"
+                            "    - {finetune.rules: B, finetune.epochs: 1.0}\n"
+                            "    - {finetune.epochs: 3}\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    /* 2 x 3 = 6 points; minus (B, 1) and the two with epochs 3 */
+    ck_assert_uint_eq(exp->n_runs, 3);
+    ck_assert_uint_eq(exp->runs[0].value[0], 0);
+    ck_assert_int_eq(exp->runs[0].cfg.finetune.epochs, 1);
+    ck_assert_uint_eq(exp->runs[1].value[0], 0);
+    ck_assert_int_eq(exp->runs[1].cfg.finetune.epochs, 2);
+    ck_assert_uint_eq(exp->runs[2].value[0], 1);
+    ck_assert_int_eq(exp->runs[2].cfg.finetune.epochs, 2);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_exclude_errors)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: constant, eta0: 0.1}}\n"
+                            "  finetune.epochs: [1, 2]\n"
+                            "  exclude:\n"
+                            "    - {finetune.epoch: 1}\n"
+                            "    - {finetune.epochs: 4}\n"
+                            "    - {finetune.rules: B}\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 10, 8, "finetune.epoch");
+    expect_error(&errs, "x.yaml", 10, 8, "did you mean 'finetune.epochs'");
+    expect_error(&errs, "x.yaml", 11, 25, "not a value");
+    expect_error(&errs, "x.yaml", 12, 24, "not a variant");
+    ck_assert_uint_eq(errs.n, 3);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_repeats)
+{
+    const char *text = BASE "repeats: 3\n"
+                            "sweep:\n"
+                            "  finetune.epochs: [1, 2]\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_runs, 6);
+    for (size_t i = 0; i < 6; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        ck_assert_int_eq(r->repeat, (int)(i % 3)); /* repeat fastest */
+        ck_assert_int_eq(r->cfg.repeat, (int)(i % 3));
+        ck_assert_int_eq(r->cfg.repeats, 3);
+        ck_assert_int_eq(r->cfg.finetune.epochs, 1 + (int)(i / 3));
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(r->id, exp->runs[j].id);
+    }
+    /* runs of one point differ by their repeat only */
+    char *f0 = amx_canonical_form(&exp->runs[0].cfg);
+    char *f1 = amx_canonical_form(&exp->runs[1].cfg);
+    ck_assert_ptr_nonnull(f0);
+    ck_assert_ptr_nonnull(f1);
+    ck_assert_ptr_nonnull(strstr(f0, "repeat=0"));
+    ck_assert_ptr_nonnull(strstr(f1, "repeat=1"));
+    char *p = strstr(f1, "repeat=1");
+    p[7] = '0';
+    ck_assert_str_eq(f0, f1);
+    free(f0);
+    free(f1);
+    /* and the same configuration with the repeat set by hand has that id */
+    struct amx_run_config c = exp->runs[4].cfg;
+    c.repeat = 0;
+    char id[AMX_RUN_ID_LEN + 1];
+    amx_run_id(&c, id);
+    ck_assert_str_eq(id, exp->runs[3].id);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_invalid_point_location)
+{
+    /* line 7: "  finetune.epochs: [5, -5]", the -5 at column 24 */
+    const char *text = BASE "repeats: 2\n"
+                            "sweep:\n"
+                            "  finetune.epochs: [5, -5]\n"
+                            "  finetune.batch_size: [10, 20]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 7, 24, "in sweep point finetune.epochs=-5: ");
+    /* two points hold -5; the error is reported once */
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_invalid_variant_location)
+{
+    /* line 8: "    B: {all: {rule: constant, eta0: -1}}", eta0's value at column 37 */
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: constant, eta0: 0.1}}\n"
+                            "    B: {all: {rule: constant, eta0: -1}}\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 8, 37, "in sweep point finetune.rules=B: ");
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_variant_coverage_error_location)
+{
+    /* variant B covers no biases; the base file's `rules:` key (line 4) is
+     * not where the problem is: the error points at B's value, line 8 col 8 */
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: constant, eta0: 0.1}}\n"
+                            "    B: {weights: {rule: constant, eta0: 0.1}}\n"
+                            "  finetune.epochs: [1, 2]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 8, 8, "in sweep point finetune.rules=B: ");
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_partial_error_prefix)
+{
+    /* layer4.weights exists only in the 4-layer unrolled network: the error
+     * lies in the base file, holds for 4 of the 6 points, and names the first */
+    const char *text =
+        "name: t\n"
+        "network: {layers: [4, 3, 2]}\n"
+        "finetune:\n"
+        "  rules: {all: {rule: constant, eta0: 0.1}, layer4.weights: {rule: adagrad, eta0: 0.1}}\n"
+        "repeats: 2\n"
+        "sweep:\n"
+        "  network.layers: [[4, 3, 2], [4, 2], [5, 2]]\n"
+        "  finetune.epochs: [1, 2]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 4, 45,
+                 "in sweep point network.layers=[4, 2], finetune.epochs=1 (and 3 other points): ");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_base_error_reported_once_unprefixed)
+{
+    /* a base error holds for every point: once, without a point prefix */
+    const char *text = "name: t\n"
+                       "network: {layers: [4, 3, 2]}\n"
+                       "finetune:\n"
+                       "  epochs: 0\n"
+                       "  rules: {all: {rule: constant, eta0: 0.1}}\n"
+                       "sweep:\n"
+                       "  finetune.batch_size: [10, 20, 30]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    ck_assert_int_eq(errs.items[0].line, 4);
+    ck_assert_ptr_null(strstr(errs.items[0].msg, "sweep point"));
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_axis_errors)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epoch: [1, 2]\n"
+                            "  nmae: [a, b]\n"
+                            "  finetune.batch_size: 10\n"
+                            "  finetune.loss: []\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 6, 3, "did you mean 'epochs'");
+    expect_error(&errs, "x.yaml", 7, 3, "did you mean 'name'");
+    expect_error(&errs, "x.yaml", 8, 24, "list of values");
+    expect_error(&errs, "x.yaml", 9, 18, "list of values");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+START_TEST(test_duplicate_ids)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: constant, eta0: 0.1}}\n"
+                            "    B: {all: {rule: adagrad, eta0: 0.1}}\n"
+                            "  finetune.divergence_limit: [1000, 1e3]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    /* 1e3 on line 9 at column 37; one error for both variants */
+    expect_error(&errs, "x.yaml", 9, 37,
+                 "finetune.divergence_limit=1000 and finetune.divergence_limit=1e3");
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+
+    /* an axis over something that computes nothing different */
+    const char *t2 = BASE "sweep:\n"
+                          "  description: [one, two]\n";
+    struct amx_errlist e2 = {0};
+    load_bad(t2, NULL, 0, &e2);
+    expect_error(&e2, "x.yaml", 6, 22, "description=one and description=two");
+    amx_errlist_free(&e2);
+}
+END_TEST
+
+START_TEST(test_series_must_be_axis)
+{
+    const char *text = BASE "report: {series: finetune.epoch}\n"
+                            "sweep:\n"
+                            "  finetune.epochs: [1, 2]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 18, "not a sweep axis");
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+    struct amx_experiment *exp = load_ok(BASE "report: {series: finetune.epochs}\n"
+                                              "sweep: {finetune.epochs: [1, 2]}\n",
+                                         NULL, 0);
+    ck_assert_str_eq(exp->runs[0].cfg.report.series, "finetune.epochs");
+    amx_experiment_free(exp);
+}
+END_TEST
+
+/* ------------------------------------------------------------ overrides -- */
+
+START_TEST(test_override_scalar_list_mapping)
+{
+    const char *ov[] = {"finetune.epochs=7",
+                        "network.layers=[4, 2]",
+                        "finetune.rules={all: {rule: adagrad, eta0: 0.5}}",
+                        "seed=99",
+                        "pretrain.momentum.final=0.8",
+                        "data.train_limit=100"};
+    struct amx_experiment *exp = load_ok(BASE, ov, 6);
+    ck_assert_uint_eq(exp->n_overrides, 6);
+    ck_assert_str_eq(exp->overrides[1], "network.layers=[4, 2]");
+    const struct amx_run_config *c = &exp->runs[0].cfg;
+    ck_assert_int_eq(c->finetune.epochs, 7);
+    ck_assert_int_eq(c->network.n_layers, 2);
+    ck_assert_ptr_eq(c->finetune.rules[0].spec.rule, amx_rule_find("adagrad"));
+    ck_assert_double_eq(c->finetune.rules[0].spec.eta0, 0.5);
+    ck_assert_uint_eq(c->seed, 99);
+    ck_assert_double_eq(c->pretrain.momentum_final, 0.8);
+    ck_assert_int_eq(c->data.train_limit, 100);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_override_apply_direct)
+{
+    struct amx_node *root = NULL;
+    struct amx_error err;
+    ck_assert_int_eq(amx_node_parse_string(BASE, strlen(BASE), "x.yaml", true, &root, &err),
+                     AMX_OK);
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epochs = 12", &err), AMX_OK);
+    const struct amx_node *n = amx_node_get_path(root, "finetune.epochs");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->text, "12");
+    ck_assert_str_eq(n->file, "--set finetune.epochs");
+    /* a new nested section is created */
+    ck_assert_int_eq(amx_override_apply(root, "pretrain.momentum.initial=0.3", &err), AMX_OK);
+    n = amx_node_get_path(root, "pretrain.momentum.initial");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->text, "0.3");
+    /* unknown paths, named */
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epoch=3", &err), AMX_ERR_CONFIG);
+    ck_assert_str_eq(err.path, "--set finetune.epoch");
+    ck_assert_ptr_nonnull(strstr(err.msg, "'epoch'"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "did you mean 'epochs'"));
+    ck_assert_int_eq(amx_override_apply(root, "nmae=x", &err), AMX_ERR_CONFIG);
+    ck_assert_str_eq(err.path, "--set nmae");
+    ck_assert_ptr_nonnull(strstr(err.msg, "did you mean 'name'"));
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epochs.x=1", &err), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "finetune.epochs"));
+    ck_assert_int_eq(amx_override_apply(root, "data.dirr=/tmp", &err), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "did you mean 'dir'"));
+    /* malformed assignments */
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epochs", &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_override_apply(root, "=3", &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epochs=", &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_override_apply(root, "finetune..epochs=3", &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_override_apply(root, "finetune.epochs=[1, 2", &err), AMX_ERR_CONFIG);
+    ck_assert_str_eq(err.path, "--set finetune.epochs");
+    /* a step that is not a mapping */
+    ck_assert_int_eq(amx_override_apply(root, "pretrain=none", &err), AMX_OK);
+    ck_assert_int_eq(amx_override_apply(root, "pretrain.epochs=3", &err), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not a mapping"));
+    /* rule selectors and parameters are left to binding */
+    ck_assert_int_eq(amx_override_apply(root, "finetune.rules.all.eta0=0.2", &err), AMX_OK);
+    ck_assert_str_eq(amx_node_get_path(root, "finetune.rules.all.eta0")->text, "0.2");
+    amx_node_free(root);
+}
+END_TEST
+
+START_TEST(test_override_errors_in_load)
+{
+    const char *ov[] = {"finetune.epoch=3", "finetune.epochs=-5", "nmae=x"};
+    struct amx_errlist errs = {0};
+    load_bad(BASE, ov, 3, &errs);
+    /* every bad override is reported, each at its --set */
+    expect_error(&errs, "--set finetune.epoch", -1, -1, "epoch");
+    expect_error(&errs, "--set nmae", -1, -1, "nmae");
+    amx_errlist_free(&errs);
+
+    /* a value out of range: found by binding, located at the override */
+    const char *ov2[] = {"finetune.epochs=-5"};
+    struct amx_errlist e2 = {0};
+    load_bad(BASE, ov2, 1, &e2);
+    expect_error(&e2, "--set finetune.epochs", 1, 1, NULL);
+    amx_errlist_free(&e2);
+}
+END_TEST
+
+START_TEST(test_override_into_sweep)
+{
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epochs: [1, 2, 3]\n"
+                            "  finetune.batch_size: [10, 20]\n";
+    /* replaces an existing axis */
+    const char *ov[] = {"sweep.finetune.epochs=[5, 10]"};
+    struct amx_experiment *exp = load_ok(text, ov, 1);
+    ck_assert_uint_eq(exp->n_axes, 2);
+    ck_assert_str_eq(exp->axes[0].path, "finetune.epochs");
+    ck_assert_uint_eq(exp->n_runs, 4);
+    ck_assert_int_eq(exp->runs[3].cfg.finetune.epochs, 10);
+    amx_experiment_free(exp);
+
+    /* adds an axis to an experiment without a sweep */
+    const char *ov2[] = {"sweep.finetune.epochs=[5, 10]", "sweep.pretrain.epochs=[1, 2]"};
+    exp = load_ok(BASE, ov2, 2);
+    ck_assert_uint_eq(exp->n_axes, 2);
+    ck_assert_uint_eq(exp->n_runs, 4);
+    ck_assert_int_eq(exp->runs[1].cfg.pretrain.epochs, 2);
+    amx_experiment_free(exp);
+
+    /* replaces the whole sweep */
+    const char *ov3[] = {"sweep={finetune.loss: [squared_error]}"};
+    exp = load_ok(text, ov3, 1);
+    ck_assert_uint_eq(exp->n_axes, 1);
+    ck_assert_uint_eq(exp->n_runs, 1);
+    ck_assert_int_eq(exp->runs[0].cfg.finetune.loss, AMX_LOSS_SQUARED_ERROR);
+    amx_experiment_free(exp);
+
+    /* a bad value given in an override is located in it */
+    const char *ov4[] = {"sweep.finetune.epochs=[5, -1]"};
+    struct amx_errlist errs = {0};
+    load_bad(text, ov4, 1, &errs);
+    expect_error(&errs, "--set sweep.finetune.epochs", 1, 5, "in sweep point finetune.epochs=-1");
+    amx_errlist_free(&errs);
+
+    /* an axis that is not a path */
+    const char *ov5[] = {"sweep.finetune.epoch=[5]"};
+    struct amx_errlist e5 = {0};
+    load_bad(text, ov5, 1, &e5);
+    expect_error(&e5, "--set sweep.finetune.epoch", -1, -1, "did you mean 'epochs'");
+    amx_errlist_free(&e5);
+}
+END_TEST
+
+/* -------------------------------------------------------------- run ids -- */
+
+START_TEST(test_id_stability)
+{
+    const char *a = "name: first\n"
+                    "description: one\n"
+                    "seed: 5\n"
+                    "network: {layers: [4, 3, 2], hidden: logistic}\n"
+                    "pretrain: {epochs: 2, learning_rate: 0.1}\n"
+                    "finetune:\n"
+                    "  epochs: 3\n"
+                    "  rules:\n"
+                    "    weights: {rule: current-gradient, eta0: 0.01, K: 1}\n"
+                    "    biases: {rule: power-exponential, eta0: 1e-2, r: 10, c: 1.0}\n"
+                    "report: {title: A}\n";
+    /* other name, description, report, key order, comments, spacing and
+     * spelling of numbers (1e-2 = 0.01 = 0.010, 1 = 1.0 = 1e0) */
+    const char *b = "# a comment\n"
+                    "finetune:\n"
+                    "    rules:   # another\n"
+                    "        biases:  {c: 1, r: 1.0e1, eta0: 0.010, rule: power-exponential}\n"
+                    "        weights: {K: 1e0, eta0: 0.01, rule: current-gradient}\n"
+                    "    epochs:   3\n"
+                    "pretrain:\n"
+                    "    learning_rate: .1\n"
+                    "    epochs: 2\n"
+                    "network:\n"
+                    "    layers:\n"
+                    "      - 4\n"
+                    "      - 3\n"
+                    "      - 2\n"
+                    "seed: 5\n"
+                    "name: second\n"
+                    "description: two\n"
+                    "report: {title: B, log_y: true}\n";
+    char ia[AMX_RUN_ID_LEN + 1], ib[AMX_RUN_ID_LEN + 1];
+    single_id(a, ia);
+    single_id(b, ib);
+    ck_assert_str_eq(ia, ib);
+    /* also a default written out is the same as the default left out */
+    char ic[AMX_RUN_ID_LEN + 1];
+    const char *c = "name: t\n"
+                    "network: {layers: [4, 3, 2]}\n"
+                    "finetune:\n"
+                    "  rules: {all: {rule: constant, eta0: 0.1}}\n";
+    const char *d = "name: t\n"
+                    "network: {layers: [4, 3, 2], hidden: logistic}\n"
+                    "finetune:\n"
+                    "  loss: cross_entropy\n"
+                    "  rules: {all: {rule: constant, eta0: 0.1, momentum: 0}}\n"
+                    "seed: 1\n";
+    single_id(c, ia);
+    single_id(d, ic);
+    ck_assert_str_eq(ia, ic);
+}
+END_TEST
+
+START_TEST(test_id_sensitivity)
+{
+    /* every change below changes what is computed: all ids differ */
+    static const char *const ov[] = {
+        NULL,
+        "data.dir=other",
+        "data.train=train.idx",
+        "data.test=test.idx",
+        "data.train_limit=1000",
+        "data.test_limit=100",
+        "data.validation=10",
+        "network.layers=[4, 3, 3]",
+        "network.hidden=tanh",
+        "network.code=logistic",
+        "network.output=linear",
+        "pretrain=none",
+        "pretrain.epochs=3",
+        "pretrain.batch_size=7",
+        "pretrain.cd_k=2",
+        "pretrain.learning_rate=0.2",
+        "pretrain.code_learning_rate=0.002",
+        "pretrain.momentum.initial=0.4",
+        "pretrain.momentum.final=0.8",
+        "pretrain.momentum.switch_epoch=3",
+        "pretrain.weight_decay=0.001",
+        "pretrain.init_std=0.05",
+        "finetune.epochs=9",
+        "finetune.batch_size=9",
+        "finetune.loss=squared_error",
+        "finetune.divergence_limit=1e5",
+        "finetune.rules.all.eta0=0.2",
+        "finetune.rules.all.momentum=0.5",
+        "finetune.rules.all.per=step",
+        "finetune.rules.all.rule=adagrad",
+        "finetune.rules={all: {rule: adagrad, eta0: 0.1, K: 2}}",
+        "finetune.rules={weights: {rule: constant, eta0: 0.1}, biases: {rule: constant, eta0: "
+        "0.2}}",
+        "finetune.rules={all: {rule: current-gradient, eta0: 0.1, window: step}}",
+        "finetune.rules={all: {rule: current-gradient, eta0: 0.1, window: epoch}}",
+        "seed=2",
+    };
+    size_t n = sizeof ov / sizeof ov[0];
+    char(*ids)[AMX_RUN_ID_LEN + 1] = calloc(n + 1, sizeof *ids);
+    ck_assert_ptr_nonnull(ids);
+    for (size_t i = 0; i < n; i++) {
+        struct amx_experiment *exp = load_ok(BASE, ov[i] ? &ov[i] : NULL, ov[i] ? 1 : 0);
+        memcpy(ids[i], exp->runs[0].id, sizeof ids[i]);
+        amx_experiment_free(exp);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(ids[i], ids[j]) != 0, "'%s' and '%s' give the same id",
+                          ov[i] ? ov[i] : "(base)", ov[j] ? ov[j] : "(base)");
+    }
+    /* the repeat */
+    struct amx_experiment *exp = load_ok(BASE "repeats: 2\n", NULL, 0);
+    ck_assert_str_eq(exp->runs[0].id, ids[0]);
+    ck_assert_str_ne(exp->runs[1].id, ids[0]);
+    amx_experiment_free(exp);
+    free(ids);
+}
+END_TEST
+
+START_TEST(test_id_is_hash_of_canonical_form)
+{
+    struct amx_experiment *exp = load_ok(BASE, NULL, 0);
+    char *form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_nonnull(form);
+    char hex[65];
+    amx_sha256_hex(form, strlen(form), hex);
+    ck_assert(strncmp(hex, exp->runs[0].id, AMX_RUN_ID_LEN) == 0);
+    free(form);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_canonical_form_contents)
+{
+    const char *text = "name: uniquename123\n"
+                       "description: uniquedescription456\n"
+                       "repeats: 4\n"
+                       "network: {layers: [4, 3, 2]}\n"
+                       "finetune:\n"
+                       "  rules: {all: {rule: power, eta0: 1e-2, r: 10}}\n"
+                       "report: {title: uniquetitle789}\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    char *form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_nonnull(form);
+    ck_assert_ptr_null(strstr(form, "uniquename123"));
+    ck_assert_ptr_null(strstr(form, "uniquedescription456"));
+    ck_assert_ptr_null(strstr(form, "uniquetitle789"));
+    ck_assert_ptr_null(strstr(form, "repeats"));
+    ck_assert_ptr_null(strstr(form, "x.yaml"));
+    /* the alias resolved to the registry name; numbers in one spelling */
+    ck_assert_ptr_nonnull(strstr(form, "\"power-exponential\""));
+    ck_assert_ptr_nonnull(strstr(form, "finetune.rules.all.eta0=0.01\n"));
+    /* sorted lines */
+    char *save = NULL, *prev = NULL;
+    char *copy = malloc(strlen(form) + 1);
+    strcpy(copy, form);
+    size_t lines = 0;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (prev) ck_assert_msg(strcmp(prev, line) < 0, "'%s' before '%s'", prev, line);
+        prev = line;
+        lines++;
+    }
+    ck_assert_uint_gt(lines, 20);
+    free(copy);
+    free(form);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_canonical_pretrain_form)
+{
+    const char *ov_ft[] = {"finetune.epochs=9", "finetune.rules.all.rule=adagrad"};
+    const char *ov_pt[] = {"pretrain.epochs=9"};
+    struct amx_experiment *a = load_ok(BASE, NULL, 0);
+    struct amx_experiment *b = load_ok(BASE, ov_ft, 2);
+    struct amx_experiment *c = load_ok(BASE, ov_pt, 1);
+    struct amx_experiment *d = load_ok(BASE "repeats: 2\n", NULL, 0);
+    char *fa = amx_canonical_pretrain_form(&a->runs[0].cfg);
+    char *fb = amx_canonical_pretrain_form(&b->runs[0].cfg);
+    char *fc = amx_canonical_pretrain_form(&c->runs[0].cfg);
+    char *fd = amx_canonical_pretrain_form(&d->runs[1].cfg);
+    ck_assert_str_eq(fa, fb); /* fine-tuning does not change pretraining */
+    ck_assert_str_ne(fa, fc);
+    ck_assert_str_ne(fa, fd);
+    ck_assert_ptr_null(strstr(fa, "finetune"));
+    ck_assert_str_ne(a->runs[0].id, b->runs[0].id);
+    free(fa);
+    free(fb);
+    free(fc);
+    free(fd);
+    amx_experiment_free(a);
+    amx_experiment_free(b);
+    amx_experiment_free(c);
+    amx_experiment_free(d);
+}
+END_TEST
+
+START_TEST(test_print_config_round_trip)
+{
+    const char *text = BASE "repeats: 2\n"
+                            "data: {dir: \"some dir\", train_limit: 50}\n"
+                            "pretrain: {epochs: 2, momentum: {initial: 0.4}}\n"
+                            "sweep:\n"
+                            "  finetune.rules:\n"
+                            "    A: {all: {rule: adagrad, eta0: 1e-2, K: 2}}\n"
+                            "    B:\n"
+                            "      weights: {rule: current-gradient, eta0: 0.01, window: epoch}\n"
+                            "      biases: {rule: power, eta0: 0.01, r: 5, c: 0.5}\n"
+                            "  finetune.epochs: [1, 3]\n";
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_eq(exp->n_runs, 8);
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        const struct amx_run *r = &exp->runs[i];
+        struct amx_node *node = amx_config_to_node(&r->cfg);
+        ck_assert_ptr_nonnull(node);
+        char *yaml = amx_node_emit_string(node);
+        ck_assert_ptr_nonnull(yaml);
+        struct amx_node *back = NULL;
+        struct amx_error err;
+        ck_assert_int_eq(
+            amx_node_parse_string(yaml, strlen(yaml), "config.yaml", true, &back, &err), AMX_OK);
+        struct amx_run_config *cfg = calloc(1, sizeof *cfg);
+        struct amx_errlist errs = {0};
+        ck_assert_int_eq(amx_config_bind(back, cfg, &errs), AMX_OK);
+        cfg->repeat = r->repeat;
+        char id[AMX_RUN_ID_LEN + 1];
+        amx_run_id(cfg, id);
+        ck_assert_str_eq(id, r->id);
+        amx_errlist_free(&errs);
+        free(cfg);
+        amx_node_free(back);
+        free(yaml);
+        amx_node_free(node);
+    }
+    amx_experiment_free(exp);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- files -- */
+
+START_TEST(test_load_file)
+{
+    char *dir = tu_tmpdir("sweep");
+    ck_assert_ptr_nonnull(dir);
+    char *path = tu_fmt("%s/exp.yaml", dir);
+    const char *text = BASE "sweep: {finetune.epochs: [1, -2]}\n";
+    ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+    struct amx_experiment *exp = (struct amx_experiment *)&exp;
+    struct amx_errlist errs = {0};
+    ck_assert_int_eq(amx_experiment_load(path, NULL, 0, &exp, &errs), AMX_ERR_CONFIG);
+    ck_assert_ptr_null(exp);
+    expect_error(&errs, path, 5, 30, "finetune.epochs=-2");
+    amx_errlist_free(&errs);
+    const char *ov[] = {"sweep.finetune.epochs=[1, 2]"};
+    ck_assert_int_eq(amx_experiment_load(path, ov, 1, &exp, &errs), AMX_OK);
+    ck_assert_ptr_nonnull(exp);
+    ck_assert_str_eq(exp->file, path);
+    ck_assert_str_eq(exp->runs[0].cfg.file, path);
+    ck_assert_uint_eq(exp->n_runs, 2);
+    amx_experiment_free(exp);
+    /* a missing file */
+    char *missing = tu_fmt("%s/none.yaml", dir);
+    exp = (struct amx_experiment *)&exp;
+    ck_assert_int_ne(amx_experiment_load(missing, NULL, 0, &exp, &errs), AMX_OK);
+    ck_assert_ptr_null(exp);
+    ck_assert_uint_eq(errs.n, 1);
+    amx_errlist_free(&errs);
+    amx_experiment_free(NULL);
+    tu_rmtree(dir);
+    free(missing);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_not_a_mapping)
+{
+    struct amx_errlist errs = {0};
+    load_bad("- a\n- b\n", NULL, 0, &errs);
+    amx_errlist_free(&errs);
+    load_bad(BASE "sweep: [1, 2]\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 8, "sweep must be a mapping");
+    amx_errlist_free(&errs);
+    load_bad(BASE "sweep: {zip: {a: 1}}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 14, "zip");
+    amx_errlist_free(&errs);
+    load_bad(BASE "sweep: {exclude: 3}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 18, "exclude");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+static Suite *sweep_suite(void)
+{
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("expand");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_no_sweep_one_run);
+    tcase_add_test(tc, test_product_order);
+    tcase_add_test(tc, test_variants_and_list_labels);
+    tcase_add_test(tc, test_zip);
+    tcase_add_test(tc, test_zip_unequal_lengths);
+    tcase_add_test(tc, test_exclude);
+    tcase_add_test(tc, test_exclude_errors);
+    tcase_add_test(tc, test_repeats);
+    tcase_add_test(tc, test_invalid_point_location);
+    tcase_add_test(tc, test_invalid_variant_location);
+    tcase_add_test(tc, test_variant_coverage_error_location);
+    tcase_add_test(tc, test_partial_error_prefix);
+    tcase_add_test(tc, test_base_error_reported_once_unprefixed);
+    tcase_add_test(tc, test_axis_errors);
+    tcase_add_test(tc, test_duplicate_ids);
+    tcase_add_test(tc, test_series_must_be_axis);
+    tcase_add_test(tc, test_not_a_mapping);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("override");
+    tcase_add_test(tc, test_override_scalar_list_mapping);
+    tcase_add_test(tc, test_override_apply_direct);
+    tcase_add_test(tc, test_override_errors_in_load);
+    tcase_add_test(tc, test_override_into_sweep);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("identity");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_id_stability);
+    tcase_add_test(tc, test_id_sensitivity);
+    tcase_add_test(tc, test_id_is_hash_of_canonical_form);
+    tcase_add_test(tc, test_canonical_form_contents);
+    tcase_add_test(tc, test_canonical_pretrain_form);
+    tcase_add_test(tc, test_print_config_round_trip);
+    tcase_add_test(tc, test_load_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sweep_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Command-line basics: --help, --version, usage errors, `validate` and the
+# messages a newcomer gets for a misspelt key, a negative rate or broken YAML
+# (file:line:column, exit 2, nothing written).
+#
+# usage: cli_basics.sh PROGRAM SOURCE_DIR
+set -u
+prog=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-cli-basics-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+pass=0
+fail=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+        echo "ok: $what"
+    else
+        fail=$((fail + 1))
+        echo "FAIL: $what"
+    fi
+}
+run() { # run NAME ARGS... : stdout in NAME.out, stderr in NAME.err, status in $rc
+    local name=$1
+    shift
+    "$prog" "$@" >"$name.out" 2>"$name.err"
+    rc=$?
+}
+
+run help --help
+check "--help exits 0" [ $rc -eq 0 ]
+check "--help shows the usage" grep -q "usage: adamix-run" help.out
+check "--help documents --shard" grep -q -- "--shard I/N" help.out
+
+run version --version
+check "--version exits 0" [ $rc -eq 0 ]
+check "--version names the commit" grep -qE "commit [0-9a-f]{7,}|commit unknown" version.out
+check "--version names the BLAS and its threads" grep -qE "BLAS: OpenBLAS.*thread" version.out
+
+run noargs
+check "no arguments exits 2" [ $rc -eq 2 ]
+run badopt --no-such-option x.yaml
+check "an unknown option exits 2" [ $rc -eq 2 ]
+run badjobs -j zero x.yaml
+check "-j zero exits 2 with a message" [ $rc -eq 2 ]
+check "-j message says what was expected" grep -q "whole number" badjobs.err
+run badshard --shard 3/2 x.yaml
+check "--shard 3/2 exits 2" [ $rc -eq 2 ]
+run nofile does-not-exist.yaml
+check "a missing experiment file exits 2" [ $rc -eq 2 ]
+check "a missing experiment file is named" grep -q "does-not-exist.yaml" nofile.err
+
+cp "$src/experiments/quickstart.yaml" good.yaml
+run valid validate good.yaml
+check "validate of the quick start exits 0" [ $rc -eq 0 ]
+
+# a misspelt key: located, with a suggestion
+sed 's/^  epochs: 20/  epoch: 20/' good.yaml >typo.yaml
+line=$(grep -n "^  epoch: 20" typo.yaml | cut -d: -f1)
+run typo validate typo.yaml
+check "misspelt key exits 2" [ $rc -eq 2 ]
+check "misspelt key is located at line $line col 3" grep -q "typo.yaml:$line:3:" typo.err
+check "misspelt key gets a did-you-mean" grep -q "did you mean 'epochs'" typo.err
+
+# a negative rate: located at the value
+sed 's/learning_rate: 0.1$/learning_rate: -0.1/' good.yaml >neg.yaml
+line=$(grep -n "learning_rate: -0.1" neg.yaml | cut -d: -f1)
+run neg validate neg.yaml
+check "negative rate exits 2" [ $rc -eq 2 ]
+check "negative rate located at line $line" grep -q "neg.yaml:$line:" neg.err
+check "negative rate message says what was found" grep -q -- "-0.1" neg.err
+
+# broken YAML
+printf 'name: x\nnetwork: {layers: [784, 10\n' >broken.yaml
+run broken validate broken.yaml
+check "broken YAML exits 2" [ $rc -eq 2 ]
+check "broken YAML is located" grep -qE "broken.yaml:[0-9]+:[0-9]+: error" broken.err
+
+# several errors in one pass
+sed -e 's/^  epochs: 20/  epoch: 20/' -e 's/learning_rate: 0.1$/learning_rate: -0.1/' good.yaml >two.yaml
+run two validate two.yaml
+check "two errors are both reported" [ "$(grep -c ': error:' two.err)" -ge 2 ]
+
+# an override with an unknown path is an error that names it
+run ov validate good.yaml finetune.epoks=3
+check "unknown override path exits 2" [ $rc -eq 2 ]
+check "unknown override path is named" grep -q "epoks" ov.err
+
+# running an invalid experiment writes nothing
+run inv -o out typo.yaml
+check "invalid experiment run exits 2" [ $rc -eq 2 ]
+check "invalid experiment run writes nothing" [ ! -e out ] && [ ! -e results ]
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Command-line tests of the runner (DESIGN.md sections 4, 8, 9), on the
+# committed fixture digits: files written, reproducibility across --jobs,
+# resume after SIGKILL, reuse when a sweep grows, divergence, I/O errors,
+# shared pretraining, the pretraining cache, and `report`.
+#
+# usage: cli_run.sh PROGRAM SOURCE_DIR
+set -u
+prog=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-cli-run-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export OPENBLAS_NUM_THREADS=1
+
+pass=0
+fail=0
+ok() {
+    pass=$((pass + 1))
+    echo "ok: $*"
+}
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+}
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+# The smoke experiment with the data folder made absolute.
+exp=$work/smoke.yaml
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+
+# Strips what may differ between identical computations: the seconds column
+# of curve.csv and the timing fields of summary.json.
+norm_curve() { cut -d, -f1-3,5- "$1"; }
+norm_summary() { grep -v -E '"(seconds|pretrain_seconds|finetune_seconds)"' "$1"; }
+same_results() { # same_results DIR_A DIR_B
+    local a=$1 b=$2 id n=0
+    for d in "$a"/runs/*/; do
+        id=$(basename "$d")
+        [ -f "$b/runs/$id/summary.json" ] || return 1
+        diff <(norm_curve "$a/runs/$id/curve.csv") <(norm_curve "$b/runs/$id/curve.csv") >/dev/null || return 1
+        diff <(norm_summary "$a/runs/$id/summary.json") <(norm_summary "$b/runs/$id/summary.json") >/dev/null || return 1
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ]
+}
+no_temp_files() { ! find "$1" -name '*.tmp.*' | grep -q .; }
+
+# 1. A sweep of 4 runs writes the files of DESIGN.md section 9.
+"$prog" -q -j 1 -o j1 "$exp" >out1.txt 2>err1.txt
+rc=$?
+check "smoke sweep exits 0 (got $rc: $(head -c 300 err1.txt))" [ $rc -eq 0 ]
+check "4 run folders" [ "$(ls j1/runs | wc -l)" -eq 4 ]
+for f in experiment.yaml manifest.json summary.csv curves.csv report.json figure.gp; do
+    check "results folder has $f" [ -s "j1/$f" ]
+done
+for d in j1/runs/*/; do
+    for f in config.yaml curve.csv summary.json; do
+        check "run $(basename "$d") has $f" [ -s "$d/$f" ]
+    done
+done
+check "summary.csv has a header and 4 rows" [ "$(wc -l <j1/summary.csv)" -eq 5 ]
+check "curve.csv has epochs 0..3" [ "$(wc -l <"$(ls -d j1/runs/*/ | head -1)/curve.csv")" -eq 5 ]
+check "two repeats share nothing but each pretrains once: 2 pretrainings computed" \
+    grep -q "pretraining: 2 computed, 0 reused" out1.txt
+check "cache holds 2 pretrained stacks" [ "$(ls j1/cache | wc -l)" -eq 2 ]
+check "manifest records the BLAS and the data checksums" \
+    grep -q '"data_sha256"' j1/manifest.json
+
+# 2. -j 2 gives byte-identical curves and summaries (timing aside).
+"$prog" -q -j 2 -o j2 "$exp" >out2.txt 2>&1
+check "-j 2 exits 0" [ $? -eq 0 ]
+check "-j 1 and -j 2 results are identical" same_results j1 j2
+check "-j 2 results equal -j 1 results (both ways)" same_results j2 j1
+
+# 3. A second invocation does nothing and changes nothing.
+cp -r j1 j1.before
+"$prog" -q -o j1 "$exp" >out3.txt 2>&1
+check "second invocation exits 0" [ $? -eq 0 ]
+check "second invocation skips all 4 runs" grep -q "4 already complete" out3.txt
+check "second invocation leaves curves untouched" diff -r j1.before/runs j1/runs
+
+# 4. report rebuilds identical summary.csv, curves.csv and report.json.
+cp j1/summary.csv j1/curves.csv j1/report.json "$work/"
+rm j1/summary.csv j1/curves.csv j1/report.json
+"$prog" report j1 >out4.txt 2>&1
+check "report exits 0" [ $? -eq 0 ]
+for f in summary.csv curves.csv report.json; do
+    check "report rebuilds identical $f" cmp -s "$work/$f" "j1/$f"
+done
+
+# 5. Killed with SIGKILL in the middle, then run again: exactly the missing
+#    runs are done, no temporary file is left, results equal an uninterrupted
+#    sweep.
+slow=$work/slow.yaml
+sed -e 's/epochs: 3/epochs: 40/' "$exp" >"$slow"
+"$prog" -q -j 1 -o full "$slow" >/dev/null 2>&1
+"$prog" -q -j 1 -o killed "$slow" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    [ "$(find killed/runs -name summary.json 2>/dev/null | wc -l)" -ge 1 ] && break
+    sleep 0.05
+done
+kill -9 $pid 2>/dev/null
+pkill -9 -P $pid 2>/dev/null
+wait $pid 2>/dev/null
+sleep 0.2
+pkill -9 -f "adamix-run -q -j 1 -o killed" 2>/dev/null
+done_before=$(find killed/runs -name summary.json | wc -l)
+check "the kill left the sweep unfinished ($done_before of 4 done)" [ "$done_before" -lt 4 ]
+"$prog" -q -j 1 -o killed "$slow" >out5.txt 2>&1
+check "rerun after kill exits 0" [ $? -eq 0 ]
+check "rerun skips the $done_before complete runs" grep -q "$done_before already complete" out5.txt
+check "no temporary files after the rerun" no_temp_files killed
+check "resumed results equal the uninterrupted sweep" same_results full killed
+
+# 6. Adding a value to a sweep axis adds runs and reuses the earlier ones.
+"$prog" -q -o j1 "$exp" 'sweep.seed=[7, 8]' >out6.txt 2>&1
+check "grown sweep exits 0" [ $? -eq 0 ]
+check "grown sweep: 8 runs, 4 reused" grep -q "8 runs: .* 4 already complete" out6.txt
+check "grown sweep keeps the earlier run folders" diff -r j1.before/runs/"$(ls j1.before/runs | head -1)" j1/runs/"$(ls j1.before/runs | head -1)"
+
+# 7. An absurd rate diverges: a result, exit 0.
+"$prog" -q -o div "$exp" 'sweep.finetune.rules={huge: {all: {rule: constant, eta0: 1.0e30}}}' repeats=1 >out7.txt 2>&1
+rc=$?
+check "diverged run exits 0 (got $rc)" [ $rc -eq 0 ]
+check "diverged run recorded as diverged" grep -q '"status": "diverged"' div/runs/*/summary.json
+check "summary says 1 diverged" grep -q "1 diverged" out7.txt
+
+# 8. An unwritable results folder: a clear error and status 1.
+touch notadir
+"$prog" -q -o notadir/results "$exp" >out8.txt 2>err8.txt
+rc=$?
+check "unwritable results folder exits 1 (got $rc)" [ $rc -eq 1 ]
+check "the error names the folder" grep -q "notadir" err8.txt
+
+# 9. Two runs sharing a pretraining cause exactly one pretraining.
+"$prog" -q -o share "$exp" repeats=1 >out9.txt 2>&1
+check "two rules, one repeat: one pretraining" grep -q "pretraining: 1 computed, 0 reused" out9.txt
+
+# 10. A corrupt cache file is detected and recomputed; an intact one reused.
+cache=$(ls share/cache/*.bin | head -1)
+"$prog" -q -o share "$exp" repeats=1 finetune.epochs=4 'sweep.finetune.epochs=[4]' >out10a.txt 2>&1
+check "an intact cache is reused" grep -q "pretraining: 0 computed, 1 reused" out10a.txt
+printf 'garbage' | dd of="$cache" bs=1 seek=100 conv=notrunc status=none
+"$prog" -q -o share "$exp" repeats=1 'sweep.finetune.epochs=[5]' >out10b.txt 2>&1
+check "a corrupt cache is recomputed" grep -q "pretraining: 1 computed, 0 reused" out10b.txt
+
+# 11. An invalid experiment writes nothing and points at the spot.
+sed 's/eta0: 0.01}/eta0: -0.01}/' "$exp" >invalid.yaml
+"$prog" -q -o inv invalid.yaml >out11.txt 2>err11.txt
+rc=$?
+check "invalid experiment exits 2 (got $rc)" [ $rc -eq 2 ]
+check "invalid experiment writes nothing" [ ! -e inv ]
+check "the error has file:line:col" grep -qE "invalid.yaml:[0-9]+:[0-9]+: error" err11.txt
+
+# 12. Missing data: exit 3 and a message naming the file.
+"$prog" -q -o nodata "$exp" data.dir=/nonexistent >out12.txt 2>err12.txt
+rc=$?
+check "missing data exits 3 (got $rc)" [ $rc -eq 3 ]
+check "missing data message names the file" grep -q "/nonexistent" err12.txt
+check "missing data writes nothing" [ ! -e nodata ]
+
+# 13. --dry-run and --print-config write nothing.
+"$prog" --dry-run "$exp" >out13.txt 2>&1
+check "--dry-run lists 4 runs" grep -q "^4 runs" out13.txt
+"$prog" --print-config "$exp" >out14.txt 2>&1
+check "--print-config prints 4 documents" [ "$(grep -c '^--- # run' out14.txt)" -eq 4 ]
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

