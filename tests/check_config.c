@@ -396,7 +396,17 @@ static struct amx_node *random_tree(int depth)
     int kind = depth >= 3 ? 0 : (int)(lcg() % 3);
     if (kind == 0) {
         char *t = random_text();
-        struct amx_node *n = amx_node_new_scalar(t, lcg() % 2, "", 0, 0);
+        bool quoted = lcg() % 2;
+        if (!quoted) {
+            /* only plain scalars that a file can hold (libyaml reads the text
+             * alone as this plain scalar); "1:" or "- x" cannot be plain */
+            struct amx_node *alone = NULL;
+            struct amx_error e;
+            quoted = amx_node_parse_string(t, strlen(t), "p", false, &alone, &e) != AMX_OK ||
+                     alone->kind != AMX_NODE_SCALAR || alone->quoted || strcmp(alone->text, t);
+            amx_node_free(alone);
+        }
+        struct amx_node *n = amx_node_new_scalar(t, quoted, "", 0, 0);
         free(t);
         return n;
     }

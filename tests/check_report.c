@@ -39,7 +39,9 @@ static const char *const axes[] = {"finetune.rules", "network.layers"};
 #define HDR_MIX                                                                                    \
     "epoch,train_error,validation_error,test_error,seconds,rate_mean.weights,rate_min.weights,"    \
     "rate_max.weights,rate_mean.biases,rate_min.biases,rate_max.biases\n"
-#define HDR_ALL "epoch,train_error,validation_error,test_error,seconds,rate_mean.all,rate_min.all,rate_max.all\n"
+#define HDR_ALL                                                                                    \
+    "epoch,train_error,validation_error,test_error,seconds,rate_mean.all,rate_min.all,rate_max."   \
+    "all\n"
 
 struct fixture_run {
     const char *id, *rules, *layers;
@@ -112,15 +114,16 @@ static char *make_fixture(bool backward)
         char *rel = tu_fmt("runs/%s/curve.csv", f->id);
         put(dir, rel, f->curve);
         free(rel);
-        char *json = tu_fmt("{\n  \"run_id\": \"%s\",\n  \"name\": \"exp\",\n  \"status\": \"%s\",\n"
-                            "  \"sweep\": {\"finetune.rules\": \"%s\", \"network.layers\": \"%s\"},\n"
-                            "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": 3,\n"
-                            "  \"final_test_error\": %s,\n  \"best_test_error\": %s,\n"
-                            "  \"best_epoch\": %s,\n  \"final_train_error\": 1.5,\n"
-                            "  \"final_validation_error\": null,\n  \"seconds\": %s,\n"
-                            "  \"pretrain_seconds\": 1.0,\n  \"finetune_seconds\": 2.0\n}\n",
-                            f->id, f->status, f->rules, f->layers, f->repeat, f->final, f->best,
-                            f->best_epoch, f->seconds);
+        char *json =
+            tu_fmt("{\n  \"run_id\": \"%s\",\n  \"name\": \"exp\",\n  \"status\": \"%s\",\n"
+                   "  \"sweep\": {\"finetune.rules\": \"%s\", \"network.layers\": \"%s\"},\n"
+                   "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": 3,\n"
+                   "  \"final_test_error\": %s,\n  \"best_test_error\": %s,\n"
+                   "  \"best_epoch\": %s,\n  \"final_train_error\": 1.5,\n"
+                   "  \"final_validation_error\": null,\n  \"seconds\": %s,\n"
+                   "  \"pretrain_seconds\": 1.0,\n  \"finetune_seconds\": 2.0\n}\n",
+                   f->id, f->status, f->rules, f->layers, f->repeat, f->final, f->best,
+                   f->best_epoch, f->seconds);
         rel = tu_fmt("runs/%s/summary.json", f->id);
         put(dir, rel, json);
         free(rel);
@@ -235,15 +238,14 @@ START_TEST(test_counts_and_summary_csv)
     ck_assert_ptr_null(strstr(res.warning, ID_D0));
     char *csv = slurp(dir, "summary.csv");
     ck_assert_ptr_nonnull(csv);
-    ck_assert_str_eq(
-        csv, "run_id,finetune.rules,network.layers,repeat,status,final_test_error,"
-             "best_test_error,best_epoch,seconds\n"
-             "f1a0000000000000,AdaMix,\"[784, 30]\",0,ok,14,14,3,8\n"
-             "0a10000000000000,AdaMix,\"[784, 30]\",1,ok,15,15,3,8.5\n"
-             "b000000000000000,AdaGrad,\"[784, 30]\",0,ok,11.5,11.5,3,7\n"
-             "b100000000000000,AdaGrad,\"[784, 30]\",1,ok,12.5,12.5,3,7.25\n"
-             "c000000000000000,AdaMix,\"[784, 60]\",0,diverged,,32,0,6.5\n"
-             "c200000000000000,AdaMix,\"[784, 60]\",2,ok,3,3,3,9\n");
+    ck_assert_str_eq(csv, "run_id,finetune.rules,network.layers,repeat,status,final_test_error,"
+                          "best_test_error,best_epoch,seconds\n"
+                          "f1a0000000000000,AdaMix,\"[784, 30]\",0,ok,14,14,3,8\n"
+                          "0a10000000000000,AdaMix,\"[784, 30]\",1,ok,15,15,3,8.5\n"
+                          "b000000000000000,AdaGrad,\"[784, 30]\",0,ok,11.5,11.5,3,7\n"
+                          "b100000000000000,AdaGrad,\"[784, 30]\",1,ok,12.5,12.5,3,7.25\n"
+                          "c000000000000000,AdaMix,\"[784, 60]\",0,diverged,,32,0,6.5\n"
+                          "c200000000000000,AdaMix,\"[784, 60]\",2,ok,3,3,3,9\n");
     ck_assert(no_temp_files(dir));
     free(csv);
     tu_rmtree(dir);
@@ -274,11 +276,12 @@ START_TEST(test_curves_csv)
                                     "\n")),
                      0);
     /* a run with only the "all" group */
-    ck_assert_ptr_nonnull(
-        strstr(csv, "\nb000000000000000,AdaGrad,\"[784, 30]\",0,1,18,19,20,1,,,,,,,0.02,0.001,0.05\n"));
+    ck_assert_ptr_nonnull(strstr(
+        csv, "\nb000000000000000,AdaGrad,\"[784, 30]\",0,1,18,19,20,1,,,,,,,0.02,0.001,0.05\n"));
     /* the diverged row keeps its nan and inf */
     ck_assert_ptr_nonnull(strstr(
-        csv, "\nc000000000000000,AdaMix,\"[784, 60]\",0,2,nan,nan,nan,1,inf,inf,inf,inf,inf,inf,,,\n"));
+        csv,
+        "\nc000000000000000,AdaMix,\"[784, 60]\",0,2,nan,nan,nan,1,inf,inf,inf,inf,inf,inf,,,\n"));
     ck_assert_ptr_nonnull(strstr(
         csv, "\n0a10000000000000,AdaMix,\"[784, 30]\",1,3,11,12,15,1,0.008,0.003,0.018,0.009,0.009,"
              "0.009,,,\n"));
@@ -522,8 +525,8 @@ START_TEST(test_no_gnuplot_warns)
     struct amx_error err;
     ck_assert_int_eq(build(dir, &rc, true, &res, &err), AMX_OK);
     ck_assert(!res.rendered);
-    char *want = tu_fmt("gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s",
-                        dir);
+    char *want =
+        tu_fmt("gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s", dir);
     ck_assert_msg(strstr(res.warning, want) != NULL, "warning: %s", res.warning);
     ck_assert(exists(dir, "figure.gp"));
     ck_assert(exists(dir, "figure.dat"));
@@ -585,7 +588,8 @@ START_TEST(test_malformed_curve)
 {
     char *dir = make_fixture(false);
     /* a complete summary beside a damaged curve: an error at its line:col */
-    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,,\n1,17,1x8,21,1,0.02,0.001,0.05\n");
+    put(dir, "runs/" ID_B1 "/curve.csv",
+        HDR_ALL "0,29,30,34,5,,,\n1,17,1x8,21,1,0.02,0.001,0.05\n");
     struct amx_report_config rc = report_config("Fig. 4");
     struct amx_report_result res;
     struct amx_error err;

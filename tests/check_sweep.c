@@ -431,6 +431,24 @@ START_TEST(test_duplicate_ids)
 }
 END_TEST
 
+START_TEST(test_grid_too_large)
+{
+    /* 10^6 points: refused before anything is bound or allocated per point */
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epochs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                            "  finetune.batch_size: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                            "  pretrain.epochs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                            "  pretrain.batch_size: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                            "  pretrain.cd_k: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                            "  seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n";
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 11, 3, "more than 100000 points");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 START_TEST(test_series_must_be_axis)
 {
     const char *text = BASE "report: {series: finetune.epoch}\n"
@@ -896,6 +914,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_base_error_reported_once_unprefixed);
     tcase_add_test(tc, test_axis_errors);
     tcase_add_test(tc, test_duplicate_ids);
+    tcase_add_test(tc, test_grid_too_large);
     tcase_add_test(tc, test_series_must_be_axis);
     tcase_add_test(tc, test_not_a_mapping);
     suite_add_tcase(s, tc);

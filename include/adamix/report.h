@@ -47,24 +47,24 @@
 #define AMX_REPORT_WARNING_MAX 4096
 
 struct amx_report_input {
-    const char *results_dir;                 /* the experiment's results folder */
-    const struct amx_report_config *report;  /* metric, series, title, log_y */
-    const char *experiment_name;             /* default title; the line name with no axes */
+    const char *results_dir;                /* the experiment's results folder */
+    const struct amx_report_config *report; /* metric, series, title, log_y */
+    const char *experiment_name;            /* default title; the line name with no axes */
     size_t n_axes;
-    const char *const *axes;                 /* sweep axis paths, in expansion order */
+    const char *const *axes; /* sweep axis paths, in expansion order */
     size_t n_runs;
-    const char *const *run_ids;              /* the current expansion's runs, in order, distinct;
-                                                folders of other ids are ignored */
-    bool render;                             /* run gnuplot to write figure.svg and figure.png */
+    const char *const *run_ids; /* the current expansion's runs, in order, distinct;
+                                   folders of other ids are ignored */
+    bool render;                /* run gnuplot to write figure.svg and figure.png */
 };
 
 struct amx_report_result {
-    size_t n_listed;    /* run ids given */
-    size_t n_complete;  /* with a complete summary.json: the rows of summary.csv */
-    size_t n_missing;   /* without one (not run yet, killed, or malformed) */
-    size_t n_diverged;  /* complete runs whose status is diverged */
-    size_t n_points;    /* sweep points with at least one complete run = lines of the figure */
-    bool rendered;      /* figure.svg and figure.png were written by this call */
+    size_t n_listed;   /* run ids given */
+    size_t n_complete; /* with a complete summary.json: the rows of summary.csv */
+    size_t n_missing;  /* without one (not run yet, killed, or malformed) */
+    size_t n_diverged; /* complete runs whose status is diverged */
+    size_t n_points;   /* sweep points with at least one complete run = lines of the figure */
+    bool rendered;     /* figure.svg and figure.png were written by this call */
     /* "" or one message per line (no final newline), for main.c to print:
      * gnuplot missing or failing, a malformed summary.json, a report setting
      * that could not be honoured. Warnings never stop the report. */

@@ -319,8 +319,10 @@ static bool looks_special(const char *s)
     if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '+' || s[0] == '-' || s[0] == '.')) return false;
     bool digit = false;
     for (const char *p = s; *p; p++) {
-        if (*p >= '0' && *p <= '9') digit = true;
-        else if (!strchr("abcdefABCDEFxXoO_.:+-", *p)) return false;
+        if (*p >= '0' && *p <= '9')
+            digit = true;
+        else if (!strchr("abcdefABCDEFxXoO_.:+-", *p))
+            return false;
     }
     return digit;
 }
@@ -1008,13 +1010,14 @@ static bool plain_ok(const char *s, bool flow)
     if (n == 0) return false;
     if (s[0] == ' ' || s[n - 1] == ' ') return false;
     if (strchr(",[]{}#&*!|>'\"%@`", s[0])) return false;
-    if ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (n == 1 || s[1] == ' ')) return false;
-    if (strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0) return false;
+    if (s[0] == '?' || s[0] == ':') return false; /* allowed in places by YAML; not worth it */
+    if (s[0] == '-' && (n == 1 || s[1] == ' ')) return false; /* "-1" stays plain */
+    if ((strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0) && (s[3] == '\0' || s[3] == ' '))
+        return false; /* a document marker */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c >= 0x7F) return false; /* controls and non-ASCII: quoted */
-        if (c == ':' && (i + 1 == n || s[i + 1] == ' ' || (flow && strchr(",[]{}", s[i + 1]))))
-            return false;
+        if (c == ':' && (flow || i + 1 == n || s[i + 1] == ' ')) return false;
         if (c == '#' && s[i - 1] == ' ') return false;
         if (flow && strchr(",[]{}", c)) return false;
     }
@@ -1091,16 +1094,23 @@ static void put_key(struct buf *b, const char *key)
 }
 
 /* A plain empty scalar (null) has no quoted spelling: it is written as
- * nothing at all, which a flow sequence cannot hold. */
+ * nothing at all. */
 static bool plain_empty(const struct amx_node *n)
 {
     return n->kind == AMX_NODE_SCALAR && !n->quoted && n->text[0] == '\0';
 }
 
+/* Whether a sequence can be written [a, b]: scalars only, each plain one
+ * writable plain inside brackets or free to be quoted (a plain "0.5:1"
+ * would become a string: block style is used for such a sequence). */
 static bool flat_seq(const struct amx_node *n)
 {
-    for (size_t i = 0; i < n->n; i++)
-        if (n->items[i]->kind != AMX_NODE_SCALAR || plain_empty(n->items[i])) return false;
+    for (size_t i = 0; i < n->n; i++) {
+        const struct amx_node *v = n->items[i];
+        if (v->kind != AMX_NODE_SCALAR) return false;
+        if (!v->quoted && !plain_ok(v->text, true) && (looks_special(v->text) || !v->text[0]))
+            return false;
+    }
     return true;
 }
 

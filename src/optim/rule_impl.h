@@ -24,10 +24,12 @@
  * division are correctly rounded, ISO C mode does not contract a*b+c into
  * fma, and the lane layout (the order of the sums) is fixed in the source.
  * gcc vectorises sqrtf only under -fno-math-errno (otherwise it keeps a call
- * to sqrtf for the errno of a negative argument): the build passes that
- * flag to this module; it changes nothing else (isfinite is unaffected). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
-    !defined(__SANITIZE_ADDRESS__)
+ * to sqrtf for the errno of a negative argument, and no version vectorises):
+ * the clones are made only when that flag is on (gcc then defines
+ * __NO_MATH_ERRNO__). The flag changes nothing else (isfinite is unaffected).
+ * -DAMX_NO_CLONES turns the clones off, e.g. to compare the versions. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
+    defined(__NO_MATH_ERRNO__) && !defined(__SANITIZE_ADDRESS__) && !defined(AMX_NO_CLONES)
 #define AMX_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
 #else
 #define AMX_VECTOR_CLONES

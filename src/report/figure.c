@@ -29,9 +29,9 @@
  * patterns (gnuplot dt: solid, or pairs of dash and gap lengths). */
 static const char *const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-static const char *const dashes[] = {"1",           "(8,4)",     "(2,3)",       "(8,4,2,4)",
-                                     "(16,5)",      "(2,6)",     "(8,3,2,3,2,3)", "(16,4,4,4)",
-                                     "(4,4)",       "(12,3,2,3,2,3,2,3)"};
+static const char *const dashes[] = {
+    "1",     "(8,4)",         "(2,3)",      "(8,4,2,4)", "(16,5)",
+    "(2,6)", "(8,3,2,3,2,3)", "(16,4,4,4)", "(4,4)",     "(12,3,2,3,2,3,2,3)"};
 #define N_COLOURS (sizeof colours / sizeof *colours)
 #define N_DASHES (sizeof dashes / sizeof *dashes)
 
@@ -59,7 +59,8 @@ static void gp_comment_text(struct amx_buf *b, const char *s)
 
 static const char *axis_label(const char *metric)
 {
-    if (!strcmp(metric, "train_error")) return "training reconstruction error (squared error per image)";
+    if (!strcmp(metric, "train_error"))
+        return "training reconstruction error (squared error per image)";
     if (!strcmp(metric, "validation_error"))
         return "validation reconstruction error (squared error per image)";
     return "test reconstruction error (squared error per image)";
@@ -226,11 +227,12 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     amx_buf_printf(&g, "\n");
     amx_buf_printf(&g, "set xlabel 'fine-tuning epoch'\nset ylabel '%s'\n",
                    axis_label(ctx->metric));
-    amx_buf_printf(&g, "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
-                       "'#f0f0f0' lw 1 dt 1\n"
-                       "set border 3 lw 1.2 lc rgb '#404040'\n"
-                       "set tics nomirror out scale 0.6\n"
-                       "set xrange [0:%zu]\n%s",
+    amx_buf_printf(&g,
+                   "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
+                   "'#f0f0f0' lw 1 dt 1\n"
+                   "set border 3 lw 1.2 lc rgb '#404040'\n"
+                   "set tics nomirror out scale 0.6\n"
+                   "set xrange [0:%zu]\n%s",
                    max_epoch > 0 ? max_epoch : 1, max_epoch <= 10 ? "set xtics 1\n" : "");
     if (in->report->log_y)
         amx_buf_printf(&g, "set logscale y\nset mytics 10\n"
@@ -294,18 +296,19 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
 
     int width = 800;
     if (key_outside) width = 800 + 9 * (int)longest;
-    amx_buf_printf(&g, "\ndo for [fmt in formats] {\n"
-                       "    if (fmt eq 'svg') {\n"
-                       "        set terminal svg size %d,500 dynamic noenhanced font 'DejaVu "
-                       "Sans,15' background rgb 'white'\n"
-                       "        set title font ',20'\n"
-                       "        set output svg_out\n"
-                       "    } else {\n"
-                       "        set terminal pngcairo size %d,500 noenhanced font 'DejaVu "
-                       "Sans,12' background rgb 'white'\n"
-                       "        set title font ',16'\n"
-                       "        set output png_out\n"
-                       "    }\n",
+    amx_buf_printf(&g,
+                   "\ndo for [fmt in formats] {\n"
+                   "    if (fmt eq 'svg') {\n"
+                   "        set terminal svg size %d,500 dynamic noenhanced font 'DejaVu "
+                   "Sans,15' background rgb 'white'\n"
+                   "        set title font ',20'\n"
+                   "        set output svg_out\n"
+                   "    } else {\n"
+                   "        set terminal pngcairo size %d,500 noenhanced font 'DejaVu "
+                   "Sans,12' background rgb 'white'\n"
+                   "        set title font ',16'\n"
+                   "        set output png_out\n"
+                   "    }\n",
                    width, width);
     if (np == 0) {
         amx_buf_printf(&g, "    # no complete run yet: an empty frame\n"
@@ -319,8 +322,9 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
             /* no band for one repeat, nor for a point with a diverged repeat:
              * its spread is that of the divergence, not of the seeds */
             if (ctx->points[p].n_runs < 2 || ctx->points[p].n_diverged) continue;
-            amx_buf_printf(&g, "%s        data index %zu using 1:($2-$3):($2+$3) with "
-                               "filledcurves lt %zu notitle",
+            amx_buf_printf(&g,
+                           "%s        data index %zu using 1:($2-$3):($2+$3) with "
+                           "filledcurves lt %zu notitle",
                            first ? "" : ", \\\n", p, p + 1);
             first = false;
         }

@@ -23,8 +23,8 @@ struct rpt_curve {
 
 struct rpt_run {
     const char *id;
-    bool complete;      /* summary.json complete (and curve.csv read) */
-    char **labels;      /* [n_axes] sweep value labels */
+    bool complete; /* summary.json complete (and curve.csv read) */
+    char **labels; /* [n_axes] sweep value labels */
     long repeat;
     bool diverged;
     /* summary.json numbers; NAN where null */
@@ -32,20 +32,20 @@ struct rpt_run {
     long best_epoch;
     bool has_best_epoch;
     struct rpt_curve curve;
-    size_t *colmap;     /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
-    size_t point;       /* index into ctx.points */
+    size_t *colmap; /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
+    size_t point;   /* index into ctx.points */
 };
 
 struct rpt_point {
     size_t n_runs;
-    size_t *runs;       /* complete runs of this point, in run order */
+    size_t *runs; /* complete runs of this point, in run order */
     size_t n_diverged;
-    size_t n_rows;      /* the longest curve of its runs */
-    char *label;        /* the figure's line name */
+    size_t n_rows; /* the longest curve of its runs */
+    char *label;   /* the figure's line name */
 };
 
 struct rpt_stat {
-    double mean, std;   /* NAN when n == 0; std 0 when n == 1 */
+    double mean, std; /* NAN when n == 0; std 0 when n == 1 */
     size_t n;
 };
 
@@ -53,7 +53,7 @@ struct rpt_ctx {
     const struct amx_report_input *in;
     struct amx_report_result *res;
     struct rpt_run *runs; /* [in->n_runs] */
-    size_t n_cols;      /* union of the curve columns, in curves.csv order */
+    size_t n_cols;        /* union of the curve columns, in curves.csv order */
     char **cols;
     bool has_validation;
     size_t n_points;

@@ -203,15 +203,14 @@ static enum amx_status read_curve(const char *path, struct rpt_curve *c, struct 
                     goto done;
                 }
             }
-            static const char *const required[] = {"epoch", "train_error", "test_error",
-                                                   "seconds"};
+            static const char *const required[] = {"epoch", "train_error", "test_error", "seconds"};
             for (size_t q = 0; q < sizeof required / sizeof *required; q++) {
                 size_t k = 0;
                 while (k < c->n_cols && strcmp(c->cols[k], required[q]) != 0)
                     k++;
                 if (k == c->n_cols) {
-                    st = amx_fail(err, AMX_ERR_IO, path, 1, 1,
-                                  "the header has no \"%s\" column", required[q]);
+                    st = amx_fail(err, AMX_ERR_IO, path, 1, 1, "the header has no \"%s\" column",
+                                  required[q]);
                     goto done;
                 }
             }
@@ -384,9 +383,8 @@ enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
         json_error_t jerr;
         json_t *root = json_load_file(path, 0, &jerr);
         if (!root) {
-            rpt_warn(ctx, "%s:%d:%d: malformed summary.json (%s); the run counts as missing",
-                     path, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,
-                     jerr.text);
+            rpt_warn(ctx, "%s:%d:%d: malformed summary.json (%s); the run counts as missing", path,
+                     jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1, jerr.text);
             ctx->res->n_missing++;
             continue;
         }
@@ -395,8 +393,7 @@ enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
         json_decref(root);
         if (st != AMX_OK) return st;
         if (why) {
-            rpt_warn(ctx, "%s: incomplete summary.json: %s; the run counts as missing", path,
-                     why);
+            rpt_warn(ctx, "%s: incomplete summary.json: %s; the run counts as missing", path, why);
             ctx->res->n_missing++;
             continue;
         }

@@ -58,8 +58,7 @@ size_t rpt_point_epoch_rows(const struct rpt_ctx *ctx, size_t p, size_t e)
     return n;
 }
 
-static bool same_point(const struct rpt_ctx *ctx, const struct rpt_run *a,
-                       const struct rpt_run *b)
+static bool same_point(const struct rpt_ctx *ctx, const struct rpt_run *a, const struct rpt_run *b)
 {
     for (size_t ax = 0; ax < ctx->in->n_axes; ax++)
         if (strcmp(a->labels[ax], b->labels[ax]) != 0) return false;

@@ -45,9 +45,12 @@ bool rpt_path(const struct rpt_ctx *ctx, char *buf, size_t size, const char *rel
 const char *rpt_metric_column(enum amx_metric m)
 {
     switch (m) {
-    case AMX_METRIC_TEST_ERROR: return "test_error";
-    case AMX_METRIC_TRAIN_ERROR: return "train_error";
-    case AMX_METRIC_VALIDATION_ERROR: return "validation_error";
+    case AMX_METRIC_TEST_ERROR:
+        return "test_error";
+    case AMX_METRIC_TRAIN_ERROR:
+        return "train_error";
+    case AMX_METRIC_VALIDATION_ERROR:
+        return "validation_error";
     }
     return "test_error";
 }

@@ -200,8 +200,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
          &ok);
     jset(root, "metric", json_string(ctx->metric), &ok);
     jset(root, "series",
-         ctx->series_axis == RPT_NONE ? json_null() : json_string(in->axes[ctx->series_axis]),
-         &ok);
+         ctx->series_axis == RPT_NONE ? json_null() : json_string(in->axes[ctx->series_axis]), &ok);
     json_t *axes = json_array();
     for (size_t a = 0; a < in->n_axes; a++)
         jappend(axes, json_string(in->axes[a]), &ok);
@@ -243,8 +242,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
             jset(eo, "n", json_integer((json_int_t)rpt_point_epoch_rows(ctx, p, e)), &ok);
             for (size_t m = 0; m < 3; m++)
                 if (mcol[m] != RPT_NONE)
-                    jset(eo, metrics[m], jstat(rpt_point_epoch_stat(ctx, p, mcol[m], e), &ok),
-                         &ok);
+                    jset(eo, metrics[m], jstat(rpt_point_epoch_stat(ctx, p, mcol[m], e), &ok), &ok);
             jappend(epochs, eo, &ok);
         }
         jset(o, "epochs", epochs, &ok);
@@ -259,8 +257,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jset(o, "rank", json_integer((json_int_t)(k + 1)), &ok);
         jset(o, "label", json_string(pt->label), &ok);
         jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
-        jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok),
-             &ok);
+        jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok), &ok);
         jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
         jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);
         jappend(ranking, o, &ok);
@@ -268,9 +265,9 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     jset(root, "ranking", ranking, &ok);
     free(rank);
 
-    char *text = ok ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) |
-                                           JSON_REAL_PRECISION(10))
-                    : NULL;
+    char *text =
+        ok ? json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10))
+           : NULL;
     json_decref(root);
     char path[AMX_PATH_MAX + 64];
     if (!rpt_path(ctx, path, sizeof path, "report.json")) {

@@ -24,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Grids beyond this are refused rather than allocated (a run config is ~10 kB). */
+/* Grids beyond this are refused rather than allocated: each run holds its
+ * config (~10 kB) and tree, so 20000 runs take a few hundred MB, and that
+ * many trainings of an autoencoder are beyond one experiment file anyway. */
 #define MAX_POINTS 100000
-#define MAX_RUNS 100000
+#define MAX_RUNS 20000
 
 /* ---- growing strings ---- */
 
