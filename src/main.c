@@ -194,6 +194,7 @@ static void on_event(const struct amx_event *ev, void *ctx)
                    ev->status);
         }
         break;
+    case AMX_EVENT_PRETRAIN_DONE: remove_active(d, ev->run_id); break;
     case AMX_EVENT_TASK_FAILED:
         remove_active(d, ev->run_id);
         clear_live(d);

@@ -1099,6 +1099,30 @@ START_TEST(test_round_trip_random_values)
 }
 END_TEST
 
+/* The experiments shown in docs/experiment-language.md are valid. */
+START_TEST(test_doc_examples_bind)
+{
+    size_t len;
+    char *doc = tu_read_file(AMX_SOURCE_DIR "/docs/experiment-language.md", &len);
+    ck_assert_ptr_nonnull(doc);
+    int found = 0;
+    for (char *p = doc; (p = strstr(p, "```yaml\nname:")) != NULL;) {
+        p += 8;
+        char *end = strstr(p, "```");
+        ck_assert_ptr_nonnull(end);
+        *end = '\0';
+        struct amx_run_config cfg;
+        struct amx_errlist errs = {0};
+        ck_assert_msg(bind_text(p, &cfg, &errs) == AMX_OK, "%s\n%s", errs_text(&errs), p);
+        amx_errlist_free(&errs);
+        found++;
+        p = end + 1;
+    }
+    ck_assert_int_ge(found, 2);
+    free(doc);
+}
+END_TEST
+
 /* Random damage to a valid experiment: never a crash, always either a bound
  * config or errors that point into the file. */
 START_TEST(test_mutations)
@@ -1231,6 +1255,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_to_node_round_trip);
     tcase_add_test(tc, test_to_node_contents);
     tcase_add_test(tc, test_round_trip_random_values);
+    tcase_add_test(tc, test_doc_examples_bind);
     tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);
     return s;

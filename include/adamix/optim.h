@@ -16,7 +16,7 @@
  *   amx_optimizer_init(&opt, t, nt, bindings, nb, &err);   // resolves selectors
  *   for each epoch: amx_optimizer_epoch_begin(opt, epoch);
  *       for each batch: backprop fills the grad arrays; amx_optimizer_step(opt);
- *       amx_optimizer_epoch_stats(opt, stats);               // rate_mean/min/max per group
+ *       amx_optimizer_group_stats(opt, i);                   // rate_mean/min/max of group i
  *
  * Nothing here does I/O or knows about YAML. */
 #ifndef ADAMIX_OPTIM_H

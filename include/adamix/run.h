@@ -34,6 +34,7 @@ enum amx_event_kind {
     AMX_EVENT_TASK_START,     /* a pretraining or run started */
     AMX_EVENT_PROGRESS,       /* phase/epoch/error of an active task */
     AMX_EVENT_RUN_DONE,       /* a run finished: status ok or diverged */
+    AMX_EVENT_PRETRAIN_DONE,  /* a pretraining finished and is cached */
     AMX_EVENT_TASK_FAILED     /* with message */
 };
 

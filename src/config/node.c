@@ -265,10 +265,14 @@ enum amx_status amx_node_set_path(struct amx_node *root, const char *path, struc
         }
         if (cur->kind != AMX_NODE_MAP) {
             int n = (int)(start - path) - 1;
+            const char *what = cur->kind == AMX_NODE_SEQ ? "sequence" : "scalar";
             amx_node_free(value);
+            if (n < 0)
+                return amx_fail(err, AMX_ERR_CONFIG, cur->file, cur->line, cur->col,
+                                "cannot set '%s': the top level is a %s, not a mapping", path,
+                                what);
             return amx_fail(err, AMX_ERR_CONFIG, cur->file, cur->line, cur->col,
-                            "cannot set '%s': '%.*s' is a %s, not a mapping", path, n, path,
-                            cur->kind == AMX_NODE_SEQ ? "sequence" : "scalar");
+                            "cannot set '%s': '%.*s' is a %s, not a mapping", path, n, path, what);
         }
         if (!rest)
             return amx_node_map_set(cur, key, value) == AMX_OK
@@ -627,8 +631,9 @@ static enum amx_status attach(struct builder *b, struct amx_node *node, yaml_mar
 {
     if (b->depth == 0) {
         if (b->top_must_be_map && node->kind != AMX_NODE_MAP) {
+            enum amx_node_kind kind = node->kind;
             amx_node_free(node);
-            return top_not_map(b, m, node->kind);
+            return top_not_map(b, m, kind);
         }
         b->root = node;
         return AMX_OK;

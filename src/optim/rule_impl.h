@@ -28,7 +28,7 @@
  * the clones are made only when that flag is on (gcc then defines
  * __NO_MATH_ERRNO__). The flag changes nothing else (isfinite is unaffected).
  * -DAMX_NO_CLONES turns the clones off, e.g. to compare the versions. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&     \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
     defined(__NO_MATH_ERRNO__) && !defined(__SANITIZE_ADDRESS__) && !defined(AMX_NO_CLONES)
 #define AMX_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
 #else

@@ -41,10 +41,12 @@ void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
 
 typedef void (*amx_progress_fn)(void *ctx, int layer, int epoch, int epochs, double error);
 
-/* Pretrains the stack of cfg on d and stores it at cache_path. */
+/* Pretrains the stack of cfg on d and stores it at cache_path; writes the
+ * per-epoch log (layer, epoch, RBM reconstruction error, seconds) to
+ * log_path. */
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                                  const char *cache_path, amx_progress_fn progress, void *pctx,
-                                  struct amx_error *err);
+                                  const char *cache_path, const char *log_path,
+                                  amx_progress_fn progress, void *pctx, struct amx_error *err);
 
 /* One run: loads the pretrained stack (when pretraining is on), fine-tunes,
  * writes config.yaml, curve.csv and, last, summary.json into run_dir. */

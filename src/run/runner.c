@@ -289,6 +289,7 @@ struct runner {
     size_t n_tasks;
     char runs_dir[AMX_PATH_MAX + 16];
     char cache_dir[AMX_PATH_MAX + 16];
+    char pretrain_dir[AMX_PATH_MAX + 16];
     amx_event_fn on_event;
     void *ctx;
     struct amx_runner_result *res;
@@ -398,7 +399,10 @@ static void run_worker(struct runner *rn, size_t i)
     enum amx_status st;
     const struct amx_run_data *d = &rn->data[t->data];
     if (t->is_pretrain) {
-        st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, worker_progress, NULL, &err);
+        char log[AMX_PATH_MAX + 64];
+        snprintf(log, sizeof log, "%s/%.16s.csv", rn->pretrain_dir, t->key);
+        st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, log, worker_progress, NULL,
+                               &err);
     } else {
         clear_failure(run_dir);
         st = amx_task_finetune(rn->exp, t->run, d, cache, run_dir, worker_progress, NULL, &err);
@@ -486,6 +490,11 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                     if (t->is_pretrain) {
                         t->state = T_DONE;
                         rn->res->pretrain_computed++;
+                        char label[1024];
+                        label_of(rn, t, label, sizeof label);
+                        struct amx_event ev = {.kind = AMX_EVENT_PRETRAIN_DONE, .run_id = t->id,
+                                               .label = label, .is_pretrain = true};
+                        emit(rn, &ev);
                     }
                     else
                         finish_run(rn, i);
@@ -563,8 +572,11 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
 
     snprintf(rn.runs_dir, sizeof rn.runs_dir, "%s/runs", opt->out_dir);
     snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s/cache", opt->out_dir);
+    snprintf(rn.pretrain_dir, sizeof rn.pretrain_dir, "%s/pretrain", opt->out_dir);
     if ((st = amx_mkdir_p(rn.runs_dir, err)) != AMX_OK) goto out;
     if ((st = amx_mkdir_p(rn.cache_dir, err)) != AMX_OK) goto out;
+    if ((st = amx_mkdir_p(rn.pretrain_dir, err)) != AMX_OK) goto out;
+    amx_remove_temp_files(rn.pretrain_dir);
     amx_remove_temp_files(opt->out_dir);
     amx_remove_temp_files(rn.cache_dir);
     if ((st = write_experiment(exp, opt, err)) != AMX_OK) goto out;

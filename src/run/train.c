@@ -54,9 +54,11 @@ static enum amx_status alloc_rbms(const struct amx_run_config *cfg, struct amx_r
 }
 
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                                  const char *cache_path, amx_progress_fn progress, void *pctx,
-                                  struct amx_error *err)
+                                  const char *cache_path, const char *log_path,
+                                  amx_progress_fn progress, void *pctx, struct amx_error *err)
 {
+    struct amx_buf log = {0};
+    amx_buf_printf(&log, "layer,visible,hidden,epoch,reconstruction_error,seconds\n");
     const struct amx_pretrain_config *pc = &cfg->pretrain;
     int n = cfg->network.n_layers - 1;
     struct amx_rbm rbms[AMX_MAX_LAYERS];
@@ -88,9 +90,11 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
             .cd_k = pc->cd_k,
         };
         for (int e = 0; e < pc->epochs && st == AMX_OK; e++) {
-            double recon = 0;
+            double recon = 0, t0 = now_seconds();
             st = amx_rbm_train_epoch(r, input, rows, pc->batch_size, &hp, e, &order, &sample,
                                      &recon, err);
+            amx_buf_printf(&log, "%d,%d,%d,%d,%.10g,%.6f\n", l + 1, r->V, r->H, e + 1, recon,
+                           now_seconds() - t0);
             if (progress) progress(pctx, l + 1, e + 1, pc->epochs, recon);
         }
         if (st != AMX_OK) break;
@@ -109,6 +113,11 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     }
     free(owned);
     if (st == AMX_OK) st = amx_cache_save(cache_path, rbms, n, err);
+    if (st == AMX_OK && log_path) {
+        st = log.failed ? amx_fail(err, AMX_ERR_NOMEM, log_path, 0, 0, "out of memory")
+                        : amx_write_file_atomic(log_path, log.data, log.len, err);
+    }
+    amx_buf_free(&log);
     free_rbms(rbms, n);
     return st;
 }
