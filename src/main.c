@@ -38,7 +38,7 @@ static const char usage_text[] =
     "                        are the same. A sweep axis: --set 'sweep.AXIS=[..]'\n"
     "      --shard I/N       run only shard I of N (1-based) of the runs; when\n"
     "                        absent, SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT\n"
-    "                        are honoured\n"
+    "                        (and SLURM_ARRAY_TASK_MIN) are honoured\n"
     "      --dry-run         print the expanded runs (id, sweep values, repeat) and exit\n"
     "      --print-config    print the resolved configuration of every run and exit\n"
     "      --force           rerun runs that already have a complete result\n"
@@ -560,15 +560,18 @@ int main(int argc, char **argv)
         return usage_error("%s", "--force and --rerun-failed exclude each other");
     if (!shard_given) {
         const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT");
+        const char *min = getenv("SLURM_ARRAY_TASK_MIN");
         if (id && cnt && *id && *cnt) {
-            char spec[64];
-            /* SLURM array ids commonly start at 0 or 1; take them as given and
-             * map id modulo count onto 1..count */
+            /* shard = id - min + 1 with SLURM_ARRAY_TASK_MIN (default 0), so
+             * --array=0-3 and --array=1-4 both give shards 1..4 */
             long i = strtol(id, NULL, 10), n = strtol(cnt, NULL, 10);
-            if (n >= 1 && i >= 0) {
-                snprintf(spec, sizeof spec, "%ld/%ld", (i % n) + 1, n);
-                parse_shard(spec, &o.shard_i, &o.shard_n);
-            }
+            long m = min && *min ? strtol(min, NULL, 10) : 0;
+            char spec[64];
+            snprintf(spec, sizeof spec, "%ld/%ld", i - m + 1, n);
+            if (!parse_shard(spec, &o.shard_i, &o.shard_n))
+                return usage_error("SLURM_ARRAY_TASK_ID/COUNT/MIN give shard %s, expected I/N "
+                                   "with 1 <= I <= N",
+                                   spec);
         }
     }
     if (o.jobs == 0) {

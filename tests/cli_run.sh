@@ -174,5 +174,22 @@ check "--dry-run lists 4 runs" grep -q "^4 runs" out13.txt
 "$prog" --print-config "$exp" >out14.txt 2>&1
 check "--print-config prints 4 documents" [ "$(grep -c '^--- # run' out14.txt)" -eq 4 ]
 
+# 14. Shards: 1/2 and 2/2 together do every run once; merged, the report
+#     equals the unsharded one.
+"$prog" -q -o s1 --shard 1/2 "$exp" >out15a.txt 2>&1
+rc1=$?
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 "$prog" -q -o s2 "$exp" >out15b.txt 2>&1
+rc2=$?
+check "both shards exit 0" [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+n1=$(ls s1/runs | wc -l)
+n2=$(ls s2/runs | wc -l)
+check "shards split the 4 runs ($n1 + $n2)" [ $((n1 + n2)) -eq 4 ]
+check "shards share no run" [ -z "$(comm -12 <(ls s1/runs) <(ls s2/runs))" ]
+"$prog" merge merged s1 s2 >out15c.txt 2>&1
+check "merge exits 0" [ $? -eq 0 ]
+check "merged results equal the unsharded ones" same_results j2 merged
+check "merged summary.csv equals the unsharded one" \
+    diff <(cut -d, -f1-7 j2/summary.csv) <(cut -d, -f1-7 merged/summary.csv)
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
