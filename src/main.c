@@ -194,7 +194,9 @@ static void on_event(const struct amx_event *ev, void *ctx)
                    ev->status);
         }
         break;
-    case AMX_EVENT_PRETRAIN_DONE: remove_active(d, ev->run_id); break;
+    case AMX_EVENT_PRETRAIN_DONE:
+        remove_active(d, ev->run_id);
+        break;
     case AMX_EVENT_TASK_FAILED:
         remove_active(d, ev->run_id);
         clear_live(d);
@@ -512,24 +514,44 @@ static bool parse_shard(const char *s, int *i, int *n)
     return true;
 }
 
+static int dispatch(int argc, char **argv, struct options *opts);
+
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, 'o'},   {"jobs", required_argument, 0, 'j'},
-        {"set", required_argument, 0, 's'},   {"shard", required_argument, 0, 1},
-        {"dry-run", no_argument, 0, 2},       {"print-config", no_argument, 0, 3},
-        {"force", no_argument, 0, 4},         {"rerun-failed", no_argument, 0, 5},
-        {"fail-fast", no_argument, 0, 6},     {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
     struct options o = {.jobs = 0};
     o.overrides = calloc((size_t)argc + 1, sizeof *o.overrides);
-    if (!o.overrides) return 1;
+    if (!o.overrides) {
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        return 1;
+    }
+    int rc = dispatch(argc, argv, &o);
+    free(o.overrides);
+    return rc;
+}
+
+static int dispatch(int argc, char **argv, struct options *opts)
+{
+    struct options o = *opts;
+    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
+                                             {"jobs", required_argument, 0, 'j'},
+                                             {"set", required_argument, 0, 's'},
+                                             {"shard", required_argument, 0, 1},
+                                             {"dry-run", no_argument, 0, 2},
+                                             {"print-config", no_argument, 0, 3},
+                                             {"force", no_argument, 0, 4},
+                                             {"rerun-failed", no_argument, 0, 5},
+                                             {"fail-fast", no_argument, 0, 6},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
     int c;
     bool shard_given = false;
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'o': o.out = optarg; break;
+        case 'o':
+            o.out = optarg;
+            break;
         case 'j': {
             char *end;
             long j = strtol(optarg, &end, 10);
@@ -539,21 +561,41 @@ int main(int argc, char **argv)
             o.jobs = (int)j;
             break;
         }
-        case 's': o.overrides[o.n_overrides++] = optarg; break;
+        case 's':
+            o.overrides[o.n_overrides++] = optarg;
+            break;
         case 1:
             if (!parse_shard(optarg, &o.shard_i, &o.shard_n))
                 return usage_error("--shard expects I/N with 1 <= I <= N, got '%s'", optarg);
             shard_given = true;
             break;
-        case 2: o.dry_run = true; break;
-        case 3: o.print_config = true; break;
-        case 4: o.force = true; break;
-        case 5: o.rerun_failed = true; break;
-        case 6: o.fail_fast = true; break;
-        case 'q': o.quiet = true; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        case 'V': print_version(); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case 2:
+            o.dry_run = true;
+            break;
+        case 3:
+            o.print_config = true;
+            break;
+        case 4:
+            o.force = true;
+            break;
+        case 5:
+            o.rerun_failed = true;
+            break;
+        case 6:
+            o.fail_fast = true;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        case 'V':
+            print_version();
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
         }
     }
     if (o.force && o.rerun_failed)
@@ -604,11 +646,9 @@ int main(int argc, char **argv)
         struct stat st;
         if (stat(file, &st) != 0) {
             fprintf(stderr, "%s: error: no such experiment file\n", file);
-            free(o.overrides);
             return 2;
         }
         rc = validate ? cmd_validate(file, &o) : cmd_run(file, &o, argc, argv);
     }
-    free(o.overrides);
     return rc;
 }

@@ -41,53 +41,53 @@ struct amx_data_config {
 };
 
 struct amx_network_config {
-    int n_layers;                 /* number of sizes, >= 2 */
-    int layers[AMX_MAX_LAYERS];   /* layers[0] = image size */
-    int layers_line, layers_col;  /* where `layers` is, for the data check */
-    enum amx_unit hidden;         /* default logistic */
-    enum amx_unit code;           /* default linear */
-    enum amx_unit output;         /* default logistic */
+    int n_layers;                /* number of sizes, >= 2 */
+    int layers[AMX_MAX_LAYERS];  /* layers[0] = image size */
+    int layers_line, layers_col; /* where `layers` is, for the data check */
+    enum amx_unit hidden;        /* default logistic */
+    enum amx_unit code;          /* default linear */
+    enum amx_unit output;        /* default logistic */
 };
 
 struct amx_pretrain_config {
-    bool enabled;                 /* false for `pretrain: none` */
-    int epochs;                   /* default 50 */
-    int batch_size;               /* default 100 */
-    int cd_k;                     /* default 1 */
-    double learning_rate;         /* default 0.1 */
-    double code_learning_rate;    /* default 0.001 */
-    double momentum_initial;      /* default 0.5 */
-    double momentum_final;        /* default 0.9 */
-    int momentum_switch_epoch;    /* default 5 */
-    double weight_decay;          /* default 0.0002 */
-    double init_std;              /* default 0.1 */
+    bool enabled;              /* false for `pretrain: none` */
+    int epochs;                /* default 50 */
+    int batch_size;            /* default 100 */
+    int cd_k;                  /* default 1 */
+    double learning_rate;      /* default 0.1 */
+    double code_learning_rate; /* default 0.001 */
+    double momentum_initial;   /* default 0.5 */
+    double momentum_final;     /* default 0.9 */
+    int momentum_switch_epoch; /* default 5 */
+    double weight_decay;       /* default 0.0002 */
+    double init_std;           /* default 0.1 */
 };
 
 struct amx_finetune_config {
-    int epochs;                   /* default 50 */
-    int batch_size;               /* default 100 */
-    enum amx_loss loss;           /* default cross_entropy */
+    int epochs;         /* default 50 */
+    int batch_size;     /* default 100 */
+    enum amx_loss loss; /* default cross_entropy */
     size_t n_rules;
     struct amx_rule_binding rules[AMX_MAX_RULE_BINDINGS];
-    int rules_line, rules_col;    /* where `rules` is, for coverage errors */
-    double divergence_limit;      /* default 1e6 */
+    int rules_line, rules_col; /* where `rules` is, for coverage errors */
+    double divergence_limit;   /* default 1e6 */
 };
 
 struct amx_report_config {
-    enum amx_metric metric;       /* default test_error */
-    char series[AMX_TEXT_MAX];    /* a sweep axis, or "" (default: the first axis) */
-    char title[AMX_TEXT_MAX];     /* default: the name */
-    bool log_y;                   /* default false */
+    enum amx_metric metric;    /* default test_error */
+    char series[AMX_TEXT_MAX]; /* a sweep axis, or "" (default: the first axis) */
+    char title[AMX_TEXT_MAX];  /* default: the name */
+    bool log_y;                /* default false */
 };
 
 /* One fully resolved run. */
 struct amx_run_config {
-    char file[AMX_PATH_MAX];      /* the experiment file, for messages */
-    char name[AMX_NAME_MAX];      /* [a-z0-9._-]+ */
+    char file[AMX_PATH_MAX]; /* the experiment file, for messages */
+    char name[AMX_NAME_MAX]; /* [a-z0-9._-]+ */
     char description[AMX_TEXT_MAX];
-    uint64_t seed;                /* default 1 */
-    int repeats;                  /* default 1 */
-    int repeat;                   /* 0-based index of this run's repeat */
+    uint64_t seed; /* default 1 */
+    int repeats;   /* default 1 */
+    int repeat;    /* 0-based index of this run's repeat */
     struct amx_data_config data;
     struct amx_network_config network;
     struct amx_pretrain_config pretrain;

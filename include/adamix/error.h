@@ -33,8 +33,7 @@ struct amx_error {
 /* Fills err (if not NULL) and returns code, so a failing call site is one line:
  * return amx_fail(err, AMX_ERR_DATA, path, 0, 0, "bad magic %08x", m); */
 enum amx_status amx_fail(struct amx_error *err, enum amx_status code, const char *path, int line,
-                         int col, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+                         int col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 enum amx_status amx_vfail(struct amx_error *err, enum amx_status code, const char *path, int line,
                           int col, const char *fmt, va_list ap);
 

@@ -212,6 +212,7 @@ struct amx_autoencoder {
     float *grads;    /* n_params, identical layout */
     float *acts;     /* every layer's Y */
     float *delta[2]; /* max_batch x max(sizes) each: backward ping-pong */
+    int n_threads;
 };
 
 /* Shapes are checked (2 <= n_layers <= AMX_MAX_LAYERS, sizes >= 1,
@@ -221,6 +222,8 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
                                      enum amx_unit hidden, enum amx_unit code, enum amx_unit output,
                                      int max_batch, struct amx_error *err);
 void amx_autoencoder_free(struct amx_autoencoder *ae);
+enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
+                                            struct amx_error *err);
 /* Without pretraining: W ~ N(0, init_std^2) for layers 1..2(L-1) in order,
  * each row-major, from rng; biases 0. */
 void amx_autoencoder_init_random(struct amx_autoencoder *ae, double init_std, struct amx_rng *rng);

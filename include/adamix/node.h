@@ -49,10 +49,9 @@ struct amx_node {
 enum amx_status amx_node_parse_string(const char *text, size_t len, const char *name,
                                       bool top_must_be_map, struct amx_node **out,
                                       struct amx_error *err);
-enum amx_status amx_node_parse_file(const char *path, struct amx_node **out,
-                                    struct amx_error *err);
+enum amx_status amx_node_parse_file(const char *path, struct amx_node **out, struct amx_error *err);
 
-void amx_node_free(struct amx_node *node); /* NULL-safe, frees the subtree */
+void amx_node_free(struct amx_node *node);                    /* NULL-safe, frees the subtree */
 struct amx_node *amx_node_clone(const struct amx_node *node); /* NULL on out of memory */
 struct amx_node *amx_node_new_scalar(const char *text, bool quoted, const char *file, int line,
                                      int col);

@@ -55,8 +55,8 @@ struct amx_rule;
 struct amx_rule_spec {
     const struct amx_rule *rule;
     double eta0;
-    double momentum;      /* mu in v <- mu*v - eta*g; theta <- theta + v */
-    enum amx_clock per;   /* what t counts */
+    double momentum;               /* mu in v <- mu*v - eta*g; theta <- theta + v */
+    enum amx_clock per;            /* what t counts */
     double p[AMX_RULE_MAX_PARAMS]; /* rule->params[i] value, defaults filled */
 };
 
@@ -70,15 +70,15 @@ struct amx_rate_stats {
 /* Everything an update may need besides the tensor. */
 struct amx_rule_ctx {
     const struct amx_rule_spec *spec;
-    double t;          /* epoch index from 0, or update index from 0 with per: step */
-    long epoch;        /* epoch index from 0 */
-    long step;         /* update index from 0 over the whole fine-tuning */
-    long step_in_epoch;/* update index from 0 within this epoch */
+    double t;           /* epoch index from 0, or update index from 0 with per: step */
+    long epoch;         /* epoch index from 0 */
+    long step;          /* update index from 0 over the whole fine-tuning */
+    long step_in_epoch; /* update index from 0 within this epoch */
 };
 
 struct amx_rule {
     const char *name;
-    const char *alias; /* or NULL */
+    const char *alias;   /* or NULL */
     const char *summary; /* the formula in one line */
     const struct amx_rule_param_def *params;
     int n_params;

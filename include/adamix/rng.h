@@ -34,11 +34,11 @@ void amx_rng_shuffle(struct amx_rng *rng, uint32_t *a, size_t n);
 
 /* Purposes of streams. A layer-specific purpose adds the 0-based layer index. */
 enum amx_stream_purpose {
-    AMX_STREAM_INIT = 1,              /* initial weights of every RBM / layer */
-    AMX_STREAM_FINETUNE_ORDER = 2,    /* mini-batch order of fine-tuning */
-    AMX_STREAM_RBM_SAMPLE = 0x100,    /* + layer: Gibbs sampling of RBM `layer` */
-    AMX_STREAM_RBM_ORDER = 0x200,     /* + layer: mini-batch order of RBM `layer` */
-    AMX_STREAM_USER = 0x10000         /* tests and tools */
+    AMX_STREAM_INIT = 1,           /* initial weights of every RBM / layer */
+    AMX_STREAM_FINETUNE_ORDER = 2, /* mini-batch order of fine-tuning */
+    AMX_STREAM_RBM_SAMPLE = 0x100, /* + layer: Gibbs sampling of RBM `layer` */
+    AMX_STREAM_RBM_ORDER = 0x200,  /* + layer: mini-batch order of RBM `layer` */
+    AMX_STREAM_USER = 0x10000      /* tests and tools */
 };
 
 /* Derives the stream for (seed, repeat, purpose): documented in rng.c.

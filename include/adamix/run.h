@@ -17,37 +17,37 @@
 #include <stddef.h>
 
 struct amx_runner_options {
-    const char *out_dir;   /* results folder */
-    int jobs;              /* worker processes, >= 1 */
-    int shard_index;       /* 1-based; 0 = no sharding */
+    const char *out_dir; /* results folder */
+    int jobs;            /* worker processes, >= 1 */
+    int shard_index;     /* 1-based; 0 = no sharding */
     int shard_count;
-    bool force;            /* rerun complete runs */
-    bool rerun_failed;     /* only runs whose last attempt failed */
-    bool fail_fast;        /* stop at the first failure */
-    int argc;              /* the command line, for the manifest */
+    bool force;        /* rerun complete runs */
+    bool rerun_failed; /* only runs whose last attempt failed */
+    bool fail_fast;    /* stop at the first failure */
+    int argc;          /* the command line, for the manifest */
     char **argv;
     const char *experiment_text; /* the experiment file as given */
 };
 
 enum amx_event_kind {
-    AMX_EVENT_PLAN,           /* planned: total runs, to_run, skipped */
-    AMX_EVENT_TASK_START,     /* a pretraining or run started */
-    AMX_EVENT_PROGRESS,       /* phase/epoch/error of an active task */
-    AMX_EVENT_RUN_DONE,       /* a run finished: status ok or diverged */
-    AMX_EVENT_PRETRAIN_DONE,  /* a pretraining finished and is cached */
-    AMX_EVENT_TASK_FAILED     /* with message */
+    AMX_EVENT_PLAN,          /* planned: total runs, to_run, skipped */
+    AMX_EVENT_TASK_START,    /* a pretraining or run started */
+    AMX_EVENT_PROGRESS,      /* phase/epoch/error of an active task */
+    AMX_EVENT_RUN_DONE,      /* a run finished: status ok or diverged */
+    AMX_EVENT_PRETRAIN_DONE, /* a pretraining finished and is cached */
+    AMX_EVENT_TASK_FAILED    /* with message */
 };
 
 struct amx_event {
     enum amx_event_kind kind;
-    const char *run_id;   /* or the pretraining key */
-    const char *label;    /* sweep values and repeat, for display */
+    const char *run_id; /* or the pretraining key */
+    const char *label;  /* sweep values and repeat, for display */
     bool is_pretrain;
-    int layer;            /* pretraining: 1-based RBM being trained */
-    int epoch, epochs;    /* current and total of the phase */
-    double error;         /* latest test error (or RBM reconstruction error) */
-    const char *status;   /* RUN_DONE: "ok" | "diverged" */
-    const char *message;  /* TASK_FAILED */
+    int layer;           /* pretraining: 1-based RBM being trained */
+    int epoch, epochs;   /* current and total of the phase */
+    double error;        /* latest test error (or RBM reconstruction error) */
+    const char *status;  /* RUN_DONE: "ok" | "diverged" */
+    const char *message; /* TASK_FAILED */
     size_t total, to_run, skipped, done, failed; /* counts */
 };
 

@@ -23,31 +23,31 @@
 #define AMX_RUN_ID_LEN 16 /* hex digits of the SHA-256 of the canonical form */
 
 struct amx_sweep_axis {
-    char *path;      /* dotted path, e.g. "finetune.rules" */
-    int line, col;   /* of the axis key in the sweep section */
+    char *path;    /* dotted path, e.g. "finetune.rules" */
+    int line, col; /* of the axis key in the sweep section */
     size_t n_values;
-    char **labels;   /* one per value: the variant name for a mapping axis, the
-                        value as flow YAML for a sequence axis ("0.01", "[1, 2]") */
-    int zip_group;   /* -1, or the index of the zip group it belongs to */
+    char **labels; /* one per value: the variant name for a mapping axis, the
+                      value as flow YAML for a sequence axis ("0.01", "[1, 2]") */
+    int zip_group; /* -1, or the index of the zip group it belongs to */
 };
 
 struct amx_run {
     char id[AMX_RUN_ID_LEN + 1];
-    size_t *value; /* value index per axis */
-    int repeat;    /* 0-based */
+    size_t *value;         /* value index per axis */
+    int repeat;            /* 0-based */
     struct amx_node *tree; /* the resolved tree of this run (no sweep key) */
     struct amx_run_config cfg;
 };
 
 struct amx_experiment {
     char *file;
-    struct amx_node *root;  /* as given, overrides applied */
+    struct amx_node *root; /* as given, overrides applied */
     size_t n_overrides;
-    char **overrides;       /* as given on the command line, "PATH=VALUE" */
+    char **overrides; /* as given on the command line, "PATH=VALUE" */
     size_t n_axes;
     struct amx_sweep_axis *axes;
     size_t n_runs;
-    struct amx_run *runs;   /* in expansion order */
+    struct amx_run *runs; /* in expansion order */
 };
 
 /* Applies one override "PATH=VALUE" (VALUE parsed as YAML) to root. An unknown
@@ -78,8 +78,7 @@ enum amx_status amx_experiment_load(const char *path, const char *const *overrid
 /* Same, from text already in memory (tests). */
 enum amx_status amx_experiment_load_string(const char *text, size_t len, const char *name,
                                            const char *const *overrides, size_t n_overrides,
-                                           struct amx_experiment **out,
-                                           struct amx_errlist *errs);
+                                           struct amx_experiment **out, struct amx_errlist *errs);
 void amx_experiment_free(struct amx_experiment *exp);
 
 /* The canonical form of what a run computes: data, network, pretrain,

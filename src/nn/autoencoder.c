@@ -239,3 +239,9 @@ double amx_autoencoder_recon_error(struct amx_autoencoder *ae, const float *x, s
     }
     return total / (double)n;
 }
+
+enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n, struct amx_error *err)
+{
+    ae->n_threads = n;
+    return AMX_OK;
+}

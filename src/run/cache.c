@@ -69,8 +69,7 @@ static uint32_t get_u32(const char *p)
     return v;
 }
 
-enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n,
-                               struct amx_error *err)
+enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, struct amx_error *err)
 {
     char *data = NULL;
     size_t len = 0;

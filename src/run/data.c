@@ -77,8 +77,7 @@ void amx_run_data_free(struct amx_run_data *d)
     memset(d, 0, sizeof *d);
 }
 
-void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                      char key[65])
+void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65])
 {
     char *canon = amx_canonical_pretrain_form(cfg);
     struct amx_sha256 s;

@@ -12,7 +12,7 @@
 /* The images one data configuration gives: training rows [0, n_train), then
  * the held-out validation rows, all in one array; the test rows apart. */
 struct amx_run_data {
-    char key[65];          /* SHA-256 of the data section's canonical text */
+    char key[65]; /* SHA-256 of the data section's canonical text */
     struct amx_images train_all;
     struct amx_images test;
     size_t n_train, n_valid;
@@ -36,8 +36,7 @@ enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n,
 
 /* The pretraining key: SHA-256 of what pretraining depends on (the canonical
  * pretrain form and the training file's contents). */
-void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                      char key[65]);
+void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65]);
 
 typedef void (*amx_progress_fn)(void *ctx, int layer, int epoch, int epochs, double error);
 

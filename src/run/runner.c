@@ -31,10 +31,10 @@ enum task_state { T_WAITING, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED };
 
 struct task {
     bool is_pretrain;
-    size_t run;         /* run index (for a pretraining: the first run needing it) */
-    int data;           /* index into the loaded data sets */
-    int pretrain;       /* run tasks: index of the pretraining task they wait for, or -1 */
-    char key[65];       /* pretraining key */
+    size_t run;   /* run index (for a pretraining: the first run needing it) */
+    int data;     /* index into the loaded data sets */
+    int pretrain; /* run tasks: index of the pretraining task they wait for, or -1 */
+    char key[65]; /* pretraining key */
     enum task_state state;
     pid_t pid;
     char id[AMX_RUN_ID_LEN + 1];
@@ -131,8 +131,7 @@ static void cpu_model(char *buf, size_t size)
 static enum amx_status write_manifest(const struct amx_experiment *exp,
                                       const struct amx_runner_options *opt,
                                       const struct amx_run_data *data, int n_data,
-                                      const char *started, const char *ended,
-                                      struct amx_error *err)
+                                      const char *started, const char *ended, struct amx_error *err)
 {
     json_t *m = json_object();
     json_object_set_new(m, "program", json_string("adamix-run"));
@@ -148,8 +147,7 @@ static enum amx_status write_manifest(const struct amx_experiment *exp,
     struct utsname u;
     if (uname(&u) == 0) {
         char host[600];
-        snprintf(host, sizeof host, "%s (%s %s %s)", u.nodename, u.sysname, u.release,
-                 u.machine);
+        snprintf(host, sizeof host, "%s (%s %s %s)", u.nodename, u.sysname, u.release, u.machine);
         json_object_set_new(m, "host", json_string(host));
     }
     char cpu[256];
@@ -193,8 +191,7 @@ static enum amx_status write_manifest(const struct amx_experiment *exp,
 }
 
 static enum amx_status write_experiment(const struct amx_experiment *exp,
-                                        const struct amx_runner_options *opt,
-                                        struct amx_error *err)
+                                        const struct amx_runner_options *opt, struct amx_error *err)
 {
     struct amx_buf b = {0};
     const char *text = opt->experiment_text ? opt->experiment_text : "";
@@ -274,9 +271,8 @@ static bool in_shard(const char *id, int index, int count)
     if (count <= 0) return true;
     /* by the run id, not the position, so a shard keeps its runs when points
      * are added to the sweep */
-    unsigned long long h = strtoull((char[9]){id[0], id[1], id[2], id[3], id[4], id[5], id[6],
-                                              id[7], '\0'},
-                                    NULL, 16);
+    unsigned long long h =
+        strtoull((char[9]){id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7], '\0'}, NULL, 16);
     return (int)(h % (unsigned)count) == index - 1;
 }
 
@@ -301,7 +297,8 @@ static void task_paths(const struct runner *rn, const struct task *t, char *run_
 {
     if (run_dir) snprintf(run_dir, run_size, "%s/%s", rn->runs_dir, t->id);
     if (cache) {
-        const struct task *p = t->is_pretrain ? t : (t->pretrain >= 0 ? &rn->tasks[t->pretrain] : NULL);
+        const struct task *p =
+            t->is_pretrain ? t : (t->pretrain >= 0 ? &rn->tasks[t->pretrain] : NULL);
         if (p)
             snprintf(cache, cache_size, "%s/pretrain-%.16s.bin", rn->cache_dir, p->key);
         else
@@ -335,8 +332,11 @@ static void fail_task(struct runner *rn, size_t i, const char *text)
     t->state = T_FAILED;
     char label[1024];
     label_of(rn, t, label, sizeof label);
-    struct amx_event ev = {.kind = AMX_EVENT_TASK_FAILED, .run_id = t->id, .label = label,
-                           .is_pretrain = t->is_pretrain, .message = text};
+    struct amx_event ev = {.kind = AMX_EVENT_TASK_FAILED,
+                           .run_id = t->id,
+                           .label = label,
+                           .is_pretrain = t->is_pretrain,
+                           .message = text};
     if (!t->is_pretrain) {
         char run_dir[AMX_PATH_MAX + 64];
         task_paths(rn, t, run_dir, sizeof run_dir, NULL, 0);
@@ -382,8 +382,11 @@ static void finish_run(struct runner *rn, size_t i)
     char label[1024];
     label_of(rn, t, label, sizeof label);
     json_t *fe = json_object_get(s, "final_test_error");
-    struct amx_event ev = {.kind = AMX_EVENT_RUN_DONE, .run_id = t->id, .label = label,
-                           .status = status, .error = json_is_number(fe) ? json_number_value(fe) : NAN};
+    struct amx_event ev = {.kind = AMX_EVENT_RUN_DONE,
+                           .run_id = t->id,
+                           .label = label,
+                           .status = status,
+                           .error = json_is_number(fe) ? json_number_value(fe) : NAN};
     emit(rn, &ev);
     json_decref(s);
 }
@@ -434,9 +437,14 @@ static void drain(struct runner *rn, int fd, char **errors)
         }
         char label[1024];
         label_of(rn, t, label, sizeof label);
-        struct amx_event ev = {.kind = AMX_EVENT_PROGRESS, .run_id = t->id, .label = label,
-                               .is_pretrain = t->is_pretrain, .layer = m.layer,
-                               .epoch = m.epoch, .epochs = m.epochs, .error = m.error};
+        struct amx_event ev = {.kind = AMX_EVENT_PROGRESS,
+                               .run_id = t->id,
+                               .label = label,
+                               .is_pretrain = t->is_pretrain,
+                               .layer = m.layer,
+                               .epoch = m.epoch,
+                               .epochs = m.epochs,
+                               .error = m.error};
         emit(rn, &ev);
     }
 }
@@ -470,8 +478,10 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
             t->pid = pid;
             t->state = T_RUNNING;
             running++;
-            struct amx_event ev = {.kind = AMX_EVENT_TASK_START, .run_id = t->id,
-                                   .label = label, .is_pretrain = t->is_pretrain};
+            struct amx_event ev = {.kind = AMX_EVENT_TASK_START,
+                                   .run_id = t->id,
+                                   .label = label,
+                                   .is_pretrain = t->is_pretrain};
             emit(rn, &ev);
         }
         if (running == 0) break;
@@ -492,11 +502,12 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                         rn->res->pretrain_computed++;
                         char label[1024];
                         label_of(rn, t, label, sizeof label);
-                        struct amx_event ev = {.kind = AMX_EVENT_PRETRAIN_DONE, .run_id = t->id,
-                                               .label = label, .is_pretrain = true};
+                        struct amx_event ev = {.kind = AMX_EVENT_PRETRAIN_DONE,
+                                               .run_id = t->id,
+                                               .label = label,
+                                               .is_pretrain = true};
                         emit(rn, &ev);
-                    }
-                    else
+                    } else
                         finish_run(rn, i);
                 } else {
                     char text[AMX_ERROR_MSG_MAX + 128];
@@ -542,7 +553,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     int *data_of = calloc(n ? n : 1, sizeof *data_of);
     rn.data = calloc(n ? n : 1, sizeof *rn.data);
     rn.tasks = calloc(2 * (n ? n : 1), sizeof *rn.tasks);
-    char (*keys)[65] = calloc(n ? n : 1, sizeof *keys);
+    char(*keys)[65] = calloc(n ? n : 1, sizeof *keys);
     if (!data_of || !rn.data || !rn.tasks || !keys) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto out;
@@ -580,8 +591,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     amx_remove_temp_files(opt->out_dir);
     amx_remove_temp_files(rn.cache_dir);
     if ((st = write_experiment(exp, opt, err)) != AMX_OK) goto out;
-    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, err)) != AMX_OK)
-        goto out;
+    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, err)) != AMX_OK) goto out;
 
     /* plan: pretraining tasks first (one per key), then the runs */
     for (size_t i = 0; i < n; i++) {
@@ -614,12 +624,14 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
             amx_pretrain_key(&r->cfg, &rn.data[data_of[i]], key);
             int found = -1;
             for (size_t k = 0; k < rn.n_tasks; k++)
-                if (rn.tasks[k].is_pretrain && strcmp(rn.tasks[k].key, key) == 0)
-                    found = (int)k;
+                if (rn.tasks[k].is_pretrain && strcmp(rn.tasks[k].key, key) == 0) found = (int)k;
             if (found < 0) {
                 /* a new pretraining task, placed before this run */
-                struct task p = {.is_pretrain = true, .run = i, .data = data_of[i],
-                                 .pretrain = -1, .state = T_WAITING};
+                struct task p = {.is_pretrain = true,
+                                 .run = i,
+                                 .data = data_of[i],
+                                 .pretrain = -1,
+                                 .state = T_WAITING};
                 memcpy(p.key, key, sizeof p.key);
                 snprintf(p.id, sizeof p.id, "%.16s", key);
                 char cache[AMX_PATH_MAX + 64];
@@ -632,9 +644,8 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                     bool ok = true;
                     for (int l = 0; l + 1 < net->n_layers && ok; l++)
                         ok = amx_rbm_init(&rbms[l], net->layers[l], net->layers[l + 1],
-                                          l + 2 == net->n_layers &&
-                                              net->code == AMX_UNIT_LINEAR,
-                                          1, err) == AMX_OK;
+                                          l + 2 == net->n_layers && net->code == AMX_UNIT_LINEAR, 1,
+                                          err) == AMX_OK;
                     struct amx_error cerr;
                     if (ok && amx_cache_load(cache, rbms, net->n_layers - 1, &cerr) == AMX_OK) {
                         p.state = T_SKIPPED;

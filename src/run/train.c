@@ -256,8 +256,8 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     float *batch = NULL;
     struct curve c = {.has_valid = d->n_valid > 0};
 
-    st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code,
-                              net->output, fc->batch_size, err);
+    st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code, net->output,
+                              fc->batch_size, err);
     if (st == AMX_OK) st = amx_autoencoder_check_loss(&ae, fc->loss, err);
     if (st != AMX_OK) goto done;
     if (cfg->pretrain.enabled) {

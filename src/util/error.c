@@ -30,13 +30,17 @@ enum amx_status amx_fail(struct amx_error *err, enum amx_status code, const char
 int amx_status_exit_code(enum amx_status s)
 {
     switch (s) {
-    case AMX_OK: return 0;
+    case AMX_OK:
+        return 0;
     case AMX_ERR_USAGE:
-    case AMX_ERR_CONFIG: return 2;
-    case AMX_ERR_DATA: return 3;
+    case AMX_ERR_CONFIG:
+        return 2;
+    case AMX_ERR_DATA:
+        return 3;
     case AMX_ERR_IO:
     case AMX_ERR_NOMEM:
-    case AMX_ERR_RUN: return 1;
+    case AMX_ERR_RUN:
+        return 1;
     }
     return 1;
 }
@@ -44,8 +48,8 @@ int amx_status_exit_code(enum amx_status s)
 void amx_error_format(const struct amx_error *err, char *buf, size_t size)
 {
     if (err->path[0] && err->line > 0)
-        snprintf(buf, size, "%s:%d:%d: error: %s", err->path, err->line, err->col > 0 ? err->col : 1,
-                 err->msg);
+        snprintf(buf, size, "%s:%d:%d: error: %s", err->path, err->line,
+                 err->col > 0 ? err->col : 1, err->msg);
     else if (err->path[0])
         snprintf(buf, size, "%s: error: %s", err->path, err->msg);
     else

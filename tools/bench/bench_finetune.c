@@ -1,0 +1,417 @@
+/* Benchmark: fine-tuning throughput of the 784-1000-500-250-30 autoencoder
+ * (batch 100, cross-entropy, logistic hidden units, linear code, logistic
+ * output) against the GEMM-bound limit measured in the same process, and one
+ * RBM CD-1 epoch on 784 x 1000 likewise.
+ *
+ * What one "step" is here: gather a batch of 100 random rows of the data set
+ * (as the run module does), amx_autoencoder_train_step, amx_optimizer_step.
+ * Rules: constant (all: constant) and AdaMix (weights: current-gradient,
+ * biases: power-exponential), at 1 and 2 threads of the autoencoder's own
+ * pool (BLAS single-threaded). The GEMM limit is the time of exactly the 23
+ * cblas_sgemm calls of one unsplit step at batch 100 (8 forward, 8 weight
+ * gradients, 7 input gradients: the first layer's is skipped), same shapes,
+ * same order, back to back, on one BLAS thread and on two OpenBLAS threads;
+ * GEMM efficiency = GEMM-bound time / measured time (1 = nothing but the
+ * matrix products). Also the reconstruction-error pass (forward only, 8
+ * calls) and the RBM (5 calls per batch: h0 = v0 W, gW = v0^T h0,
+ * v1 = hs W^T, h1 = v1 W, gW -= v1^T h1).
+ *
+ * Every measure is repeated, interleaved with the others (so a burst of load
+ * from other processes hits all of them alike), and the medians are printed
+ * with their ratios, then one "RESULT name value" line per number for
+ * tools/bench/run.sh. Data are uniform random pixels in [0,1] from a PCG
+ * stream. Not a test: never run by the test suite.
+ *
+ *   bench_finetune [reps] [steps]    (defaults 11 and 10: 11 medians of
+ *                                     10 steps = 1000 images each) */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "adamix/nn.h"
+#include "adamix/optim.h"
+#include "adamix/rng.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define L 5
+static const int sizes[L] = {784, 1000, 500, 250, 30};
+#define ND (2 * (L - 1))
+#define BATCH 100
+#define N_DATA 2000
+#define MAX_REPS 101
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (!p) {
+        fprintf(stderr, "bench_finetune: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static int layer_in(int l)
+{
+    return l < L - 1 ? sizes[l] : sizes[ND - l];
+}
+
+static int layer_out(int l)
+{
+    return l < L - 1 ? sizes[l + 1] : sizes[ND - l - 1];
+}
+
+/* ---- the GEMM-bound reference: 23 calls of one unsplit step ---------- */
+
+struct gemm_bufs {
+    float *W[ND], *dW[ND], *Y[ND]; /* Y[l]: B x out(l) */
+    float *x, *d0, *d1;            /* B x 784; B x 1000 ping-pong */
+};
+
+static void gemm_bufs_init(struct gemm_bufs *g, struct amx_rng *r)
+{
+    for (int l = 0; l < ND; l++) {
+        size_t n = (size_t)layer_in(l) * layer_out(l);
+        g->W[l] = xmalloc(n * sizeof(float));
+        g->dW[l] = xmalloc(n * sizeof(float));
+        g->Y[l] = xmalloc((size_t)BATCH * layer_out(l) * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            g->W[l][i] = 0.1f * (amx_rng_uniform(r) - 0.5f);
+        for (size_t i = 0; i < (size_t)BATCH * layer_out(l); i++)
+            g->Y[l][i] = amx_rng_uniform(r);
+    }
+    g->x = xmalloc((size_t)BATCH * 784 * sizeof(float));
+    g->d0 = xmalloc((size_t)BATCH * 1000 * sizeof(float));
+    g->d1 = xmalloc((size_t)BATCH * 1000 * sizeof(float));
+    for (size_t i = 0; i < (size_t)BATCH * 784; i++)
+        g->x[i] = amx_rng_uniform(r);
+    for (size_t i = 0; i < (size_t)BATCH * 1000; i++)
+        g->d0[i] = g->d1[i] = 0.01f * (amx_rng_uniform(r) - 0.5f);
+}
+
+static void gemm_bufs_free(struct gemm_bufs *g)
+{
+    for (int l = 0; l < ND; l++)
+        free(g->W[l]), free(g->dW[l]), free(g->Y[l]);
+    free(g->x), free(g->d0), free(g->d1);
+}
+
+/* Forward: Y_l = X_l W_l (B x out), X_0 = x, X_l = Y_{l-1}. */
+static void gemm_forward(struct gemm_bufs *g, int B)
+{
+    const float *in = g->x;
+    for (int l = 0; l < ND; l++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, layer_out(l), layer_in(l), 1.0f,
+                    in, layer_in(l), g->W[l], layer_out(l), 0.0f, g->Y[l], layer_out(l));
+        in = g->Y[l];
+    }
+}
+
+/* The 23 calls: forward, then from the top dW_l = X_l^T dZ_l and (l > 0)
+ * dX_l = dZ_l W_l^T. */
+static void gemm_step(struct gemm_bufs *g, int B)
+{
+    gemm_forward(g, B);
+    float *dz = g->d0, *dx = g->d1;
+    for (int l = ND - 1; l >= 0; l--) {
+        const float *X = l ? g->Y[l - 1] : g->x;
+        int in = layer_in(l), out = layer_out(l);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, X, in, dz, out,
+                    0.0f, g->dW[l], out);
+        if (l) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, dz, out,
+                        g->W[l], out, 0.0f, dx, in);
+            float *t = dz;
+            dz = dx;
+            dx = t;
+        }
+    }
+}
+
+/* The 5 calls of one CD-1 batch on V x H. */
+static void gemm_rbm_batch(float *W, float *gW, float *v0, float *h0, float *hs, float *v1,
+                           float *h1, int B, int V, int H)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v0, V, W, H, 0.0f, h0,
+                H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, 1.0f / B, v0, V, h0, H, 0.0f, gW,
+                H);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, H, 1.0f, hs, H, W, H, 0.0f, v1, V);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v1, V, W, H, 0.0f, h1,
+                H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, -1.0f / B, v1, V, h1, H, 1.0f,
+                gW, H);
+}
+
+/* ---- our fine-tuning -------------------------------------------------- */
+
+struct trainer {
+    struct amx_autoencoder ae;
+    struct amx_optimizer *opt;
+    float *batch;
+    uint32_t *perm;
+    size_t next;
+};
+
+static struct amx_rule_binding bind(const char *selector, const char *rule, double eta0)
+{
+    struct amx_rule_binding b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.selector, sizeof b.selector, "%s", selector);
+    amx_rule_spec_defaults(&b.spec, amx_rule_find(rule));
+    b.spec.eta0 = eta0;
+    return b;
+}
+
+static void trainer_init(struct trainer *t, bool adamix, int threads, struct amx_rng *r)
+{
+    struct amx_error err;
+    memset(t, 0, sizeof *t);
+    if (amx_autoencoder_init(&t->ae, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
+        amx_autoencoder_set_threads(&t->ae, threads, &err) != AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        exit(1);
+    }
+    amx_autoencoder_init_random(&t->ae, 0.1, r);
+    struct amx_param_tensor tensors[2 * ND];
+    size_t nt = amx_autoencoder_tensors(&t->ae, tensors);
+    struct amx_rule_binding constant[] = {bind("all", "constant", 0.01)};
+    struct amx_rule_binding mix[] = {bind("weights", "current-gradient", 0.01),
+                                     bind("biases", "power-exponential", 0.01)};
+    if (amx_optimizer_init(&t->opt, tensors, nt, adamix ? mix : constant, adamix ? 2 : 1, &err) !=
+        AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        exit(1);
+    }
+    amx_optimizer_epoch_begin(t->opt, 0);
+    t->batch = xmalloc(sizeof(float) * BATCH * 784);
+    t->perm = xmalloc(sizeof(uint32_t) * N_DATA);
+    for (uint32_t i = 0; i < N_DATA; i++)
+        t->perm[i] = i;
+    amx_rng_shuffle(r, t->perm, N_DATA);
+}
+
+static void trainer_free(struct trainer *t)
+{
+    amx_optimizer_free(t->opt);
+    amx_autoencoder_free(&t->ae);
+    free(t->batch);
+    free(t->perm);
+}
+
+/* One step as the run module makes it: gather, train_step, update. */
+static void trainer_step(struct trainer *t, const float *data)
+{
+    if (t->next + BATCH > N_DATA) t->next = 0;
+    for (int b = 0; b < BATCH; b++)
+        memcpy(t->batch + (size_t)b * 784, data + (size_t)t->perm[t->next + b] * 784,
+               sizeof(float) * 784);
+    t->next += BATCH;
+    double loss = amx_autoencoder_train_step(&t->ae, t->batch, BATCH, AMX_LOSS_CROSS_ENTROPY);
+    if (loss != loss) {
+        fprintf(stderr, "bench_finetune: the loss became NaN\n");
+        exit(1);
+    }
+    amx_optimizer_step(t->opt);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+enum {
+    M_GEMM1,     /* 23 calls, 1 BLAS thread */
+    M_GEMM2,     /* 23 calls, 2 OpenBLAS threads */
+    M_CONST1,    /* our step, constant rule, 1 thread */
+    M_MIX1,      /* AdaMix, 1 thread */
+    M_CONST2,    /* constant, 2 threads */
+    M_MIX2,      /* AdaMix, 2 threads */
+    M_EVALGEMM1, /* 8 forward calls */
+    M_EVAL1,     /* amx_autoencoder_recon_error, 1 thread */
+    M_EVAL2,     /* 2 threads */
+    M_RBMGEMM1,  /* 5 calls per batch */
+    M_RBM1,      /* amx_rbm_train_epoch */
+    N_MEASURES
+};
+
+static const char *const names[N_MEASURES] = {
+    "gemm_limit_1t", "gemm_limit_2t_openblas", "finetune_constant_1t", "finetune_adamix_1t",
+    "finetune_constant_2t", "finetune_adamix_2t", "eval_gemm_limit_1t", "eval_1t", "eval_2t",
+    "rbm_gemm_limit_1t", "rbm_cd1_1t"};
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 11;
+    int steps = argc > 2 ? atoi(argv[2]) : 10;
+    if (reps < 1 || reps > MAX_REPS) reps = 11;
+    if (steps < 1) steps = 10;
+    const double images = (double)steps * BATCH;
+
+    openblas_set_num_threads(1);
+    struct amx_rng r;
+    amx_rng_stream(&r, 2016, 0, AMX_STREAM_USER + 77);
+    float *data = xmalloc(sizeof(float) * N_DATA * 784);
+    for (size_t i = 0; i < (size_t)N_DATA * 784; i++)
+        data[i] = amx_rng_uniform(&r);
+
+    struct gemm_bufs g;
+    gemm_bufs_init(&g, &r);
+    struct trainer tr[4]; /* constant 1t, AdaMix 1t, constant 2t, AdaMix 2t */
+    for (int i = 0; i < 4; i++)
+        trainer_init(&tr[i], i & 1, i < 2 ? 1 : 2, &r);
+    struct amx_autoencoder ev1, ev2; /* evaluation: a copy of tr[0]'s sizes */
+    struct amx_error err;
+    if (amx_autoencoder_init(&ev1, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
+        amx_autoencoder_init(&ev2, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
+        amx_autoencoder_set_threads(&ev2, 2, &err) != AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        return 1;
+    }
+    amx_autoencoder_init_random(&ev1, 0.1, &r);
+    memcpy(ev2.params, ev1.params, sizeof(float) * ev1.n_params);
+
+    /* RBM 784 x 1000, CD-1, one epoch over `images` rows of the data */
+    const int V = 784, H = 1000;
+    struct amx_rbm rbm;
+    if (amx_rbm_init(&rbm, V, H, false, BATCH, &err) != AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        return 1;
+    }
+    amx_rbm_init_weights(&rbm, 0.1, &r);
+    struct amx_rbm_hparams hp = {0.1, 0.5, 0.9, 5, 0.0002, 1};
+    struct amx_rng order, sample;
+    amx_rng_stream(&order, 2016, 0, AMX_STREAM_USER + 78);
+    amx_rng_stream(&sample, 2016, 0, AMX_STREAM_USER + 79);
+    size_t rbm_rows = (size_t)images < N_DATA ? (size_t)images : N_DATA;
+    float *rW = xmalloc(sizeof(float) * V * H), *rgW = xmalloc(sizeof(float) * V * H);
+    float *rv0 = xmalloc(sizeof(float) * BATCH * V), *rv1 = xmalloc(sizeof(float) * BATCH * V);
+    float *rh0 = xmalloc(sizeof(float) * BATCH * H), *rhs = xmalloc(sizeof(float) * BATCH * H);
+    float *rh1 = xmalloc(sizeof(float) * BATCH * H);
+    memcpy(rW, rbm.W, sizeof(float) * V * H);
+    memcpy(rv0, data, sizeof(float) * BATCH * V);
+    memcpy(rv1, data + BATCH * V, sizeof(float) * BATCH * V);
+    for (size_t i = 0; i < (size_t)BATCH * H; i++)
+        rhs[i] = amx_rng_uniform(&r) < 0.5f ? 1.0f : 0.0f;
+
+    /* warm up every path once */
+    gemm_step(&g, BATCH);
+    for (int i = 0; i < 4; i++)
+        trainer_step(&tr[i], data);
+    amx_autoencoder_recon_error(&ev1, data, BATCH);
+    amx_autoencoder_recon_error(&ev2, data, BATCH);
+
+    static double t[N_MEASURES][MAX_REPS];
+    for (int rep = 0; rep < reps; rep++) {
+        double t0;
+        t0 = now();
+        for (int s = 0; s < steps; s++)
+            gemm_step(&g, BATCH);
+        t[M_GEMM1][rep] = now() - t0;
+
+        for (int i = 0; i < 4; i++) {
+            t0 = now();
+            for (int s = 0; s < steps; s++)
+                trainer_step(&tr[i], data);
+            t[M_CONST1 + i][rep] = now() - t0;
+        }
+
+        openblas_set_num_threads(2);
+        t0 = now();
+        for (int s = 0; s < steps; s++)
+            gemm_step(&g, BATCH);
+        t[M_GEMM2][rep] = now() - t0;
+        openblas_set_num_threads(1);
+
+        t0 = now();
+        for (int s = 0; s < steps; s++)
+            gemm_forward(&g, BATCH);
+        t[M_EVALGEMM1][rep] = now() - t0;
+        t0 = now();
+        amx_autoencoder_recon_error(&ev1, data, (size_t)images);
+        t[M_EVAL1][rep] = now() - t0;
+        t0 = now();
+        amx_autoencoder_recon_error(&ev2, data, (size_t)images);
+        t[M_EVAL2][rep] = now() - t0;
+
+        t0 = now();
+        for (size_t s = 0; s < rbm_rows; s += BATCH)
+            gemm_rbm_batch(rW, rgW, rv0, rh0, rhs, rv1, rh1, BATCH, V, H);
+        t[M_RBMGEMM1][rep] = now() - t0;
+        t0 = now();
+        amx_rbm_train_epoch(&rbm, data, rbm_rows, BATCH, &hp, rep, &order, &sample, NULL, &err);
+        t[M_RBM1][rep] = now() - t0;
+    }
+
+    double med[N_MEASURES], ips[N_MEASURES];
+    for (int m = 0; m < N_MEASURES; m++) {
+        med[m] = median(t[m], reps);
+        double n = m >= M_RBMGEMM1 ? (double)rbm_rows : images;
+        ips[m] = n / med[m];
+    }
+    const double step_gflop = 1.543, rbm_gflop = 0.784; /* per batch of 100 */
+    printf("bench_finetune: 784-1000-500-250-30, batch %d, cross-entropy; OpenBLAS core %s\n",
+           BATCH, openblas_get_corename());
+    printf("medians of %d repetitions of %.0f images, interleaved\n\n", reps, images);
+    printf("%-34s %10s %10s %8s\n", "measure", "images/s", "ms/batch", "GFLOP/s");
+    for (int m = 0; m < N_MEASURES; m++) {
+        double ms = 1e3 * med[m] / (m >= M_RBMGEMM1 ? (double)rbm_rows : images) * BATCH;
+        double gf = m >= M_RBMGEMM1                        ? rbm_gflop
+                    : (m == M_EVALGEMM1 || m == M_EVAL1 || m == M_EVAL2) ? 0.5666
+                                                           : step_gflop;
+        printf("%-34s %10.0f %10.2f %8.1f\n", names[m], ips[m], ms, gf / (ms * 1e-3));
+    }
+    double eff_c1 = med[M_GEMM1] / med[M_CONST1], eff_m1 = med[M_GEMM1] / med[M_MIX1];
+    double eff_c2 = med[M_GEMM2] / med[M_CONST2], eff_m2 = med[M_GEMM2] / med[M_MIX2];
+    printf("\nGEMM efficiency, constant, 1 thread   %.3f\n", eff_c1);
+    printf("GEMM efficiency, AdaMix, 1 thread     %.3f\n", eff_m1);
+    printf("vs 2-thread OpenBLAS limit, constant  %.3f\n", eff_c2);
+    printf("vs 2-thread OpenBLAS limit, AdaMix    %.3f\n", eff_m2);
+    printf("2 threads / 1 thread, constant        %.3f\n", med[M_CONST1] / med[M_CONST2]);
+    printf("2 threads / 1 thread, AdaMix          %.3f\n", med[M_MIX1] / med[M_MIX2]);
+    printf("OpenBLAS 2 threads / 1 (GEMM only)    %.3f\n", med[M_GEMM1] / med[M_GEMM2]);
+    printf("evaluation GEMM efficiency, 1 thread  %.3f\n", med[M_EVALGEMM1] / med[M_EVAL1]);
+    printf("evaluation 2 threads / 1 thread       %.3f\n", med[M_EVAL1] / med[M_EVAL2]);
+    printf("RBM CD-1 GEMM efficiency, 1 thread    %.3f\n", med[M_RBMGEMM1] / med[M_RBM1]);
+
+    printf("\nRESULT corename %s\n", openblas_get_corename());
+    for (int m = 0; m < N_MEASURES; m++)
+        printf("RESULT %s %.1f\n", names[m], ips[m]);
+    printf("RESULT eff_constant_1t %.4f\nRESULT eff_adamix_1t %.4f\n", eff_c1, eff_m1);
+    printf("RESULT speedup_constant_2t %.4f\nRESULT speedup_adamix_2t %.4f\n",
+           med[M_CONST1] / med[M_CONST2], med[M_MIX1] / med[M_MIX2]);
+    printf("RESULT eff_eval_1t %.4f\nRESULT speedup_eval_2t %.4f\n",
+           med[M_EVALGEMM1] / med[M_EVAL1], med[M_EVAL1] / med[M_EVAL2]);
+    printf("RESULT eff_rbm_1t %.4f\n", med[M_RBMGEMM1] / med[M_RBM1]);
+
+    for (int i = 0; i < 4; i++)
+        trainer_free(&tr[i]);
+    amx_autoencoder_free(&ev1);
+    amx_autoencoder_free(&ev2);
+    amx_rbm_free(&rbm);
+    gemm_bufs_free(&g);
+    free(rW), free(rgW), free(rv0), free(rv1), free(rh0), free(rhs), free(rh1);
+    free(data);
+    return 0;
+}
