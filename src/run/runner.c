@@ -647,7 +647,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                           l + 2 == net->n_layers && net->code == AMX_UNIT_LINEAR, 1,
                                           err) == AMX_OK;
                     struct amx_error cerr;
-                    if (ok && amx_cache_load(cache, rbms, net->n_layers - 1, &cerr) == AMX_OK) {
+                    if (ok && amx_cache_load(cache, rbms, net->n_layers - 1, NULL, &cerr) == AMX_OK) {
                         p.state = T_SKIPPED;
                         res->pretrain_reused++;
                     }
