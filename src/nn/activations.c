@@ -2,36 +2,44 @@
  * applies the unit in one sweep over the GEMM output, in place; the backward
  * pass multiplies an upstream gradient by the derivative, computed from the
  * cached output y (so no pre-activation is kept):
- *   logistic y = 1/(1+e^-z)   f' = y (1 - y)
- *   tanh     y = tanh z       f' = 1 - y^2
- *   relu     y = max(z, 0)    f' = [y > 0]
- *   linear   y = z            f' = 1
- * The switch is outside the loops so each inner loop is a plain
- * vectorisable sweep. No GEMM here (blas.c), no loss (loss.c). */
-#include "adamix/nn.h"
+ *   logistic y = 1/(1+e^-z)                f' = y (1 - y)
+ *   tanh     y = sign(z) (1-e)/(1+e),      f' = 1 - y^2
+ *            e = e^{-2|z|}
+ *   relu     y = max(z, 0)                 f' = [y > 0]
+ *   linear   y = z                         f' = 1
+ * The exponential is internal.h's vectorisable one, so each inner loop is a
+ * plain vector sweep (libm's expf and tanhf would be a call per element).
+ * Every kernel has a strided form (rows of N at a leading dimension ld) for
+ * the autoencoder's column blocks; the public functions are the ld = N case.
+ * No GEMM here (blas.c), no loss (loss.c). */
+#include "internal.h"
 
-#include <math.h>
-
-void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_unit unit)
+AMX_NN_CLONES void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N,
+                                           enum amx_unit unit)
 {
     switch (unit) {
     case AMX_UNIT_LOGISTIC:
         for (int b = 0; b < B; b++) {
-            float *y = Y + (size_t)b * N;
+            float *y = Y + (size_t)b * ld;
             for (int j = 0; j < N; j++)
-                y[j] = 1.0f / (1.0f + expf(-(y[j] + bias[j])));
+                y[j] = 1.0f / (1.0f + amx_nn_expf(-(y[j] + bias[j])));
         }
         break;
     case AMX_UNIT_TANH:
         for (int b = 0; b < B; b++) {
-            float *y = Y + (size_t)b * N;
-            for (int j = 0; j < N; j++)
-                y[j] = tanhf(y[j] + bias[j]);
+            float *y = Y + (size_t)b * ld;
+            for (int j = 0; j < N; j++) {
+                float z = y[j] + bias[j];
+                float a = z < 0.0f ? -z : z;
+                float e = amx_nn_expf(-2.0f * a);
+                float t = (1.0f - e) / (1.0f + e);
+                y[j] = z < 0.0f ? -t : t;
+            }
         }
         break;
     case AMX_UNIT_RELU:
         for (int b = 0; b < B; b++) {
-            float *y = Y + (size_t)b * N;
+            float *y = Y + (size_t)b * ld;
             for (int j = 0; j < N; j++) {
                 float z = y[j] + bias[j];
                 y[j] = z > 0.0f ? z : 0.0f;
@@ -40,7 +48,7 @@ void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_
         break;
     case AMX_UNIT_LINEAR:
         for (int b = 0; b < B; b++) {
-            float *y = Y + (size_t)b * N;
+            float *y = Y + (size_t)b * ld;
             for (int j = 0; j < N; j++)
                 y[j] += bias[j];
         }
@@ -48,27 +56,49 @@ void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_
     }
 }
 
+AMX_NN_CLONES void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld, int B, int N,
+                                               enum amx_unit unit)
+{
+    for (int b = 0; b < B; b++) {
+        float *d = dZ + (size_t)b * ld;
+        const float *y = Y + (size_t)b * ld;
+        switch (unit) {
+        case AMX_UNIT_LOGISTIC:
+            for (int j = 0; j < N; j++)
+                d[j] = d[j] * y[j] * (1.0f - y[j]);
+            break;
+        case AMX_UNIT_TANH:
+            for (int j = 0; j < N; j++)
+                d[j] = d[j] * (1.0f - y[j] * y[j]);
+            break;
+        case AMX_UNIT_RELU:
+            for (int j = 0; j < N; j++)
+                d[j] = y[j] > 0.0f ? d[j] : 0.0f;
+            break;
+        case AMX_UNIT_LINEAR:
+            return;
+        }
+    }
+}
+
+AMX_NN_CLONES void amx_nn_colsum(float *db, const float *dZ, int ld, int B, int N)
+{
+    memset(db, 0, sizeof *db * (size_t)N);
+    for (int b = 0; b < B; b++) {
+        const float *dz = dZ + (size_t)b * ld;
+        for (int j = 0; j < N; j++)
+            db[j] += dz[j];
+    }
+}
+
+void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_unit unit)
+{
+    amx_nn_bias_act_forward(Y, N, bias, B, N, unit);
+}
+
 void amx_activation_backward(float *dZ, const float *dY, const float *Y, int B, int N,
                              enum amx_unit unit)
 {
-    size_t n = (size_t)B * N;
-    switch (unit) {
-    case AMX_UNIT_LOGISTIC:
-        for (size_t i = 0; i < n; i++)
-            dZ[i] = dY[i] * Y[i] * (1.0f - Y[i]);
-        break;
-    case AMX_UNIT_TANH:
-        for (size_t i = 0; i < n; i++)
-            dZ[i] = dY[i] * (1.0f - Y[i] * Y[i]);
-        break;
-    case AMX_UNIT_RELU:
-        for (size_t i = 0; i < n; i++)
-            dZ[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
-        break;
-    case AMX_UNIT_LINEAR:
-        if (dZ != dY)
-            for (size_t i = 0; i < n; i++)
-                dZ[i] = dY[i];
-        break;
-    }
+    if (dZ != dY) memcpy(dZ, dY, sizeof *dZ * (size_t)B * (size_t)N);
+    amx_nn_act_backward_inplace(dZ, Y, N, B, N, unit);
 }

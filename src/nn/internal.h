@@ -1,0 +1,123 @@
+/* Private to src/nn: strided versions of the elementwise kernels (the
+ * autoencoder applies them to a block of columns of a wider matrix), a
+ * vectorisable exponential, and the small thread pool the autoencoder and the
+ * RBM split their work over. Nothing here is part of the public API. */
+#ifndef ADAMIX_NN_INTERNAL_H
+#define ADAMIX_NN_INTERNAL_H
+
+#include "adamix/nn.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* The elementwise loops are compiled for the baseline x86-64 and for AVX2
+ * and AVX-512, the loader picking the best the CPU has (GNU ifunc). The
+ * results are bit-identical in every version: these loops use only +, -, *,
+ * / and comparisons, all correctly rounded, and ISO C mode (-std=c11) keeps
+ * gcc from contracting a*b+c into fma. -DAMX_NO_CLONES turns it off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
+    !defined(__SANITIZE_ADDRESS__) && !defined(AMX_NO_CLONES)
+#define AMX_NN_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define AMX_NN_CLONES
+#endif
+
+/* exp(x) in float with plain arithmetic, so that gcc vectorises the loops
+ * that call it (libm's expf is a call per element). Cody & Waite's method:
+ * x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2, ln2 split into a part
+ * with few significant bits (k*C1 exact) and a correction C2;
+ * exp(r) by its Taylor series to degree 7 (remainder r^8/8! < 6e-9, below
+ * half an ulp of 1), in Horner form; 2^k built in the exponent bits.
+ * Relative error about 2 ulp. x is clamped to [-87, 88], where 2^k is a
+ * normal float: exp(-87) = 1.6e-38 and exp(88) = 1.7e38 stand in for 0 and
+ * infinity, which the callers (1/(1+e), e/(1+e)) do not distinguish. A NaN
+ * stays NaN (the clamps compare false). k is read from the rounding
+ * constant's mantissa, so no float-to-int conversion is ever out of range. */
+static inline float amx_nn_expf(float x)
+{
+    const float lo = -87.0f, hi = 88.0f;
+    x = x < lo ? lo : x;
+    x = x > hi ? hi : x;
+    const float round = 12582912.0f; /* 1.5 * 2^23: t + round rounds t to an integer */
+    float t = x * 1.44269504088896341f + round;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    float k = t - round;
+    float r = x - k * 0.693359375f; /* C1 = 355/512, 9 bits: k*C1 exact */
+    r = r - k * -2.12194440e-4f;     /* C2 = ln2 - C1 */
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    /* tb = bits of (round + k): 0x4B400000 + k for |k| < 2^22 */
+    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return p * scale;
+}
+
+/* log(1 + e) for e in [0, 1], vectorisable: log(1+e) = 2 atanh(s) with
+ * s = e / (2 + e) in [0, 1/3], atanh(s) = s + s^3/3 + s^5/5 + ... to s^17
+ * (the next term, s^19/19 < 3e-11, is far below float precision). */
+static inline float amx_nn_log1pf_unit(float e)
+{
+    float s = e / (2.0f + e), s2 = s * s;
+    float p = 1.0f / 17.0f;
+    p = p * s2 + 1.0f / 15.0f;
+    p = p * s2 + 1.0f / 13.0f;
+    p = p * s2 + 1.0f / 11.0f;
+    p = p * s2 + 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
+
+/* ---- strided kernels: a B x N block of rows with leading dimension ld --- */
+
+/* Y = f(Y + bias) in place. Y: B rows of N at stride ld, bias: N. */
+void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N,
+                             enum amx_unit unit);
+/* dZ = dZ * f'(z) in place, from the cached output Y (same ld). */
+void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld, int B, int N,
+                                 enum amx_unit unit);
+/* db (N) = column sums of dZ (B rows of N at stride ld), overwritten. */
+void amx_nn_colsum(float *db, const float *dZ, int ld, int B, int N);
+/* Cross-entropy forward and gradient in one pass: with z = Y + bias and
+ * p = sigmoid(z), leaves p in Y, writes dZ = (p - x) * scale and returns the
+ * sum of softplus(z) - x z over the block (double). Y, x, dZ: same ld. */
+double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias, const float *x, int ld, int B,
+                            int N, float scale);
+/* Sum of (p - x)^2 over the block (double). P, x: same ld. */
+double amx_nn_squared_error(const float *P, const float *x, int ld, int B, int N);
+/* dZ = (p - x) * scale * f'(z), f' from the output P of `unit`. */
+void amx_nn_squared_error_grad(float *dZ, const float *P, const float *x, int ld, int B, int N,
+                               float scale, enum amx_unit unit);
+
+/* ---- the thread pool ------------------------------------------------------ */
+
+/* n ranks: the calling thread is rank 0, n - 1 persistent threads the others.
+ * A job runs on every rank at once; inside it, amx_nn_pool_barrier(pool,
+ * rank) waits until every rank has reached it (waiters spin briefly, then
+ * sleep). With a NULL pool a job runs on rank 0 alone and barriers return at
+ * once. A pool does not survive fork(). */
+struct amx_nn_pool;
+typedef void (*amx_nn_job_fn)(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool);
+
+enum amx_status amx_nn_pool_create(struct amx_nn_pool **out, int n, struct amx_error *err);
+void amx_nn_pool_destroy(struct amx_nn_pool *pool);
+int amx_nn_pool_size(const struct amx_nn_pool *pool);
+void amx_nn_pool_run(struct amx_nn_pool *pool, amx_nn_job_fn fn, void *ctx);
+void amx_nn_pool_barrier(struct amx_nn_pool *pool, int rank);
+
+/* Column block k of AMX_NN_SPLIT of a width n: [*lo, *hi). Edges are
+ * multiples of 16 floats (64 bytes) when n >= 64, so every block starts on a
+ * cache line and suits the GEMM kernels; blocks may be empty for small n. */
+void amx_nn_block(int n, int k, int *lo, int *hi);
+
+#endif
