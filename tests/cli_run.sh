@@ -191,5 +191,14 @@ check "merged results equal the unsharded ones" same_results j2 merged
 check "merged summary.csv equals the unsharded one" \
     diff <(cut -d, -f1-7 j2/summary.csv) <(cut -d, -f1-7 merged/summary.csv)
 
+# 15. Renaming a variant reruns nothing (same computation, same run ids) and
+#     the reports show the new name.
+sed 's/^    constant:/    plain-sgd:/' "$exp" >renamed.yaml
+"$prog" -q -o j2 renamed.yaml >out16.txt 2>&1
+check "renamed variant: exit 0" [ $? -eq 0 ]
+check "renamed variant: all 4 runs reused" grep -q "4 already complete" out16.txt
+check "renamed variant: summary.csv shows the new name" grep -q ",plain-sgd," j2/summary.csv
+check "renamed variant: the old name is gone" bash -c "! grep -q ',constant,' j2/summary.csv"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

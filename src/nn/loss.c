@@ -8,30 +8,109 @@
  *   softplus(z) = max(z, 0) + log1p(exp(-|z|)),
  * finite for any z even where p rounds to 0 or 1; its gradient is p - x.
  * squared_error is sum (p - x)^2 (no 1/2: it equals the reported measure),
- * gradient 2 (p - x) f'(z). Not here: the reconstruction error over a data
- * set (autoencoder.c, which uses amx_squared_error_forward). */
-#include "adamix/nn.h"
+ * gradient 2 (p - x) f'(z).
+ *
+ * Sums are double. So that the loops still vectorise (gcc does not reorder a
+ * floating-point reduction without -ffast-math), each pixel's term goes to
+ * one of LANES partial sums by its column, j mod LANES, and the lanes are
+ * added in order at the end: a fixed summation order, whatever the machine.
+ * The strided forms (rows of N at a leading dimension ld) serve the
+ * autoencoder's column blocks. Not here: the reconstruction error over a
+ * data set (autoencoder.c). */
+#include "internal.h"
 
-#include <math.h>
+#define CHUNK 256 /* columns per pass: the scratch arrays live on the stack */
+#define LANES 16
+
+/* acc[l] += a[j] - x[j] b[j] for j = l mod LANES, all in double. */
+static inline void lanes_fma(double *restrict acc, const float *restrict a,
+                             const float *restrict x, const float *restrict b, int m)
+{
+    int j = 0;
+    for (; j + LANES <= m; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += (double)a[j + l] - (double)x[j + l] * (double)b[j + l];
+    for (int l = 0; j + l < m; l++)
+        acc[l] += (double)a[j + l] - (double)x[j + l] * (double)b[j + l];
+}
+
+/* acc[l] += (p[j] - x[j])^2 for j = l mod LANES, in double. */
+static inline void lanes_sq(double *restrict acc, const float *restrict p,
+                            const float *restrict x, int m)
+{
+    int j = 0;
+    for (; j + LANES <= m; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            double d = (double)p[j + l] - (double)x[j + l];
+            acc[l] += d * d;
+        }
+    for (int l = 0; j + l < m; l++) {
+        double d = (double)p[j + l] - (double)x[j + l];
+        acc[l] += d * d;
+    }
+}
+
+static double lanes_total(const double *acc)
+{
+    double s = 0.0;
+    for (int l = 0; l < LANES; l++)
+        s += acc[l];
+    return s;
+}
+
+AMX_NN_CLONES double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias, const float *x,
+                                          int ld, int B, int N, float scale)
+{
+    double acc[LANES] = {0};
+    float zs[CHUNK], sp[CHUNK];
+    for (int b = 0; b < B; b++) {
+        float *y = Y + (size_t)b * ld;
+        const float *t = x + (size_t)b * ld;
+        for (int j0 = 0; j0 < N; j0 += CHUNK) {
+            const int m = N - j0 < CHUNK ? N - j0 : CHUNK;
+            for (int j = 0; j < m; j++) {
+                float z = y[j0 + j] + bias[j0 + j];
+                float a = z < 0.0f ? -z : z;
+                float e = amx_nn_expf(-a); /* in (0, 1]: never overflows */
+                zs[j] = z;
+                sp[j] = (z > 0.0f ? z : 0.0f) + amx_nn_log1pf_unit(e);
+                /* sigmoid from the same e: z >= 0: 1/(1+e); z < 0: e/(1+e) */
+                y[j0 + j] = (z >= 0.0f ? 1.0f : e) / (1.0f + e);
+            }
+            lanes_fma(acc, sp, t + j0, zs, m);
+            if (dZ) {
+                float *d = dZ + (size_t)b * ld + j0;
+                for (int j = 0; j < m; j++)
+                    d[j] = (y[j0 + j] - t[j0 + j]) * scale;
+            }
+        }
+    }
+    return lanes_total(acc);
+}
+
+AMX_NN_CLONES double amx_nn_squared_error(const float *P, const float *x, int ld, int B, int N)
+{
+    double acc[LANES] = {0};
+    for (int b = 0; b < B; b++)
+        lanes_sq(acc, P + (size_t)b * ld, x + (size_t)b * ld, N);
+    return lanes_total(acc);
+}
+
+AMX_NN_CLONES void amx_nn_squared_error_grad(float *dZ, const float *P, const float *x, int ld,
+                                             int B, int N, float scale, enum amx_unit unit)
+{
+    for (int b = 0; b < B; b++) {
+        float *d = dZ + (size_t)b * ld;
+        const float *p = P + (size_t)b * ld, *t = x + (size_t)b * ld;
+        for (int j = 0; j < N; j++)
+            d[j] = (p[j] - t[j]) * scale;
+    }
+    amx_nn_act_backward_inplace(dZ, P, ld, B, N, unit);
+}
 
 double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int B, int N)
 {
-    double total = 0.0;
-    for (int b = 0; b < B; b++) {
-        float *y = Y + (size_t)b * N;
-        const float *t = x + (size_t)b * N;
-        double img = 0.0;
-        for (int j = 0; j < N; j++) {
-            float z = y[j] + bias[j];
-            float e = expf(-fabsf(z)); /* in (0, 1]: never overflows */
-            float softplus = (z > 0.0f ? z : 0.0f) + log1pf(e);
-            img += (double)softplus - (double)t[j] * (double)z;
-            /* sigmoid from the same e: z >= 0: 1/(1+e); z < 0: e/(1+e) */
-            y[j] = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-        }
-        total += img;
-    }
-    return total;
+    return amx_nn_cross_entropy(Y, NULL, bias, x, N, B, N, 0.0f);
 }
 
 void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int B, int N)
@@ -44,26 +123,11 @@ void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int B
 
 double amx_squared_error_forward(const float *P, const float *x, int B, int N)
 {
-    double total = 0.0;
-    for (int b = 0; b < B; b++) {
-        const float *p = P + (size_t)b * N;
-        const float *t = x + (size_t)b * N;
-        double img = 0.0;
-        for (int j = 0; j < N; j++) {
-            double d = (double)p[j] - (double)t[j];
-            img += d * d;
-        }
-        total += img;
-    }
-    return total;
+    return amx_nn_squared_error(P, x, N, B, N);
 }
 
 void amx_squared_error_backward(float *dZ, const float *P, const float *x, int B, int N,
                                 enum amx_unit unit)
 {
-    size_t n = (size_t)B * N;
-    float scale = 2.0f / (float)B;
-    for (size_t i = 0; i < n; i++)
-        dZ[i] = (P[i] - x[i]) * scale;
-    amx_activation_backward(dZ, dZ, P, B, N, unit);
+    amx_nn_squared_error_grad(dZ, P, x, N, B, N, 2.0f / (float)B, unit);
 }

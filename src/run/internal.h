@@ -55,4 +55,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                                   const char *run_dir, amx_progress_fn progress, void *pctx,
                                   struct amx_error *err);
 
+/* Sets what names a run in its summary.json (name, sweep labels, repeat,
+ * seed) from the current experiment: fine-tuning writes them, and a reused
+ * run gets them refreshed when the experiment renamed a variant. */
+#include <jansson.h>
+void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root);
+#define AMX_SUMMARY_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10))
+
 #endif

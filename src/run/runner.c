@@ -240,6 +240,41 @@ static bool run_complete(const char *run_dir, const struct amx_run_config *cfg)
     return same;
 }
 
+/* A reused run keeps its numbers, but what names it follows the experiment:
+ * config.yaml (name, description, report) and the identity fields of
+ * summary.json (a renamed sweep variant) are rewritten when they differ. */
+static void refresh_identity(const struct amx_experiment *exp, size_t run, const char *run_dir)
+{
+    char path[AMX_PATH_MAX + 64];
+    struct amx_error err;
+    struct amx_node *node = amx_config_to_node(&exp->runs[run].cfg);
+    char *yaml = node ? amx_node_emit_string(node) : NULL;
+    amx_node_free(node);
+    char *old = NULL;
+    amx_path_join(path, sizeof path, run_dir, "config.yaml");
+    if (yaml && amx_read_file(path, &old, NULL, &err) == AMX_OK && strcmp(old, yaml) != 0)
+        amx_write_file_atomic(path, yaml, strlen(yaml), &err);
+    free(old);
+    free(yaml);
+
+    amx_path_join(path, sizeof path, run_dir, "summary.json");
+    json_error_t jerr;
+    json_t *s = json_load_file(path, 0, &jerr);
+    if (!s) return;
+    char *before = json_dumps(s, AMX_SUMMARY_JSON_FLAGS);
+    amx_summary_identity(exp, run, s);
+    char *after = json_dumps(s, AMX_SUMMARY_JSON_FLAGS);
+    if (before && after && strcmp(before, after) != 0) {
+        struct amx_buf b = {0};
+        amx_buf_printf(&b, "%s\n", after);
+        if (!b.failed) amx_write_file_atomic(path, b.data, b.len, &err);
+        amx_buf_free(&b);
+    }
+    free(before);
+    free(after);
+    json_decref(s);
+}
+
 static bool run_failed_before(const char *run_dir)
 {
     char path[AMX_PATH_MAX + 64];
@@ -610,6 +645,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         else
             want = !complete;
         if (!want) {
+            if (complete) refresh_identity(exp, i, run_dir);
             res->skipped++;
             continue;
         }

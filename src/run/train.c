@@ -188,22 +188,27 @@ struct outcome {
     double seconds, pretrain_seconds, finetune_seconds;
 };
 
-static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
-                                     const char *run_dir, const struct outcome *o, bool has_valid,
-                                     struct amx_error *err)
+void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root)
 {
     const struct amx_run *r = &exp->runs[run];
-    json_t *root = json_object();
     json_t *sweep = json_object();
     for (size_t a = 0; a < exp->n_axes; a++)
         json_object_set_new(sweep, exp->axes[a].path,
                             json_string(exp->axes[a].labels[r->value[a]]));
-    json_object_set_new(root, "run_id", json_string(r->id));
     json_object_set_new(root, "name", json_string(r->cfg.name));
-    json_object_set_new(root, "status", json_string(o->status));
     json_object_set_new(root, "sweep", sweep);
     json_object_set_new(root, "repeat", json_integer(r->repeat));
     json_object_set_new(root, "seed", json_integer((json_int_t)r->cfg.seed));
+}
+
+static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
+                                     const char *run_dir, const struct outcome *o, bool has_valid,
+                                     struct amx_error *err)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "run_id", json_string(exp->runs[run].id));
+    amx_summary_identity(exp, run, root);
+    json_object_set_new(root, "status", json_string(o->status));
     json_object_set_new(root, "epochs", json_integer(o->epochs));
     json_object_set_new(root, "final_test_error", json_number_or_null(o->final_test, true));
     json_object_set_new(root, "best_test_error", json_number_or_null(o->best_test, true));
@@ -214,7 +219,7 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(root, "seconds", json_real(o->seconds));
     json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
     json_object_set_new(root, "finetune_seconds", json_real(o->finetune_seconds));
-    char *text = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    char *text = json_dumps(root, AMX_SUMMARY_JSON_FLAGS);
     json_decref(root);
     if (!text) return amx_fail(err, AMX_ERR_NOMEM, run_dir, 0, 0, "out of memory");
     struct amx_buf b = {0};
