@@ -212,7 +212,8 @@ struct amx_autoencoder {
     float *grads;    /* n_params, identical layout */
     float *acts;     /* every layer's Y */
     float *delta[2]; /* max_batch x max(sizes) each: backward ping-pong */
-    int n_threads;
+    int n_threads;   /* 1 unless amx_autoencoder_set_threads said more */
+    struct amx_nn_pool *pool; /* the threads beyond the caller's; NULL with 1 */
 };
 
 /* Shapes are checked (2 <= n_layers <= AMX_MAX_LAYERS, sizes >= 1,
