@@ -187,6 +187,20 @@ void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n
 
 #define AMX_NN_MAX_DENSE (2 * (AMX_MAX_LAYERS - 1))
 
+/* How a step is split between threads, fixed so that the arithmetic never
+ * depends on their number: every matrix product of a step, and every
+ * elementwise pass over its output, is cut into AMX_NN_SPLIT blocks of
+ * output columns (edges at multiples of 16 floats for widths >= 64), each
+ * block one GEMM call over the whole batch; threads take blocks k = rank,
+ * rank + n, ...; sums over the blocks (the loss, the error) are added in
+ * block order. One thread makes the same calls one after another. Splitting
+ * columns, not images, keeps each product as efficient as the unsplit one
+ * (the weights are packed once, not once per slice of the batch). Changing
+ * this constant changes results in the last bits. */
+#define AMX_NN_SPLIT 2
+
+struct amx_nn_pool; /* src/nn/pool.c */
+
 /* One dense layer Y = f(X W + b), a view into the autoencoder's slabs. */
 struct amx_dense {
     int in, out;
