@@ -33,6 +33,8 @@ static const char usage_text[] =
     "options:\n"
     "  -o, --out DIR         results folder (default: results/<name>)\n"
     "  -j, --jobs N          runs in parallel (default: the number of cores)\n"
+    "      --cache DIR       pretraining cache, shareable between experiments\n"
+    "                        (default: the results folder's cache/)\n"
     "  -s, --set PATH=VALUE  override one value by its dotted path, VALUE in YAML\n"
     "                        syntax; repeatable. PATH=VALUE words after the file\n"
     "                        are the same. A sweep axis: --set 'sweep.AXIS=[..]'\n"
@@ -212,6 +214,7 @@ static void on_event(const struct amx_event *ev, void *ctx)
 
 struct options {
     const char *out;
+    const char *cache;
     int jobs;
     bool dry_run, print_config, force, rerun_failed, fail_fast, quiet;
     int shard_i, shard_n;
@@ -339,6 +342,7 @@ static int cmd_run(const char *file, const struct options *o, int argc, char **a
         return 2;
     }
     struct amx_runner_options ro = {.out_dir = out,
+                                    .cache_dir = o->cache,
                                     .jobs = o->jobs,
                                     .shard_index = o->shard_i,
                                     .shard_count = o->shard_n,
@@ -532,19 +536,14 @@ int main(int argc, char **argv)
 static int dispatch(int argc, char **argv, struct options *opts)
 {
     struct options o = *opts;
-    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
-                                             {"jobs", required_argument, 0, 'j'},
-                                             {"set", required_argument, 0, 's'},
-                                             {"shard", required_argument, 0, 1},
-                                             {"dry-run", no_argument, 0, 2},
-                                             {"print-config", no_argument, 0, 3},
-                                             {"force", no_argument, 0, 4},
-                                             {"rerun-failed", no_argument, 0, 5},
-                                             {"fail-fast", no_argument, 0, 6},
-                                             {"quiet", no_argument, 0, 'q'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {"version", no_argument, 0, 'V'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"out", required_argument, 0, 'o'},  {"jobs", required_argument, 0, 'j'},
+        {"set", required_argument, 0, 's'},  {"shard", required_argument, 0, 1},
+        {"cache", required_argument, 0, 7},  {"dry-run", no_argument, 0, 2},
+        {"print-config", no_argument, 0, 3}, {"force", no_argument, 0, 4},
+        {"rerun-failed", no_argument, 0, 5}, {"fail-fast", no_argument, 0, 6},
+        {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},    {0, 0, 0, 0}};
     int c;
     bool shard_given = false;
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {

@@ -17,9 +17,10 @@
 #include <stddef.h>
 
 struct amx_runner_options {
-    const char *out_dir; /* results folder */
-    int jobs;            /* worker processes, >= 1 */
-    int shard_index;     /* 1-based; 0 = no sharding */
+    const char *out_dir;   /* results folder */
+    const char *cache_dir; /* pretraining cache; NULL: out_dir/cache */
+    int jobs;              /* worker processes, >= 1 */
+    int shard_index;       /* 1-based; 0 = no sharding */
     int shard_count;
     bool force;        /* rerun complete runs */
     bool rerun_failed; /* only runs whose last attempt failed */

@@ -8,13 +8,28 @@
  * train_step is forward + loss + backward into the gradient slab; the update
  * itself belongs to the optimiser (src/optim), and the loop over epochs and
  * batches to the run module. */
-#include "adamix/nn.h"
+#include "internal.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Slabs start on a cache line, and each activation buffer too (a multiple
+ * of 16 floats), which the column blocks' edges (multiples of 16) keep. */
+static size_t round16(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+static float *zalloc64(size_t n)
+{
+    size_t bytes = round16(n) * sizeof(float);
+    float *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
 
 enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *layers, int n_layers,
                                      enum amx_unit hidden, enum amx_unit code, enum amx_unit output,
@@ -43,12 +58,12 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
         int in = l < L - 1 ? layers[l] : layers[nd - l];
         int out = l < L - 1 ? layers[l + 1] : layers[nd - l - 1];
         n_params += (size_t)in * out + (size_t)out;
-        n_acts += (size_t)max_batch * out;
+        n_acts += round16((size_t)max_batch * out);
     }
-    size_t n_delta = (size_t)max_batch * widest;
-    ae->params = calloc(n_params, sizeof(float));
-    ae->grads = calloc(n_params, sizeof(float));
-    ae->acts = calloc(n_acts + 2 * n_delta, sizeof(float));
+    size_t n_delta = round16((size_t)max_batch * widest);
+    ae->params = zalloc64(n_params);
+    ae->grads = zalloc64(n_params);
+    ae->acts = zalloc64(n_acts + 2 * n_delta);
     if (!ae->params || !ae->grads || !ae->acts) {
         amx_autoencoder_free(ae);
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
@@ -60,6 +75,7 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
     ae->n_layers = nd;
     ae->max_batch = max_batch;
     ae->n_params = n_params;
+    ae->n_threads = 1;
     size_t off = 0;
     float *act = ae->acts;
     for (int l = 0; l < nd; l++) {
@@ -74,7 +90,7 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
         d->db = ae->grads + off;
         off += (size_t)d->out;
         d->Y = act;
-        act += (size_t)max_batch * d->out;
+        act += round16((size_t)max_batch * d->out);
     }
     ae->delta[0] = act;
     ae->delta[1] = act + n_delta;
@@ -83,6 +99,7 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
 
 void amx_autoencoder_free(struct amx_autoencoder *ae)
 {
+    amx_nn_pool_destroy(ae->pool);
     free(ae->params);
     free(ae->grads);
     free(ae->acts);
@@ -163,3 +180,164 @@ enum amx_status amx_autoencoder_check_loss(const struct amx_autoencoder *ae, enu
     return AMX_OK;
 }
 
+/* ---- the step, split into column blocks (AMX_NN_SPLIT in nn.h) ---------- */
+
+enum job_kind {
+    JOB_FORWARD, /* every layer with its unit: the reconstruction */
+    JOB_RECON,   /* the same, plus the squared error against x per block */
+    JOB_TRAIN    /* forward, loss, backward into the gradient slab */
+};
+
+struct job {
+    struct amx_autoencoder *ae;
+    const float *x; /* B x s_0 */
+    int B;
+    enum job_kind kind;
+    enum amx_loss loss;
+    double part[AMX_NN_SPLIT]; /* per block: loss or squared error */
+};
+
+/* dW[:, c0:c1] = X^T dZ[:, c0:c1] and db[c0:c1] = column sums of
+ * dZ[:, c0:c1]. X: B x In, dZ: B x Out (ld Out), dW: In x Out. */
+static void weight_grad(struct amx_dense *d, const float *X, const float *dZ, int B, int c0,
+                        int c1)
+{
+    amx_gemm(true, false, d->in, c1 - c0, B, 1.0f, X, d->in, dZ + c0, d->out, 0.0f, d->dW + c0,
+             d->out);
+    amx_nn_colsum(d->db + c0, dZ + c0, d->out, B, c1 - c0);
+}
+
+/* The output layer's block [c0, c1) after its GEMM: unit and loss, dZ into
+ * delta[0], and this layer's weight gradient. */
+static double output_block(struct job *j, struct amx_dense *d, const float *X, int c0, int c1)
+{
+    const int B = j->B, w = c1 - c0, V = d->out;
+    const float *x = j->x + c0;
+    float *Y = d->Y + c0;
+    if (j->kind != JOB_TRAIN) {
+        amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
+        return j->kind == JOB_RECON ? amx_nn_squared_error(Y, x, V, B, w) : 0.0;
+    }
+    float *dZ = j->ae->delta[0];
+    double part;
+    if (j->loss == AMX_LOSS_CROSS_ENTROPY) {
+        part = amx_nn_cross_entropy(Y, dZ + c0, d->b + c0, x, V, B, w, 1.0f / (float)B);
+    } else {
+        amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
+        part = amx_nn_squared_error(Y, x, V, B, w);
+        amx_nn_squared_error_grad(dZ + c0, Y, x, V, B, w, 2.0f / (float)B, d->unit);
+    }
+    weight_grad(d, X, dZ, B, c0, c1);
+    return part;
+}
+
+/* What one rank does. Forward, per layer: Y[:, block] = f(X W[:, block] +
+ * b[block]) needs all of X, so the ranks meet after each layer. The output
+ * layer's block goes on to the loss, dZ[:, block] and dW[:, block] (column
+ * blocks of dZ are column blocks of dW). Backward, per layer l from the top:
+ * dX[:, block] = dZ W[block, :]^T needs all of dZ; the block then becomes the
+ * layer below's dZ[:, block] (times f'), and that layer's dW[:, block] and
+ * db[block] follow at once; the ranks meet, and dZ and dX swap buffers. */
+static void step_job(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
+{
+    struct job *j = ctx;
+    struct amx_autoencoder *ae = j->ae;
+    const int nd = ae->n_layers, B = j->B;
+    const float *X = j->x;
+    for (int l = 0; l < nd; l++) {
+        struct amx_dense *d = &ae->layer[l];
+        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+            int c0, c1;
+            amx_nn_block(d->out, k, &c0, &c1);
+            if (l == nd - 1) j->part[k] = 0.0;
+            if (c0 == c1) continue;
+            amx_gemm(false, false, B, c1 - c0, d->in, 1.0f, X, d->in, d->W + c0, d->out, 0.0f,
+                     d->Y + c0, d->out);
+            if (l < nd - 1)
+                amx_nn_bias_act_forward(d->Y + c0, d->out, d->b + c0, B, c1 - c0, d->unit);
+            else
+                j->part[k] = output_block(j, d, X, c0, c1);
+        }
+        X = d->Y;
+        if (l < nd - 1 || j->kind == JOB_TRAIN) amx_nn_pool_barrier(pool, rank);
+    }
+    if (j->kind != JOB_TRAIN) return;
+
+    float *dZ = ae->delta[0], *dX = ae->delta[1];
+    for (int l = nd - 1; l >= 1; l--) {
+        struct amx_dense *d = &ae->layer[l], *below = &ae->layer[l - 1];
+        const float *Xb = l >= 2 ? ae->layer[l - 2].Y : j->x;
+        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+            int c0, c1;
+            amx_nn_block(d->in, k, &c0, &c1);
+            if (c0 == c1) continue;
+            /* dX[:, c0:c1] (B x w) = dZ (B x Out) W[c0:c1, :]^T (Out x w) */
+            amx_gemm(false, true, B, c1 - c0, d->out, 1.0f, dZ, d->out, d->W + (size_t)c0 * d->out,
+                     d->out, 0.0f, dX + c0, d->in);
+            amx_nn_act_backward_inplace(dX + c0, below->Y + c0, d->in, B, c1 - c0, below->unit);
+            weight_grad(below, Xb, dX, B, c0, c1);
+        }
+        if (l > 1) amx_nn_pool_barrier(pool, rank);
+        float *t = dZ;
+        dZ = dX;
+        dX = t;
+    }
+}
+
+static double run_job(struct amx_autoencoder *ae, struct job *j)
+{
+    amx_nn_pool_run(ae->pool, step_job, j);
+    double total = 0.0;
+    for (int k = 0; k < AMX_NN_SPLIT; k++)
+        total += j->part[k];
+    return total;
+}
+
+const float *amx_autoencoder_forward(struct amx_autoencoder *ae, const float *x, int B)
+{
+    assert(B >= 1 && B <= ae->max_batch);
+    struct job j = {.ae = ae, .x = x, .B = B, .kind = JOB_FORWARD};
+    run_job(ae, &j);
+    return ae->layer[ae->n_layers - 1].Y;
+}
+
+double amx_autoencoder_train_step(struct amx_autoencoder *ae, const float *x, int B,
+                                  enum amx_loss loss)
+{
+    assert(B >= 1 && B <= ae->max_batch);
+    if (amx_autoencoder_check_loss(ae, loss, NULL) != AMX_OK) return NAN;
+    struct job j = {.ae = ae, .x = x, .B = B, .kind = JOB_TRAIN, .loss = loss};
+    return run_job(ae, &j) / (double)B;
+}
+
+double amx_autoencoder_recon_error(struct amx_autoencoder *ae, const float *x, size_t n)
+{
+    if (n == 0) return 0.0;
+    const int V = ae->sizes[0];
+    double total = 0.0;
+    for (size_t start = 0; start < n; start += (size_t)ae->max_batch) {
+        size_t left = n - start;
+        int B = left < (size_t)ae->max_batch ? (int)left : ae->max_batch;
+        struct job j = {.ae = ae, .x = x + start * (size_t)V, .B = B, .kind = JOB_RECON};
+        total += run_job(ae, &j);
+    }
+    return total / (double)n;
+}
+
+enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
+                                            struct amx_error *err)
+{
+    if (n < 1) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "threads must be >= 1 (got %d)", n);
+    if (n > AMX_NN_SPLIT) n = AMX_NN_SPLIT;
+    if (n == amx_nn_pool_size(ae->pool)) {
+        ae->n_threads = n;
+        return AMX_OK;
+    }
+    amx_nn_pool_destroy(ae->pool);
+    ae->pool = NULL;
+    ae->n_threads = 1;
+    if (n == 1) return AMX_OK;
+    enum amx_status st = amx_nn_pool_create(&ae->pool, n, err);
+    if (st == AMX_OK) ae->n_threads = n;
+    return st;
+}

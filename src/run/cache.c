@@ -28,8 +28,8 @@ static void put_u32(struct amx_buf *b, uint32_t v)
     amx_buf_append(b, (const char *)&v, sizeof v);
 }
 
-enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n,
-                               double seconds, struct amx_error *err)
+enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n, double seconds,
+                               struct amx_error *err)
 {
     struct amx_buf b = {0};
     amx_buf_append(&b, magic, sizeof magic);

@@ -617,7 +617,10 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     }
 
     snprintf(rn.runs_dir, sizeof rn.runs_dir, "%s/runs", opt->out_dir);
-    snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s/cache", opt->out_dir);
+    if (opt->cache_dir)
+        snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s", opt->cache_dir);
+    else
+        snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s/cache", opt->out_dir);
     snprintf(rn.pretrain_dir, sizeof rn.pretrain_dir, "%s/pretrain", opt->out_dir);
     if ((st = amx_mkdir_p(rn.runs_dir, err)) != AMX_OK) goto out;
     if ((st = amx_mkdir_p(rn.cache_dir, err)) != AMX_OK) goto out;
@@ -683,7 +686,8 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                           l + 2 == net->n_layers && net->code == AMX_UNIT_LINEAR, 1,
                                           err) == AMX_OK;
                     struct amx_error cerr;
-                    if (ok && amx_cache_load(cache, rbms, net->n_layers - 1, NULL, &cerr) == AMX_OK) {
+                    if (ok &&
+                        amx_cache_load(cache, rbms, net->n_layers - 1, NULL, &cerr) == AMX_OK) {
                         p.state = T_SKIPPED;
                         res->pretrain_reused++;
                     }
