@@ -10,12 +10,14 @@
 #include "adamix/version.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +41,10 @@ static const char usage_text[] =
     "                        syntax; repeatable. PATH=VALUE words after the file\n"
     "                        are the same. A sweep axis: --set 'sweep.AXIS=[..]'\n"
     "      --shard I/N       run only shard I of N (1-based) of the runs; when\n"
-    "                        absent, SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT\n"
-    "                        (and SLURM_ARRAY_TASK_MIN) are honoured\n"
+    "                        absent, the SLURM_ARRAY_TASK_ID, _COUNT, _MIN and\n"
+    "                        _STEP variables of a SLURM array job are honoured.\n"
+    "                        Runs are dealt to shards in the order of their ids;\n"
+    "                        give each shard its own -o and join them with merge\n"
     "      --dry-run         print the expanded runs (id, sweep values, repeat) and exit\n"
     "      --print-config    print the resolved configuration of every run and exit\n"
     "      --force           rerun runs that already have a complete result\n"
@@ -51,7 +55,8 @@ static const char usage_text[] =
     "  -V, --version         version, commit and BLAS\n"
     "\n"
     "exit status: 0 all runs finished (a diverged run is a result); 1 a run failed;\n"
-    "2 bad usage or invalid experiment; 3 missing or malformed data.\n";
+    "2 bad usage or invalid experiment; 3 missing or malformed data; 130 interrupted\n"
+    "(rerun the same command to resume).\n";
 
 static void print_version(void)
 {
@@ -100,6 +105,11 @@ struct display {
         char text[300];
     } active[MAX_ACTIVE];
     int n_active;
+    struct failure {
+        char id[40];
+        char *label, *message;
+    } * failures; /* for the table at the end */
+    size_t n_failures;
 };
 
 static double now(void)
@@ -117,22 +127,45 @@ static void clear_live(struct display *d)
     d->lines = 0;
 }
 
+/* The terminal's size, so that no live line wraps (a wrapped line would
+ * make clear_live move up too few rows) and the block fits the screen. */
+static void term_size(int *cols, int *rows)
+{
+    struct winsize ws;
+    *cols = 80;
+    *rows = 24;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
+        *cols = ws.ws_col;
+        *rows = ws.ws_row;
+    }
+}
+
 static void draw_live(struct display *d)
 {
     if (!d->live) return;
     clear_live(d);
+    int cols, rows;
+    term_size(&cols, &rows);
+    int width = cols > 4 ? cols - 1 : 3;
     double el = now() - d->started;
     char eta[64] = "";
     if (d->done > 0 && d->to_run > d->done) {
         double left = el / (double)d->done * (double)(d->to_run - d->done);
         snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)fmod(left, 60));
     }
-    printf("[%zu/%zu runs done%s%s, %dm%02ds elapsed%s]\n", d->done, d->to_run,
-           d->failed ? ", failures: " : "", d->failed ? "yes" : "", (int)(el / 60),
-           (int)fmod(el, 60), eta);
+    char head[256];
+    snprintf(head, sizeof head, "[%zu/%zu runs done%s, %dm%02ds elapsed%s]", d->done, d->to_run,
+             d->failed ? ", some failed" : "", (int)(el / 60), (int)fmod(el, 60), eta);
+    printf("%.*s\n", width, head);
     d->lines = 1;
+    int room = rows - 2 > 1 ? rows - 2 : 1; /* lines for active tasks */
     for (int i = 0; i < d->n_active; i++) {
-        printf("  %.150s\n", d->active[i].text);
+        if (i == room - 1 && d->n_active > room) {
+            printf("  ... and %d more\n", d->n_active - i);
+            d->lines++;
+            break;
+        }
+        printf("  %.*s\n", width - 2, d->active[i].text);
         d->lines++;
     }
     fflush(stdout);
@@ -199,13 +232,22 @@ static void on_event(const struct amx_event *ev, void *ctx)
     case AMX_EVENT_PRETRAIN_DONE:
         remove_active(d, ev->run_id);
         break;
-    case AMX_EVENT_TASK_FAILED:
+    case AMX_EVENT_TASK_FAILED: {
+        struct failure *f = realloc(d->failures, (d->n_failures + 1) * sizeof *f);
+        if (f) {
+            d->failures = f;
+            f = &f[d->n_failures++];
+            snprintf(f->id, sizeof f->id, "%s", ev->is_pretrain ? "(pretraining)" : ev->run_id);
+            f->label = strdup(ev->label ? ev->label : "");
+            f->message = strdup(ev->message ? ev->message : "");
+        }
         remove_active(d, ev->run_id);
         clear_live(d);
         fflush(stdout);
         fprintf(stderr, "adamix-run: %s %s failed: %s\n", ev->is_pretrain ? "task" : "run",
                 ev->label, ev->message);
         break;
+    }
     }
     draw_live(d);
 }
@@ -222,10 +264,21 @@ struct options {
     size_t n_overrides;
 };
 
-static int load(const char *file, const struct options *o, struct amx_experiment **exp)
+/* Reads the experiment file once (*text keeps it, for experiment.yaml: what
+ * is recorded is exactly what ran) and loads it. */
+static int load_text(const char *file, const struct options *o, struct amx_experiment **exp,
+                     char **text)
 {
+    struct amx_error err = {0};
+    size_t len = 0;
+    *text = NULL;
+    if (amx_read_file(file, text, &len, &err) != AMX_OK) {
+        fprintf(stderr, "%s: error: cannot read the experiment file: %s\n", file, err.msg);
+        return 2;
+    }
     struct amx_errlist errs = {0};
-    enum amx_status st = amx_experiment_load(file, o->overrides, o->n_overrides, exp, &errs);
+    enum amx_status st =
+        amx_experiment_load_string(*text, len, file, o->overrides, o->n_overrides, exp, &errs);
     if (st != AMX_OK) {
         int code = errs.n ? print_errors(&errs) : amx_status_exit_code(st);
         amx_errlist_free(&errs);
@@ -235,14 +288,25 @@ static int load(const char *file, const struct options *o, struct amx_experiment
     return 0;
 }
 
-static void print_dry_run(const struct amx_experiment *exp)
+static int load(const char *file, const struct options *o, struct amx_experiment **exp)
 {
+    char *text = NULL;
+    int rc = load_text(file, o, exp, &text);
+    free(text);
+    return rc;
+}
+
+static void print_dry_run(const struct amx_experiment *exp, const struct options *o)
+{
+    size_t shown = 0;
     printf("%-16s", "run_id");
     for (size_t a = 0; a < exp->n_axes; a++)
         printf("  %s", exp->axes[a].path);
     printf("  repeat\n");
     for (size_t i = 0; i < exp->n_runs; i++) {
         const struct amx_run *r = &exp->runs[i];
+        if (!amx_run_in_shard(exp, i, o->shard_i, o->shard_n)) continue;
+        shown++;
         printf("%-16s", r->id);
         for (size_t a = 0; a < exp->n_axes; a++) {
             int w = (int)strlen(exp->axes[a].path);
@@ -250,7 +314,10 @@ static void print_dry_run(const struct amx_experiment *exp)
         }
         printf("  %d\n", r->repeat);
     }
-    printf("%zu run%s\n", exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    if (o->shard_n > 0)
+        printf("%zu of %zu runs in shard %d/%d\n", shown, exp->n_runs, o->shard_i, o->shard_n);
+    else
+        printf("%zu run%s\n", exp->n_runs, exp->n_runs == 1 ? "" : "s");
 }
 
 static int print_config(const struct amx_experiment *exp)
@@ -271,7 +338,7 @@ static int print_config(const struct amx_experiment *exp)
     return 0;
 }
 
-static int build_report(const struct amx_experiment *exp, const char *dir)
+static int build_report(const struct amx_experiment *exp, const char *dir, size_t *missing)
 {
     const char **axes = calloc(exp->n_axes + 1, sizeof *axes);
     const char **ids = calloc(exp->n_runs + 1, sizeof *ids);
@@ -309,6 +376,7 @@ static int build_report(const struct amx_experiment *exp, const char *dir)
     if (res.warning[0]) fprintf(stderr, "adamix-run: warning: %s\n", res.warning);
     printf("report: %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n", dir, dir,
            res.n_complete, res.n_listed);
+    if (missing) *missing = res.n_missing;
     if (res.rendered)
         printf("figure: %s/figure.png (and figure.svg, figure.gp)\n", dir);
     else
@@ -319,28 +387,22 @@ static int build_report(const struct amx_experiment *exp, const char *dir)
 static int cmd_run(const char *file, const struct options *o, int argc, char **argv)
 {
     struct amx_experiment *exp = NULL;
-    int rc = load(file, o, &exp);
+    char *text = NULL;
+    int rc = load_text(file, o, &exp, &text);
     if (rc) return rc;
-    if (o->dry_run) {
-        print_dry_run(exp);
+    if (o->dry_run || o->print_config) {
+        if (o->dry_run)
+            print_dry_run(exp, o);
+        else
+            rc = print_config(exp);
         amx_experiment_free(exp);
-        return 0;
-    }
-    if (o->print_config) {
-        rc = print_config(exp);
-        amx_experiment_free(exp);
+        free(text);
         return rc;
     }
     char out[AMX_PATH_MAX + 16];
     snprintf(out, sizeof out, "%s", o->out ? o->out : "");
     if (!o->out) snprintf(out, sizeof out, "results/%s", exp->n_runs ? exp->runs[0].cfg.name : "x");
-    char *text = NULL;
     struct amx_error err = {0};
-    if (amx_read_file(file, &text, NULL, &err) != AMX_OK) {
-        print_error(&err);
-        amx_experiment_free(exp);
-        return 2;
-    }
     struct amx_runner_options ro = {.out_dir = out,
                                     .cache_dir = o->cache,
                                     .jobs = o->jobs,
@@ -362,30 +424,29 @@ static int cmd_run(const char *file, const struct options *o, int argc, char **a
         amx_experiment_free(exp);
         return amx_status_exit_code(st);
     }
-    printf("%s: %zu run%s: %zu ok, %zu diverged, %zu failed, %zu already complete\n",
+    printf("%s: %zu run%s: %zu ok, %zu diverged, %zu failed, %zu already complete",
            exp->n_runs ? exp->runs[0].cfg.name : "", res.total, res.total == 1 ? "" : "s", res.ok,
            res.diverged, res.failed, res.skipped);
+    if (res.not_done) printf(", %zu not done", res.not_done);
+    printf("\n");
     printf("pretraining: %zu computed, %zu reused from the cache\n", res.pretrain_computed,
            res.pretrain_reused);
-    rc = build_report(exp, out);
+    rc = build_report(exp, out, NULL);
     if (st == AMX_ERR_RUN) {
         fprintf(stderr, "adamix-run: %s\n", err.msg);
-        /* the table of failed runs: their error.txt */
-        fprintf(stderr, "failed runs:\n");
-        for (size_t i = 0; i < exp->n_runs; i++) {
-            char p[AMX_PATH_MAX + 128], label[1024];
-            snprintf(p, sizeof p, "%s/runs/%s/error.txt", out, exp->runs[i].id);
-            char *e = NULL;
-            struct amx_error e2;
-            if (amx_file_exists(p) && amx_read_file(p, &e, NULL, &e2) == AMX_OK) {
-                amx_run_label(exp, i, label, sizeof label);
-                e[strcspn(e, "\n")] = '\0';
-                fprintf(stderr, "  %s  %s  %s\n", exp->runs[i].id, label, e);
-                free(e);
-            }
+        if (d.n_failures > 0) {
+            fprintf(stderr, "failed:\n");
+            for (size_t i = 0; i < d.n_failures; i++)
+                fprintf(stderr, "  %s  %s  %s\n", d.failures[i].id, d.failures[i].label,
+                        d.failures[i].message);
         }
-        rc = 1;
+        rc = res.interrupted ? 130 : 1;
     }
+    for (size_t i = 0; i < d.n_failures; i++) {
+        free(d.failures[i].label);
+        free(d.failures[i].message);
+    }
+    free(d.failures);
     amx_experiment_free(exp);
     return rc;
 }
@@ -425,12 +486,12 @@ static int load_results(const char *dir, struct amx_experiment **exp)
     return rc;
 }
 
-static int cmd_report(const char *dir)
+static int cmd_report(const char *dir, size_t *missing)
 {
     struct amx_experiment *exp = NULL;
     int rc = load_results(dir, &exp);
     if (rc) return rc;
-    rc = build_report(exp, dir);
+    rc = build_report(exp, dir, missing);
     amx_experiment_free(exp);
     return rc;
 }
@@ -460,13 +521,65 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
         print_error(&err);
         return 1;
     }
-    static const char *top[] = {"experiment.yaml", "manifest.json"};
     static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
     char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(a, sizeof a, "%s/%s", shards[0], top[i]);
-        snprintf(b, sizeof b, "%s/%s", out, top[i]);
-        if (copy_file(a, b)) return 1;
+    /* every shard must come from the same experiment and overrides */
+    char *first = NULL;
+    json_t *manifests = json_array();
+    for (int s = 0; s < n_shards; s++) {
+        char *text = NULL;
+        snprintf(a, sizeof a, "%s/experiment.yaml", shards[s]);
+        if (amx_read_file(a, &text, NULL, &err) != AMX_OK) {
+            fprintf(stderr, "%s: error: not a results folder of adamix-run (%s)\n", shards[s],
+                    err.msg);
+            free(first);
+            json_decref(manifests);
+            return 2;
+        }
+        if (first && strcmp(first, text) != 0) {
+            fprintf(stderr,
+                    "%s: error: experiment.yaml differs from that of %s: shards of different "
+                    "experiments (or overrides) cannot be merged\n",
+                    a, shards[0]);
+            free(text);
+            free(first);
+            json_decref(manifests);
+            return 2;
+        }
+        if (!first)
+            first = text;
+        else
+            free(text);
+        snprintf(a, sizeof a, "%s/manifest.json", shards[s]);
+        json_error_t jerr;
+        json_t *m = json_load_file(a, 0, &jerr);
+        if (!m) {
+            fprintf(stderr, "%s: error: cannot read (%s)\n", a, jerr.text);
+            free(first);
+            json_decref(manifests);
+            return 2;
+        }
+        json_array_append_new(manifests, m);
+    }
+    snprintf(b, sizeof b, "%s/experiment.yaml", out);
+    enum amx_status st = amx_write_file_atomic(b, first, strlen(first), &err);
+    free(first);
+    /* the merged manifest: the first shard's (for its overrides), without its
+     * shard, with every shard's manifest under merged_from */
+    json_t *m = json_deep_copy(json_array_get(manifests, 0));
+    json_object_del(m, "shard");
+    json_object_del(m, "previous");
+    json_object_set_new(m, "merged_from", manifests);
+    char *mtext = json_dumps(m, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+    json_decref(m);
+    snprintf(b, sizeof b, "%s/manifest.json", out);
+    if (st == AMX_OK)
+        st = mtext ? amx_write_file_atomic(b, mtext, strlen(mtext), &err)
+                   : amx_fail(&err, AMX_ERR_NOMEM, b, 0, 0, "out of memory");
+    free(mtext);
+    if (st != AMX_OK) {
+        print_error(&err);
+        return 1;
     }
     size_t merged = 0;
     for (int s = 0; s < n_shards; s++) {
@@ -502,7 +615,29 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
     }
     printf("merged %zu runs from %d shard%s into %s\n", merged, n_shards, n_shards == 1 ? "" : "s",
            out);
-    return cmd_report(out);
+    size_t missing = 0;
+    int rc = cmd_report(out, &missing);
+    if (rc == 0 && missing > 0) {
+        fprintf(stderr,
+                "adamix-run: error: %zu run%s of the experiment are in none of the shards "
+                "(a shard missing, or runs not finished)\n",
+                missing, missing == 1 ? "" : "s");
+        rc = 1;
+    }
+    return rc;
+}
+
+/* A whole number from the environment, strictly (no trailing garbage). */
+static bool env_long(const char *name, long *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return false;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (*end || errno) return false;
+    *out = x;
+    return true;
 }
 
 static bool parse_shard(const char *s, int *i, int *n)
@@ -549,6 +684,7 @@ static int dispatch(int argc, char **argv, struct options *opts)
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
+            if (!*optarg) return usage_error("%s", "--out expects a folder name, got ''");
             o.out = optarg;
             break;
         case 'j': {
@@ -583,6 +719,10 @@ static int dispatch(int argc, char **argv, struct options *opts)
         case 6:
             o.fail_fast = true;
             break;
+        case 7:
+            if (!*optarg) return usage_error("%s", "--cache expects a folder name, got ''");
+            o.cache = optarg;
+            break;
         case 'q':
             o.quiet = true;
             break;
@@ -600,17 +740,22 @@ static int dispatch(int argc, char **argv, struct options *opts)
     if (o.force && o.rerun_failed)
         return usage_error("%s", "--force and --rerun-failed exclude each other");
     if (!shard_given) {
-        const char *id = getenv("SLURM_ARRAY_TASK_ID"), *cnt = getenv("SLURM_ARRAY_TASK_COUNT");
-        const char *min = getenv("SLURM_ARRAY_TASK_MIN");
-        if (id && cnt && *id && *cnt) {
-            /* shard = id - min + 1 with SLURM_ARRAY_TASK_MIN (default 0), so
-             * --array=0-3 and --array=1-4 both give shards 1..4 */
-            long i = strtol(id, NULL, 10), n = strtol(cnt, NULL, 10);
-            long m = min && *min ? strtol(min, NULL, 10) : 0;
+        const char *id = getenv("SLURM_ARRAY_TASK_ID");
+        if (id && *id) {
+            /* shard = (id - min) / step + 1, so --array=0-3, --array=1-4 and
+             * --array=0-6:2 all give shards 1..4 */
+            long i, n, m = 0, step = 1;
+            if (!env_long("SLURM_ARRAY_TASK_ID", &i) || !env_long("SLURM_ARRAY_TASK_COUNT", &n) ||
+                (getenv("SLURM_ARRAY_TASK_MIN") && !env_long("SLURM_ARRAY_TASK_MIN", &m)) ||
+                (getenv("SLURM_ARRAY_TASK_STEP") && !env_long("SLURM_ARRAY_TASK_STEP", &step)) ||
+                step < 1 || (i - m) % step != 0)
+                return usage_error("%s",
+                                   "SLURM_ARRAY_TASK_ID, _COUNT, _MIN and _STEP must be whole "
+                                   "numbers giving a task of the array (or use --shard I/N)");
             char spec[64];
-            snprintf(spec, sizeof spec, "%ld/%ld", i - m + 1, n);
+            snprintf(spec, sizeof spec, "%ld/%ld", (i - m) / step + 1, n);
             if (!parse_shard(spec, &o.shard_i, &o.shard_n))
-                return usage_error("SLURM_ARRAY_TASK_ID/COUNT/MIN give shard %s, expected I/N "
+                return usage_error("the SLURM_ARRAY_TASK_* variables give shard %s; expected I/N "
                                    "with 1 <= I <= N",
                                    spec);
         }
@@ -627,10 +772,12 @@ static int dispatch(int argc, char **argv, struct options *opts)
     int rc;
     if (strcmp(cmd, "report") == 0) {
         if (argc - optind != 2) return usage_error("%s", "report expects one RESULTS_DIR");
-        rc = cmd_report(argv[optind + 1]);
+        rc = cmd_report(argv[optind + 1], NULL);
     } else if (strcmp(cmd, "merge") == 0) {
         if (argc - optind < 3)
             return usage_error("%s", "merge expects OUT_DIR and at least one SHARD_DIR");
+        for (int i = optind + 1; i < argc; i++)
+            if (!argv[i][0]) return usage_error("%s", "merge expects folder names, got ''");
         rc = cmd_merge(argv[optind + 1], argc - optind - 2, argv + optind + 2);
     } else {
         bool validate = strcmp(cmd, "validate") == 0;

@@ -253,7 +253,7 @@ static double ref_loss(const int *s, int L, enum amx_unit hidden, enum amx_unit 
     int nd = ref_shapes(s, L, in, out);
     double total = 0.0;
     for (int b = 0; b < B; b++) {
-        double a[64], z[64];
+        double a[256], z[256];
         int w = s[0];
         for (int i = 0; i < w; i++)
             a[i] = x[b * s[0] + i];
@@ -382,6 +382,13 @@ START_TEST(test_gradient_check)
     memcpy(g1, ae.grads, sizeof(float) * ae.n_params);
     ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
     ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
+    /* and so does a step split over two threads, bit for bit (every width
+     * here is split into two nonempty column blocks) */
+    ck_assert_int_eq(amx_autoencoder_set_threads(&ae, 2, &err), AMX_OK);
+    for (size_t i = 0; i < ae.n_params; i++)
+        ae.grads[i] = NAN;
+    ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
+    ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
     free(g1);
     free(p);
     amx_autoencoder_free(&ae);
@@ -409,6 +416,174 @@ START_TEST(test_cross_entropy_needs_logistic)
         for (size_t i = 0; i < ae.n_params; i++)
             ck_assert(ae.grads[i] == 7.0f);
         amx_autoencoder_free(&ae);
+    }
+}
+END_TEST
+
+/* The units over their whole range, against libm in double: the
+ * vectorised exponential behind logistic and tanh is accurate to a few ulp
+ * (relative 2e-6 allows 16), saturates to the right limit, and lets NaN
+ * through (divergence detection depends on it); cross-entropy likewise. */
+START_TEST(test_units_whole_range)
+{
+    enum { N = 545 };
+    static float z[N], Y[N];
+    const float zero = 0.0f;
+    for (int i = 0; i < 541; i++)
+        z[i] = -100.0f + 0.37f * (float)i;
+    z[541] = INFINITY, z[542] = -INFINITY, z[543] = NAN, z[544] = 1e-9f;
+    z[300] = 0.1249f, z[301] = -0.126f, z[302] = -3e-5f; /* tanh's two branches */
+    for (int u = 0; u < 2; u++) {
+        enum amx_unit unit = u ? AMX_UNIT_TANH : AMX_UNIT_LOGISTIC;
+        memcpy(Y, z, sizeof Y);
+        amx_activation_forward(Y, &zero, N, 1, unit);
+        for (int i = 0; i < N; i++) {
+            if (isnan(z[i])) {
+                ck_assert_msg(isnan(Y[i]), "unit %d: NaN in, %g out", u, Y[i]);
+                continue;
+            }
+            double e = u ? tanh((double)z[i]) : sigm((double)z[i]);
+            if (fabs(e) < 1.7e-38) /* exp(-87) and below: about FLT_MIN or less */
+                ck_assert_msg(fabs(Y[i]) < 2e-38, "unit %d z %g: %g", u, z[i], Y[i]);
+            else
+                ck_assert_msg(fabs(Y[i] - e) <= 2e-6 * fabs(e), "unit %d z %g: %.9g vs %.9g", u,
+                              z[i], Y[i], e);
+        }
+    }
+    /* cross-entropy: softplus(z) - x z per pixel, x = 0.3, against double;
+     * a NaN logit makes the sum NaN */
+    float x[N];
+    double expect = 0;
+    for (int i = 0; i < 541; i++) {
+        x[i] = 0.3f;
+        double zz = z[i];
+        expect += (zz > 0 ? zz : 0) + log1p(exp(-fabs(zz))) - (double)x[i] * zz;
+    }
+    memcpy(Y, z, sizeof Y);
+    double got = amx_cross_entropy_forward(Y, &zero, x, 541, 1);
+    ck_assert_msg(fabs(got - expect) <= 1e-6 * fabs(expect), "CE %.12g vs %.12g", got, expect);
+    for (int i = 0; i < 541; i++)
+        ck_assert(fabs(Y[i] - sigm(z[i])) <= 2e-6 * sigm(z[i]) + 1e-37);
+    float zn[2] = {0.5f, NAN}, xn[2] = {0, 1};
+    ck_assert(isnan(amx_cross_entropy_forward(zn, &zero, xn, 2, 1)));
+}
+END_TEST
+
+/* Threads: a network whose widths (>= 64) take the aligned block edges,
+ * trained for a few plain gradient steps with 1, 2 and "5" threads (more
+ * than AMX_NN_SPLIT count as AMX_NN_SPLIT): losses, gradients, parameters,
+ * reconstructions and reconstruction errors bit-identical. The 1-thread
+ * result is checked against the double reference (loss, recon error) and at
+ * a few gradient entries on both sides of each block edge against central
+ * differences, so "identical" is not "identically wrong". */
+START_TEST(test_threads_bit_identical)
+{
+    const int sizes[4] = {150, 96, 70, 9}, L = 4, B = 11, max_batch = 13;
+    const struct {
+        enum amx_loss loss;
+        enum amx_unit hidden, output;
+    } cases[2] = {{AMX_LOSS_CROSS_ENTROPY, AMX_UNIT_LOGISTIC, AMX_UNIT_LOGISTIC},
+                  {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_RELU, AMX_UNIT_TANH}};
+    struct amx_error err;
+    ck_assert_int_eq(max_batch, 13);
+    for (int c = 0; c < 2; c++) {
+        struct amx_autoencoder ae[3];
+        const int threads[3] = {1, 2, 5};
+        for (int a = 0; a < 3; a++) {
+            ck_assert_int_eq(amx_autoencoder_init(&ae[a], sizes, L, cases[c].hidden,
+                                                  AMX_UNIT_LINEAR, cases[c].output, max_batch,
+                                                  &err),
+                             AMX_OK);
+            ck_assert_int_eq(amx_autoencoder_set_threads(&ae[a], threads[a], &err), AMX_OK);
+            fill_params(&ae[a], -0.3f, 0.3f, 60);
+        }
+        ck_assert_int_eq(ae[0].n_threads, 1);
+        ck_assert_int_eq(ae[1].n_threads, 2);
+        ck_assert_int_eq(ae[2].n_threads, AMX_NN_SPLIT);
+        const size_t np = ae[0].n_params;
+        float *x = malloc(sizeof(float) * 40 * 150);
+        struct amx_rng r = test_rng(61);
+        fill_uniform(x, 40 * 150, 0, 1, &r);
+
+        /* the 1-thread step against the double reference */
+        double *p = malloc(sizeof(double) * np);
+        for (size_t i = 0; i < np; i++)
+            p[i] = ae[0].params[i];
+        double loss0 = amx_autoencoder_train_step(&ae[0], x, B, cases[c].loss);
+        double ref = ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x, B,
+                              (int)cases[c].loss);
+        ck_assert_msg(fabs(loss0 - ref) <= 1e-5 * fabs(ref), "case %d loss %.9g vs %.9g", c, loss0,
+                      ref);
+        /* layer 1 weights (150 x 96, column edge at 48) and layer 3 weights
+         * (70 x 9, edge at 4; its input width 70 has its edge at 32):
+         * columns on both sides of the edges, a few rows */
+        struct amx_param_tensor t[12];
+        amx_autoencoder_tensors(&ae[0], t);
+        const struct {
+            int tensor, row, col;
+        } probe[] = {{0, 3, 47},  {0, 3, 48},  {0, 149, 0}, {0, 77, 95}, {4, 31, 3},
+                     {4, 32, 4},  {4, 69, 8},  {5, 0, 3},   {5, 0, 4},   {11, 0, 71},
+                     {11, 0, 72}, {10, 95, 72}};
+        for (size_t q = 0; q < sizeof probe / sizeof probe[0]; q++) {
+            const struct amx_param_tensor *tt = &t[probe[q].tensor];
+            int cols = tt->is_bias ? (int)tt->n : ae[0].layer[tt->layer - 1].out;
+            size_t e = (size_t)probe[q].row * cols + probe[q].col;
+            size_t i = (size_t)(tt->theta - ae[0].params) + e;
+            const double h = 1e-5;
+            double keep = p[i];
+            p[i] = keep + h;
+            double lp = ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x,
+                                 B, (int)cases[c].loss);
+            p[i] = keep - h;
+            double lm = ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x,
+                                 B, (int)cases[c].loss);
+            p[i] = keep;
+            double fd = (lp - lm) / (2 * h), g = tt->grad[e];
+            ck_assert_msg(fabs(g - fd) <= 1e-6 + 2e-3 * fabs(fd), "case %d %s[%zu]: %.8g vs %.8g",
+                          c, tt->name, e, g, fd);
+        }
+        double rec0 = amx_autoencoder_recon_error(&ae[0], x, 40);
+        double rref = ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x,
+                               40, -1);
+        ck_assert_msg(fabs(rec0 - rref) <= 1e-5 * rref, "case %d recon %.9g vs %.9g", c, rec0,
+                      rref);
+        free(p);
+
+        /* the same steps on every autoencoder, bit for bit */
+        for (int step = 0; step < 3; step++) {
+            const float *xb = x + (size_t)step * 7 * 150;
+            double l[3];
+            for (int a = 0; a < 3; a++) {
+                for (size_t i = 0; i < np; i++)
+                    ae[a].grads[i] = NAN;
+                l[a] = amx_autoencoder_train_step(&ae[a], xb, step ? max_batch : B,
+                                                  cases[c].loss);
+                for (size_t i = 0; i < np; i++)
+                    ae[a].params[i] -= 0.05f * ae[a].grads[i];
+            }
+            for (int a = 1; a < 3; a++) {
+                ck_assert_msg(l[a] == l[0], "case %d step %d threads %d: loss %.17g vs %.17g", c,
+                              step, threads[a], l[a], l[0]);
+                ck_assert(memcmp(ae[a].grads, ae[0].grads, sizeof(float) * np) == 0);
+                ck_assert(memcmp(ae[a].params, ae[0].params, sizeof(float) * np) == 0);
+            }
+        }
+        double rec[3];
+        for (int a = 0; a < 3; a++)
+            rec[a] = amx_autoencoder_recon_error(&ae[a], x, 40); /* chunks 13, 13, 13, 1 */
+        ck_assert(rec[1] == rec[0] && rec[2] == rec[0]);
+        const float *o0 = amx_autoencoder_forward(&ae[0], x, 5);
+        const float *o1 = amx_autoencoder_forward(&ae[1], x, 5);
+        ck_assert(memcmp(o0, o1, sizeof(float) * 5 * 150) == 0);
+        /* back to one thread, and bad counts */
+        ck_assert_int_eq(amx_autoencoder_set_threads(&ae[1], 1, &err), AMX_OK);
+        ck_assert(ae[1].pool == NULL && ae[1].n_threads == 1);
+        ck_assert(amx_autoencoder_recon_error(&ae[1], x, 40) == rec[0]);
+        ck_assert_int_eq(amx_autoencoder_set_threads(&ae[1], 0, &err), AMX_ERR_CONFIG);
+        ck_assert_ptr_nonnull(strstr(err.msg, "threads"));
+        for (int a = 0; a < 3; a++)
+            amx_autoencoder_free(&ae[a]); /* joins the pool's threads */
+        free(x);
     }
 }
 END_TEST
@@ -615,7 +790,7 @@ static double cd_hand(int V, int H, int B, int k, bool linear, const float *W, c
                       const float *bh, const float *v0, const float *noise, double *gW, double *gbv,
                       double *gbh, double *hs_first)
 {
-    double h0[64], hp[64], hs[64], v1[64], h1[64];
+    double h0[512], hp[512], hs[512], v1[512], h1[512]; /* B * max(V, H) <= 512 */
     for (int b = 0; b < B; b++)
         for (int j = 0; j < H; j++) {
             double z = bh[j];
@@ -822,6 +997,80 @@ START_TEST(test_rbm_epoch_by_hand)
 }
 END_TEST
 
+/* RBM threads: V and H wide enough for the aligned block edges, CD-1 and
+ * CD-3, logistic and linear hidden units, a last smaller batch: weights,
+ * biases, momentum increments, statistics, reconstruction errors and hidden
+ * probabilities bit-identical with 1 and 2 threads. The 1-thread statistics
+ * are checked against cd_hand on a small batch first. */
+START_TEST(test_rbm_threads_bit_identical)
+{
+    const int V = 100, H = 70, n = 31, bs = 9;
+    struct amx_error err;
+    float *data = malloc(sizeof(float) * n * V);
+    struct amx_rng r = test_rng(70);
+    fill_uniform(data, (size_t)n * V, 0, 1, &r);
+    for (int lin = 0; lin < 2; lin++)
+        for (int k = 1; k <= 3; k += 2) {
+            struct amx_rbm rbm[2];
+            for (int t = 0; t < 2; t++) {
+                ck_assert_int_eq(amx_rbm_init(&rbm[t], V, H, lin, bs, &err), AMX_OK);
+                ck_assert_int_eq(amx_rbm_set_threads(&rbm[t], t + 1, &err), AMX_OK);
+                struct amx_rng init = test_rng(71);
+                amx_rbm_init_weights(&rbm[t], 0.1, &init);
+            }
+            ck_assert_int_eq(rbm[1].n_threads, 2);
+            /* statistics of one batch of 3 against the hand computation */
+            float noise[3 * 3 * 70];
+            for (int i = 0; i < 3 * 3 * H; i++)
+                noise[i] = lin ? (float)amx_rng_normal(&r) : amx_rng_uniform(&r);
+            static double gW[100 * 70];
+            double gbv[100], gbh[70], hs[3 * 70];
+            double er = cd_hand(V, H, 3, k, lin, rbm[0].W, rbm[0].bv, rbm[0].bh, data, noise,
+                                    gW, gbv, gbh, hs);
+            double got[2];
+            for (int t = 0; t < 2; t++)
+                got[t] = amx_rbm_cd_stats(&rbm[t], data, 3, k, noise);
+            ck_assert_msg(fabs(got[0] - er) <= 1e-5 * er, "recon %g vs %g", got[0], er);
+            for (int i = 0; i < V * H; i++)
+                ck_assert_msg(fabs(rbm[0].gW[i] - gW[i]) < 1e-5, "lin %d k %d gW[%d] %g vs %g",
+                              lin, k, i, rbm[0].gW[i], gW[i]);
+            for (int i = 0; i < V; i++)
+                ck_assert(fabs(rbm[0].gbv[i] - gbv[i]) < 1e-5);
+            for (int i = 0; i < H; i++)
+                ck_assert(fabs(rbm[0].gbh[i] - gbh[i]) < 1e-5);
+            ck_assert(got[1] == got[0]);
+            ck_assert(memcmp(rbm[0].gW, rbm[1].gW, sizeof(float) * V * H) == 0);
+            ck_assert(memcmp(rbm[0].gbv, rbm[1].gbv, sizeof(float) * V) == 0);
+            ck_assert(memcmp(rbm[0].gbh, rbm[1].gbh, sizeof(float) * H) == 0);
+
+            struct amx_rbm_hparams hp = {0.1, 0.5, 0.9, 1, 0.0002, k};
+            for (int e = 0; e < 2; e++) {
+                double rec[2];
+                for (int t = 0; t < 2; t++) {
+                    struct amx_rng order = test_rng(72 + e), sample = test_rng(74 + e);
+                    ck_assert_int_eq(amx_rbm_train_epoch(&rbm[t], data, n, bs, &hp, e, &order,
+                                                         &sample, &rec[t], &err),
+                                     AMX_OK);
+                }
+                ck_assert(rec[1] == rec[0]);
+                /* one slab: W, gW, vW, bv, gbv, vbv, bh, gbh, vbh */
+                size_t np = 3 * (size_t)V * H + 3 * (size_t)V + 3 * (size_t)H;
+                ck_assert_msg(memcmp(rbm[0].slab, rbm[1].slab, sizeof(float) * np) == 0,
+                              "lin %d k %d epoch %d: parameters differ", lin, k, e);
+            }
+            float *p0 = malloc(sizeof(float) * n * H), *p1 = malloc(sizeof(float) * n * H);
+            amx_rbm_hidden_probs(&rbm[0], data, n, p0);
+            amx_rbm_hidden_probs(&rbm[1], data, n, p1);
+            ck_assert(memcmp(p0, p1, sizeof(float) * n * H) == 0);
+            free(p0), free(p1);
+            ck_assert_int_eq(amx_rbm_set_threads(&rbm[1], 0, &err), AMX_ERR_CONFIG);
+            amx_rbm_free(&rbm[0]);
+            amx_rbm_free(&rbm[1]);
+        }
+    free(data);
+}
+END_TEST
+
 START_TEST(test_rbm_errors_and_hidden_probs)
 {
     struct amx_rbm rbm;
@@ -993,6 +1242,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_activation_kernels);
     tcase_add_test(tc, test_loss_kernels);
     tcase_add_test(tc, test_dense_kernels);
+    tcase_add_test(tc, test_units_whole_range);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("autoencoder");
@@ -1003,6 +1253,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_init_random);
     tcase_add_test(tc, test_unrolling);
     tcase_add_test(tc, test_recon_error);
+    tcase_add_test(tc, test_threads_bit_identical);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rbm");
@@ -1010,6 +1261,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_cd_stats_by_hand);
     tcase_add_test(tc, test_rbm_epoch_by_hand);
     tcase_add_test(tc, test_rbm_errors_and_hidden_probs);
+    tcase_add_test(tc, test_rbm_threads_bit_identical);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("learning");

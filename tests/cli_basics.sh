@@ -41,20 +41,29 @@ check "--version exits 0" [ $rc -eq 0 ]
 check "--version names the commit" grep -qE "commit [0-9a-f]{7,}|commit unknown" version.out
 check "--version names the BLAS and its threads" grep -qE "BLAS: OpenBLAS.*thread" version.out
 
+# usage errors, each with a valid experiment file, so only the option is wrong
+cp "$src/experiments/quickstart.yaml" good.yaml
 run noargs
 check "no arguments exits 2" [ $rc -eq 2 ]
-run badopt --no-such-option x.yaml
+run goodshard --dry-run --shard 1/2 good.yaml
+check "a valid --shard is accepted (dry run)" [ $rc -eq 0 ]
+check "the dry run says which shard" grep -q "in shard 1/2" goodshard.out
+run badopt --no-such-option --dry-run good.yaml
 check "an unknown option exits 2" [ $rc -eq 2 ]
-run badjobs -j zero x.yaml
+run badjobs -j zero --dry-run good.yaml
 check "-j zero exits 2 with a message" [ $rc -eq 2 ]
 check "-j message says what was expected" grep -q "whole number" badjobs.err
-run badshard --shard 3/2 x.yaml
+run badshard --shard 3/2 --dry-run good.yaml
 check "--shard 3/2 exits 2" [ $rc -eq 2 ]
+check "--shard message says what was expected" grep -q "1 <= I <= N" badshard.err
+run emptyout -o '' --dry-run good.yaml
+check "-o '' exits 2" [ $rc -eq 2 ]
+SLURM_ARRAY_TASK_ID=abc SLURM_ARRAY_TASK_COUNT=2 "$prog" --dry-run good.yaml >slurm.out 2>slurm.err
+check "a malformed SLURM_ARRAY_TASK_ID exits 2" [ $? -eq 2 ]
 run nofile does-not-exist.yaml
 check "a missing experiment file exits 2" [ $rc -eq 2 ]
 check "a missing experiment file is named" grep -q "does-not-exist.yaml" nofile.err
 
-cp "$src/experiments/quickstart.yaml" good.yaml
 run valid validate good.yaml
 check "validate of the quick start exits 0" [ $rc -eq 0 ]
 

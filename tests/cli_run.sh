@@ -48,7 +48,7 @@ same_results() { # same_results DIR_A DIR_B
     done
     [ "$n" -gt 0 ]
 }
-no_temp_files() { ! find "$1" -name '*.tmp.*' | grep -q .; }
+no_temp_files() { ! find "$1" -name '*.amx-tmp.*' | grep -q .; }
 
 # 1. A sweep of 4 runs writes the files of DESIGN.md section 9.
 "$prog" -q -j 1 -o j1 "$exp" >out1.txt 2>err1.txt
@@ -182,7 +182,8 @@ check "--print-config prints 4 documents" [ "$(grep -c '^--- # run' out14.txt)" 
 rc1=$?
 SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 "$prog" -q -o s2 "$exp" >out15b.txt 2>&1
 rc2=$?
-check "both shards exit 0" [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+check "shard 1 exits 0" [ $rc1 -eq 0 ]
+check "shard 2 exits 0" [ $rc2 -eq 0 ]
 n1=$(ls s1/runs | wc -l)
 n2=$(ls s2/runs | wc -l)
 check "shards split the 4 runs ($n1 + $n2)" [ $((n1 + n2)) -eq 4 ]
@@ -192,6 +193,12 @@ check "merge exits 0" [ $? -eq 0 ]
 check "merged results equal the unsharded ones" same_results j2 merged
 check "merged summary.csv equals the unsharded one" \
     diff <(cut -d, -f1-7 j2/summary.csv) <(cut -d, -f1-7 merged/summary.csv)
+"$prog" merge merged1 s1 >out15d.txt 2>err15d.txt
+check "merging one shard of two exits 1" [ $? -eq 1 ]
+check "merging one shard of two says runs are missing" grep -q "in none of the shards" err15d.txt
+"$prog" -q -o other "$exp" repeats=1 >/dev/null 2>&1
+"$prog" merge merged2 s1 other >out15e.txt 2>err15e.txt
+check "merging shards of different experiments exits 2" [ $? -eq 2 ]
 
 # 15. Renaming a variant reruns nothing (same computation, same run ids) and
 #     the reports show the new name.
@@ -201,6 +208,63 @@ check "renamed variant: exit 0" [ $? -eq 0 ]
 check "renamed variant: all 4 runs reused" grep -q "4 already complete" out16.txt
 check "renamed variant: summary.csv shows the new name" grep -q ",plain-sgd," j2/summary.csv
 check "renamed variant: the old name is gone" bash -c "! grep -q ',constant,' j2/summary.csv"
+
+# 16. --cache shares pretrainings between results folders.
+"$prog" -q -o c1 --cache shared "$exp" repeats=1 >out17a.txt 2>&1
+"$prog" -q -o c2 --cache shared "$exp" repeats=1 >out17b.txt 2>&1
+check "a shared cache: the first folder pretrains" grep -q "pretraining: 1 computed" out17a.txt
+check "a shared cache: the second folder reuses it" grep -q "pretraining: 0 computed, 1 reused" out17b.txt
+
+# 17. A failing run: reported, the others finish, exit 1; --fail-fast stops
+#     the rest without calling them failed; --rerun-failed redoes only it.
+victim=$("$prog" --dry-run "$exp" | sed -n 2p | cut -d' ' -f1)
+mkdir -p ff/runs/$victim/config.yaml # a folder where a file must go: the run cannot write
+"$prog" -q -j 1 -o ff "$exp" >out18a.txt 2>err18a.txt
+rc=$?
+check "a failed run gives exit 1 (got $rc)" [ $rc -eq 1 ]
+check "the other 3 runs finish" grep -q "3 ok, 0 diverged, 1 failed" out18a.txt
+check "the failure is reported with the run id" grep -q "$victim" err18a.txt
+check "the failure is recorded in error.txt" [ -s ff/runs/$victim/error.txt ]
+rm -rf ff2 && mkdir -p ff2/runs/$victim/config.yaml
+"$prog" -q -j 1 --fail-fast -o ff2 "$exp" >out18b.txt 2>err18b.txt
+rc=$?
+check "--fail-fast gives exit 1 (got $rc)" [ $rc -eq 1 ]
+check "--fail-fast: exactly one failure" grep -q " 1 failed" out18b.txt
+check "--fail-fast: the rest are not done, not failed" grep -q "not done" out18b.txt
+check "--fail-fast: only the failed run has an error.txt" [ "$(find ff2 -name error.txt | wc -l)" -eq 1 ]
+rmdir ff/runs/$victim/config.yaml
+"$prog" -q -j 1 --rerun-failed -o ff "$exp" >out18c.txt 2>&1
+check "--rerun-failed exits 0" [ $? -eq 0 ]
+check "--rerun-failed reruns only the failed run" grep -q "1 ok, 0 diverged, 0 failed, 3 already complete" out18c.txt
+check "--rerun-failed clears error.txt" [ ! -e ff/runs/$victim/error.txt ]
+
+# 18. Changed data files invalidate finished runs (same run ids, other data).
+mkdir -p mydata
+cp "$src"/tests/data/fixture-*.gz mydata/
+sed "s|dir: $src/tests/data|dir: $work/mydata|" "$exp" >mydata.yaml
+"$prog" -q -o md mydata.yaml repeats=1 >/dev/null 2>&1
+cp mydata/fixture-images-idx3-ubyte.gz mydata/fixture-t10k-images-idx3-ubyte.gz
+"$prog" -q -o md mydata.yaml repeats=1 >out19.txt 2>&1
+check "new test data: runs are redone, not reused" grep -q "2 ok, 0 diverged, 0 failed, 0 already complete" out19.txt
+
+# 19. SIGINT: workers stop, nothing is recorded as failed, exit 130, and the
+#     next invocation finishes exactly the rest.
+"$prog" -q -j 1 -o int "$slow" >out20.txt 2>err20.txt &
+pid=$!
+for _ in $(seq 1 200); do
+    [ "$(find int/runs -name summary.json 2>/dev/null | wc -l)" -ge 1 ] && break
+    sleep 0.05
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "interrupted sweep exits 130 (got $rc)" [ $rc -eq 130 ]
+check "interrupted sweep says how to resume" grep -q "interrupted" err20.txt
+check "an interrupt records no failure" [ "$(find int -name error.txt | wc -l)" -eq 0 ]
+check "an interrupt leaves no temporary files" no_temp_files int
+"$prog" -q -j 1 -o int "$slow" >out21.txt 2>&1
+check "the sweep resumes after an interrupt" [ $? -eq 0 ]
+check "resumed after interrupt equals the uninterrupted sweep" same_results full int
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

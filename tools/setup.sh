@@ -6,6 +6,7 @@
 #   tools/setup.sh              everything
 #   tools/setup.sh --no-data    skip the data download (tests use committed fixtures)
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
+#   tools/setup.sh --no-build   skip configuring and building
 #   tools/setup.sh --dev        also install the developer tools (clang-format)
 #   tools/setup.sh --build-dir DIR --cmake-args "..."   where and how to build
 set -euo pipefail
@@ -43,7 +44,8 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+        # the comment block at the top of this file, up to the first code line
+        sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown option '$1' (try --help)" ;;

@@ -41,12 +41,13 @@ struct amx_data_config {
 };
 
 struct amx_network_config {
-    int n_layers;                /* number of sizes, >= 2 */
-    int layers[AMX_MAX_LAYERS];  /* layers[0] = image size */
-    int layers_line, layers_col; /* where `layers` is, for the data check */
-    enum amx_unit hidden;        /* default logistic */
-    enum amx_unit code;          /* default linear */
-    enum amx_unit output;        /* default logistic */
+    int n_layers;                   /* number of sizes, >= 2 */
+    int layers[AMX_MAX_LAYERS];     /* layers[0] = image size */
+    int layers_line, layers_col;    /* where `layers` is, for the data check */
+    char layers_file[AMX_PATH_MAX]; /* the file (or --set) it came from */
+    enum amx_unit hidden;           /* default logistic */
+    enum amx_unit code;             /* default linear */
+    enum amx_unit output;           /* default logistic */
 };
 
 struct amx_pretrain_config {

@@ -11,7 +11,12 @@
 
 /* Creates the folder and its parents (mode 0777 & umask). */
 enum amx_status amx_mkdir_p(const char *path, struct amx_error *err);
-/* Writes data to path via "path.tmp.<pid>", fsync and rename. */
+/* Temporary files are named "<path>" AMX_TEMP_MARK "<host>.<pid>". */
+#define AMX_TEMP_MARK ".amx-tmp."
+/* out = the temporary name of path for this process; false when too long.
+ * The host part keeps only letters, digits and '-' (others become '_'). */
+bool amx_temp_name(char *out, size_t size, const char *path);
+/* Writes data to path via a temporary name, fsync and rename. */
 enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t len,
                                       struct amx_error *err);
 /* Reads a whole file into a malloc'ed NUL-terminated buffer. */
@@ -19,7 +24,8 @@ enum amx_status amx_read_file(const char *path, char **data, size_t *len, struct
 bool amx_file_exists(const char *path);
 /* out = dir + "/" + name; false (and out truncated) when it does not fit. */
 bool amx_path_join(char *out, size_t size, const char *dir, const char *name);
-/* Removes leftover "*.tmp.*" files of killed processes in a folder (not recursive). */
+/* Removes the temporary files that processes of this host left in a folder
+ * when they were killed (not those of live processes, not recursive). */
 void amx_remove_temp_files(const char *dir);
 
 /* A growable text buffer for building files in memory before writing them. */

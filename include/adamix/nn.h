@@ -52,6 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an autoencoder */
+
 /* ------------------------------------------------------------------------ */
 /* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
 
@@ -139,6 +141,8 @@ struct amx_rbm {
     uint32_t *perm; /* a permutation of the training rows, grown by train_epoch */
     size_t perm_cap;
     float *slab;
+    int n_threads;            /* 1 unless amx_rbm_set_threads said more */
+    struct amx_nn_pool *pool; /* the threads beyond the caller's; NULL with 1 */
 };
 
 /* Sizes V, H >= 1, max_batch >= 1. Parameters start at zero. On failure the
@@ -146,6 +150,12 @@ struct amx_rbm {
 enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidden, int max_batch,
                              struct amx_error *err);
 void amx_rbm_free(struct amx_rbm *rbm);
+/* Threads for cd_stats, train_epoch and hidden_probs, as
+ * amx_autoencoder_set_threads (same rules, same AMX_NN_SPLIT blocks: of H
+ * for the hidden side, of V for the reconstruction): bit-identical results
+ * whatever n. The noise is still drawn by the calling thread, in the order
+ * stated above. */
+enum amx_status amx_rbm_set_threads(struct amx_rbm *rbm, int n, struct amx_error *err);
 /* W ~ N(0, init_std^2) drawn row-major from rng (V*H normals); biases and
  * momentum increments 0. */
 void amx_rbm_init_weights(struct amx_rbm *rbm, double init_std, struct amx_rng *rng);
@@ -190,7 +200,7 @@ void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n
 /* How a step is split between threads, fixed so that the arithmetic never
  * depends on their number: every matrix product of a step, and every
  * elementwise pass over its output, is cut into AMX_NN_SPLIT blocks of
- * output columns (edges at multiples of 16 floats for widths >= 64), each
+ * output columns (edges at multiples of 8 floats for widths >= 64), each
  * block one GEMM call over the whole batch; threads take blocks k = rank,
  * rank + n, ...; sums over the blocks (the loss, the error) are added in
  * block order. One thread makes the same calls one after another. Splitting
@@ -199,7 +209,6 @@ void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n
  * this constant changes results in the last bits. */
 #define AMX_NN_SPLIT 2
 
-struct amx_nn_pool; /* src/nn/pool.c */
 
 /* One dense layer Y = f(X W + b), a view into the autoencoder's slabs. */
 struct amx_dense {

@@ -58,6 +58,8 @@ struct amx_runner_result {
     size_t total, skipped, ran, ok, diverged, failed;
     size_t pretrain_computed; /* pretrainings run by this invocation */
     size_t pretrain_reused;   /* intact cache files used instead */
+    size_t not_done;          /* stopped or never started (--fail-fast, interrupt) */
+    bool interrupted;         /* SIGINT or SIGTERM stopped the sweep */
 };
 
 /* Loads the data every run needs (checking layers[0] against the image size,
@@ -68,6 +70,10 @@ struct amx_runner_result {
 enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                const struct amx_runner_options *opt, amx_event_fn on_event,
                                void *ctx, struct amx_runner_result *res, struct amx_error *err);
+
+/* Whether run belongs to shard index (1-based) of count: runs are dealt
+ * round-robin in the order of their ids. count 0: every run. */
+bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count);
 
 /* Label of a run for display: "finetune.rules=AdaMix finetune.epochs=10 repeat=1". */
 void amx_run_label(const struct amx_experiment *exp, size_t run, char *buf, size_t size);

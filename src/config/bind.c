@@ -298,6 +298,7 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
     struct amx_network_config *net = &c->cfg->network;
     net->layers_line = v->line;
     net->layers_col = v->col;
+    snprintf(net->layers_file, sizeof net->layers_file, "%s", v->file ? v->file : "");
     if (v->kind != AMX_NODE_SEQ) {
         ERROR(c, v,
               "network.layers must be a sequence of layer sizes like [784, 1000, 500, 250, 30] "
@@ -319,6 +320,8 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
     if (v->n > 0) { /* the first size is what the data check compares */
         net->layers_line = v->items[0]->line;
         net->layers_col = v->items[0]->col;
+        if (v->items[0]->file && v->items[0]->file[0])
+            snprintf(net->layers_file, sizeof net->layers_file, "%s", v->items[0]->file);
     }
     for (size_t i = 0; i < v->n && i < AMX_MAX_LAYERS; i++) {
         long long x;

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Slabs start on a cache line, and each activation buffer too (a multiple
- * of 16 floats), which the column blocks' edges (multiples of 16) keep. */
+/* Slabs start on a cache line, and so does each activation buffer (a
+ * multiple of 16 floats). */
 static size_t round16(size_t n)
 {
     return (n + 15) / 16 * 16;

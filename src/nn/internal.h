@@ -22,6 +22,21 @@
 #define AMX_NN_CLONES
 #endif
 
+/* c ? a : b on the bits. gcc keeps a float `c ? a : b` followed by more
+ * arithmetic as a branch under the default -ftrapping-math (it moves the
+ * arithmetic into the branches, where it could trap), and a branch stops
+ * vectorisation; an integer select has no such worry. */
+static inline float amx_nn_select(int c, float a, float b)
+{
+    uint32_t m = -(uint32_t)(c != 0), ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    uint32_t r = (ua & m) | (ub & ~m);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+
 /* exp(x) in float with plain arithmetic, so that gcc vectorises the loops
  * that call it (libm's expf is a call per element). Cody & Waite's method:
  * x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2, ln2 split into a part
@@ -36,8 +51,8 @@
 static inline float amx_nn_expf(float x)
 {
     const float lo = -87.0f, hi = 88.0f;
-    x = x < lo ? lo : x;
-    x = x > hi ? hi : x;
+    x = amx_nn_select(x < lo, lo, x);
+    x = amx_nn_select(x > hi, hi, x);
     const float round = 12582912.0f; /* 1.5 * 2^23: t + round rounds t to an integer */
     float t = x * 1.44269504088896341f + round;
     uint32_t tb;
@@ -116,8 +131,8 @@ void amx_nn_pool_run(struct amx_nn_pool *pool, amx_nn_job_fn fn, void *ctx);
 void amx_nn_pool_barrier(struct amx_nn_pool *pool, int rank);
 
 /* Column block k of AMX_NN_SPLIT of a width n: [*lo, *hi). Edges are
- * multiples of 16 floats (64 bytes) when n >= 64, so every block starts on a
- * cache line and suits the GEMM kernels; blocks may be empty for small n. */
+ * multiples of 8 floats (32 bytes, an AVX vector) when n >= 64; blocks may be
+ * empty for small n. */
 void amx_nn_block(int n, int k, int *lo, int *hi);
 
 #endif

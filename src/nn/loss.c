@@ -19,6 +19,8 @@
  * data set (autoencoder.c). */
 #include "internal.h"
 
+#include <math.h>
+
 #define CHUNK 256 /* columns per pass: the scratch arrays live on the stack */
 #define LANES 16
 
@@ -70,12 +72,11 @@ AMX_NN_CLONES double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias
             const int m = N - j0 < CHUNK ? N - j0 : CHUNK;
             for (int j = 0; j < m; j++) {
                 float z = y[j0 + j] + bias[j0 + j];
-                float a = z < 0.0f ? -z : z;
-                float e = amx_nn_expf(-a); /* in (0, 1]: never overflows */
+                float e = amx_nn_expf(-fabsf(z)); /* in (0, 1]: never overflows */
                 zs[j] = z;
-                sp[j] = (z > 0.0f ? z : 0.0f) + amx_nn_log1pf_unit(e);
+                sp[j] = amx_nn_select(z > 0.0f, z, 0.0f) + amx_nn_log1pf_unit(e);
                 /* sigmoid from the same e: z >= 0: 1/(1+e); z < 0: e/(1+e) */
-                y[j0 + j] = (z >= 0.0f ? 1.0f : e) / (1.0f + e);
+                y[j0 + j] = amx_nn_select(z >= 0.0f, 1.0f, e) / (1.0f + e);
             }
             lanes_fma(acc, sp, t + j0, zs, m);
             if (dZ) {

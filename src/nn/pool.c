@@ -14,14 +14,19 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
-/* How long a waiter spins before it sleeps. */
-#define SPIN_NS 100000L
+/* How long a waiter spins before it sleeps: at a barrier, longer than the
+ * imbalance between ranks in one phase; for the next job, longer than the
+ * optimiser's update between two steps (about a millisecond), so that pool
+ * threads are still awake when the next step starts. */
+#define SPIN_BARRIER_NS 200000L
+#define SPIN_JOB_NS 2000000L
 
 struct rank_slot {
     int sense;
@@ -62,34 +67,49 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Waits until *var == want: spins, then sleeps; whoever changes var does so
- * holding mu and broadcasts cv. */
-static void wait_for(struct amx_nn_pool *p, atomic_int *var, int want)
+/* Spins (pause) for PAUSE_NS, then keeps polling with sched_yield, so that
+ * on a machine with more runnable threads than cores the rank we wait for
+ * can have this core, until limit_ns; then the caller sleeps. Returns true
+ * when done() came true while spinning. */
+#define PAUSE_NS 20000L
+static bool spin(struct amx_nn_pool *p, bool (*done)(struct amx_nn_pool *, int), int arg,
+                 long limit_ns)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool yielding = false;
     for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(var, memory_order_acquire) == want) return;
-        cpu_relax();
-        if ((i & 255) == 0 && elapsed_ns(&t0) > SPIN_NS) break;
+        if (done(p, arg)) return true;
+        if (yielding)
+            sched_yield();
+        else
+            cpu_relax();
+        if (yielding || (i & 63) == 0) {
+            long ns = elapsed_ns(&t0);
+            if (ns > limit_ns) return false;
+            yielding = ns > PAUSE_NS;
+        }
     }
-    pthread_mutex_lock(&p->mu);
-    while (atomic_load_explicit(var, memory_order_acquire) != want)
-        pthread_cond_wait(&p->cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
 }
 
-static void wait_for_gen(struct amx_nn_pool *p, unsigned seen)
+static bool sense_is(struct amx_nn_pool *p, int want)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(&p->gen, memory_order_acquire) != seen) return;
-        cpu_relax();
-        if ((i & 255) == 0 && elapsed_ns(&t0) > SPIN_NS) break;
-    }
+    return atomic_load_explicit(&p->sense, memory_order_acquire) == want;
+}
+
+static bool gen_moved(struct amx_nn_pool *p, int seen)
+{
+    return atomic_load_explicit(&p->gen, memory_order_acquire) != (unsigned)seen;
+}
+
+/* Waits until done(p, arg): spins, then sleeps; whoever makes it true does
+ * so holding mu and broadcasts cv. */
+static void wait_until(struct amx_nn_pool *p, bool (*done)(struct amx_nn_pool *, int), int arg,
+                       long limit_ns)
+{
+    if (spin(p, done, arg, limit_ns)) return;
     pthread_mutex_lock(&p->mu);
-    while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen)
+    while (!done(p, arg))
         pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
@@ -107,7 +127,7 @@ void amx_nn_pool_barrier(struct amx_nn_pool *p, int rank)
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     } else {
-        wait_for(p, &p->sense, s);
+        wait_until(p, sense_is, s, SPIN_BARRIER_NS);
     }
 }
 
@@ -119,7 +139,7 @@ static void *worker(void *varg)
     free(a);
     unsigned seen = 0;
     for (;;) {
-        wait_for_gen(p, seen);
+        wait_until(p, gen_moved, (int)seen, SPIN_JOB_NS);
         seen = atomic_load_explicit(&p->gen, memory_order_acquire);
         if (atomic_load_explicit(&p->quit, memory_order_acquire)) return NULL;
         p->fn(p->ctx, rank, p->n, p);
@@ -223,7 +243,7 @@ void amx_nn_pool_run(struct amx_nn_pool *p, amx_nn_job_fn fn, void *ctx)
 
 void amx_nn_block(int n, int k, int *lo, int *hi)
 {
-    const int S = AMX_NN_SPLIT, a = n >= 64 ? 16 : 1;
+    const int S = AMX_NN_SPLIT, a = n >= 64 ? 8 : 1;
     int e0 = (int)(((long)n * k / S + a / 2) / a * a);
     int e1 = k + 1 == S ? n : (int)(((long)n * (k + 1) / S + a / 2) / a * a);
     *lo = e0 < n ? e0 : n;

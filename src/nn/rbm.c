@@ -7,9 +7,13 @@
  * switch epoch; L2 weight decay on weights only.
  *
  * Every random number comes from the caller's streams, in the order stated in
- * nn.h. Not here: choosing rates or streams per layer, stacking, or saving
- * (the run module does those). */
-#include "adamix/nn.h"
+ * nn.h. A batch's matrix products and elementwise passes are cut into the
+ * fixed column blocks of AMX_NN_SPLIT (nn.h) and may run on the RBM's thread
+ * pool; the momentum update is fused into the last phase, each block by the
+ * thread that computed its statistics. Results do not depend on the number
+ * of threads. Not here: choosing rates or streams per layer, stacking, or
+ * saving (the run module does those). */
+#include "internal.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -49,11 +53,13 @@ enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidd
     rbm->H = H;
     rbm->linear_hidden = linear_hidden;
     rbm->max_batch = max_batch;
+    rbm->n_threads = 1;
     return AMX_OK;
 }
 
 void amx_rbm_free(struct amx_rbm *rbm)
 {
+    amx_nn_pool_destroy(rbm->pool);
     free(rbm->slab);
     free(rbm->noise);
     free(rbm->perm);
@@ -78,74 +84,155 @@ static enum amx_unit hidden_unit(const struct amx_rbm *rbm)
 }
 
 /* hs = sample(hp): logistic: 1 if u < p else 0; linear: mean + N(0,1).
- * hs, hp, noise: n values. */
-static void sample_hidden(float *hs, const float *hp, const float *noise, size_t n, bool linear)
+ * B rows of w values at stride ld in hs, hp and noise. */
+static void sample_hidden(float *hs, const float *hp, const float *noise, int ld, int B, int w,
+                          bool linear)
 {
-    if (linear)
-        for (size_t i = 0; i < n; i++)
-            hs[i] = hp[i] + noise[i];
-    else
-        for (size_t i = 0; i < n; i++)
-            hs[i] = noise[i] < hp[i] ? 1.0f : 0.0f;
+    for (int b = 0; b < B; b++) {
+        float *s = hs + (size_t)b * ld;
+        const float *p = hp + (size_t)b * ld, *u = noise + (size_t)b * ld;
+        if (linear)
+            for (int j = 0; j < w; j++)
+                s[j] = p[j] + u[j];
+        else
+            for (int j = 0; j < w; j++)
+                s[j] = u[j] < p[j] ? 1.0f : 0.0f;
+    }
+}
+
+/* g[j] = inv * sum over the B rows of (a - c)[j], for w columns at stride ld. */
+static void colsum_diff(float *g, const float *a, const float *c, int ld, int B, int w, float inv)
+{
+    memset(g, 0, sizeof *g * (size_t)w);
+    for (int b = 0; b < B; b++) {
+        const float *x = a + (size_t)b * ld, *y = c + (size_t)b * ld;
+        for (int j = 0; j < w; j++)
+            g[j] += x[j] - y[j];
+    }
+    for (int j = 0; j < w; j++)
+        g[j] *= inv;
+}
+
+/* v = mom v + lr (g - wd theta); theta += v, over rows x w values at stride
+ * ld (one row: a plain vector). */
+static void momentum_update(float *theta, float *v, const float *g, int rows, int w, int ld,
+                            float lr, float mom, float wd)
+{
+    for (int r = 0; r < rows; r++) {
+        float *t = theta + (size_t)r * ld, *vv = v + (size_t)r * ld;
+        const float *gg = g + (size_t)r * ld;
+        for (int j = 0; j < w; j++) {
+            vv[j] = mom * vv[j] + lr * (gg[j] - wd * t[j]);
+            t[j] += vv[j];
+        }
+    }
+}
+
+/* One batch of CD-k, split like the autoencoder's step (AMX_NN_SPLIT column
+ * blocks: of H for h0, hs, h1, gW, bh; of V for v1, bv). Per rank:
+ *   H blocks: h0 = f(v0 W + bh), gW = v0^T h0 / B
+ *   per Gibbs step: H blocks: hs = sample(h); meet;
+ *                   V blocks: v1 = sigmoid(hs W^T + bv) (first: its error); meet;
+ *                   H blocks: h1 = f(v1 W + bh)
+ *   H blocks: gW -= v1^T h1 / B, gbh; V blocks: gbv; with `update`, the
+ *   momentum update of each rank's own blocks (no other rank reads them in
+ *   this last phase). */
+struct cd_job {
+    struct amx_rbm *rbm;
+    const float *v0; /* B x V */
+    int B, k;
+    const float *noise; /* k x B x H */
+    bool update;
+    float lr, mom, wd;
+    double part[AMX_NN_SPLIT];
+};
+
+static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
+{
+    struct cd_job *j = ctx;
+    struct amx_rbm *rbm = j->rbm;
+    const int V = rbm->V, H = rbm->H, B = j->B;
+    const enum amx_unit hu = hidden_unit(rbm);
+    const float inv = 1.0f / (float)B;
+    int c0, c1;
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        j->part[q] = 0.0;
+        amx_nn_block(H, q, &c0, &c1);
+        if (c0 == c1) continue;
+        /* positive phase: h0 (B x w) = f(v0 W[:, c0:c1] + bh) */
+        amx_gemm(false, false, B, c1 - c0, V, 1.0f, j->v0, V, rbm->W + c0, H, 0.0f, rbm->h0 + c0,
+                 H);
+        amx_nn_bias_act_forward(rbm->h0 + c0, H, rbm->bh + c0, B, c1 - c0, hu);
+        /* gW[:, c0:c1] (V x w) = v0^T h0 / B */
+        amx_gemm(true, false, V, c1 - c0, B, inv, j->v0, V, rbm->h0 + c0, H, 0.0f, rbm->gW + c0,
+                 H);
+    }
+    const float *hp = rbm->h0;
+    for (int s = 0; s < j->k; s++) {
+        const float *noise = j->noise + (size_t)s * B * H;
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+            amx_nn_block(H, q, &c0, &c1);
+            sample_hidden(rbm->hs + c0, hp + c0, noise + c0, H, B, c1 - c0, rbm->linear_hidden);
+        }
+        amx_nn_pool_barrier(pool, rank);
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+            amx_nn_block(V, q, &c0, &c1);
+            if (c0 == c1) continue;
+            /* v1[:, c0:c1] (B x w) = sigmoid(hs (B x H) W[c0:c1, :]^T + bv) */
+            amx_gemm(false, true, B, c1 - c0, H, 1.0f, rbm->hs, H, rbm->W + (size_t)c0 * H, H,
+                     0.0f, rbm->v1 + c0, V);
+            amx_nn_bias_act_forward(rbm->v1 + c0, V, rbm->bv + c0, B, c1 - c0, AMX_UNIT_LOGISTIC);
+            if (s == 0) j->part[q] = amx_nn_squared_error(rbm->v1 + c0, j->v0 + c0, V, B, c1 - c0);
+        }
+        amx_nn_pool_barrier(pool, rank);
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+            amx_nn_block(H, q, &c0, &c1);
+            if (c0 == c1) continue;
+            /* h1 (B x w) = f(v1 W[:, c0:c1] + bh) */
+            amx_gemm(false, false, B, c1 - c0, V, 1.0f, rbm->v1, V, rbm->W + c0, H, 0.0f,
+                     rbm->h1 + c0, H);
+            amx_nn_bias_act_forward(rbm->h1 + c0, H, rbm->bh + c0, B, c1 - c0, hu);
+        }
+        hp = rbm->h1;
+    }
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        amx_nn_block(H, q, &c0, &c1);
+        if (c0 < c1) {
+            /* negative phase: gW[:, c0:c1] -= v1^T h1 / B; gbh = colsum(h0 - h1) / B */
+            amx_gemm(true, false, V, c1 - c0, B, -inv, rbm->v1, V, rbm->h1 + c0, H, 1.0f,
+                     rbm->gW + c0, H);
+            colsum_diff(rbm->gbh + c0, rbm->h0 + c0, rbm->h1 + c0, H, B, c1 - c0, inv);
+            if (j->update) {
+                momentum_update(rbm->W + c0, rbm->vW + c0, rbm->gW + c0, V, c1 - c0, H, j->lr,
+                                j->mom, j->wd);
+                momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, 1, c1 - c0, 0, j->lr,
+                                j->mom, 0.0f);
+            }
+        }
+        amx_nn_block(V, q, &c0, &c1);
+        if (c0 < c1) {
+            colsum_diff(rbm->gbv + c0, j->v0 + c0, rbm->v1 + c0, V, B, c1 - c0, inv);
+            if (j->update)
+                momentum_update(rbm->bv + c0, rbm->vbv + c0, rbm->gbv + c0, 1, c1 - c0, 0, j->lr,
+                                j->mom, 0.0f);
+        }
+    }
+}
+
+static double cd_run(struct cd_job *j)
+{
+    amx_nn_pool_run(j->rbm->pool, cd_job_fn, j);
+    double recon = 0.0;
+    for (int q = 0; q < AMX_NN_SPLIT; q++)
+        recon += j->part[q];
+    return recon;
 }
 
 double amx_rbm_cd_stats(struct amx_rbm *rbm, const float *v0, int B, int k, const float *noise)
 {
     assert(B >= 1 && B <= rbm->max_batch && k >= 1);
-    const int V = rbm->V, H = rbm->H;
-    const enum amx_unit hu = hidden_unit(rbm);
-    const size_t bh = (size_t)B * H;
-    float *h0 = rbm->h0, *hs = rbm->hs, *v1 = rbm->v1, *h1 = rbm->h1;
-
-    /* positive phase: h0 (B x H) = f(v0 W + bh) */
-    amx_dense_forward(h0, v0, rbm->W, B, V, H);
-    amx_activation_forward(h0, rbm->bh, B, H, hu);
-    /* gW (V x H) = v0^T h0 / B */
-    amx_gemm(true, false, V, H, B, 1.0f / (float)B, v0, V, h0, H, 0.0f, rbm->gW, H);
-
-    double recon = 0.0;
-    const float *hp = h0;
-    for (int s = 0; s < k; s++) {
-        sample_hidden(hs, hp, noise + (size_t)s * bh, bh, rbm->linear_hidden);
-        /* v1 (B x V) = sigmoid(hs (B x H) W^T (H x V) + bv) */
-        amx_gemm(false, true, B, V, H, 1.0f, hs, H, rbm->W, H, 0.0f, v1, V);
-        amx_activation_forward(v1, rbm->bv, B, V, AMX_UNIT_LOGISTIC);
-        if (s == 0) recon = amx_squared_error_forward(v1, v0, B, V);
-        /* h1 (B x H) = f(v1 W + bh) */
-        amx_dense_forward(h1, v1, rbm->W, B, V, H);
-        amx_activation_forward(h1, rbm->bh, B, H, hu);
-        hp = h1;
-    }
-    /* negative phase: gW -= v1^T h1 / B */
-    amx_gemm(true, false, V, H, B, -1.0f / (float)B, v1, V, h1, H, 1.0f, rbm->gW, H);
-
-    /* bias statistics: colsum(v0 - v1) / B and colsum(h0 - h1) / B */
-    memset(rbm->gbv, 0, sizeof(float) * (size_t)V);
-    memset(rbm->gbh, 0, sizeof(float) * (size_t)H);
-    for (int b = 0; b < B; b++) {
-        const float *a = v0 + (size_t)b * V, *c = v1 + (size_t)b * V;
-        for (int j = 0; j < V; j++)
-            rbm->gbv[j] += a[j] - c[j];
-        const float *d = h0 + (size_t)b * H, *e = h1 + (size_t)b * H;
-        for (int j = 0; j < H; j++)
-            rbm->gbh[j] += d[j] - e[j];
-    }
-    const float inv = 1.0f / (float)B;
-    for (int j = 0; j < V; j++)
-        rbm->gbv[j] *= inv;
-    for (int j = 0; j < H; j++)
-        rbm->gbh[j] *= inv;
-    return recon;
-}
-
-/* v = mom v + lr (g - wd theta); theta += v, over n values. */
-static void momentum_update(float *theta, float *v, const float *g, size_t n, float lr, float mom,
-                            float wd)
-{
-    for (size_t i = 0; i < n; i++) {
-        v[i] = mom * v[i] + lr * (g[i] - wd * theta[i]);
-        theta[i] += v[i];
-    }
+    struct cd_job j = {.rbm = rbm, .v0 = v0, .B = B, .k = k, .noise = noise};
+    return cd_run(&j);
 }
 
 /* Makes room for the epoch's permutation (n rows) and noise (m floats);
@@ -208,19 +295,65 @@ enum amx_status amx_rbm_train_epoch(struct amx_rbm *rbm, const float *data, size
         else
             for (size_t i = 0; i < m; i++)
                 rbm->noise[i] = amx_rng_uniform(sample);
-        recon += amx_rbm_cd_stats(rbm, rbm->v0, B, k, rbm->noise);
-        momentum_update(rbm->W, rbm->vW, rbm->gW, (size_t)V * H, lr, mom, wd);
-        momentum_update(rbm->bv, rbm->vbv, rbm->gbv, (size_t)V, lr, mom, 0.0f);
-        momentum_update(rbm->bh, rbm->vbh, rbm->gbh, (size_t)H, lr, mom, 0.0f);
+        struct cd_job j = {.rbm = rbm,
+                           .v0 = rbm->v0,
+                           .B = B,
+                           .k = k,
+                           .noise = rbm->noise,
+                           .update = true,
+                           .lr = lr,
+                           .mom = mom,
+                           .wd = wd};
+        recon += cd_run(&j);
     }
     if (recon_error) *recon_error = recon / (double)n;
     return AMX_OK;
+}
+
+struct probs_job {
+    const struct amx_rbm *rbm;
+    const float *data;
+    int n;
+    float *out;
+};
+
+static void probs_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
+{
+    (void)pool;
+    struct probs_job *j = ctx;
+    const int V = j->rbm->V, H = j->rbm->H;
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        int c0, c1;
+        amx_nn_block(H, q, &c0, &c1);
+        if (c0 == c1) continue;
+        amx_gemm(false, false, j->n, c1 - c0, V, 1.0f, j->data, V, j->rbm->W + c0, H, 0.0f,
+                 j->out + c0, H);
+        amx_nn_bias_act_forward(j->out + c0, H, j->rbm->bh + c0, j->n, c1 - c0,
+                                hidden_unit(j->rbm));
+    }
 }
 
 void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n, float *out)
 {
     assert(n <= INT_MAX);
     if (n == 0) return;
-    amx_dense_forward(out, data, rbm->W, (int)n, rbm->V, rbm->H);
-    amx_activation_forward(out, rbm->bh, (int)n, rbm->H, hidden_unit(rbm));
+    struct probs_job j = {.rbm = rbm, .data = data, .n = (int)n, .out = out};
+    amx_nn_pool_run(rbm->pool, probs_job_fn, &j);
+}
+
+enum amx_status amx_rbm_set_threads(struct amx_rbm *rbm, int n, struct amx_error *err)
+{
+    if (n < 1) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "threads must be >= 1 (got %d)", n);
+    if (n > AMX_NN_SPLIT) n = AMX_NN_SPLIT;
+    if (n == amx_nn_pool_size(rbm->pool)) {
+        rbm->n_threads = n;
+        return AMX_OK;
+    }
+    amx_nn_pool_destroy(rbm->pool);
+    rbm->pool = NULL;
+    rbm->n_threads = 1;
+    if (n == 1) return AMX_OK;
+    enum amx_status st = amx_nn_pool_create(&rbm->pool, n, err);
+    if (st == AMX_OK) rbm->n_threads = n;
+    return st;
 }

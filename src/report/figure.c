@@ -392,11 +392,11 @@ enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
                  dir);
         return AMX_OK;
     }
-    long pid = (long)getpid();
-    char svg_tmp[64], png_tmp[64], log_tmp[64];
-    snprintf(svg_tmp, sizeof svg_tmp, "figure.svg.tmp.%ld", pid);
-    snprintf(png_tmp, sizeof png_tmp, "figure.png.tmp.%ld", pid);
-    snprintf(log_tmp, sizeof log_tmp, "figure.log.tmp.%ld", pid);
+    /* temporary names that amx_remove_temp_files recognises */
+    char svg_tmp[160], png_tmp[160], log_tmp[160];
+    amx_temp_name(svg_tmp, sizeof svg_tmp, "figure.svg");
+    amx_temp_name(png_tmp, sizeof png_tmp, "figure.png");
+    amx_temp_name(log_tmp, sizeof log_tmp, "figure.log");
     char svg_path[AMX_PATH_MAX + 64], png_path[AMX_PATH_MAX + 64], log_path[AMX_PATH_MAX + 64];
     char svg_final[AMX_PATH_MAX + 64], png_final[AMX_PATH_MAX + 64], log_final[AMX_PATH_MAX + 64];
     if (!rpt_path(ctx, svg_path, sizeof svg_path, svg_tmp) ||
@@ -406,8 +406,9 @@ enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
         !rpt_path(ctx, png_final, sizeof png_final, "figure.png") ||
         !rpt_path(ctx, log_final, sizeof log_final, "figure.log"))
         return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "path too long");
-    /* The temporary names hold only digits and letters: safe in -e. */
-    char setvars[256];
+    /* The temporary names hold only letters, digits, '.', '-' and '_': safe
+     * inside single quotes in -e. */
+    char setvars[512];
     snprintf(setvars, sizeof setvars, "svg_out='%s'; png_out='%s'", svg_tmp, png_tmp);
     char *const argv[] = {gp, "-e", setvars, "figure.gp", NULL};
 

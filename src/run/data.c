@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include "adamix/fsutil.h"
 #include "adamix/sha256.h"
 
 #include <stdio.h>
@@ -29,7 +30,8 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
     enum amx_status st = amx_idx_read_images(train, dc->train_limit, &d->train_all, err);
     if (st == AMX_OK) st = amx_idx_read_images(test, dc->test_limit, &d->test, err);
     if (st != AMX_OK) {
-        if (st == AMX_ERR_DATA && strstr(err->msg, "No such file"))
+        if (st == AMX_ERR_DATA && strstr(err->msg, "No such file") &&
+            strcmp(dc->dir, "data/mnist") == 0)
             snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
                      " (run tools/get-mnist.sh to fetch MNIST into data/mnist)");
         amx_images_free(&d->train_all);
@@ -39,8 +41,8 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
     /* The first layer must equal the image size: an error of the experiment,
      * so it points at the `layers` line. */
     if ((size_t)cfg->network.layers[0] != d->train_all.dim) {
-        st = amx_fail(err, AMX_ERR_CONFIG, cfg->file, cfg->network.layers_line,
-                      cfg->network.layers_col,
+        const char *where = cfg->network.layers_file[0] ? cfg->network.layers_file : cfg->file;
+        st = amx_fail(err, AMX_ERR_CONFIG, where, cfg->network.layers_line, cfg->network.layers_col,
                       "network.layers starts with %d but the images of %s have %zu pixels "
                       "(%zux%zu); expected layers: [%zu, ...]",
                       cfg->network.layers[0], train, d->train_all.dim, d->train_all.rows,
@@ -79,14 +81,25 @@ void amx_run_data_free(struct amx_run_data *d)
 
 void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65])
 {
-    char *canon = amx_canonical_pretrain_form(cfg);
-    struct amx_sha256 s;
-    amx_sha256_init(&s);
-    if (canon) amx_sha256_update(&s, canon, strlen(canon));
-    amx_sha256_update(&s, "\ntrain-file-sha256:", 19);
-    amx_sha256_update(&s, d->train_all.sha256, strlen(d->train_all.sha256));
-    uint8_t digest[32];
-    amx_sha256_final(&s, digest);
-    amx_sha256_to_hex(digest, key);
-    free(canon);
+    /* Exactly what the RBM stack depends on (DESIGN.md section 8): the
+     * training rows (file contents, limit, held-out tail), the layer sizes,
+     * whether the top RBM is linear, the pretrain section, seed and repeat.
+     * Not the test set, the data folder's spelling, or fine-tuning. */
+    const struct amx_pretrain_config *p = &cfg->pretrain;
+    struct amx_buf b = {0};
+    amx_buf_printf(&b, "adamix pretraining v1\ntrain_sha256=%s\ntrain_limit=%ld\nvalidation=%ld\n",
+                   d->train_all.sha256, cfg->data.train_limit, cfg->data.validation);
+    amx_buf_printf(&b, "layers=");
+    for (int i = 0; i < cfg->network.n_layers; i++)
+        amx_buf_printf(&b, "%d,", cfg->network.layers[i]);
+    amx_buf_printf(&b, "\ncode=%s\n", amx_unit_name(cfg->network.code));
+    amx_buf_printf(&b,
+                   "epochs=%d\nbatch_size=%d\ncd_k=%d\nlearning_rate=%.17g\n"
+                   "code_learning_rate=%.17g\nmomentum=%.17g,%.17g,%d\nweight_decay=%.17g\n"
+                   "init_std=%.17g\nseed=%llu\nrepeat=%d\n",
+                   p->epochs, p->batch_size, p->cd_k, p->learning_rate, p->code_learning_rate,
+                   p->momentum_initial, p->momentum_final, p->momentum_switch_epoch,
+                   p->weight_decay, p->init_std, (unsigned long long)cfg->seed, cfg->repeat);
+    amx_sha256_hex(b.data ? b.data : "", b.len, key);
+    amx_buf_free(&b);
 }

@@ -27,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum task_state { T_WAITING, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED };
+/* T_STOPPED: killed by us (--fail-fast or an interrupt), not a failure of
+ * its own: no error.txt, not counted as failed, redone by the next run. */
+enum task_state { T_WAITING, T_RUNNING, T_DONE, T_FAILED, T_SKIPPED, T_STOPPED };
 
 struct task {
     bool is_pretrain;
@@ -63,7 +65,8 @@ static void worker_progress(void *ctx, int layer, int epoch, int epochs, double 
     m.epochs = epochs;
     m.error = error;
     if (write(g_pipe_fd, &m, sizeof m) < 0) {
-        /* the parent is gone; the run still finishes and writes its files */
+        /* the parent is gone (then SIGPIPE ends this worker; a rerun redoes
+         * its run) */
     }
 }
 
@@ -131,7 +134,8 @@ static void cpu_model(char *buf, size_t size)
 static enum amx_status write_manifest(const struct amx_experiment *exp,
                                       const struct amx_runner_options *opt,
                                       const struct amx_run_data *data, int n_data,
-                                      const char *started, const char *ended, struct amx_error *err)
+                                      const char *started, const char *ended, json_t *previous,
+                                      struct amx_error *err)
 {
     json_t *m = json_object();
     json_object_set_new(m, "program", json_string("adamix-run"));
@@ -177,6 +181,8 @@ static enum amx_status write_manifest(const struct amx_experiment *exp,
     }
     json_object_set_new(m, "started", json_string(started));
     json_object_set_new(m, "ended", ended ? json_string(ended) : json_null());
+    /* earlier invocations on this folder (resumes, other shards), oldest first */
+    if (previous) json_object_set(m, "previous", previous);
     char *text = json_dumps(m, JSON_PRESERVE_ORDER | JSON_INDENT(2));
     json_decref(m);
     if (!text) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
@@ -211,13 +217,23 @@ static enum amx_status write_experiment(const struct amx_experiment *exp,
 }
 
 /* Whether the run folder holds a complete result computed from this very
- * configuration: summary.json exists and config.yaml binds to the same
- * canonical form. */
-static bool run_complete(const char *run_dir, const struct amx_run_config *cfg)
+ * configuration and data: summary.json exists and names the same data files
+ * (by SHA-256), and config.yaml binds to the same canonical form. */
+static bool run_complete(const char *run_dir, const struct amx_run_config *cfg,
+                         const struct amx_run_data *d)
 {
     char path[AMX_PATH_MAX + 64];
     amx_path_join(path, sizeof path, run_dir, "summary.json");
-    if (!amx_file_exists(path)) return false;
+    json_error_t jerr;
+    json_t *s = json_load_file(path, 0, &jerr);
+    if (!s) return false;
+    json_t *data = json_object_get(s, "data");
+    const char *train = json_string_value(json_object_get(data, "train_sha256"));
+    const char *test = json_string_value(json_object_get(data, "test_sha256"));
+    bool same_data = train && test && strcmp(train, d->train_all.sha256) == 0 &&
+                     strcmp(test, d->test.sha256) == 0;
+    json_decref(s);
+    if (!same_data) return false;
     amx_path_join(path, sizeof path, run_dir, "curve.csv");
     if (!amx_file_exists(path)) return false;
     amx_path_join(path, sizeof path, run_dir, "config.yaml");
@@ -301,14 +317,15 @@ static void clear_failure(const char *run_dir)
     unlink(path);
 }
 
-static bool in_shard(const char *id, int index, int count)
+bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count)
 {
     if (count <= 0) return true;
-    /* by the run id, not the position, so a shard keeps its runs when points
-     * are added to the sweep */
-    unsigned long long h =
-        strtoull((char[9]){id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7], '\0'}, NULL, 16);
-    return (int)(h % (unsigned)count) == index - 1;
+    /* Dealt round-robin in the order of the run ids: balanced, and the same
+     * whatever the order of the sweep or of the runs. */
+    size_t rank = 0;
+    for (size_t j = 0; j < exp->n_runs; j++)
+        if (strcmp(exp->runs[j].id, exp->runs[run].id) < 0) rank++;
+    return (int)(rank % (size_t)count) == index - 1;
 }
 
 struct runner {
@@ -484,16 +501,38 @@ static void drain(struct runner *rn, int fd, char **errors)
     }
 }
 
+/* Set by SIGINT/SIGTERM in the parent: start nothing more, stop the workers,
+ * write what is known, and return. */
+static volatile sig_atomic_t g_interrupted = 0;
+
+static void on_interrupt(int sig)
+{
+    g_interrupted = sig;
+}
+
 static enum amx_status schedule(struct runner *rn, struct amx_error *err)
 {
     int fds[2];
     if (pipe(fds) != 0) return amx_fail(err, AMX_ERR_RUN, "", 0, 0, "pipe: %s", strerror(errno));
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     char **errors = calloc(rn->n_tasks ? rn->n_tasks : 1, sizeof *errors);
+    if (!errors) {
+        close(fds[0]);
+        close(fds[1]);
+        return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    }
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    g_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     int running = 0;
-    bool stop = false;
+    bool stop = false, killed = false;
     fflush(NULL);
     for (;;) {
+        if (g_interrupted) stop = true;
         /* start what can start */
         for (size_t i = 0; i < rn->n_tasks && running < rn->opt->jobs && !stop; i++) {
             struct task *t = &rn->tasks[i];
@@ -506,6 +545,8 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                 continue;
             }
             if (pid == 0) {
+                sigaction(SIGINT, &old_int, NULL);
+                sigaction(SIGTERM, &old_term, NULL);
                 close(fds[0]);
                 g_pipe_fd = fds[1];
                 run_worker(rn, i);
@@ -520,6 +561,11 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
             emit(rn, &ev);
         }
         if (running == 0) break;
+        if (stop && !killed) {
+            for (size_t i = 0; i < rn->n_tasks; i++)
+                if (rn->tasks[i].state == T_RUNNING) kill(rn->tasks[i].pid, SIGTERM);
+            killed = true;
+        }
         struct pollfd p = {.fd = fds[0], .events = POLLIN};
         poll(&p, 1, 100);
         drain(rn, fds[0], errors);
@@ -542,8 +588,12 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                                                .label = label,
                                                .is_pretrain = true};
                         emit(rn, &ev);
-                    } else
+                    } else {
                         finish_run(rn, i);
+                    }
+                } else if (killed && WIFSIGNALED(status) &&
+                           (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)) {
+                    t->state = T_STOPPED; /* we stopped it (or the same Ctrl-C did) */
                 } else {
                     char text[AMX_ERROR_MSG_MAX + 128];
                     if (errors[i])
@@ -559,10 +609,6 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                 if (rn->opt->fail_fast && t->state == T_FAILED) stop = true;
             }
         }
-        if (stop) {
-            for (size_t i = 0; i < rn->n_tasks; i++)
-                if (rn->tasks[i].state == T_RUNNING) kill(rn->tasks[i].pid, SIGTERM);
-        }
     }
     drain(rn, fds[0], errors);
     for (size_t i = 0; i < rn->n_tasks; i++)
@@ -570,6 +616,9 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
     free(errors);
     close(fds[0]);
     close(fds[1]);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (g_interrupted) rn->res->interrupted = true;
     return AMX_OK;
 }
 
@@ -582,6 +631,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     enum amx_status st = AMX_OK;
     char started[64];
     iso_time(started, sizeof started);
+    json_t *previous = NULL;
 
     /* which runs are ours, and what they need */
     size_t n = exp->n_runs;
@@ -629,17 +679,33 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     amx_remove_temp_files(opt->out_dir);
     amx_remove_temp_files(rn.cache_dir);
     if ((st = write_experiment(exp, opt, err)) != AMX_OK) goto out;
-    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, err)) != AMX_OK) goto out;
+    {
+        /* keep the record of earlier invocations that wrote into this folder */
+        char mpath[AMX_PATH_MAX + 32];
+        amx_path_join(mpath, sizeof mpath, opt->out_dir, "manifest.json");
+        json_error_t jerr;
+        json_t *old = json_load_file(mpath, 0, &jerr);
+        previous = json_array();
+        if (old) {
+            json_t *prev = json_object_get(old, "previous");
+            if (json_is_array(prev)) json_array_extend(previous, prev);
+            json_object_del(old, "previous");
+            json_array_append(previous, old);
+            json_decref(old);
+        }
+    }
+    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, previous, err)) != AMX_OK)
+        goto out;
 
     /* plan: pretraining tasks first (one per key), then the runs */
     for (size_t i = 0; i < n; i++) {
         const struct amx_run *r = &exp->runs[i];
-        if (!in_shard(r->id, opt->shard_index, opt->shard_count)) continue;
+        if (!amx_run_in_shard(exp, i, opt->shard_index, opt->shard_count)) continue;
         res->total++;
         char run_dir[AMX_PATH_MAX + 64];
         snprintf(run_dir, sizeof run_dir, "%s/%s", rn.runs_dir, r->id);
         amx_remove_temp_files(run_dir);
-        bool complete = run_complete(run_dir, &r->cfg);
+        bool complete = run_complete(run_dir, &r->cfg, &rn.data[data_of[i]]);
         bool want;
         if (opt->force)
             want = true;
@@ -714,28 +780,33 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     emit(&rn, &plan);
 
     st = schedule(&rn, err);
-    if (st == AMX_OK && res->failed > 0) {
+    /* runs never started or stopped by us: not failures, redone next time */
+    for (size_t i = 0; i < rn.n_tasks; i++)
+        if (!rn.tasks[i].is_pretrain &&
+            (rn.tasks[i].state == T_WAITING || rn.tasks[i].state == T_STOPPED))
+            res->not_done++;
+    if (st == AMX_OK && res->interrupted)
+        st = amx_fail(err, AMX_ERR_RUN, "", 0, 0,
+                      "interrupted; %zu run%s not done (rerun the same command to resume)",
+                      res->not_done, res->not_done == 1 ? "" : "s");
+    else if (st == AMX_OK && res->failed > 0 && res->not_done > 0)
+        st =
+            amx_fail(err, AMX_ERR_RUN, "", 0, 0,
+                     "%zu run%s failed; stopped (--fail-fast) with %zu run%s not done", res->failed,
+                     res->failed == 1 ? "" : "s", res->not_done, res->not_done == 1 ? "" : "s");
+    else if (st == AMX_OK && res->failed > 0)
         st = amx_fail(err, AMX_ERR_RUN, "", 0, 0, "%zu run%s failed", res->failed,
                       res->failed == 1 ? "" : "s");
-    }
-    /* runs never started (fail-fast) count as failed too */
-    for (size_t i = 0; i < rn.n_tasks; i++)
-        if (!rn.tasks[i].is_pretrain && rn.tasks[i].state == T_WAITING) {
-            res->failed++;
-            if (st == AMX_OK || st == AMX_ERR_RUN)
-                st = amx_fail(err, AMX_ERR_RUN, "", 0, 0,
-                              "stopped after a failure (--fail-fast); %zu run%s not done",
-                              res->failed, res->failed == 1 ? "" : "s");
-        }
     char ended[64];
     iso_time(ended, sizeof ended);
     struct amx_error merr;
-    if (write_manifest(exp, opt, rn.data, rn.n_data, started, ended, &merr) != AMX_OK &&
+    if (write_manifest(exp, opt, rn.data, rn.n_data, started, ended, previous, &merr) != AMX_OK &&
         st == AMX_OK) {
         *err = merr;
         st = merr.code;
     }
 out:
+    if (previous) json_decref(previous);
     for (int k = 0; k < rn.n_data; k++)
         amx_run_data_free(&rn.data[k]);
     free(rn.data);

@@ -202,8 +202,8 @@ void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *
 }
 
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
-                                     const char *run_dir, const struct outcome *o, bool has_valid,
-                                     struct amx_error *err)
+                                     const char *run_dir, const struct outcome *o,
+                                     const struct amx_run_data *d, struct amx_error *err)
 {
     json_t *root = json_object();
     json_object_set_new(root, "run_id", json_string(exp->runs[run].id));
@@ -215,7 +215,13 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(root, "best_epoch", json_integer(o->best_epoch));
     json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
     json_object_set_new(root, "final_validation_error",
-                        json_number_or_null(o->final_valid, has_valid));
+                        json_number_or_null(o->final_valid, d->n_valid > 0));
+    /* what the numbers were computed from: a resumed sweep reuses this run
+     * only while the data files are the same */
+    json_t *data = json_object();
+    json_object_set_new(data, "train_sha256", json_string(d->train_all.sha256));
+    json_object_set_new(data, "test_sha256", json_string(d->test.sha256));
+    json_object_set_new(root, "data", data);
     json_object_set_new(root, "seconds", json_real(o->seconds));
     json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
     json_object_set_new(root, "finetune_seconds", json_real(o->finetune_seconds));
@@ -362,7 +368,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     o.seconds = cached_seconds + (now_seconds() - t_start);
 
     st = write_text(run_dir, "curve.csv", &c.csv, err);
-    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, c.has_valid, err);
+    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, d, err);
 
 done:
     amx_buf_free(&c.csv);

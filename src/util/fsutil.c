@@ -4,7 +4,9 @@
 #include "adamix/fsutil.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 enum amx_status amx_mkdir_p(const char *path, struct amx_error *err)
 {
     char buf[AMX_ERROR_PATH_MAX];
+    if (!path[0]) return amx_fail(err, AMX_ERR_IO, path, 0, 0, "empty folder name");
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return amx_fail(err, AMX_ERR_IO, path, 0, 0, "path too long");
     for (char *p = buf + 1;; p++) {
@@ -35,11 +38,26 @@ enum amx_status amx_mkdir_p(const char *path, struct amx_error *err)
     return AMX_OK;
 }
 
+/* The temporary name of a file being written: "<path>.amx-tmp.<host>.<pid>",
+ * so that leftovers can be told from anyone else's files and from those of a
+ * live process (on this host, or on another sharing the file system). */
+bool amx_temp_name(char *out, size_t size, const char *path)
+{
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-') *p = '_';
+    int n = snprintf(out, size, "%s%s%s.%ld", path, AMX_TEMP_MARK, host, (long)getpid());
+    return n >= 0 && (size_t)n < size;
+}
+
 enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t len,
                                       struct amx_error *err)
 {
-    char tmp[AMX_ERROR_PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    char tmp[AMX_ERROR_PATH_MAX + 128];
+    if (!amx_temp_name(tmp, sizeof tmp, path))
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "path too long");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0) return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot write: %s", strerror(errno));
     const char *p = data;
@@ -113,13 +131,25 @@ void amx_remove_temp_files(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d) return;
+    char me[AMX_ERROR_PATH_MAX + 128];
+    if (!amx_temp_name(me, sizeof me, "")) {
+        closedir(d);
+        return;
+    }
+    /* me = ".amx-tmp.<host>.<pid>": keep the host part */
+    char *dot = strrchr(me, '.');
+    if (dot) dot[1] = '\0';
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strstr(e->d_name, ".tmp.")) {
-            char p[AMX_ERROR_PATH_MAX + 256];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
+        const char *mark = strstr(e->d_name, me);
+        if (!mark) continue; /* not ours, or another host's */
+        char *end;
+        long pid = strtol(mark + strlen(me), &end, 10);
+        if (*end || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno == EPERM) continue; /* still being written */
+        char p[AMX_ERROR_PATH_MAX + 256];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
     }
     closedir(d);
 }

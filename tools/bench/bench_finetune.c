@@ -14,7 +14,8 @@
  * GEMM efficiency = GEMM-bound time / measured time (1 = nothing but the
  * matrix products). Also the reconstruction-error pass (forward only, 8
  * calls) and the RBM (5 calls per batch: h0 = v0 W, gW = v0^T h0,
- * v1 = hs W^T, h1 = v1 W, gW -= v1^T h1).
+ * v1 = hs W^T, h1 = v1 W, gW -= v1^T h1), at 1 and 2 threads of the RBM's
+ * pool.
  *
  * Every measure is repeated, interleaved with the others (so a burst of load
  * from other processes hits all of them alike), and the medians are printed
@@ -250,14 +251,15 @@ enum {
     M_EVAL1,     /* amx_autoencoder_recon_error, 1 thread */
     M_EVAL2,     /* 2 threads */
     M_RBMGEMM1,  /* 5 calls per batch */
-    M_RBM1,      /* amx_rbm_train_epoch */
+    M_RBM1,      /* amx_rbm_train_epoch, 1 thread */
+    M_RBM2,      /* 2 threads */
     N_MEASURES
 };
 
 static const char *const names[N_MEASURES] = {
     "gemm_limit_1t", "gemm_limit_2t_openblas", "finetune_constant_1t", "finetune_adamix_1t",
     "finetune_constant_2t", "finetune_adamix_2t", "eval_gemm_limit_1t", "eval_1t", "eval_2t",
-    "rbm_gemm_limit_1t", "rbm_cd1_1t"};
+    "rbm_gemm_limit_1t", "rbm_cd1_1t", "rbm_cd1_2t"};
 
 int main(int argc, char **argv)
 {
@@ -294,12 +296,15 @@ int main(int argc, char **argv)
 
     /* RBM 784 x 1000, CD-1, one epoch over `images` rows of the data */
     const int V = 784, H = 1000;
-    struct amx_rbm rbm;
-    if (amx_rbm_init(&rbm, V, H, false, BATCH, &err) != AMX_OK) {
+    struct amx_rbm rbm, rbm2;
+    if (amx_rbm_init(&rbm, V, H, false, BATCH, &err) != AMX_OK ||
+        amx_rbm_init(&rbm2, V, H, false, BATCH, &err) != AMX_OK ||
+        amx_rbm_set_threads(&rbm2, 2, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         return 1;
     }
     amx_rbm_init_weights(&rbm, 0.1, &r);
+    memcpy(rbm2.W, rbm.W, sizeof(float) * V * H);
     struct amx_rbm_hparams hp = {0.1, 0.5, 0.9, 5, 0.0002, 1};
     struct amx_rng order, sample;
     amx_rng_stream(&order, 2016, 0, AMX_STREAM_USER + 78);
@@ -362,6 +367,9 @@ int main(int argc, char **argv)
         t0 = now();
         amx_rbm_train_epoch(&rbm, data, rbm_rows, BATCH, &hp, rep, &order, &sample, NULL, &err);
         t[M_RBM1][rep] = now() - t0;
+        t0 = now();
+        amx_rbm_train_epoch(&rbm2, data, rbm_rows, BATCH, &hp, rep, &order, &sample, NULL, &err);
+        t[M_RBM2][rep] = now() - t0;
     }
 
     double med[N_MEASURES], ips[N_MEASURES];
@@ -394,6 +402,7 @@ int main(int argc, char **argv)
     printf("evaluation GEMM efficiency, 1 thread  %.3f\n", med[M_EVALGEMM1] / med[M_EVAL1]);
     printf("evaluation 2 threads / 1 thread       %.3f\n", med[M_EVAL1] / med[M_EVAL2]);
     printf("RBM CD-1 GEMM efficiency, 1 thread    %.3f\n", med[M_RBMGEMM1] / med[M_RBM1]);
+    printf("RBM CD-1 2 threads / 1 thread         %.3f\n", med[M_RBM1] / med[M_RBM2]);
 
     printf("\nRESULT corename %s\n", openblas_get_corename());
     for (int m = 0; m < N_MEASURES; m++)
@@ -404,12 +413,14 @@ int main(int argc, char **argv)
     printf("RESULT eff_eval_1t %.4f\nRESULT speedup_eval_2t %.4f\n",
            med[M_EVALGEMM1] / med[M_EVAL1], med[M_EVAL1] / med[M_EVAL2]);
     printf("RESULT eff_rbm_1t %.4f\n", med[M_RBMGEMM1] / med[M_RBM1]);
+    printf("RESULT speedup_rbm_2t %.4f\n", med[M_RBM1] / med[M_RBM2]);
 
     for (int i = 0; i < 4; i++)
         trainer_free(&tr[i]);
     amx_autoencoder_free(&ev1);
     amx_autoencoder_free(&ev2);
     amx_rbm_free(&rbm);
+    amx_rbm_free(&rbm2);
     gemm_bufs_free(&g);
     free(rW), free(rgW), free(rv0), free(rv1), free(rh0), free(rhs), free(rh1);
     free(data);

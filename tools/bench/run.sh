@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# The performance benchmarks of docs/performance.md, in one run, with one
+# table of medians and ratios at the end (issue 8's targets, met or not).
+#
+#   tools/bench/run.sh [--rounds N] [--quick] [--no-torch] [--no-sweep] [--no-memory]
+#                      [--build-dir DIR] [--keep DIR]
+#
+# 1. Fine-tuning and RBM throughput: build/bench_finetune (ours, with its GEMM
+#    limit measured in the same process) and tools/bench/torch_autoencoder.py
+#    (PyTorch from Debian's python3-torch), interleaved: each round runs ours,
+#    PyTorch, ours tuned, PyTorch tuned. "Tuned" = glibc malloc tunables (no
+#    mmap/munmap of every large tensor) and OMP_WAIT_POLICY=PASSIVE (OpenMP
+#    threads sleep instead of spinning against OpenBLAS's). The table gives the
+#    median over the rounds of each side's median.
+# 2. Sweep: a fixed sweep of 8 small runs (4 rules x 2 repeats, a 784-256-64-16
+#    autoencoder on 4,000 digits of data/mnist, or on the test fixture when
+#    data/mnist is missing) with adamix-run -j 1 and -j 2, whole-process wall
+#    time, alternating, median of the rounds.
+# 3. Memory: one fine-tuning run of the 784-1000-500-250-30 network under
+#    AdaMix, its worker process sampled through /proc: peak private memory
+#    (what it does not share with the parent, which holds the data) against
+#    parameters + gradients + rule state + activations.
+#
+# Builds bench_finetune and adamix-run in the build folder (default build/)
+# when missing or stale; installs python3-torch with apt when it is missing
+# and installable (skip with --no-torch). Takes about 5 minutes with the
+# defaults on 2 cores; --quick (1 round, fewer repetitions) about 2.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build="$root/build"
+rounds=3
+reps=5
+steps=10
+do_torch=1
+do_sweep=1
+do_memory=1
+keep=""
+
+die() {
+    echo "bench: error: $*" >&2
+    exit 1
+}
+say() { echo "bench: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rounds) rounds=${2:?}; shift ;;
+    --quick) rounds=1; reps=3 ;;
+    --no-torch) do_torch=0 ;;
+    --no-sweep) do_sweep=0 ;;
+    --no-memory) do_memory=0 ;;
+    --build-dir)
+        build=${2:?}
+        case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
+        shift
+        ;;
+    --keep) keep=${2:?}; shift ;;
+    -h | --help)
+        sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) die "unknown option '$1' (see --help)" ;;
+    esac
+    shift
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/amx-bench.XXXXXX")
+if [ -n "$keep" ]; then
+    mkdir -p "$keep"
+    tmp_keep=$(cd "$keep" && pwd)
+    rmdir "$tmp"
+    tmp=$tmp_keep
+else
+    trap 'rm -rf "$tmp"' EXIT
+fi
+results="$tmp/results.txt" # lines: side setting round name value
+: >"$results"
+
+# ---- build ---------------------------------------------------------------
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    say "configuring $build"
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$tmp/cmake.log" 2>&1 ||
+        die "cmake failed (see $tmp/cmake.log)"
+fi
+say "building bench_finetune and adamix-run in $build"
+cmake --build "$build" --target bench_finetune adamix-run -j 2 >"$tmp/build.log" 2>&1 ||
+    die "build failed: $(tail -5 "$tmp/build.log")"
+bench="$build/bench_finetune"
+prog="$build/adamix-run"
+
+# ---- PyTorch ---------------------------------------------------------------
+py=/usr/bin/python3
+if [ "$do_torch" = 1 ] && ! "$py" -c 'import torch' 2>/dev/null; then
+    if apt-cache policy python3-torch 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        say "installing python3-torch with apt (large; --no-torch skips it)"
+        sudo_cmd=""
+        [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends \
+            python3-torch >"$tmp/apt.log" 2>&1 || say "apt-get failed (see $tmp/apt.log)"
+    fi
+    "$py" -c 'import torch' 2>/dev/null || {
+        say "python3-torch unavailable: no PyTorch columns"
+        do_torch=0
+    }
+fi
+
+tuned_env=(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.top_pad=67108864
+    OMP_WAIT_POLICY=PASSIVE)
+plain_env=(-u GLIBC_TUNABLES -u OMP_WAIT_POLICY)
+
+collect() { # side setting round < output
+    awk -v s="$1" -v t="$2" -v r="$3" '$1 == "RESULT" { print s, t, r, $2, $3 }' >>"$results"
+}
+
+# ---- 1. throughput, interleaved ---------------------------------------------
+for r in $(seq 1 "$rounds"); do
+    say "round $r of $rounds: adamix-run, PyTorch, adamix-run tuned, PyTorch tuned"
+    env "${plain_env[@]}" "$bench" "$reps" "$steps" >"$tmp/ours-default-$r.txt"
+    collect ours default "$r" <"$tmp/ours-default-$r.txt"
+    if [ "$do_torch" = 1 ]; then
+        env "${plain_env[@]}" "$py" "$root/tools/bench/torch_autoencoder.py" --threads 1,2 \
+            --reps "$reps" --steps "$steps" >"$tmp/torch-default-$r.txt" 2>&1
+        collect torch default "$r" <"$tmp/torch-default-$r.txt"
+    fi
+    env "${tuned_env[@]}" "$bench" "$reps" "$steps" >"$tmp/ours-tuned-$r.txt"
+    collect ours tuned "$r" <"$tmp/ours-tuned-$r.txt"
+    if [ "$do_torch" = 1 ]; then
+        env "${tuned_env[@]}" "$py" "$root/tools/bench/torch_autoencoder.py" --threads 1,2 \
+            --reps "$reps" --steps "$steps" >"$tmp/torch-tuned-$r.txt" 2>&1
+        collect torch tuned "$r" <"$tmp/torch-tuned-$r.txt"
+    fi
+done
+
+# ---- 2. sweep of 8 runs, -j 1 against -j 2 -----------------------------------
+if [ "$do_sweep" = 1 ]; then
+    if [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || [ -f "$root/data/mnist/train-images-idx3-ubyte" ]; then
+        data="dir: $root/data/mnist
+  train_limit: 4000
+  test_limit: 1000"
+        data_name="data/mnist (4,000 train, 1,000 test)"
+    else
+        data="dir: $root/tests/data
+  train: fixture-images-idx3-ubyte.gz
+  test: fixture-t10k-images-idx3-ubyte.gz"
+        data_name="tests/data fixture (300 train, 100 test)"
+    fi
+    cat >"$tmp/sweep-bench.yaml" <<EOF
+# written by tools/bench/run.sh: 4 rules x 2 repeats = 8 runs
+name: sweep-bench
+seed: 8
+repeats: 2
+data:
+  $data
+network:
+  layers: [784, 256, 64, 16]
+pretrain:
+  epochs: 3
+  batch_size: 100
+finetune:
+  epochs: 10
+  batch_size: 100
+  rules:
+    all: {rule: constant, eta0: 0.01}
+sweep:
+  finetune.rules:
+    AdaMix:
+      weights: {rule: current-gradient, eta0: 0.01, K: 1}
+      biases: {rule: power-exponential, eta0: 0.01, r: 10, c: 1}
+    AdaGrad: {all: {rule: adagrad, eta0: 0.01, K: 1}}
+    AdaDec: {all: {rule: adadec, eta0: 0.01, K: 1}}
+    constant: {all: {rule: constant, eta0: 0.01}}
+EOF
+    for r in $(seq 1 "$rounds"); do
+        for j in 1 2; do
+            say "sweep round $r: 8 runs with -j $j"
+            out="$tmp/sweep-j$j-r$r"
+            t0=$(date +%s.%N)
+            "$prog" -q -j "$j" -o "$out" "$tmp/sweep-bench.yaml" >"$out.log" 2>&1 ||
+                die "adamix-run failed on the sweep (see $out.log)"
+            t1=$(date +%s.%N)
+            echo "sweep default $r sweep_j${j}_seconds $(awk "BEGIN { print $t1 - $t0 }")" >>"$results"
+        done
+    done
+fi
+
+# ---- 3. peak memory of one fine-tuning worker ---------------------------------
+if [ "$do_memory" = 1 ]; then
+    if [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || [ -f "$root/data/mnist/train-images-idx3-ubyte" ]; then
+        mdata="dir: $root/data/mnist"
+    else
+        mdata="dir: $root/tests/data
+  train: fixture-images-idx3-ubyte.gz
+  test: fixture-t10k-images-idx3-ubyte.gz"
+    fi
+    cat >"$tmp/memory-bench.yaml" <<EOF
+# written by tools/bench/run.sh: one AdaMix fine-tuning run of the full network
+name: memory-bench
+seed: 9
+data:
+  $mdata
+network:
+  layers: [784, 1000, 500, 250, 30]
+pretrain: none
+finetune:
+  epochs: 2
+  batch_size: 100
+  rules:
+    weights: {rule: current-gradient, eta0: 0.01, K: 1}
+    biases: {rule: power-exponential, eta0: 0.01, r: 10, c: 1}
+EOF
+    say "memory: one fine-tuning worker of 784-1000-500-250-30 under AdaMix"
+    "$py" - "$prog" "$tmp/memory-bench.yaml" "$tmp/memory-out" >>"$results" <<'EOF'
+import os, subprocess, sys, time
+
+prog, yaml, out = sys.argv[1:4]
+proc = subprocess.Popen([prog, "-q", "-j", "1", "-o", out, yaml],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def kb(pid, fields, name):
+    try:
+        with open(f"/proc/{pid}/{name}") as f:
+            return sum(int(l.split()[1]) for l in f if l.split(":")[0] in fields)
+    except OSError:
+        return None
+
+peak_private = peak_hwm = parent_rss = 0
+while proc.poll() is None:
+    parent_rss = max(parent_rss, kb(proc.pid, {"VmRSS"}, "status") or 0)
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid:
+                kids.append(d)
+    for k in kids:
+        p = kb(k, {"Private_Clean", "Private_Dirty"}, "smaps_rollup")
+        h = kb(k, {"VmHWM"}, "status")
+        if p: peak_private = max(peak_private, p)
+        if h: peak_hwm = max(peak_hwm, h)
+    time.sleep(0.02)
+# the model's own memory: parameters, gradients, AdaMix state (current-gradient
+# keeps one float per weight; power-exponential none), activations at batch 100
+s = [784, 1000, 500, 250, 30]
+shapes = [(s[i], s[i + 1]) for i in range(4)] + [(s[i + 1], s[i]) for i in reversed(range(4))]
+weights = sum(a * b for a, b in shapes)
+biases = sum(b for _, b in shapes)
+acts = 100 * (sum(b for _, b in shapes) + 2 * max(s))
+budget = 4 * (2 * (weights + biases) + weights + acts) / 1024
+print(f"memory default 1 worker_peak_private_kb {peak_private}")
+print(f"memory default 1 worker_peak_rss_kb {peak_hwm}")
+print(f"memory default 1 parent_rss_kb {parent_rss}")
+print(f"memory default 1 model_budget_kb {budget:.0f}")
+print(f"memory default 1 memory_ratio {peak_private / budget:.4f}")
+EOF
+fi
+
+# ---- the table ------------------------------------------------------------------
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+cores=$(nproc)
+blas=$(dpkg-query -W -f '${Version}' libopenblas0-pthread 2>/dev/null || echo "?")
+"$py" - "$results" "$cpu" "$cores" "$blas" "$rounds" "$reps" "$steps" "${data_name:-}" <<'EOF'
+import statistics, sys
+from collections import defaultdict
+
+path, cpu, cores, blas, rounds, reps, steps, data_name = sys.argv[1:9]
+vals = defaultdict(list)
+text = {}
+for line in open(path):
+    side, setting, rnd, name, value = line.split()
+    try:
+        vals[(side, setting, name)].append(float(value))
+    except ValueError:
+        text[(side, name)] = value
+
+def med(side, setting, name):
+    v = vals.get((side, setting, name))
+    return statistics.median(v) if v else None
+
+def fmt(x, spec="{:.0f}"):
+    return "-" if x is None else spec.format(x)
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+print(f"adamix-run benchmarks: {cpu}, {cores} cores, OpenBLAS {blas} "
+      f"(core {text.get(('ours', 'corename'), '?')}), "
+      f"PyTorch {text.get(('torch', 'torch_version'), 'not run')} "
+      f"(core {text.get(('torch', 'torch_corename'), '-')})")
+print(f"medians over {rounds} interleaved rounds, each a median of {reps} repetitions "
+      f"of {int(steps) * 100} images\n")
+print("fine-tuning 784-1000-500-250-30, batch 100, cross-entropy (images/s)")
+print(f"{'':28s} {'adamix-run':>10s} {'PyTorch':>8s} {'ratio':>6s}   "
+      f"{'tuned:ours':>10s} {'PyTorch':>8s} {'ratio':>6s}")
+rows = [("constant, 1 thread", "finetune_constant_1t", "torch_constant_1t"),
+        ("AdaMix, 1 thread", "finetune_adamix_1t", "torch_adamix_1t"),
+        ("constant, 2 threads", "finetune_constant_2t", "torch_constant_2t"),
+        ("AdaMix, 2 threads", "finetune_adamix_2t", "torch_adamix_2t"),
+        ("RBM CD-1 784x1000, 1 thread", "rbm_cd1_1t", "torch_rbm_cd1_1t")]
+for label, ours, torch in rows:
+    od, td = med("ours", "default", ours), med("torch", "default", torch)
+    ot, tt = med("ours", "tuned", ours), med("torch", "tuned", torch)
+    print(f"{label:28s} {fmt(od):>10s} {fmt(td):>8s} {fmt(ratio(od, td), '{:.2f}'):>6s}   "
+          f"{fmt(ot):>10s} {fmt(tt):>8s} {fmt(ratio(ot, tt), '{:.2f}'):>6s}")
+for label, name in [("GEMM limit, 1 thread", "gemm_limit_1t"),
+                    ("GEMM limit, 2 OpenBLAS threads", "gemm_limit_2t_openblas"),
+                    ("RBM GEMM limit, 1 thread", "rbm_gemm_limit_1t"),
+                    ("evaluation, 1 thread", "eval_1t"), ("evaluation, 2 threads", "eval_2t")]:
+    print(f"{label:28s} {fmt(med('ours', 'default', name)):>10s}")
+
+targets = []
+def target(label, value, op, goal):
+    ok = None if value is None else (value >= goal if op == ">=" else value <= goal)
+    targets.append((label, value, op, goal, ok))
+
+e = lambda n: med("ours", "default", n)
+target("fine-tune GEMM efficiency, 1 thread, constant", e("eff_constant_1t"), ">=", 0.90)
+target("fine-tune GEMM efficiency, 1 thread, AdaMix", e("eff_adamix_1t"), ">=", 0.88)
+target("vs PyTorch default, 1 thread, constant",
+       ratio(e("finetune_constant_1t"), med("torch", "default", "torch_constant_1t")), ">=", 1.3)
+target("vs PyTorch default, 1 thread, AdaMix",
+       ratio(e("finetune_adamix_1t"), med("torch", "default", "torch_adamix_1t")), ">=", 1.3)
+for t in (1, 2):
+    for rule in ("constant", "adamix"):
+        target(f"vs PyTorch tuned, {t} thread{'s' if t > 1 else ''}, {rule}",
+               ratio(med("ours", "tuned", f"finetune_{rule}_{t}t"),
+                     med("torch", "tuned", f"torch_{rule}_{t}t")), ">=", 1.1)
+target("one run, 2 threads / 1 thread, constant", e("speedup_constant_2t"), ">=", 1.6)
+target("one run, 2 threads / 1 thread, AdaMix", e("speedup_adamix_2t"), ">=", 1.6)
+target("RBM CD-1 GEMM efficiency, 1 thread", e("eff_rbm_1t"), ">=", 0.90)
+j1, j2 = med("sweep", "default", "sweep_j1_seconds"), med("sweep", "default", "sweep_j2_seconds")
+target("sweep of 8 runs, -j 2 / -j 1 wall time", ratio(j1, j2), ">=", 1.85)
+target("worker peak memory / (params+grads+state+acts)", med("memory", "default", "memory_ratio"),
+       "<=", 1.25)
+
+print()
+if j1 is not None:
+    print(f"sweep of 8 runs ({data_name}): -j 1 {j1:.1f} s, -j 2 {j2:.1f} s")
+m = lambda n: med("memory", "default", n)
+if m("model_budget_kb") is not None:
+    print(f"fine-tuning worker: peak private {m('worker_peak_private_kb') / 1024:.1f} MiB "
+          f"(peak RSS {m('worker_peak_rss_kb') / 1024:.1f} MiB with the shared data), model "
+          f"{m('model_budget_kb') / 1024:.1f} MiB (params + grads + AdaMix state + activations)")
+print("\ntargets (issue 8)")
+for label, value, op, goal, ok in targets:
+    status = "not run" if ok is None else ("met" if ok else "NOT MET")
+    print(f"  {label:50s} {fmt(value, '{:.3f}'):>7s}  {op} {goal:<5}  {status}")
+EOF
+if [ -n "$keep" ]; then say "raw outputs kept in $tmp"; fi
