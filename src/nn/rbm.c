@@ -9,8 +9,8 @@
  * Every random number comes from the caller's streams, in the order stated in
  * nn.h. A batch's matrix products and elementwise passes are cut into the
  * fixed column blocks of AMX_NN_SPLIT (nn.h) and may run on the RBM's thread
- * pool; the momentum update is fused into the last phase, each block by the
- * thread that computed its statistics. Results do not depend on the number
+ * pool; the momentum update runs on the pool too, over whole rows of W so that
+ * it streams through memory. Results do not depend on the number
  * of threads. Not here: choosing rates or streams per layer, stacking, or
  * saving (the run module does those). */
 #include "internal.h"
@@ -113,18 +113,13 @@ static void colsum_diff(float *g, const float *a, const float *c, int ld, int B,
         g[j] *= inv;
 }
 
-/* v = mom v + lr (g - wd theta); theta += v, over rows x w values at stride
- * ld (one row: a plain vector). */
-static void momentum_update(float *theta, float *v, const float *g, int rows, int w, int ld,
-                            float lr, float mom, float wd)
+/* v = mom v + lr (g - wd theta); theta += v, over n values. */
+static void momentum_update(float *restrict theta, float *restrict v, const float *restrict g,
+                            size_t n, float lr, float mom, float wd)
 {
-    for (int r = 0; r < rows; r++) {
-        float *t = theta + (size_t)r * ld, *vv = v + (size_t)r * ld;
-        const float *gg = g + (size_t)r * ld;
-        for (int j = 0; j < w; j++) {
-            vv[j] = mom * vv[j] + lr * (gg[j] - wd * t[j]);
-            t[j] += vv[j];
-        }
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mom * v[i] + lr * (g[i] - wd * theta[i]);
+        theta[i] += v[i];
     }
 }
 
@@ -135,8 +130,8 @@ static void momentum_update(float *theta, float *v, const float *g, int rows, in
  *                   V blocks: v1 = sigmoid(hs W^T + bv) (first: its error); meet;
  *                   H blocks: h1 = f(v1 W + bh)
  *   H blocks: gW -= v1^T h1 / B, gbh; V blocks: gbv; with `update`, the
- *   momentum update of each rank's own blocks (no other rank reads them in
- *   this last phase). */
+ *   momentum update of the biases' own blocks; meet; the weights' update by
+ *   contiguous ranges of rows (V blocks). */
 struct cd_job {
     struct amx_rbm *rbm;
     const float *v0; /* B x V */
@@ -202,20 +197,27 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
             amx_gemm(true, false, V, c1 - c0, B, -inv, rbm->v1, V, rbm->h1 + c0, H, 1.0f,
                      rbm->gW + c0, H);
             colsum_diff(rbm->gbh + c0, rbm->h0 + c0, rbm->h1 + c0, H, B, c1 - c0, inv);
-            if (j->update) {
-                momentum_update(rbm->W + c0, rbm->vW + c0, rbm->gW + c0, V, c1 - c0, H, j->lr,
-                                j->mom, j->wd);
-                momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, 1, c1 - c0, 0, j->lr,
-                                j->mom, 0.0f);
-            }
+            if (j->update)
+                momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, c1 - c0, j->lr, j->mom,
+                                0.0f);
         }
         amx_nn_block(V, q, &c0, &c1);
         if (c0 < c1) {
             colsum_diff(rbm->gbv + c0, j->v0 + c0, rbm->v1 + c0, V, B, c1 - c0, inv);
             if (j->update)
-                momentum_update(rbm->bv + c0, rbm->vbv + c0, rbm->gbv + c0, 1, c1 - c0, 0, j->lr,
-                                j->mom, 0.0f);
+                momentum_update(rbm->bv + c0, rbm->vbv + c0, rbm->gbv + c0, c1 - c0, j->lr, j->mom,
+                                0.0f);
         }
+    }
+    if (!j->update) return;
+    /* the weights, once every column of gW is final: each rank a contiguous
+     * range of whole rows (a plain stream through W, vW and gW) */
+    amx_nn_pool_barrier(pool, rank);
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        amx_nn_block(V, q, &c0, &c1);
+        size_t off = (size_t)c0 * H;
+        momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(c1 - c0) * H, j->lr,
+                        j->mom, j->wd);
     }
 }
 

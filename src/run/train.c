@@ -64,7 +64,10 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     int n = cfg->network.n_layers - 1;
     struct amx_rbm rbms[AMX_MAX_LAYERS];
     enum amx_status st = alloc_rbms(cfg, rbms, err);
-    if (st != AMX_OK) return st;
+    if (st != AMX_OK) {
+        amx_buf_free(&log);
+        return st;
+    }
 
     /* Every RBM's initial weights come from the one INIT stream, layer by
      * layer, so they depend on (seed, repeat) only. */
