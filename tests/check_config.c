@@ -723,6 +723,13 @@ static const struct bind_case bind_cases[] = {
     {HEAD "repeats: 99999999999999999999\n", "repeats is too large", 7, 10},
     {HEAD "repeats:\n", "repeats must be an integer (got an empty value)", 7, 9},
     {HEAD "repeat: 2\n", "repeat must be < repeats (1) (got 2)", 7, 9},
+    /* cross_entropy (the default loss) needs logistic outputs: at the loss,
+     * or at the output when the loss is a default */
+    {"name: t\nnetwork: {layers: [4, 2], output: linear}\n"
+     "finetune:\n  loss: cross_entropy\n  rules: {all: constant}\n",
+     "finetune.loss cross_entropy needs network.output: logistic (got output linear)", 4, 9},
+    {"name: t\nnetwork: {layers: [4, 2], output: tanh}\nfinetune: {rules: {all: constant}}\n",
+     "use loss: squared_error for tanh outputs", 2, 35},
     {HEAD "nmae: x\n", "unknown key 'nmae' at the top level; did you mean 'name'?", 7, 1},
     {HEAD "colour: x\n",
      "unknown key 'colour' at the top level (expected one of: name, "

@@ -674,7 +674,7 @@ START_TEST(test_id_sensitivity)
         "network.layers=[4, 3, 3]",
         "network.hidden=tanh",
         "network.code=logistic",
-        "network.output=linear",
+        "finetune.loss=squared_error && network.output=linear", /* cross_entropy: logistic */
         "pretrain=none",
         "pretrain.epochs=3",
         "pretrain.batch_size=7",
@@ -705,7 +705,24 @@ START_TEST(test_id_sensitivity)
     char(*ids)[AMX_RUN_ID_LEN + 1] = calloc(n + 1, sizeof *ids);
     ck_assert_ptr_nonnull(ids);
     for (size_t i = 0; i < n; i++) {
-        struct amx_experiment *exp = load_ok(BASE, ov[i] ? &ov[i] : NULL, ov[i] ? 1 : 0);
+        /* a case is one override, or several joined by " && " */
+        char buf[512];
+        const char *parts[4];
+        size_t np = 0;
+        if (ov[i]) {
+            snprintf(buf, sizeof buf, "%s", ov[i]);
+            for (char *p = buf; p && np < 4;) {
+                parts[np++] = p;
+                char *sep = strstr(p, " && ");
+                if (sep) {
+                    *sep = '\0';
+                    p = sep + 4;
+                } else {
+                    p = NULL;
+                }
+            }
+        }
+        struct amx_experiment *exp = load_ok(BASE, np ? parts : NULL, np);
         memcpy(ids[i], exp->runs[0].id, sizeof ids[i]);
         amx_experiment_free(exp);
         for (size_t j = 0; j < i; j++)

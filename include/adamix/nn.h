@@ -262,6 +262,18 @@ enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const stru
  * "layerN.weights" then "layerN.biases" for N = 1 .. n_layers, theta/grad
  * pointing into the slabs. out may be NULL to count. Returns the count. */
 size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_param_tensor *out);
+/* The same tensors, each cut into n_parts contiguous slices, out receiving
+ * slice `part` (0-based) of every tensor, in the same order and with the
+ * same names, so that each part can get its own optimizer and the parts be
+ * updated at once by amx_autoencoder_run_parts. Edges are multiples of 512
+ * elements when a tensor has at least 512 per part (whole vectors and the
+ * optimizer's chunks), else n * part / n_parts; a slice may be empty (n 0)
+ * only for a tensor smaller than n_parts. The update rules act element by
+ * element, so the parameters move exactly as under one optimizer; only the
+ * order in which the rate statistics are summed differs. Returns the count
+ * (that of amx_autoencoder_tensors); 0 if part is out of [0, n_parts). */
+size_t amx_autoencoder_tensor_part(const struct amx_autoencoder *ae, int part, int n_parts,
+                                   struct amx_param_tensor *out);
 /* AMX_OK when the loss suits the output unit: cross_entropy needs logistic
  * outputs (its gradient p - x is that of the logistic's logits);
  * squared_error takes any. Else AMX_ERR_CONFIG with a message. */
@@ -277,6 +289,15 @@ const float *amx_autoencoder_forward(struct amx_autoencoder *ae, const float *x,
  * Allocates nothing. */
 double amx_autoencoder_train_step(struct amx_autoencoder *ae, const float *x, int B,
                                   enum amx_loss loss);
+/* Runs fn(ctx, part, AMX_NN_SPLIT) once for each part = 0 .. AMX_NN_SPLIT-1
+ * on the autoencoder's threads (part k on thread k mod n, the caller's
+ * thread being thread 0) and returns when all are done: for the caller's
+ * own per-step work, e.g. a parameter update cut into AMX_NN_SPLIT fixed
+ * parts, which then scales with the threads while its result, depending on
+ * the parts only, never depends on their number. fn must not call back into
+ * the autoencoder. */
+void amx_autoencoder_run_parts(struct amx_autoencoder *ae, void (*fn)(void *ctx, int part, int n_parts),
+                               void *ctx);
 /* Reconstruction error (DESIGN.md section 7): the mean over the n images of
  * x (n x s_0) of sum_j (p_j - x_j)^2, batched through the workspace, summed in
  * double. 0 when n == 0. Allocates nothing. */

@@ -735,6 +735,16 @@ static void cross_checks(struct ctx *c)
               "data.validation must be < data.train_limit (%ld), so that some images are left "
               "to train on (got %ld)",
               cfg->data.train_limit, cfg->data.validation);
+    /* cross_entropy's gradient p - x is that of logistic outputs' logits */
+    if (cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY && cfg->network.output != AMX_UNIT_LOGISTIC) {
+        v = amx_node_get_path(c->root, "finetune.loss");
+        const struct amx_node *o = amx_node_get_path(c->root, "network.output");
+        const struct amx_node *at = v ? v : o ? o : c->root;
+        ERROR(c, at,
+              "finetune.loss cross_entropy needs network.output: logistic (got output %s); "
+              "use loss: squared_error for %s outputs",
+              amx_unit_name(cfg->network.output), amx_unit_name(cfg->network.output));
+    }
     v = amx_node_map_get(c->root, "repeat");
     if (v && cfg->repeat >= cfg->repeats)
         ERROR(c, v, "repeat must be < repeats (%d) (got %d)", cfg->repeats, cfg->repeat);

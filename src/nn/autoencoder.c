@@ -166,6 +166,31 @@ size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_para
     return 2 * (size_t)ae->n_layers;
 }
 
+static size_t part_edge(size_t n, int k, int parts)
+{
+    if (k >= parts) return n;
+    size_t e = n * (size_t)k / (size_t)parts;
+    if (n / (size_t)parts < 512) return e;
+    e = (e + 256) / 512 * 512;
+    return e < n ? e : n;
+}
+
+size_t amx_autoencoder_tensor_part(const struct amx_autoencoder *ae, int part, int n_parts,
+                                   struct amx_param_tensor *out)
+{
+    if (n_parts < 1 || part < 0 || part >= n_parts) return 0;
+    size_t nt = amx_autoencoder_tensors(ae, out);
+    if (out)
+        for (size_t i = 0; i < nt; i++) {
+            size_t lo = part_edge(out[i].n, part, n_parts);
+            size_t hi = part_edge(out[i].n, part + 1, n_parts);
+            out[i].theta += lo;
+            out[i].grad += lo;
+            out[i].n = hi - lo;
+        }
+    return nt;
+}
+
 enum amx_status amx_autoencoder_check_loss(const struct amx_autoencoder *ae, enum amx_loss loss,
                                            struct amx_error *err)
 {
@@ -322,6 +347,26 @@ double amx_autoencoder_recon_error(struct amx_autoencoder *ae, const float *x, s
         total += run_job(ae, &j);
     }
     return total / (double)n;
+}
+
+struct parts_job {
+    void (*fn)(void *ctx, int part, int n_parts);
+    void *ctx;
+};
+
+static void parts_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
+{
+    (void)pool;
+    struct parts_job *j = ctx;
+    for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks)
+        j->fn(j->ctx, k, AMX_NN_SPLIT);
+}
+
+void amx_autoencoder_run_parts(struct amx_autoencoder *ae,
+                               void (*fn)(void *ctx, int part, int n_parts), void *ctx)
+{
+    struct parts_job j = {fn, ctx};
+    amx_nn_pool_run(ae->pool, parts_job_fn, &j);
 }
 
 enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
