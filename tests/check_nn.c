@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,16 +515,16 @@ START_TEST(test_threads_bit_identical)
                               (int)cases[c].loss);
         ck_assert_msg(fabs(loss0 - ref) <= 1e-5 * fabs(ref), "case %d loss %.9g vs %.9g", c, loss0,
                       ref);
-        /* layer 1 weights (150 x 96, column edge at 48) and layer 3 weights
-         * (70 x 9, edge at 4; its input width 70 has its edge at 32):
-         * columns on both sides of the edges, a few rows */
+        /* entries on both sides of the block edges: layer 1 weights (150 x
+         * 96: rows 71 | 72), layer 3 weights and biases (70 x 9: rows 31 | 32,
+         * biases 3 | 4), layer 6 weights and biases (96 x 150: rows 47 | 48,
+         * biases 71 | 72) */
         struct amx_param_tensor t[12];
         amx_autoencoder_tensors(&ae[0], t);
         const struct {
             int tensor, row, col;
-        } probe[] = {{0, 3, 47},  {0, 3, 48},  {0, 149, 0}, {0, 77, 95}, {4, 31, 3},
-                     {4, 32, 4},  {4, 69, 8},  {5, 0, 3},   {5, 0, 4},   {11, 0, 71},
-                     {11, 0, 72}, {10, 95, 72}};
+        } probe[] = {{0, 71, 5}, {0, 72, 5},  {0, 149, 95},  {4, 31, 3},  {4, 32, 8},  {5, 0, 3},
+                     {5, 0, 4},  {10, 47, 0}, {10, 48, 149}, {11, 0, 71}, {11, 0, 72}, {1, 0, 95}};
         for (size_t q = 0; q < sizeof probe / sizeof probe[0]; q++) {
             const struct amx_param_tensor *tt = &t[probe[q].tensor];
             int cols = tt->is_bias ? (int)tt->n : ae[0].layer[tt->layer - 1].out;
@@ -543,8 +544,8 @@ START_TEST(test_threads_bit_identical)
                           c, tt->name, e, g, fd);
         }
         double rec0 = amx_autoencoder_recon_error(&ae[0], x, 40);
-        double rref = ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x,
-                               40, -1);
+        double rref =
+            ref_loss(sizes, L, cases[c].hidden, AMX_UNIT_LINEAR, cases[c].output, p, x, 40, -1);
         ck_assert_msg(fabs(rec0 - rref) <= 1e-5 * rref, "case %d recon %.9g vs %.9g", c, rec0,
                       rref);
         free(p);
@@ -556,8 +557,7 @@ START_TEST(test_threads_bit_identical)
             for (int a = 0; a < 3; a++) {
                 for (size_t i = 0; i < np; i++)
                     ae[a].grads[i] = NAN;
-                l[a] = amx_autoencoder_train_step(&ae[a], xb, step ? max_batch : B,
-                                                  cases[c].loss);
+                l[a] = amx_autoencoder_train_step(&ae[a], xb, step ? max_batch : B, cases[c].loss);
                 for (size_t i = 0; i < np; i++)
                     ae[a].params[i] -= 0.05f * ae[a].grads[i];
             }
@@ -585,6 +585,90 @@ START_TEST(test_threads_bit_identical)
             amx_autoencoder_free(&ae[a]); /* joins the pool's threads */
         free(x);
     }
+}
+END_TEST
+
+/* Tensor parts: the AMX_NN_SPLIT parts of each tensor follow each other and
+ * cover it exactly, with the whole tensor's name and flags; a weight part is
+ * whole rows, its edge a multiple of 8 rows when the input width is >= 64
+ * (the step's blocks); other part counts are refused. */
+START_TEST(test_tensor_parts)
+{
+    const int sizes[4] = {150, 96, 70, 9};
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 4, &err),
+                     AMX_OK);
+    struct amx_param_tensor whole[12], part[AMX_NN_SPLIT][12];
+    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, whole), 12);
+    const int np = AMX_NN_SPLIT;
+    for (int p = 0; p < np; p++)
+        ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, p, np, part[p]), 12);
+    for (int i = 0; i < 12; i++) {
+        const struct amx_dense *d = &ae.layer[whole[i].layer - 1];
+        size_t at = 0;
+        for (int p = 0; p < np; p++) {
+            const struct amx_param_tensor *t = &part[p][i];
+            ck_assert_str_eq(t->name, whole[i].name);
+            ck_assert(t->layer == whole[i].layer && t->is_bias == whole[i].is_bias &&
+                      t->in_encoder == whole[i].in_encoder);
+            ck_assert_ptr_eq(t->theta, whole[i].theta + at);
+            ck_assert_ptr_eq(t->grad, whole[i].grad + at);
+            ck_assert(t->n > 0 && t->n < whole[i].n);
+            if (!t->is_bias) {
+                ck_assert_uint_eq(at % (size_t)d->out, 0);
+                if (d->in >= 64) ck_assert_uint_eq(at / (size_t)d->out % 8, 0);
+            }
+            at += t->n;
+        }
+        ck_assert_uint_eq(at, whole[i].n);
+    }
+    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, np, np, part[0]), 0);
+    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, -1, np, part[0]), 0);
+    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, 0, np + 1, part[0]), 0);
+    amx_autoencoder_free(&ae);
+}
+END_TEST
+
+struct parts_seen {
+    int calls[AMX_NN_SPLIT], n_parts[AMX_NN_SPLIT];
+    pthread_t who[AMX_NN_SPLIT];
+};
+
+static void note_part(void *ctx, int part, int n_parts)
+{
+    struct parts_seen *s = ctx;
+    s->calls[part]++;
+    s->n_parts[part] = n_parts;
+    s->who[part] = pthread_self();
+}
+
+/* run_parts: every part exactly once; with 2 threads, part 0 on the caller's
+ * thread and part 1 on the other. */
+START_TEST(test_run_parts)
+{
+    const int sizes[3] = {8, 4, 2};
+    struct amx_autoencoder ae;
+    struct amx_error err;
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 4, &err),
+                     AMX_OK);
+    for (int n = 1; n <= 2; n++) {
+        ck_assert_int_eq(amx_autoencoder_set_threads(&ae, n, &err), AMX_OK);
+        for (int rep = 0; rep < 3; rep++) {
+            struct parts_seen s;
+            memset(&s, 0, sizeof s);
+            amx_autoencoder_run_parts(&ae, note_part, &s);
+            for (int k = 0; k < AMX_NN_SPLIT; k++) {
+                ck_assert_int_eq(s.calls[k], 1);
+                ck_assert_int_eq(s.n_parts[k], AMX_NN_SPLIT);
+            }
+            ck_assert(pthread_equal(s.who[0], pthread_self()));
+            if (n == 2) ck_assert(!pthread_equal(s.who[1], pthread_self()));
+        }
+    }
+    amx_autoencoder_free(&ae);
 }
 END_TEST
 
@@ -1025,15 +1109,15 @@ START_TEST(test_rbm_threads_bit_identical)
                 noise[i] = lin ? (float)amx_rng_normal(&r) : amx_rng_uniform(&r);
             static double gW[100 * 70];
             double gbv[100], gbh[70], hs[3 * 70];
-            double er = cd_hand(V, H, 3, k, lin, rbm[0].W, rbm[0].bv, rbm[0].bh, data, noise,
-                                    gW, gbv, gbh, hs);
+            double er = cd_hand(V, H, 3, k, lin, rbm[0].W, rbm[0].bv, rbm[0].bh, data, noise, gW,
+                                gbv, gbh, hs);
             double got[2];
             for (int t = 0; t < 2; t++)
                 got[t] = amx_rbm_cd_stats(&rbm[t], data, 3, k, noise);
             ck_assert_msg(fabs(got[0] - er) <= 1e-5 * er, "recon %g vs %g", got[0], er);
             for (int i = 0; i < V * H; i++)
-                ck_assert_msg(fabs(rbm[0].gW[i] - gW[i]) < 1e-5, "lin %d k %d gW[%d] %g vs %g",
-                              lin, k, i, rbm[0].gW[i], gW[i]);
+                ck_assert_msg(fabs(rbm[0].gW[i] - gW[i]) < 1e-5, "lin %d k %d gW[%d] %g vs %g", lin,
+                              k, i, rbm[0].gW[i], gW[i]);
             for (int i = 0; i < V; i++)
                 ck_assert(fabs(rbm[0].gbv[i] - gbv[i]) < 1e-5);
             for (int i = 0; i < H; i++)
@@ -1254,6 +1338,8 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_unrolling);
     tcase_add_test(tc, test_recon_error);
     tcase_add_test(tc, test_threads_bit_identical);
+    tcase_add_test(tc, test_tensor_parts);
+    tcase_add_test(tc, test_run_parts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("rbm");

@@ -77,6 +77,13 @@ check "-j 2 exits 0" [ $? -eq 0 ]
 check "-j 1 and -j 2 results are identical" same_results j1 j2
 check "-j 2 results equal -j 1 results (both ways)" same_results j2 j1
 
+# 2b. A run alone gets both cores (2 threads): still the same bits as 1.
+one=(repeats=1 'sweep.finetune.rules={AdaMix: {weights: {rule: current-gradient, eta0: 0.01}, biases: {rule: power-exponential, eta0: 0.01}}}')
+"$prog" -q -j 1 -o t1 "$exp" "${one[@]}" >/dev/null 2>&1
+"$prog" -q -j 2 -o t2 "$exp" "${one[@]}" >/dev/null 2>&1
+check "one run on 2 threads equals one run on 1 thread" same_results t1 t2
+check "the 2-thread run's manifest says 2 jobs" grep -q '"jobs": 2' t2/manifest.json
+
 # 3. A second invocation does nothing and changes nothing.
 cp -r j1 j1.before
 "$prog" -q -o j1 "$exp" >out3.txt 2>&1

@@ -30,6 +30,16 @@
  *   per batch: amx_autoencoder_train_step(&ae, x, B, loss); amx_optimizer_step(opt);
  *   per epoch: amx_autoencoder_recon_error(&ae, test, n_test);
  *
+ * With threads (results unchanged, see AMX_NN_SPLIT; BLAS single-threaded):
+ *
+ *   amx_rbm_set_threads(&rbm[i], 2, &err);  amx_autoencoder_set_threads(&ae, 2, &err);
+ *   for (p = 0; p < AMX_NN_SPLIT; p++) {              // one optimizer per part
+ *       nt = amx_autoencoder_tensor_part(&ae, p, AMX_NN_SPLIT, tensors);
+ *       amx_optimizer_init(&opt[p], tensors, nt, bindings, nb, &err);
+ *   }
+ *   per batch: amx_autoencoder_train_step(&ae, x, B, loss);
+ *              amx_autoencoder_run_parts(&ae, step_part, opt);  // amx_optimizer_step(opt[part])
+ *
  * Stream use, fixed so that results are reproducible:
  * - INIT: the weights of RBM 0, then RBM 1, ... (each amx_rbm_init_weights
  *   call draws V*H normals in row-major order of W), or, without pretraining,
@@ -53,6 +63,24 @@
 #include <stdint.h>
 
 struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an autoencoder */
+
+/* How work is split between threads, fixed so that the arithmetic never
+ * depends on their number. Every matrix product of an autoencoder step or of
+ * an RBM batch is cut into AMX_NN_SPLIT parts along the layer's INPUT width
+ * (visible width for an RBM): part k is block k of that width, i.e. a range of
+ * whole rows of W (In x Out) and dW, and of the optimizer's part k
+ * (amx_autoencoder_tensor_part); block edges are multiples of 8 for widths >=
+ * 64, else width * k / AMX_NN_SPLIT. A forward product becomes the sum of the
+ * parts' partial products (added in part order, then the bias and the unit,
+ * column block by column block); a backward product is computed block by
+ * block. Threads take parts k = rank, rank + n, ...; one thread makes the
+ * same calls one after another, so results are bit-identical whatever the
+ * thread count. Splitting rows keeps each part's weights, gradients and
+ * optimizer state on one core from step to step (only B x width activations
+ * cross between cores), and each part's products are about as efficient as
+ * the whole (measured: within 2%). Changing this constant changes results in
+ * the last bits. */
+#define AMX_NN_SPLIT 2
 
 /* ------------------------------------------------------------------------ */
 /* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
@@ -131,11 +159,13 @@ struct amx_rbm {
     /* Momentum increments, same shapes; zero after init_weights. */
     float *vW, *vbv, *vbh;
     /* Workspace for one batch. */
-    float *v0;    /* max_batch x V: the data */
-    float *h0;    /* max_batch x H: hidden probabilities (means) of the data */
-    float *hs;    /* max_batch x H: sampled hidden states */
-    float *v1;    /* max_batch x V: reconstruction probabilities */
-    float *h1;    /* max_batch x H: hidden probabilities of the reconstruction */
+    float *v0; /* max_batch x V: the data */
+    float *h0; /* max_batch x H: hidden probabilities (means) of the data */
+    float *hs; /* max_batch x H: sampled hidden states */
+    float *v1; /* max_batch x V: reconstruction probabilities */
+    float *h1; /* max_batch x H: hidden probabilities of the reconstruction */
+    float *partial[AMX_NN_SPLIT > 1 ? AMX_NN_SPLIT - 1 : 1]; /* max_batch x H each: partial
+                                     products of a split batch (parts 1..) */
     float *noise; /* cd_k x max_batch x H hidden-sample noise, grown by train_epoch */
     size_t noise_cap;
     uint32_t *perm; /* a permutation of the training rows, grown by train_epoch */
@@ -197,19 +227,6 @@ void amx_rbm_hidden_probs(const struct amx_rbm *rbm, const float *data, size_t n
 
 #define AMX_NN_MAX_DENSE (2 * (AMX_MAX_LAYERS - 1))
 
-/* How a step is split between threads, fixed so that the arithmetic never
- * depends on their number: every matrix product of a step, and every
- * elementwise pass over its output, is cut into AMX_NN_SPLIT blocks of
- * output columns (edges at multiples of 8 floats for widths >= 64), each
- * block one GEMM call over the whole batch; threads take blocks k = rank,
- * rank + n, ...; sums over the blocks (the loss, the error) are added in
- * block order. One thread makes the same calls one after another. Splitting
- * columns, not images, keeps each product as efficient as the unsplit one
- * (the weights are packed once, not once per slice of the batch). Changing
- * this constant changes results in the last bits. */
-#define AMX_NN_SPLIT 2
-
-
 /* One dense layer Y = f(X W + b), a view into the autoencoder's slabs. */
 struct amx_dense {
     int in, out;
@@ -235,7 +252,10 @@ struct amx_autoencoder {
     float *grads;    /* n_params, identical layout */
     float *acts;     /* every layer's Y */
     float *delta[2]; /* max_batch x max(sizes) each: backward ping-pong */
-    int n_threads;   /* 1 unless amx_autoencoder_set_threads said more */
+    float
+        *partial[2][AMX_NN_SPLIT > 1 ? AMX_NN_SPLIT - 1 : 1]; /* same size: the partial
+                               products of parts 1.. of a split forward, for even and odd layers */
+    int n_threads;            /* 1 unless amx_autoencoder_set_threads said more */
     struct amx_nn_pool *pool; /* the threads beyond the caller's; NULL with 1 */
 };
 
@@ -262,16 +282,18 @@ enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const stru
  * "layerN.weights" then "layerN.biases" for N = 1 .. n_layers, theta/grad
  * pointing into the slabs. out may be NULL to count. Returns the count. */
 size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_param_tensor *out);
-/* The same tensors, each cut into n_parts contiguous slices, out receiving
- * slice `part` (0-based) of every tensor, in the same order and with the
- * same names, so that each part can get its own optimizer and the parts be
- * updated at once by amx_autoencoder_run_parts. Edges are multiples of 512
- * elements when a tensor has at least 512 per part (whole vectors and the
- * optimizer's chunks), else n * part / n_parts; a slice may be empty (n 0)
- * only for a tensor smaller than n_parts. The update rules act element by
- * element, so the parameters move exactly as under one optimizer; only the
- * order in which the rate statistics are summed differs. Returns the count
- * (that of amx_autoencoder_tensors); 0 if part is out of [0, n_parts). */
+/* The same tensors, each cut into the AMX_NN_SPLIT parts that the step's
+ * threads work on, out receiving part `part` (0-based) of every tensor, in
+ * the same order and with the same names: for a weight tensor, the rows of
+ * block `part` of its input width (amx_nn_block of In, a contiguous range);
+ * for a bias tensor, block `part` of its output width. Each part can then get
+ * its own optimizer, run on the thread that computed those gradients
+ * (amx_autoencoder_run_parts). The update rules act element by element, so
+ * the parameters move exactly as under one optimizer over whole tensors; only
+ * the order in which rate statistics are summed differs. A part is empty
+ * (n 0) only for a width smaller than AMX_NN_SPLIT. Returns the count (that of
+ * amx_autoencoder_tensors); 0 unless n_parts == AMX_NN_SPLIT and part is in
+ * [0, n_parts). */
 size_t amx_autoencoder_tensor_part(const struct amx_autoencoder *ae, int part, int n_parts,
                                    struct amx_param_tensor *out);
 /* AMX_OK when the loss suits the output unit: cross_entropy needs logistic
@@ -296,8 +318,8 @@ double amx_autoencoder_train_step(struct amx_autoencoder *ae, const float *x, in
  * parts, which then scales with the threads while its result, depending on
  * the parts only, never depends on their number. fn must not call back into
  * the autoencoder. */
-void amx_autoencoder_run_parts(struct amx_autoencoder *ae, void (*fn)(void *ctx, int part, int n_parts),
-                               void *ctx);
+void amx_autoencoder_run_parts(struct amx_autoencoder *ae,
+                               void (*fn)(void *ctx, int part, int n_parts), void *ctx);
 /* Reconstruction error (DESIGN.md section 7): the mean over the n images of
  * x (n x s_0) of sum_j (p_j - x_j)^2, batched through the workspace, summed in
  * double. 0 when n == 0. Allocates nothing. */

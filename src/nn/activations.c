@@ -36,8 +36,8 @@ AMX_NN_CLONES void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, 
                 float t = (1.0f - e) / (1.0f + e);
                 /* near 0, 1 - e cancels: the series z - z^3/3 + 2z^5/15
                  * - 17z^7/315 instead (next term < 2e-9 relative) */
-                float s = z * (1.0f + z2 * (-1.0f / 3.0f +
-                                            z2 * (2.0f / 15.0f + z2 * (-17.0f / 315.0f))));
+                float s =
+                    z * (1.0f + z2 * (-1.0f / 3.0f + z2 * (2.0f / 15.0f + z2 * (-17.0f / 315.0f))));
                 y[j] = amx_nn_select(fabsf(z) < 0.125f, s, amx_nn_select(z < 0.0f, -t, t));
             }
         }

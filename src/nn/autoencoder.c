@@ -7,7 +7,11 @@
  *
  * train_step is forward + loss + backward into the gradient slab; the update
  * itself belongs to the optimiser (src/optim), and the loop over epochs and
- * batches to the run module. */
+ * batches to the run module. A step, a forward pass and the reconstruction
+ * error are cut into the fixed parts of AMX_NN_SPLIT (nn.h) and run on the
+ * autoencoder's own thread pool when it has one (amx_autoencoder_set_threads);
+ * amx_autoencoder_tensor_part and amx_autoencoder_run_parts let the caller's
+ * update follow the same parts on the same threads. */
 #include "internal.h"
 
 #include <assert.h>
@@ -60,10 +64,12 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
         n_params += (size_t)in * out + (size_t)out;
         n_acts += round16((size_t)max_batch * out);
     }
+    /* delta[0], delta[1], and two sets of AMX_NN_SPLIT - 1 partial products */
     size_t n_delta = round16((size_t)max_batch * widest);
+    size_t n_scratch = (2 + 2 * (size_t)(AMX_NN_SPLIT - 1)) * n_delta;
     ae->params = zalloc64(n_params);
     ae->grads = zalloc64(n_params);
-    ae->acts = zalloc64(n_acts + 2 * n_delta);
+    ae->acts = zalloc64(n_acts + n_scratch);
     if (!ae->params || !ae->grads || !ae->acts) {
         amx_autoencoder_free(ae);
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
@@ -94,6 +100,10 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
     }
     ae->delta[0] = act;
     ae->delta[1] = act + n_delta;
+    act += 2 * n_delta;
+    for (int set = 0; set < 2; set++)
+        for (int k = 0; k < AMX_NN_SPLIT - 1; k++, act += n_delta)
+            ae->partial[set][k] = act;
     return AMX_OK;
 }
 
@@ -166,27 +176,21 @@ size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_para
     return 2 * (size_t)ae->n_layers;
 }
 
-static size_t part_edge(size_t n, int k, int parts)
-{
-    if (k >= parts) return n;
-    size_t e = n * (size_t)k / (size_t)parts;
-    if (n / (size_t)parts < 512) return e;
-    e = (e + 256) / 512 * 512;
-    return e < n ? e : n;
-}
-
 size_t amx_autoencoder_tensor_part(const struct amx_autoencoder *ae, int part, int n_parts,
                                    struct amx_param_tensor *out)
 {
-    if (n_parts < 1 || part < 0 || part >= n_parts) return 0;
+    if (n_parts != AMX_NN_SPLIT || part < 0 || part >= n_parts) return 0;
     size_t nt = amx_autoencoder_tensors(ae, out);
     if (out)
         for (size_t i = 0; i < nt; i++) {
-            size_t lo = part_edge(out[i].n, part, n_parts);
-            size_t hi = part_edge(out[i].n, part + 1, n_parts);
-            out[i].theta += lo;
-            out[i].grad += lo;
-            out[i].n = hi - lo;
+            const struct amx_dense *d = &ae->layer[out[i].layer - 1];
+            int lo, hi;
+            /* weights: rows of block `part` of In; biases: block of Out */
+            amx_nn_block(out[i].is_bias ? d->out : d->in, part, &lo, &hi);
+            size_t row = out[i].is_bias ? 1 : (size_t)d->out;
+            out[i].theta += (size_t)lo * row;
+            out[i].grad += (size_t)lo * row;
+            out[i].n = (size_t)(hi - lo) * row;
         }
     return nt;
 }
@@ -222,19 +226,27 @@ struct job {
     double part[AMX_NN_SPLIT]; /* per block: loss or squared error */
 };
 
-/* dW[:, c0:c1] = X^T dZ[:, c0:c1] and db[c0:c1] = column sums of
- * dZ[:, c0:c1]. X: B x In, dZ: B x Out (ld Out), dW: In x Out. */
-static void weight_grad(struct amx_dense *d, const float *X, const float *dZ, int B, int c0,
-                        int c1)
+/* Y[:, c0:c1] += the other parts' partial products P_1 .. P_{S-1} (in
+ * that order), then, unless unit is NULL, Y = f(Y + bias) over the block; row
+ * by row, so that each row is still in L1 for the unit. Y, P: B rows at
+ * stride ld. */
+static void sum_partials(float *Y, float *const *P, int ld, int B, int c0, int c1,
+                         const float *bias, const enum amx_unit *unit)
 {
-    amx_gemm(true, false, d->in, c1 - c0, B, 1.0f, X, d->in, dZ + c0, d->out, 0.0f, d->dW + c0,
-             d->out);
-    amx_nn_colsum(d->db + c0, dZ + c0, d->out, B, c1 - c0);
+    for (int b = 0; b < B; b++) {
+        float *y = Y + (size_t)b * ld + c0;
+        for (int k = 1; k < AMX_NN_SPLIT; k++) {
+            const float *p = P[k - 1] + (size_t)b * ld + c0;
+            for (int j = 0; j < c1 - c0; j++)
+                y[j] += p[j];
+        }
+        if (unit) amx_nn_bias_act_forward(y, ld, bias + c0, 1, c1 - c0, *unit);
+    }
 }
 
-/* The output layer's block [c0, c1) after its GEMM: unit and loss, dZ into
- * delta[0], and this layer's weight gradient. */
-static double output_block(struct job *j, struct amx_dense *d, const float *X, int c0, int c1)
+/* The output layer's block [c0, c1) of columns, its matrix product summed:
+ * unit and loss, and with JOB_TRAIN dZ[:, c0:c1] into delta[0]. */
+static double output_block(struct job *j, struct amx_dense *d, int c0, int c1)
 {
     const int B = j->B, w = c1 - c0, V = d->out;
     const float *x = j->x + c0;
@@ -243,26 +255,33 @@ static double output_block(struct job *j, struct amx_dense *d, const float *X, i
         amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
         return j->kind == JOB_RECON ? amx_nn_squared_error(Y, x, V, B, w) : 0.0;
     }
-    float *dZ = j->ae->delta[0];
-    double part;
-    if (j->loss == AMX_LOSS_CROSS_ENTROPY) {
-        part = amx_nn_cross_entropy(Y, dZ + c0, d->b + c0, x, V, B, w, 1.0f / (float)B);
-    } else {
-        amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
-        part = amx_nn_squared_error(Y, x, V, B, w);
-        amx_nn_squared_error_grad(dZ + c0, Y, x, V, B, w, 2.0f / (float)B, d->unit);
-    }
-    weight_grad(d, X, dZ, B, c0, c1);
+    float *dZ = j->ae->delta[0] + c0;
+    if (j->loss == AMX_LOSS_CROSS_ENTROPY)
+        return amx_nn_cross_entropy(Y, dZ, d->b + c0, x, V, B, w, 1.0f / (float)B);
+    amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
+    double part = amx_nn_squared_error(Y, x, V, B, w);
+    amx_nn_squared_error_grad(dZ, Y, x, V, B, w, 2.0f / (float)B, d->unit);
     return part;
 }
 
-/* What one rank does. Forward, per layer: Y[:, block] = f(X W[:, block] +
- * b[block]) needs all of X, so the ranks meet after each layer. The output
- * layer's block goes on to the loss, dZ[:, block] and dW[:, block] (column
- * blocks of dZ are column blocks of dW). Backward, per layer l from the top:
- * dX[:, block] = dZ W[block, :]^T needs all of dZ; the block then becomes the
- * layer below's dZ[:, block] (times f'), and that layer's dW[:, block] and
- * db[block] follow at once; the ranks meet, and dZ and dX swap buffers. */
+/* What one rank does. Part k of every layer is block k of its INPUT width
+ * (amx_nn_block of In): rows a..b of W, dW and of the optimiser's part k
+ * (amx_autoencoder_tensor_part), so that the rank that updates those rows is
+ * the one that reads and writes them in the step, and they stay in its
+ * cache; only activations (B x width) cross between ranks.
+ *   Forward, layer l: rank k forms the partial product X[:, a:b] W[a:b, :]
+ *   (into Y for part 0, into a scratch buffer for the others); the ranks
+ *   meet; rank k sums the partials of block k of the OUTPUT columns (in part
+ *   order), adds the bias and applies the unit. Those columns are block k of
+ *   the next layer's input, which rank k therefore already holds: the next
+ *   partial product needs no meeting (the scratch buffers alternate between
+ *   even and odd layers, so no rank overwrites a partial still being summed).
+ *   The output layer's columns go on to the loss and dZ.
+ *   Backward, layer l from the top, once dZ is complete: rank k computes
+ *   dW[a:b, :] = X[:, a:b]^T dZ, dX[:, a:b] = dZ W[a:b, :]^T and turns the
+ *   latter into the layer below's dZ[:, a:b] (times f', from outputs it
+ *   computed itself); db over block k of the output columns (dZ's own block);
+ *   the ranks meet, dZ and dX swap buffers. */
 static void step_job(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
 {
     struct job *j = ctx;
@@ -271,38 +290,58 @@ static void step_job(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
     const float *X = j->x;
     for (int l = 0; l < nd; l++) {
         struct amx_dense *d = &ae->layer[l];
+        float *const *P = ae->partial[l & 1];
+        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+            int a, b;
+            amx_nn_block(d->in, k, &a, &b);
+            float *dest = k == 0 ? d->Y : P[k - 1];
+            if (a < b)
+                amx_gemm(false, false, B, d->out, b - a, 1.0f, X + a, d->in,
+                         d->W + (size_t)a * d->out, d->out, 0.0f, dest, d->out);
+            else /* an empty slice of a narrow input adds nothing */
+                memset(dest, 0, sizeof(float) * (size_t)B * d->out);
+        }
+        amx_nn_pool_barrier(pool, rank);
         for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
             int c0, c1;
             amx_nn_block(d->out, k, &c0, &c1);
             if (l == nd - 1) j->part[k] = 0.0;
             if (c0 == c1) continue;
-            amx_gemm(false, false, B, c1 - c0, d->in, 1.0f, X, d->in, d->W + c0, d->out, 0.0f,
-                     d->Y + c0, d->out);
-            if (l < nd - 1)
-                amx_nn_bias_act_forward(d->Y + c0, d->out, d->b + c0, B, c1 - c0, d->unit);
-            else
-                j->part[k] = output_block(j, d, X, c0, c1);
+            if (l < nd - 1) {
+                sum_partials(d->Y, P, d->out, B, c0, c1, d->b, &d->unit);
+            } else {
+                sum_partials(d->Y, P, d->out, B, c0, c1, NULL, NULL);
+                j->part[k] = output_block(j, d, c0, c1);
+            }
         }
         X = d->Y;
-        if (l < nd - 1 || j->kind == JOB_TRAIN) amx_nn_pool_barrier(pool, rank);
     }
     if (j->kind != JOB_TRAIN) return;
 
     float *dZ = ae->delta[0], *dX = ae->delta[1];
-    for (int l = nd - 1; l >= 1; l--) {
-        struct amx_dense *d = &ae->layer[l], *below = &ae->layer[l - 1];
-        const float *Xb = l >= 2 ? ae->layer[l - 2].Y : j->x;
+    for (int l = nd - 1; l >= 0; l--) {
+        amx_nn_pool_barrier(pool, rank); /* dZ complete */
+        struct amx_dense *d = &ae->layer[l];
+        const float *Xl = l >= 1 ? ae->layer[l - 1].Y : j->x;
         for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+            int a, b;
+            amx_nn_block(d->in, k, &a, &b);
+            if (a < b) {
+                /* dW[a:b, :] (w x Out) = X[:, a:b]^T (w x B) dZ (B x Out) */
+                amx_gemm(true, false, b - a, d->out, B, 1.0f, Xl + a, d->in, dZ, d->out, 0.0f,
+                         d->dW + (size_t)a * d->out, d->out);
+                if (l >= 1) {
+                    struct amx_dense *below = &ae->layer[l - 1];
+                    /* dX[:, a:b] (B x w) = dZ (B x Out) W[a:b, :]^T (Out x w) */
+                    amx_gemm(false, true, B, b - a, d->out, 1.0f, dZ, d->out,
+                             d->W + (size_t)a * d->out, d->out, 0.0f, dX + a, d->in);
+                    amx_nn_act_backward_inplace(dX + a, below->Y + a, d->in, B, b - a, below->unit);
+                }
+            }
             int c0, c1;
-            amx_nn_block(d->in, k, &c0, &c1);
-            if (c0 == c1) continue;
-            /* dX[:, c0:c1] (B x w) = dZ (B x Out) W[c0:c1, :]^T (Out x w) */
-            amx_gemm(false, true, B, c1 - c0, d->out, 1.0f, dZ, d->out, d->W + (size_t)c0 * d->out,
-                     d->out, 0.0f, dX + c0, d->in);
-            amx_nn_act_backward_inplace(dX + c0, below->Y + c0, d->in, B, c1 - c0, below->unit);
-            weight_grad(below, Xb, dX, B, c0, c1);
+            amx_nn_block(d->out, k, &c0, &c1);
+            amx_nn_colsum(d->db + c0, dZ + c0, d->out, B, c1 - c0);
         }
-        if (l > 1) amx_nn_pool_barrier(pool, rank);
         float *t = dZ;
         dZ = dX;
         dX = t;

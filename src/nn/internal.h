@@ -1,7 +1,8 @@
 /* Private to src/nn: strided versions of the elementwise kernels (the
- * autoencoder applies them to a block of columns of a wider matrix), a
- * vectorisable exponential, and the small thread pool the autoencoder and the
- * RBM split their work over. Nothing here is part of the public API. */
+ * autoencoder and the RBM apply them to a block of columns of a wider
+ * matrix), a vectorisable exponential, and the small thread pool and block
+ * rule (AMX_NN_SPLIT in nn.h) they split their work with. Nothing here is
+ * part of the public API. */
 #ifndef ADAMIX_NN_INTERNAL_H
 #define ADAMIX_NN_INTERNAL_H
 
@@ -59,7 +60,7 @@ static inline float amx_nn_expf(float x)
     memcpy(&tb, &t, sizeof tb);
     float k = t - round;
     float r = x - k * 0.693359375f; /* C1 = 355/512, 9 bits: k*C1 exact */
-    r = r - k * -2.12194440e-4f;     /* C2 = ln2 - C1 */
+    r = r - k * -2.12194440e-4f;    /* C2 = ln2 - C1 */
     float p = 1.0f / 5040.0f;
     p = p * r + 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;
@@ -96,8 +97,7 @@ static inline float amx_nn_log1pf_unit(float e)
 /* ---- strided kernels: a B x N block of rows with leading dimension ld --- */
 
 /* Y = f(Y + bias) in place. Y: B rows of N at stride ld, bias: N. */
-void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N,
-                             enum amx_unit unit);
+void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N, enum amx_unit unit);
 /* dZ = dZ * f'(z) in place, from the cached output Y (same ld). */
 void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld, int B, int N,
                                  enum amx_unit unit);
@@ -130,9 +130,9 @@ int amx_nn_pool_size(const struct amx_nn_pool *pool);
 void amx_nn_pool_run(struct amx_nn_pool *pool, amx_nn_job_fn fn, void *ctx);
 void amx_nn_pool_barrier(struct amx_nn_pool *pool, int rank);
 
-/* Column block k of AMX_NN_SPLIT of a width n: [*lo, *hi). Edges are
- * multiples of 8 floats (32 bytes, an AVX vector) when n >= 64; blocks may be
- * empty for small n. */
+/* Block k of AMX_NN_SPLIT of a width n: [*lo, *hi). Edges are multiples of
+ * 8 floats (32 bytes, an AVX vector) when n >= 64, else n * k / AMX_NN_SPLIT;
+ * blocks are empty only when n < AMX_NN_SPLIT. */
 void amx_nn_block(int n, int k, int *lo, int *hi);
 
 #endif

@@ -25,8 +25,8 @@
 #define LANES 16
 
 /* acc[l] += a[j] - x[j] b[j] for j = l mod LANES, all in double. */
-static inline void lanes_fma(double *restrict acc, const float *restrict a,
-                             const float *restrict x, const float *restrict b, int m)
+static inline void lanes_fma(double *restrict acc, const float *restrict a, const float *restrict x,
+                             const float *restrict b, int m)
 {
     int j = 0;
     for (; j + LANES <= m; j += LANES)
@@ -37,8 +37,8 @@ static inline void lanes_fma(double *restrict acc, const float *restrict a,
 }
 
 /* acc[l] += (p[j] - x[j])^2 for j = l mod LANES, in double. */
-static inline void lanes_sq(double *restrict acc, const float *restrict p,
-                            const float *restrict x, int m)
+static inline void lanes_sq(double *restrict acc, const float *restrict p, const float *restrict x,
+                            int m)
 {
     int j = 0;
     for (; j + LANES <= m; j += LANES)

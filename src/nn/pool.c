@@ -7,9 +7,10 @@
  * an idle pool costs no CPU. Pool threads block every signal: signals go to
  * the program's own threads.
  *
- * What work a rank does is the job's business (the autoencoder splits every
- * matrix product into a fixed set of column blocks); nothing here decides
- * the arithmetic, so results never depend on the number of ranks. */
+ * What work a rank does is the job's business (the autoencoder and the RBM
+ * cut every product into the fixed parts of AMX_NN_SPLIT); nothing here
+ * decides the arithmetic, so results never depend on the number of ranks.
+ * Also here: amx_nn_block, the rule that cuts a width into those parts. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 

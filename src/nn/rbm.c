@@ -7,12 +7,10 @@
  * switch epoch; L2 weight decay on weights only.
  *
  * Every random number comes from the caller's streams, in the order stated in
- * nn.h. A batch's matrix products and elementwise passes are cut into the
- * fixed column blocks of AMX_NN_SPLIT (nn.h) and may run on the RBM's thread
- * pool; the momentum update runs on the pool too, over whole rows of W so that
- * it streams through memory. Results do not depend on the number
- * of threads. Not here: choosing rates or streams per layer, stacking, or
- * saving (the run module does those). */
+ * nn.h. A batch is cut into the fixed parts of AMX_NN_SPLIT (nn.h), blocks
+ * of rows of W, and may run on the RBM's thread pool, the momentum update
+ * included; results do not depend on the number of threads. Not here: choosing rates or streams per
+ * layer, stacking, or saving (the run module does those). */
 #include "internal.h"
 
 #include <assert.h>
@@ -29,8 +27,9 @@ enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidd
                         "RBM sizes must be >= 1 (got %d visible, %d hidden, batch %d)", V, H,
                         max_batch);
     size_t vh = (size_t)V * H, bv = (size_t)max_batch * V, bh = (size_t)max_batch * H;
-    /* W, gW, vW; bv, gbv, vbv; bh, gbh, vbh; v0, v1; h0, hs, h1 */
-    size_t total = 3 * vh + 3 * (size_t)V + 3 * (size_t)H + 2 * bv + 3 * bh;
+    /* W, gW, vW; bv, gbv, vbv; bh, gbh, vbh; v0, v1; h0, hs, h1; partials */
+    size_t total =
+        3 * vh + 3 * (size_t)V + 3 * (size_t)H + 2 * bv + 3 * bh + (AMX_NN_SPLIT - 1) * bh;
     float *s = calloc(total, sizeof *s);
     if (!s)
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0, "out of memory for a %d x %d RBM", V, H);
@@ -49,6 +48,8 @@ enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidd
     rbm->h0 = s, s += bh;
     rbm->hs = s, s += bh;
     rbm->h1 = s, s += bh;
+    for (int k = 0; k < AMX_NN_SPLIT - 1; k++)
+        rbm->partial[k] = s, s += bh;
     rbm->V = V;
     rbm->H = H;
     rbm->linear_hidden = linear_hidden;
@@ -123,15 +124,22 @@ static void momentum_update(float *restrict theta, float *restrict v, const floa
     }
 }
 
-/* One batch of CD-k, split like the autoencoder's step (AMX_NN_SPLIT column
- * blocks: of H for h0, hs, h1, gW, bh; of V for v1, bv). Per rank:
- *   H blocks: h0 = f(v0 W + bh), gW = v0^T h0 / B
- *   per Gibbs step: H blocks: hs = sample(h); meet;
- *                   V blocks: v1 = sigmoid(hs W^T + bv) (first: its error); meet;
- *                   H blocks: h1 = f(v1 W + bh)
- *   H blocks: gW -= v1^T h1 / B, gbh; V blocks: gbv; with `update`, the
- *   momentum update of the biases' own blocks; meet; the weights' update by
- *   contiguous ranges of rows (V blocks). */
+/* One batch of CD-k, split like the autoencoder's step: part k is block k of
+ * the visible width V (amx_nn_block), i.e. rows a..b of W, gW and vW, which
+ * only rank k reads or writes, so they stay in its cache from one batch to
+ * the next; what crosses between ranks are B x H and B x V activations.
+ *   1  rank k: partial product v0[:, a:b] W[a:b, :] (part 0 into h0, the
+ *      others into scratch); meet
+ *   2  block k of the hidden columns: h0 = f(sum of partials + bh), in part
+ *      order; hs = sample(h0); meet
+ *   3  rows a..b: gW[a:b, :] = v0[:, a:b]^T h0 / B (first step only);
+ *      v1[:, a:b] = sigmoid(hs W[a:b, :]^T + bv[a:b]) (first step: its
+ *      error); the partial product v1[:, a:b] W[a:b, :]; meet
+ *   4  hidden block k: h1 = f(sum of partials + bh); for another Gibbs step
+ *      hs = sample(h1), meet, and back to 3; else gbh, and the biases'
+ *      update; meet
+ *   5  rows a..b: gW[a:b, :] -= v1[:, a:b]^T h1 / B, gbv[a:b], and with
+ *      `update` the momentum update of those rows and of bv[a:b]. */
 struct cd_job {
     struct amx_rbm *rbm;
     const float *v0; /* B x V */
@@ -142,82 +150,116 @@ struct cd_job {
     double part[AMX_NN_SPLIT];
 };
 
+/* h[:, c0:c1] = f(h + the partial products of parts 1.., in part order,
+ * + bh), row by row so that each row is still in L1 for the unit. */
+static void sum_act(struct amx_rbm *rbm, float *h, int B, int c0, int c1)
+{
+    const int H = rbm->H;
+    for (int b = 0; b < B; b++) {
+        float *y = h + (size_t)b * H + c0;
+        for (int k = 1; k < AMX_NN_SPLIT; k++) {
+            const float *p = rbm->partial[k - 1] + (size_t)b * H + c0;
+            for (int j = 0; j < c1 - c0; j++)
+                y[j] += p[j];
+        }
+        amx_nn_bias_act_forward(y, H, rbm->bh + c0, 1, c1 - c0, hidden_unit(rbm));
+    }
+}
+
+/* Rank's share of a partial product vis[:, a:b] W[a:b, :] (B x H). */
+static void partial_hidden(struct amx_rbm *rbm, const float *vis, int B, int rank, int n_ranks,
+                           float *dest0)
+{
+    const int V = rbm->V, H = rbm->H;
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        int a, b;
+        amx_nn_block(V, q, &a, &b);
+        float *dest = q == 0 ? dest0 : rbm->partial[q - 1];
+        if (a < b)
+            amx_gemm(false, false, B, H, b - a, 1.0f, vis + a, V, rbm->W + (size_t)a * H, H, 0.0f,
+                     dest, H);
+        else /* an empty slice of a narrow V adds nothing */
+            memset(dest, 0, sizeof(float) * (size_t)B * H);
+    }
+}
+
+/* Hidden block: h = f(sum of partials + bh) over the rank's column blocks. */
+static void finish_hidden(struct amx_rbm *rbm, float *h, int B, int rank, int n_ranks)
+{
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        int c0, c1;
+        amx_nn_block(rbm->H, q, &c0, &c1);
+        if (c0 == c1) continue;
+        sum_act(rbm, h, B, c0, c1);
+    }
+}
+
+static void sample_blocks(struct amx_rbm *rbm, const float *hp, const float *noise, int B, int rank,
+                          int n_ranks)
+{
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        int c0, c1;
+        amx_nn_block(rbm->H, q, &c0, &c1);
+        sample_hidden(rbm->hs + c0, hp + c0, noise + c0, rbm->H, B, c1 - c0, rbm->linear_hidden);
+    }
+}
+
 static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
 {
     struct cd_job *j = ctx;
     struct amx_rbm *rbm = j->rbm;
     const int V = rbm->V, H = rbm->H, B = j->B;
-    const enum amx_unit hu = hidden_unit(rbm);
     const float inv = 1.0f / (float)B;
-    int c0, c1;
-    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-        j->part[q] = 0.0;
-        amx_nn_block(H, q, &c0, &c1);
-        if (c0 == c1) continue;
-        /* positive phase: h0 (B x w) = f(v0 W[:, c0:c1] + bh) */
-        amx_gemm(false, false, B, c1 - c0, V, 1.0f, j->v0, V, rbm->W + c0, H, 0.0f, rbm->h0 + c0,
-                 H);
-        amx_nn_bias_act_forward(rbm->h0 + c0, H, rbm->bh + c0, B, c1 - c0, hu);
-        /* gW[:, c0:c1] (V x w) = v0^T h0 / B */
-        amx_gemm(true, false, V, c1 - c0, B, inv, j->v0, V, rbm->h0 + c0, H, 0.0f, rbm->gW + c0,
-                 H);
-    }
-    const float *hp = rbm->h0;
-    for (int s = 0; s < j->k; s++) {
-        const float *noise = j->noise + (size_t)s * B * H;
-        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-            amx_nn_block(H, q, &c0, &c1);
-            sample_hidden(rbm->hs + c0, hp + c0, noise + c0, H, B, c1 - c0, rbm->linear_hidden);
-        }
-        amx_nn_pool_barrier(pool, rank);
-        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-            amx_nn_block(V, q, &c0, &c1);
-            if (c0 == c1) continue;
-            /* v1[:, c0:c1] (B x w) = sigmoid(hs (B x H) W[c0:c1, :]^T + bv) */
-            amx_gemm(false, true, B, c1 - c0, H, 1.0f, rbm->hs, H, rbm->W + (size_t)c0 * H, H,
-                     0.0f, rbm->v1 + c0, V);
-            amx_nn_bias_act_forward(rbm->v1 + c0, V, rbm->bv + c0, B, c1 - c0, AMX_UNIT_LOGISTIC);
-            if (s == 0) j->part[q] = amx_nn_squared_error(rbm->v1 + c0, j->v0 + c0, V, B, c1 - c0);
-        }
-        amx_nn_pool_barrier(pool, rank);
-        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-            amx_nn_block(H, q, &c0, &c1);
-            if (c0 == c1) continue;
-            /* h1 (B x w) = f(v1 W[:, c0:c1] + bh) */
-            amx_gemm(false, false, B, c1 - c0, V, 1.0f, rbm->v1, V, rbm->W + c0, H, 0.0f,
-                     rbm->h1 + c0, H);
-            amx_nn_bias_act_forward(rbm->h1 + c0, H, rbm->bh + c0, B, c1 - c0, hu);
-        }
-        hp = rbm->h1;
-    }
-    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-        amx_nn_block(H, q, &c0, &c1);
-        if (c0 < c1) {
-            /* negative phase: gW[:, c0:c1] -= v1^T h1 / B; gbh = colsum(h0 - h1) / B */
-            amx_gemm(true, false, V, c1 - c0, B, -inv, rbm->v1, V, rbm->h1 + c0, H, 1.0f,
-                     rbm->gW + c0, H);
-            colsum_diff(rbm->gbh + c0, rbm->h0 + c0, rbm->h1 + c0, H, B, c1 - c0, inv);
-            if (j->update)
-                momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, c1 - c0, j->lr, j->mom,
-                                0.0f);
-        }
-        amx_nn_block(V, q, &c0, &c1);
-        if (c0 < c1) {
-            colsum_diff(rbm->gbv + c0, j->v0 + c0, rbm->v1 + c0, V, B, c1 - c0, inv);
-            if (j->update)
-                momentum_update(rbm->bv + c0, rbm->vbv + c0, rbm->gbv + c0, c1 - c0, j->lr, j->mom,
-                                0.0f);
-        }
-    }
-    if (!j->update) return;
-    /* the weights, once every column of gW is final: each rank a contiguous
-     * range of whole rows (a plain stream through W, vW and gW) */
+    partial_hidden(rbm, j->v0, B, rank, n_ranks, rbm->h0); /* 1 */
     amx_nn_pool_barrier(pool, rank);
+    finish_hidden(rbm, rbm->h0, B, rank, n_ranks); /* 2 */
+    sample_blocks(rbm, rbm->h0, j->noise, B, rank, n_ranks);
+    for (int s = 0; s < j->k; s++) {
+        amx_nn_pool_barrier(pool, rank);
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) { /* 3 */
+            int a, b;
+            amx_nn_block(V, q, &a, &b);
+            if (s == 0) j->part[q] = 0.0;
+            if (a == b) continue;
+            if (s == 0) /* gW[a:b, :] (w x H) = v0[:, a:b]^T h0 / B */
+                amx_gemm(true, false, b - a, H, B, inv, j->v0 + a, V, rbm->h0, H, 0.0f,
+                         rbm->gW + (size_t)a * H, H);
+            /* v1[:, a:b] (B x w) = sigmoid(hs (B x H) W[a:b, :]^T + bv) */
+            amx_gemm(false, true, B, b - a, H, 1.0f, rbm->hs, H, rbm->W + (size_t)a * H, H, 0.0f,
+                     rbm->v1 + a, V);
+            amx_nn_bias_act_forward(rbm->v1 + a, V, rbm->bv + a, B, b - a, AMX_UNIT_LOGISTIC);
+            if (s == 0) j->part[q] = amx_nn_squared_error(rbm->v1 + a, j->v0 + a, V, B, b - a);
+        }
+        partial_hidden(rbm, rbm->v1, B, rank, n_ranks, rbm->h1);
+        amx_nn_pool_barrier(pool, rank);
+        finish_hidden(rbm, rbm->h1, B, rank, n_ranks); /* 4 */
+        if (s + 1 < j->k)
+            sample_blocks(rbm, rbm->h1, j->noise + (size_t)(s + 1) * B * H, B, rank, n_ranks);
+    }
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
-        amx_nn_block(V, q, &c0, &c1);
-        size_t off = (size_t)c0 * H;
-        momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(c1 - c0) * H, j->lr,
-                        j->mom, j->wd);
+        int c0, c1;
+        amx_nn_block(H, q, &c0, &c1);
+        colsum_diff(rbm->gbh + c0, rbm->h0 + c0, rbm->h1 + c0, H, B, c1 - c0, inv);
+        if (j->update)
+            momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, (size_t)(c1 - c0), j->lr,
+                            j->mom, 0.0f);
+    }
+    amx_nn_pool_barrier(pool, rank);
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) { /* 5 */
+        int a, b;
+        amx_nn_block(V, q, &a, &b);
+        if (a == b) continue;
+        /* negative phase: gW[a:b, :] -= v1[:, a:b]^T h1 / B */
+        amx_gemm(true, false, b - a, H, B, -inv, rbm->v1 + a, V, rbm->h1, H, 1.0f,
+                 rbm->gW + (size_t)a * H, H);
+        colsum_diff(rbm->gbv + a, j->v0 + a, rbm->v1 + a, V, B, b - a, inv);
+        if (j->update) {
+            size_t off = (size_t)a * H;
+            momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(b - a) * H, j->lr,
+                            j->mom, j->wd);
+            momentum_update(rbm->bv + a, rbm->vbv + a, rbm->gbv + a, (size_t)(b - a), j->lr, j->mom,
+                            0.0f);
+        }
     }
 }
 

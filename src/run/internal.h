@@ -28,8 +28,8 @@ void amx_run_data_free(struct amx_run_data *d);
 /* Pretraining cache: the RBM stack in a small binary file with a header
  * (magic, version, shapes, the seconds the pretraining took) and a SHA-256 of
  * everything before it. */
-enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n,
-                               double seconds, struct amx_error *err);
+enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int n, double seconds,
+                               struct amx_error *err);
 /* AMX_OK when the file exists, is intact and has exactly these shapes;
  * AMX_ERR_DATA (with the reason) when it is missing, corrupt or different. */
 enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, double *seconds,
@@ -41,19 +41,22 @@ void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
 
 typedef void (*amx_progress_fn)(void *ctx, int layer, int epoch, int epochs, double error);
 
+/* `threads` (1 or 2) only changes the speed: results are bit-identical
+ * (src/nn splits every product into AMX_NN_SPLIT fixed parts). */
+
 /* Pretrains the stack of cfg on d and stores it at cache_path; writes the
  * per-epoch log (layer, epoch, RBM reconstruction error, seconds) to
  * log_path. */
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                                  const char *cache_path, const char *log_path,
+                                  const char *cache_path, const char *log_path, int threads,
                                   amx_progress_fn progress, void *pctx, struct amx_error *err);
 
 /* One run: loads the pretrained stack (when pretraining is on), fine-tunes,
  * writes config.yaml, curve.csv and, last, summary.json into run_dir. */
 enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                                   const struct amx_run_data *d, const char *cache_path,
-                                  const char *run_dir, amx_progress_fn progress, void *pctx,
-                                  struct amx_error *err);
+                                  const char *run_dir, int threads, amx_progress_fn progress,
+                                  void *pctx, struct amx_error *err);
 
 /* Sets what names a run in its summary.json (name, sweep labels, repeat,
  * seed) from the current experiment: fine-tuning writes them, and a reused

@@ -39,6 +39,7 @@ struct task {
     char key[65]; /* pretraining key */
     enum task_state state;
     pid_t pid;
+    int threads; /* of the worker running it: 1, or 2 when it is alone */
     char id[AMX_RUN_ID_LEN + 1];
 };
 
@@ -147,6 +148,9 @@ static enum amx_status write_manifest(const struct amx_experiment *exp,
     json_object_set_new(m, "blas", json_string(amx_blas_config()));
     json_object_set_new(m, "blas_core", json_string(amx_blas_corename()));
     json_object_set_new(m, "blas_threads_per_worker", json_integer(1));
+    json_object_set_new(m, "threads_per_task",
+                        json_string("1, or up to 2 for a task that is the only one ready (the "
+                                    "results do not depend on it)"));
     json_object_set_new(m, "jobs", json_integer(opt->jobs));
     struct utsname u;
     if (uname(&u) == 0) {
@@ -456,11 +460,12 @@ static void run_worker(struct runner *rn, size_t i)
     if (t->is_pretrain) {
         char log[AMX_PATH_MAX + 64];
         snprintf(log, sizeof log, "%s/%.16s.csv", rn->pretrain_dir, t->key);
-        st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, log, worker_progress, NULL,
-                               &err);
+        st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, log, t->threads,
+                               worker_progress, NULL, &err);
     } else {
         clear_failure(run_dir);
-        st = amx_task_finetune(rn->exp, t->run, d, cache, run_dir, worker_progress, NULL, &err);
+        st = amx_task_finetune(rn->exp, t->run, d, cache, run_dir, t->threads, worker_progress,
+                               NULL, &err);
     }
     if (st != AMX_OK) worker_error(&err);
     _exit(st == AMX_OK ? 0 : 1);
@@ -528,15 +533,26 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
     g_interrupted = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    int running = 0;
+    int running = 0, busy = 0; /* workers, and the cores they use */
     bool stop = false, killed = false;
     fflush(NULL);
     for (;;) {
         if (g_interrupted) stop = true;
         /* start what can start */
-        for (size_t i = 0; i < rn->n_tasks && running < rn->opt->jobs && !stop; i++) {
+        for (size_t i = 0; i < rn->n_tasks && busy < rn->opt->jobs && !stop; i++) {
             struct task *t = &rn->tasks[i];
             if (!task_ready(rn, t)) continue;
+            /* a task that is the only one ready gets the free cores (up to
+             * the AMX_NN_SPLIT parts of a product); results do not depend on
+             * it, only the speed does */
+            size_t ready = 0;
+            for (size_t j = i; j < rn->n_tasks; j++)
+                ready += task_ready(rn, &rn->tasks[j]);
+            t->threads = 1;
+            if (ready == 1) {
+                int free_cores = rn->opt->jobs - busy;
+                t->threads = free_cores < AMX_NN_SPLIT ? free_cores : AMX_NN_SPLIT;
+            }
             char label[1024];
             label_of(rn, t, label, sizeof label);
             pid_t pid = fork();
@@ -554,6 +570,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
             t->pid = pid;
             t->state = T_RUNNING;
             running++;
+            busy += t->threads;
             struct amx_event ev = {.kind = AMX_EVENT_TASK_START,
                                    .run_id = t->id,
                                    .label = label,
@@ -577,6 +594,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                 struct task *t = &rn->tasks[i];
                 if (t->state != T_RUNNING || t->pid != pid) continue;
                 running--;
+                busy -= t->threads;
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                     if (t->is_pretrain) {
                         t->state = T_DONE;

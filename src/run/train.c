@@ -54,7 +54,7 @@ static enum amx_status alloc_rbms(const struct amx_run_config *cfg, struct amx_r
 }
 
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
-                                  const char *cache_path, const char *log_path,
+                                  const char *cache_path, const char *log_path, int threads,
                                   amx_progress_fn progress, void *pctx, struct amx_error *err)
 {
     double t_start = now_seconds();
@@ -77,6 +77,8 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     const float *input = d->train;
     float *owned = NULL;
     size_t rows = d->n_train;
+    for (int l = 0; l < n && st == AMX_OK; l++)
+        st = amx_rbm_set_threads(&rbms[l], threads, err);
     for (int l = 0; l < n && st == AMX_OK; l++) {
         struct amx_rbm *r = &rbms[l];
         amx_rbm_init_weights(r, pc->init_std, &init);
@@ -134,8 +136,41 @@ struct curve {
     size_t n_groups;
 };
 
-static void curve_header(struct curve *c, const struct amx_optimizer *opt)
+/* The optimizers of the AMX_NN_SPLIT parts of the network (each part's
+ * slice of every tensor, updated on the thread that computed its
+ * gradients): they have the same groups, whose statistics are merged in
+ * part order. */
+struct parts {
+    struct amx_optimizer *opt[AMX_NN_SPLIT];
+};
+
+static struct amx_rate_stats group_stats(const struct parts *ps, size_t g)
 {
+    struct amx_rate_stats all = {0, 0, 0, 0};
+    for (int p = 0; p < AMX_NN_SPLIT; p++) {
+        struct amx_rate_stats s = amx_optimizer_group_stats(ps->opt[p], g);
+        if (s.count <= 0) continue;
+        if (all.count <= 0) {
+            all = s;
+            continue;
+        }
+        all.sum += s.sum;
+        all.count += s.count;
+        all.min = s.min < all.min ? s.min : all.min;
+        all.max = s.max > all.max ? s.max : all.max;
+    }
+    return all;
+}
+
+static void step_part(void *ctx, int part, int n_parts)
+{
+    (void)n_parts;
+    amx_optimizer_step(((struct parts *)ctx)->opt[part]);
+}
+
+static void curve_header(struct curve *c, const struct parts *ps)
+{
+    const struct amx_optimizer *opt = ps->opt[0];
     amx_buf_printf(&c->csv, "epoch,train_error,%stest_error,seconds",
                    c->has_valid ? "validation_error," : "");
     for (size_t g = 0; g < c->n_groups; g++) {
@@ -145,7 +180,7 @@ static void curve_header(struct curve *c, const struct amx_optimizer *opt)
     amx_buf_printf(&c->csv, "\n");
 }
 
-static void curve_row(struct curve *c, const struct amx_optimizer *opt, int epoch, double train,
+static void curve_row(struct curve *c, const struct parts *ps, int epoch, double train,
                       double valid, double test, double seconds)
 {
     amx_buf_printf(&c->csv, "%d,%.10g,", epoch, train);
@@ -156,7 +191,7 @@ static void curve_row(struct curve *c, const struct amx_optimizer *opt, int epoc
             amx_buf_printf(&c->csv, ",,,");
             continue;
         }
-        struct amx_rate_stats s = amx_optimizer_group_stats(opt, g);
+        struct amx_rate_stats s = group_stats(ps, g);
         double mean = s.count > 0 ? s.sum / s.count : 0;
         amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, s.min, s.max);
     }
@@ -241,8 +276,8 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
 
 enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                                   const struct amx_run_data *d, const char *cache_path,
-                                  const char *run_dir, amx_progress_fn progress, void *pctx,
-                                  struct amx_error *err)
+                                  const char *run_dir, int threads, amx_progress_fn progress,
+                                  void *pctx, struct amx_error *err)
 {
     const struct amx_run_config *cfg = &exp->runs[run].cfg;
     const struct amx_finetune_config *fc = &cfg->finetune;
@@ -266,7 +301,8 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     double pretrain_seconds = 0, cached_seconds = 0;
     struct amx_autoencoder ae;
     memset(&ae, 0, sizeof ae);
-    struct amx_optimizer *opt = NULL;
+    struct parts ps;
+    memset(&ps, 0, sizeof ps);
     struct amx_param_tensor *tensors = NULL;
     uint32_t *perm = NULL;
     float *batch = NULL;
@@ -275,6 +311,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code, net->output,
                               fc->batch_size, err);
     if (st == AMX_OK) st = amx_autoencoder_check_loss(&ae, fc->loss, err);
+    if (st == AMX_OK) st = amx_autoencoder_set_threads(&ae, threads, err);
     if (st != AMX_OK) goto done;
     if (cfg->pretrain.enabled) {
         struct amx_rbm rbms[AMX_MAX_LAYERS];
@@ -300,10 +337,12 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto done;
     }
-    amx_autoencoder_tensors(&ae, tensors);
-    st = amx_optimizer_init(&opt, tensors, nt, fc->rules, fc->n_rules, err);
+    for (int p = 0; p < AMX_NN_SPLIT && st == AMX_OK; p++) {
+        size_t np = amx_autoencoder_tensor_part(&ae, p, AMX_NN_SPLIT, tensors);
+        st = amx_optimizer_init(&ps.opt[p], tensors, np, fc->rules, fc->n_rules, err);
+    }
     if (st != AMX_OK) goto done;
-    c.n_groups = amx_optimizer_group_count(opt);
+    c.n_groups = amx_optimizer_group_count(ps.opt[0]);
 
     size_t V = (size_t)net->layers[0];
     size_t n = d->n_train;
@@ -321,8 +360,8 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     double train_e = amx_autoencoder_recon_error(&ae, d->train, n);
     double valid_e = c.has_valid ? amx_autoencoder_recon_error(&ae, d->valid, d->n_valid) : 0;
     double test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
-    curve_header(&c, opt);
-    curve_row(&c, opt, 0, train_e, valid_e, test_e, pretrain_seconds + now_seconds() - t_eval0);
+    curve_header(&c, &ps);
+    curve_row(&c, &ps, 0, train_e, valid_e, test_e, pretrain_seconds + now_seconds() - t_eval0);
     o.best_test = test_e;
     o.final_test = test_e;
     o.final_train = train_e;
@@ -333,7 +372,8 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     double t_ft = now_seconds();
     for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
         double t0 = now_seconds();
-        amx_optimizer_epoch_begin(opt, epoch - 1);
+        for (int p = 0; p < AMX_NN_SPLIT; p++)
+            amx_optimizer_epoch_begin(ps.opt[p], epoch - 1);
         for (size_t i = 0; i < n; i++)
             perm[i] = (uint32_t)i;
         amx_rng_shuffle(&order, perm, n);
@@ -347,12 +387,12 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                 bad = true;
                 break;
             }
-            amx_optimizer_step(opt);
+            amx_autoencoder_run_parts(&ae, step_part, &ps);
         }
         train_e = amx_autoencoder_recon_error(&ae, d->train, n);
         if (c.has_valid) valid_e = amx_autoencoder_recon_error(&ae, d->valid, d->n_valid);
         test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
-        curve_row(&c, opt, epoch, train_e, valid_e, test_e, now_seconds() - t0);
+        curve_row(&c, &ps, epoch, train_e, valid_e, test_e, now_seconds() - t0);
         o.epochs = epoch;
         o.final_test = test_e;
         o.final_train = train_e;
@@ -377,7 +417,8 @@ done:
     amx_buf_free(&c.csv);
     free(batch);
     free(perm);
-    amx_optimizer_free(opt);
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        amx_optimizer_free(ps.opt[p]);
     free(tensors);
     amx_autoencoder_free(&ae);
     return st;

@@ -4,7 +4,10 @@
  * RBM CD-1 epoch on 784 x 1000 likewise.
  *
  * What one "step" is here: gather a batch of 100 random rows of the data set
- * (as the run module does), amx_autoencoder_train_step, amx_optimizer_step.
+ * (as the run module does), amx_autoencoder_train_step, and the update: one
+ * optimizer per part of the tensors (amx_autoencoder_tensor_part), the parts
+ * run on the autoencoder's threads (amx_autoencoder_run_parts); one more
+ * AdaMix measure keeps a single optimizer on the calling thread.
  * Rules: constant (all: constant) and AdaMix (weights: current-gradient,
  * biases: power-exponential), at 1 and 2 threads of the autoencoder's own
  * pool (BLAS single-threaded). The GEMM limit is the time of exactly the 23
@@ -138,11 +141,11 @@ static void gemm_step(struct gemm_bufs *g, int B)
     for (int l = ND - 1; l >= 0; l--) {
         const float *X = l ? g->Y[l - 1] : g->x;
         int in = layer_in(l), out = layer_out(l);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, X, in, dz, out,
-                    0.0f, g->dW[l], out);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, X, in, dz, out, 0.0f,
+                    g->dW[l], out);
         if (l) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, dz, out,
-                        g->W[l], out, 0.0f, dx, in);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, dz, out, g->W[l],
+                        out, 0.0f, dx, in);
             float *t = dz;
             dz = dx;
             dx = t;
@@ -154,22 +157,25 @@ static void gemm_step(struct gemm_bufs *g, int B)
 static void gemm_rbm_batch(float *W, float *gW, float *v0, float *h0, float *hs, float *v1,
                            float *h1, int B, int V, int H)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v0, V, W, H, 0.0f, h0,
-                H);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v0, V, W, H, 0.0f, h0, H);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, 1.0f / B, v0, V, h0, H, 0.0f, gW,
                 H);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, H, 1.0f, hs, H, W, H, 0.0f, v1, V);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v1, V, W, H, 0.0f, h1,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v1, V, W, H, 0.0f, h1, H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, -1.0f / B, v1, V, h1, H, 1.0f, gW,
                 H);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, -1.0f / B, v1, V, h1, H, 1.0f,
-                gW, H);
 }
 
 /* ---- our fine-tuning -------------------------------------------------- */
 
+/* The update is cut into AMX_NN_SPLIT parts (amx_autoencoder_tensor_part),
+ * one optimizer each, run on the autoencoder's threads
+ * (amx_autoencoder_run_parts); or, with serial_update, one optimizer over
+ * the whole tensors on the calling thread. */
 struct trainer {
     struct amx_autoencoder ae;
-    struct amx_optimizer *opt;
+    struct amx_optimizer *opt[AMX_NN_SPLIT];
+    bool serial_update;
     float *batch;
     uint32_t *perm;
     size_t next;
@@ -185,7 +191,8 @@ static struct amx_rule_binding bind(const char *selector, const char *rule, doub
     return b;
 }
 
-static void trainer_init(struct trainer *t, bool adamix, int threads, struct amx_rng *r)
+static void trainer_init(struct trainer *t, bool adamix, int threads, bool serial_update,
+                         struct amx_rng *r)
 {
     struct amx_error err;
     memset(t, 0, sizeof *t);
@@ -196,17 +203,21 @@ static void trainer_init(struct trainer *t, bool adamix, int threads, struct amx
         exit(1);
     }
     amx_autoencoder_init_random(&t->ae, 0.1, r);
-    struct amx_param_tensor tensors[2 * ND];
-    size_t nt = amx_autoencoder_tensors(&t->ae, tensors);
     struct amx_rule_binding constant[] = {bind("all", "constant", 0.01)};
     struct amx_rule_binding mix[] = {bind("weights", "current-gradient", 0.01),
                                      bind("biases", "power-exponential", 0.01)};
-    if (amx_optimizer_init(&t->opt, tensors, nt, adamix ? mix : constant, adamix ? 2 : 1, &err) !=
-        AMX_OK) {
-        fprintf(stderr, "bench_finetune: %s\n", err.msg);
-        exit(1);
+    t->serial_update = serial_update;
+    for (int p = 0; p < (serial_update ? 1 : AMX_NN_SPLIT); p++) {
+        struct amx_param_tensor tensors[2 * ND];
+        size_t nt = serial_update ? amx_autoencoder_tensors(&t->ae, tensors)
+                                  : amx_autoencoder_tensor_part(&t->ae, p, AMX_NN_SPLIT, tensors);
+        if (amx_optimizer_init(&t->opt[p], tensors, nt, adamix ? mix : constant, adamix ? 2 : 1,
+                               &err) != AMX_OK) {
+            fprintf(stderr, "bench_finetune: %s\n", err.msg);
+            exit(1);
+        }
+        amx_optimizer_epoch_begin(t->opt[p], 0);
     }
-    amx_optimizer_epoch_begin(t->opt, 0);
     t->batch = xmalloc(sizeof(float) * BATCH * 784);
     t->perm = xmalloc(sizeof(uint32_t) * N_DATA);
     for (uint32_t i = 0; i < N_DATA; i++)
@@ -216,10 +227,18 @@ static void trainer_init(struct trainer *t, bool adamix, int threads, struct amx
 
 static void trainer_free(struct trainer *t)
 {
-    amx_optimizer_free(t->opt);
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        amx_optimizer_free(t->opt[p]);
     amx_autoencoder_free(&t->ae);
     free(t->batch);
     free(t->perm);
+}
+
+static void update_part(void *ctx, int part, int n_parts)
+{
+    (void)n_parts;
+    struct trainer *t = ctx;
+    amx_optimizer_step(t->opt[part]);
 }
 
 /* One step as the run module makes it: gather, train_step, update. */
@@ -235,7 +254,10 @@ static void trainer_step(struct trainer *t, const float *data)
         fprintf(stderr, "bench_finetune: the loss became NaN\n");
         exit(1);
     }
-    amx_optimizer_step(t->opt);
+    if (t->serial_update)
+        amx_optimizer_step(t->opt[0]);
+    else
+        amx_autoencoder_run_parts(&t->ae, update_part, t);
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -247,6 +269,7 @@ enum {
     M_MIX1,      /* AdaMix, 1 thread */
     M_CONST2,    /* constant, 2 threads */
     M_MIX2,      /* AdaMix, 2 threads */
+    M_MIX2S,     /* AdaMix, 2 threads, the update on one thread */
     M_EVALGEMM1, /* 8 forward calls */
     M_EVAL1,     /* amx_autoencoder_recon_error, 1 thread */
     M_EVAL2,     /* 2 threads */
@@ -256,10 +279,19 @@ enum {
     N_MEASURES
 };
 
-static const char *const names[N_MEASURES] = {
-    "gemm_limit_1t", "gemm_limit_2t_openblas", "finetune_constant_1t", "finetune_adamix_1t",
-    "finetune_constant_2t", "finetune_adamix_2t", "eval_gemm_limit_1t", "eval_1t", "eval_2t",
-    "rbm_gemm_limit_1t", "rbm_cd1_1t", "rbm_cd1_2t"};
+static const char *const names[N_MEASURES] = {"gemm_limit_1t",
+                                              "gemm_limit_2t_openblas",
+                                              "finetune_constant_1t",
+                                              "finetune_adamix_1t",
+                                              "finetune_constant_2t",
+                                              "finetune_adamix_2t",
+                                              "finetune_adamix_2t_serial_update",
+                                              "eval_gemm_limit_1t",
+                                              "eval_1t",
+                                              "eval_2t",
+                                              "rbm_gemm_limit_1t",
+                                              "rbm_cd1_1t",
+                                              "rbm_cd1_2t"};
 
 int main(int argc, char **argv)
 {
@@ -278,15 +310,16 @@ int main(int argc, char **argv)
 
     struct gemm_bufs g;
     gemm_bufs_init(&g, &r);
-    struct trainer tr[4]; /* constant 1t, AdaMix 1t, constant 2t, AdaMix 2t */
-    for (int i = 0; i < 4; i++)
-        trainer_init(&tr[i], i & 1, i < 2 ? 1 : 2, &r);
+    enum { N_TR = 5 }; /* constant 1t, AdaMix 1t, constant 2t, AdaMix 2t, AdaMix 2t serial */
+    struct trainer tr[N_TR];
+    for (int i = 0; i < N_TR; i++)
+        trainer_init(&tr[i], i == 4 || (i & 1), i < 2 ? 1 : 2, i == 4, &r);
     struct amx_autoencoder ev1, ev2; /* evaluation: a copy of tr[0]'s sizes */
     struct amx_error err;
-    if (amx_autoencoder_init(&ev1, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
-                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
-        amx_autoencoder_init(&ev2, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
-                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
+    if (amx_autoencoder_init(&ev1, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC,
+                             BATCH, &err) != AMX_OK ||
+        amx_autoencoder_init(&ev2, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC,
+                             BATCH, &err) != AMX_OK ||
         amx_autoencoder_set_threads(&ev2, 2, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         return 1;
@@ -322,7 +355,7 @@ int main(int argc, char **argv)
 
     /* warm up every path once */
     gemm_step(&g, BATCH);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_TR; i++)
         trainer_step(&tr[i], data);
     amx_autoencoder_recon_error(&ev1, data, BATCH);
     amx_autoencoder_recon_error(&ev2, data, BATCH);
@@ -335,7 +368,7 @@ int main(int argc, char **argv)
             gemm_step(&g, BATCH);
         t[M_GEMM1][rep] = now() - t0;
 
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < N_TR; i++) {
             t0 = now();
             for (int s = 0; s < steps; s++)
                 trainer_step(&tr[i], data);
@@ -385,9 +418,9 @@ int main(int argc, char **argv)
     printf("%-34s %10s %10s %8s\n", "measure", "images/s", "ms/batch", "GFLOP/s");
     for (int m = 0; m < N_MEASURES; m++) {
         double ms = 1e3 * med[m] / (m >= M_RBMGEMM1 ? (double)rbm_rows : images) * BATCH;
-        double gf = m >= M_RBMGEMM1                        ? rbm_gflop
+        double gf = m >= M_RBMGEMM1                                      ? rbm_gflop
                     : (m == M_EVALGEMM1 || m == M_EVAL1 || m == M_EVAL2) ? 0.5666
-                                                           : step_gflop;
+                                                                         : step_gflop;
         printf("%-34s %10.0f %10.2f %8.1f\n", names[m], ips[m], ms, gf / (ms * 1e-3));
     }
     double eff_c1 = med[M_GEMM1] / med[M_CONST1], eff_m1 = med[M_GEMM1] / med[M_MIX1];
@@ -398,6 +431,7 @@ int main(int argc, char **argv)
     printf("vs 2-thread OpenBLAS limit, AdaMix    %.3f\n", eff_m2);
     printf("2 threads / 1 thread, constant        %.3f\n", med[M_CONST1] / med[M_CONST2]);
     printf("2 threads / 1 thread, AdaMix          %.3f\n", med[M_MIX1] / med[M_MIX2]);
+    printf("  the same, update on one thread      %.3f\n", med[M_MIX1] / med[M_MIX2S]);
     printf("OpenBLAS 2 threads / 1 (GEMM only)    %.3f\n", med[M_GEMM1] / med[M_GEMM2]);
     printf("evaluation GEMM efficiency, 1 thread  %.3f\n", med[M_EVALGEMM1] / med[M_EVAL1]);
     printf("evaluation 2 threads / 1 thread       %.3f\n", med[M_EVAL1] / med[M_EVAL2]);
@@ -410,12 +444,13 @@ int main(int argc, char **argv)
     printf("RESULT eff_constant_1t %.4f\nRESULT eff_adamix_1t %.4f\n", eff_c1, eff_m1);
     printf("RESULT speedup_constant_2t %.4f\nRESULT speedup_adamix_2t %.4f\n",
            med[M_CONST1] / med[M_CONST2], med[M_MIX1] / med[M_MIX2]);
+    printf("RESULT speedup_adamix_2t_serial_update %.4f\n", med[M_MIX1] / med[M_MIX2S]);
     printf("RESULT eff_eval_1t %.4f\nRESULT speedup_eval_2t %.4f\n",
            med[M_EVALGEMM1] / med[M_EVAL1], med[M_EVAL1] / med[M_EVAL2]);
     printf("RESULT eff_rbm_1t %.4f\n", med[M_RBMGEMM1] / med[M_RBM1]);
     printf("RESULT speedup_rbm_2t %.4f\n", med[M_RBM1] / med[M_RBM2]);
 
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_TR; i++)
         trainer_free(&tr[i]);
     amx_autoencoder_free(&ev1);
     amx_autoencoder_free(&ev2);

@@ -113,7 +113,29 @@ collect() { # side setting round < output
     awk -v s="$1" -v t="$2" -v r="$3" '$1 == "RESULT" { print s, t, r, $2, $3 }' >>"$results"
 }
 
+# CPU time of this shell's children so far (seconds, user + system), and the
+# whole machine's busy time from /proc/stat (seconds): their difference over
+# a stretch of the run is what other processes took from the cores.
+# (`times` must run in this shell, not in a $(...) subshell, to see its children)
+child_cpu() {
+    times >"$tmp/times"
+    cpu_now=$(awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } print n }' "$tmp/times")
+}
+machine_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
+record_load() { # label t0 cpu0 busy0
+    local t1 cpu1 busy1
+    t1=$(date +%s.%N)
+    child_cpu
+    cpu1=$cpu_now
+    busy1=$(machine_busy)
+    echo "load default 1 $1_others_cores $(awk "BEGIN { print (($busy1 - $4) - ($cpu1 - $3)) / ($t1 - $2) }")" >>"$results"
+}
+
 # ---- 1. throughput, interleaved ---------------------------------------------
+lt0=$(date +%s.%N)
+child_cpu
+lc0=$cpu_now
+lb0=$(machine_busy)
 for r in $(seq 1 "$rounds"); do
     say "round $r of $rounds: adamix-run, PyTorch, adamix-run tuned, PyTorch tuned"
     env "${plain_env[@]}" "$bench" "$reps" "$steps" >"$tmp/ours-default-$r.txt"
@@ -131,6 +153,7 @@ for r in $(seq 1 "$rounds"); do
         collect torch tuned "$r" <"$tmp/torch-tuned-$r.txt"
     fi
 done
+record_load throughput "$lt0" "$lc0" "$lb0"
 
 # ---- 2. sweep of 8 runs, -j 1 against -j 2 -----------------------------------
 if [ "$do_sweep" = 1 ]; then
@@ -171,6 +194,10 @@ sweep:
     AdaDec: {all: {rule: adadec, eta0: 0.01, K: 1}}
     constant: {all: {rule: constant, eta0: 0.01}}
 EOF
+    lt0=$(date +%s.%N)
+    child_cpu
+    lc0=$cpu_now
+    lb0=$(machine_busy)
     for r in $(seq 1 "$rounds"); do
         for j in 1 2; do
             say "sweep round $r: 8 runs with -j $j"
@@ -182,6 +209,7 @@ EOF
             echo "sweep default $r sweep_j${j}_seconds $(awk "BEGIN { print $t1 - $t0 }")" >>"$results"
         done
     done
+    record_load sweep "$lt0" "$lc0" "$lb0"
 fi
 
 # ---- 3. peak memory of one fine-tuning worker ---------------------------------
@@ -291,7 +319,13 @@ print(f"adamix-run benchmarks: {cpu}, {cores} cores, OpenBLAS {blas} "
       f"PyTorch {text.get(('torch', 'torch_version'), 'not run')} "
       f"(core {text.get(('torch', 'torch_corename'), '-')})")
 print(f"medians over {rounds} interleaved rounds, each a median of {reps} repetitions "
-      f"of {int(steps) * 100} images\n")
+      f"of {int(steps) * 100} images")
+for phase in ("throughput", "sweep"):
+    o = med("load", "default", f"{phase}_others_cores")
+    if o is not None:
+        print(f"other processes used {max(o, 0):.2f} of the {cores} cores on average during the "
+              f"{phase} measurements")
+print()
 print("fine-tuning 784-1000-500-250-30, batch 100, cross-entropy (images/s)")
 print(f"{'':28s} {'adamix-run':>10s} {'PyTorch':>8s} {'ratio':>6s}   "
       f"{'tuned:ours':>10s} {'PyTorch':>8s} {'ratio':>6s}")
@@ -337,6 +371,11 @@ target("worker peak memory / (params+grads+state+acts)", med("memory", "default"
        "<=", 1.25)
 
 print()
+sp = lambda n: fmt(med("ours", "default", n), "{:.2f}")
+print(f"2 threads / 1 thread: fine-tuning constant {sp('speedup_constant_2t')}, AdaMix "
+      f"{sp('speedup_adamix_2t')} (update on one thread: {sp('speedup_adamix_2t_serial_update')}); "
+      f"evaluation {sp('speedup_eval_2t')}; RBM CD-1 {sp('speedup_rbm_2t')}")
+print(f"GEMM efficiency, 1 thread: evaluation {fmt(med('ours', 'default', 'eff_eval_1t'), '{:.3f}')}")
 if j1 is not None:
     print(f"sweep of 8 runs ({data_name}): -j 1 {j1:.1f} s, -j 2 {j2:.1f} s")
 m = lambda n: med("memory", "default", n)
