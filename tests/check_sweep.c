@@ -738,6 +738,33 @@ START_TEST(test_id_sensitivity)
 }
 END_TEST
 
+START_TEST(test_override_of_swept_path_refused)
+{
+    /* an override under a sweep axis would be overwritten by every point */
+    const char *text = BASE "sweep:\n"
+                            "  finetune.epochs: [1, 2]\n";
+    static const char *const ov[] = {"finetune.epochs=7"};
+    struct amx_experiment *exp = NULL;
+    struct amx_errlist errs = {0};
+    ck_assert_int_eq(amx_experiment_load_string(text, strlen(text), "t.yaml", ov, 1, &exp, &errs),
+                     AMX_ERR_CONFIG);
+    ck_assert_ptr_null(exp);
+    ck_assert_uint_eq(errs.n, 1);
+    ck_assert_msg(strstr(errs.items[0].msg, "set by the sweep axis 'finetune.epochs'"), "%s",
+                  errs.items[0].msg);
+    ck_assert_str_eq(errs.items[0].path, "t.yaml");
+    amx_errlist_free(&errs);
+    /* the axis itself can be overridden */
+    static const char *const ov2[] = {"sweep.finetune.epochs=[7]"};
+    ck_assert_int_eq(amx_experiment_load_string(text, strlen(text), "t.yaml", ov2, 1, &exp, &errs),
+                     AMX_OK);
+    ck_assert_uint_eq(exp->n_runs, 1);
+    ck_assert_int_eq(exp->runs[0].cfg.finetune.epochs, 7);
+    amx_experiment_free(exp);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 START_TEST(test_id_is_hash_of_canonical_form)
 {
     struct amx_experiment *exp = load_ok(BASE, NULL, 0);
@@ -945,6 +972,7 @@ static Suite *sweep_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_id_stability);
     tcase_add_test(tc, test_id_sensitivity);
+    tcase_add_test(tc, test_override_of_swept_path_refused);
     tcase_add_test(tc, test_id_is_hash_of_canonical_form);
     tcase_add_test(tc, test_canonical_form_contents);
     tcase_add_test(tc, test_canonical_pretrain_form);

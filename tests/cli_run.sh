@@ -156,7 +156,7 @@ check "two rules, one repeat: one pretraining" grep -q "pretraining: 1 computed,
 
 # 10. A corrupt cache file is detected and recomputed; an intact one reused.
 cache=$(ls share/cache/*.bin | head -1)
-"$prog" -q -o share "$exp" repeats=1 finetune.epochs=4 'sweep.finetune.epochs=[4]' >out10a.txt 2>&1
+"$prog" -q -o share "$exp" repeats=1 'sweep.finetune.epochs=[4]' >out10a.txt 2>&1
 check "an intact cache is reused" grep -q "pretraining: 0 computed, 1 reused" out10a.txt
 printf 'garbage' | dd of="$cache" bs=1 seek=100 conv=notrunc status=none
 "$prog" -q -o share "$exp" repeats=1 'sweep.finetune.epochs=[5]' >out10b.txt 2>&1

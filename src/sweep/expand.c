@@ -920,6 +920,38 @@ static enum amx_status nomem(struct amx_errlist *errs, const char *file)
     return AMX_ERR_NOMEM;
 }
 
+/* The sweep axis (key of `sweep`, or of one of its zip groups) that path is
+ * or lies under, or NULL. */
+static const struct amx_node_pair *swept_by(const struct amx_node *root, const char *path,
+                                            size_t plen)
+{
+    const struct amx_node *sweep = amx_node_map_get(root, "sweep");
+    if (!sweep || sweep->kind != AMX_NODE_MAP) return NULL;
+    for (size_t i = 0; i < sweep->n; i++) {
+        const struct amx_node_pair *p = &sweep->pairs[i];
+        const struct amx_node *group = NULL;
+        if (strcmp(p->key, "exclude") == 0) continue;
+        if (strcmp(p->key, "zip") == 0) {
+            if (p->value->kind != AMX_NODE_SEQ) continue;
+            for (size_t g = 0; g < p->value->n; g++) {
+                group = p->value->items[g];
+                if (group->kind != AMX_NODE_MAP) continue;
+                for (size_t k = 0; k < group->n; k++) {
+                    size_t al = strlen(group->pairs[k].key);
+                    if (plen >= al && strncmp(path, group->pairs[k].key, al) == 0 &&
+                        (plen == al || path[al] == '.'))
+                        return &group->pairs[k];
+                }
+            }
+            continue;
+        }
+        size_t al = strlen(p->key);
+        if (plen >= al && strncmp(path, p->key, al) == 0 && (plen == al || path[al] == '.'))
+            return p;
+    }
+    return NULL;
+}
+
 /* Takes ownership of root (NULL when parsing failed, with err filled). */
 static enum amx_status load(const char *name, enum amx_status parsed, struct amx_node *root,
                             const struct amx_error *parse_err, const char *const *overrides,
@@ -966,6 +998,24 @@ static enum amx_status load(const char *name, enum amx_status parsed, struct amx
         if (s != AMX_OK) {
             amx_errlist_add(errs, &e);
             if (st == AMX_OK) st = s;
+        }
+    }
+    /* an override of a swept value would be overwritten by every point:
+     * refuse it rather than drop it silently */
+    for (size_t i = 0; i < n_overrides && st == AMX_OK; i++) {
+        const char *eq = strchr(overrides[i], '=');
+        size_t plen = eq ? (size_t)(eq - overrides[i]) : strlen(overrides[i]);
+        if (plen >= 6 && strncmp(overrides[i], "sweep.", 6) == 0) continue;
+        if (plen == 5 && strncmp(overrides[i], "sweep", 5) == 0) continue;
+        const struct amx_node_pair *axis = swept_by(root, overrides[i], plen);
+        if (axis) {
+            struct amx_error e;
+            st = amx_fail(&e, AMX_ERR_CONFIG, axis->value->file, axis->line, axis->col,
+                          "--set %.*s: this value is set by the sweep axis '%s' (here) in every "
+                          "run, so the override would be lost; change the axis instead, e.g. "
+                          "--set 'sweep.%s=...'",
+                          (int)plen, overrides[i], axis->key, axis->key);
+            amx_errlist_add(errs, &e);
         }
     }
     if (st == AMX_OK) st = expand(exp, errs);
