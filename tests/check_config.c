@@ -669,6 +669,7 @@ START_TEST(test_bind_variants)
     /* pretrain: none; the rule shorthand; a rule parameter's default; a whole number
      * spelt with an exponent; integer rule parameter; a number where a string is expected */
     const char *t = "name: \"2016\"\n"
+                    "data: {validation: 10}\n"
                     "network: {layers: [4, 3, 2]}\n"
                     "pretrain: none\n"
                     "finetune:\n"
@@ -723,6 +724,13 @@ static const struct bind_case bind_cases[] = {
     {HEAD "repeats: 99999999999999999999\n", "repeats is too large", 7, 10},
     {HEAD "repeats:\n", "repeats must be an integer (got an empty value)", 7, 9},
     {HEAD "repeat: 2\n", "repeat must be < repeats (1) (got 2)", 7, 9},
+    /* a validation metric needs a validation split */
+    {HEAD "report: {metric: validation_error}\n",
+     "report.metric validation_error needs held-out images: set data.validation", 7, 18},
+    /* per on a rule without a schedule would change only the run id */
+    {"name: t\nnetwork: {layers: [4, 2]}\nfinetune:\n  rules:\n"
+     "    all: {rule: adagrad, per: step}\n",
+     "rule adagrad has no schedule, so per has no effect", 5, 31},
     /* cross_entropy (the default loss) needs logistic outputs: at the loss,
      * or at the output when the loss is a default */
     {"name: t\nnetwork: {layers: [4, 2], output: linear}\n"

@@ -692,7 +692,8 @@ START_TEST(test_id_sensitivity)
         "finetune.divergence_limit=1e5",
         "finetune.rules.all.eta0=0.2",
         "finetune.rules.all.momentum=0.5",
-        "finetune.rules.all.per=step",
+        "finetune.rules.all.rule=power",
+        "finetune.rules.all.rule=power && finetune.rules.all.per=step", /* a schedule's clock */
         "finetune.rules.all.rule=adagrad",
         "finetune.rules={all: {rule: adagrad, eta0: 0.1, K: 2}}",
         "finetune.rules={weights: {rule: constant, eta0: 0.1}, biases: {rule: constant, eta0: "
@@ -735,6 +736,20 @@ START_TEST(test_id_sensitivity)
     ck_assert_str_ne(exp->runs[1].id, ids[0]);
     amx_experiment_free(exp);
     free(ids);
+}
+END_TEST
+
+START_TEST(test_named_repeat_is_one_run)
+{
+    /* a run's config.yaml read back as an experiment is that run alone */
+    struct amx_experiment *all = load_ok(BASE "repeats: 3\n", NULL, 0);
+    struct amx_experiment *one = load_ok(BASE "repeats: 3\nrepeat: 2\n", NULL, 0);
+    ck_assert_uint_eq(all->n_runs, 3);
+    ck_assert_uint_eq(one->n_runs, 1);
+    ck_assert_int_eq(one->runs[0].repeat, 2);
+    ck_assert_str_eq(one->runs[0].id, all->runs[2].id);
+    amx_experiment_free(all);
+    amx_experiment_free(one);
 }
 END_TEST
 
@@ -973,6 +988,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_id_stability);
     tcase_add_test(tc, test_id_sensitivity);
     tcase_add_test(tc, test_override_of_swept_path_refused);
+    tcase_add_test(tc, test_named_repeat_is_one_run);
     tcase_add_test(tc, test_id_is_hash_of_canonical_form);
     tcase_add_test(tc, test_canonical_form_contents);
     tcase_add_test(tc, test_canonical_pretrain_form);

@@ -83,6 +83,7 @@ struct amx_rule {
     const struct amx_rule_param_def *params;
     int n_params;
     int state_floats; /* per parameter, besides the momentum velocity */
+    bool uses_clock;  /* the rate depends on t (so `per` matters) */
     /* Applies one update to theta[0..n) given g[0..n). state has
      * n*state_floats floats (zeroed at init, laid out as state_floats arrays of
      * n floats, i.e. state + k*n is the k-th array); velocity has n floats or is NULL when

@@ -473,10 +473,18 @@ static bool bind_rule(struct ctx *c, const struct amx_node_pair *q, struct amx_r
                 ok = false;
         } else if (strcmp(kp->key, "per") == 0) {
             int w = get_word(c, x, kpath, amx_clock_words);
-            if (w < 0)
+            if (w < 0) {
                 ok = false;
-            else
+            } else if (!r->uses_clock && w != AMX_CLOCK_EPOCH) {
+                /* it would change nothing but the run id */
+                ERROR(c, x,
+                      "%s: rule %s has no schedule, so per has no effect (got per: step); "
+                      "per applies to power-exponential, exponential, step and adadec",
+                      kpath, r->name);
+                ok = false;
+            } else {
                 b->spec.per = (enum amx_clock)w;
+            }
         } else if ((idx = amx_rule_param_index(r, kp->key)) >= 0) {
             if (!bind_rule_param(c, r, idx, x, kpath, &b->spec)) ok = false;
         } else {
@@ -735,6 +743,12 @@ static void cross_checks(struct ctx *c)
               "data.validation must be < data.train_limit (%ld), so that some images are left "
               "to train on (got %ld)",
               cfg->data.train_limit, cfg->data.validation);
+    if (cfg->report.metric == AMX_METRIC_VALIDATION_ERROR && cfg->data.validation == 0) {
+        v = amx_node_get_path(c->root, "report.metric");
+        ERROR(c, v ? v : c->root,
+              "report.metric validation_error needs held-out images: set data.validation "
+              "(got no validation split)");
+    }
     /* cross_entropy's gradient p - x is that of logistic outputs' logits */
     if (cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY && cfg->network.output != AMX_UNIT_LOGISTIC) {
         v = amx_node_get_path(c->root, "finetune.loss");

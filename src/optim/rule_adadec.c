@@ -54,6 +54,7 @@ const struct amx_rule amx_rule_adadec = {
     .params = params,
     .n_params = sizeof params / sizeof params[0],
     .state_floats = 1,
+    .uses_clock = true,
     .update = update,
     .epoch_begin = NULL,
 };

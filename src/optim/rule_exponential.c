@@ -26,6 +26,7 @@ const struct amx_rule amx_rule_exponential = {
     .params = params,
     .n_params = sizeof params / sizeof params[0],
     .state_floats = 0,
+    .uses_clock = true,
     .update = update,
     .epoch_begin = NULL,
 };

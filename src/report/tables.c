@@ -177,7 +177,9 @@ struct rank_item {
     double mean; /* NAN when no repeat finished ok */
 };
 
-/* Points without a diverged repeat first, by mean final test error; then
+/* Points without a diverged repeat first, by the mean over repeats of the
+ * report metric at the last epoch (so a validation split ranks by validation
+ * error, not by the test set); then
  * those with one; within each, a point without a mean last; ties keep the
  * sweep order. */
 static int rank_cmp(const void *pa, const void *pb)
@@ -217,6 +219,9 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     for (size_t m = 0; m < 3; m++)
         mcol[m] = rpt_col_index(ctx, metrics[m]);
 
+    size_t rcol = rpt_col_index(ctx, ctx->metric);
+    char final_metric[64];
+    snprintf(final_metric, sizeof final_metric, "final_%s", ctx->metric);
     struct rank_item *rank = calloc(ctx->n_points ? ctx->n_points : 1, sizeof *rank);
     if (!rank) ok = false;
     json_t *points = json_array();
@@ -234,7 +239,12 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         struct rpt_stat fin = point_summary_stat(ctx, p, false);
         jset(o, "final_test_error", jstat(fin, &ok), &ok);
         jset(o, "best_test_error", jstat(point_summary_stat(ctx, p, true), &ok), &ok);
-        rank[p] = (struct rank_item){p, pt->n_diverged > 0, fin.mean};
+        double rmean = fin.mean;
+        if (rcol != RPT_NONE && pt->n_rows > 0) {
+            struct rpt_stat rs = rpt_point_epoch_stat(ctx, p, rcol, pt->n_rows - 1);
+            rmean = rs.n > 0 ? rs.mean : NAN;
+        }
+        rank[p] = (struct rank_item){p, pt->n_diverged > 0, rmean};
         json_t *epochs = json_array();
         for (size_t e = 0; e < pt->n_rows && ok; e++) {
             json_t *eo = json_object();
@@ -249,6 +259,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jappend(points, o, &ok);
     }
     jset(root, "points", points, &ok);
+    jset(root, "ranked_by", json_string(final_metric), &ok);
     if (ok) qsort(rank, ctx->n_points, sizeof *rank, rank_cmp);
     json_t *ranking = json_array();
     for (size_t k = 0; k < ctx->n_points && ok; k++) {
@@ -257,6 +268,8 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jset(o, "rank", json_integer((json_int_t)(k + 1)), &ok);
         jset(o, "label", json_string(pt->label), &ok);
         jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
+        if (strcmp(ctx->metric, "test_error") != 0)
+            jset(o, final_metric, isnan(rank[k].mean) ? json_null() : json_real(rank[k].mean), &ok);
         jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok), &ok);
         jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
         jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);

@@ -756,14 +756,18 @@ static void expand_points(struct expander *x)
         if (!series_checked) check_series(x, cfg, tree);
         series_checked = true;
         int repeats = cfg->repeats >= 1 ? cfg->repeats : 1;
-        for (int r = 0; r < repeats; r++) {
+        /* A file that names its repeat (a run's config.yaml read back as an
+         * experiment) is that one run, not every repeat. */
+        bool one = amx_node_map_get(tree, "repeat") != NULL;
+        int first = one ? cfg->repeat : 0, last = one ? cfg->repeat + 1 : repeats;
+        for (int r = first; r < last; r++) {
             if (exp->n_runs >= MAX_RUNS) {
                 failf(x, AMX_ERR_CONFIG, x->sweep_file, 0, 0,
                       "the sweep has more than %d runs; split the experiment", MAX_RUNS);
                 amx_node_free(tree);
                 goto done;
             }
-            struct amx_node *t = r + 1 < repeats ? amx_node_clone(tree) : tree;
+            struct amx_node *t = r + 1 < last ? amx_node_clone(tree) : tree;
             if (!t || !add_run(x, point, r, cfg, t)) {
                 if (t != tree) amx_node_free(tree);
                 x->nomem = x->nomem || !t;
