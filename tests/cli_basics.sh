@@ -68,8 +68,8 @@ run valid validate good.yaml
 check "validate of the quick start exits 0" [ $rc -eq 0 ]
 
 # a misspelt key: located, with a suggestion
-sed 's/^  epochs: 20/  epoch: 20/' good.yaml >typo.yaml
-line=$(grep -n "^  epoch: 20" typo.yaml | cut -d: -f1)
+sed 's/^  epochs: 30/  epoch: 30/' good.yaml >typo.yaml
+line=$(grep -n "^  epoch: 30" typo.yaml | cut -d: -f1)
 run typo validate typo.yaml
 check "misspelt key exits 2" [ $rc -eq 2 ]
 check "misspelt key is located at line $line col 3" grep -q "typo.yaml:$line:3:" typo.err
@@ -90,7 +90,7 @@ check "broken YAML exits 2" [ $rc -eq 2 ]
 check "broken YAML is located" grep -qE "broken.yaml:[0-9]+:[0-9]+: error" broken.err
 
 # several errors in one pass
-sed -e 's/^  epochs: 20/  epoch: 20/' -e 's/learning_rate: 0.1$/learning_rate: -0.1/' good.yaml >two.yaml
+sed -e 's/^  epochs: 30/  epoch: 30/' -e 's/learning_rate: 0.1$/learning_rate: -0.1/' good.yaml >two.yaml
 run two validate two.yaml
 check "two errors are both reported" [ "$(grep -c ': error:' two.err)" -ge 2 ]
 
