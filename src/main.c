@@ -196,7 +196,7 @@ static void on_event(const struct amx_event *ev, void *ctx)
     d->failed = ev->failed;
     switch (ev->kind) {
     case AMX_EVENT_PLAN:
-        if (d->live || ev->to_run == 0)
+        if (d->live)
             printf("%zu runs: %zu to run, %zu already complete\n", ev->total, ev->to_run,
                    ev->skipped);
         break;
