@@ -282,6 +282,8 @@ static int load_text(const char *file, const struct options *o, struct amx_exper
     if (st != AMX_OK) {
         int code = errs.n ? print_errors(&errs) : amx_status_exit_code(st);
         amx_errlist_free(&errs);
+        free(*text);
+        *text = NULL;
         return code ? code : 2;
     }
     amx_errlist_free(&errs);
