@@ -11,19 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-cli-basics-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 
-pass=0
-fail=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok: $what"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $what"
-    fi
-}
+source "$src/tests/checklib.sh"
 run() { # run NAME ARGS... : stdout in NAME.out, stderr in NAME.err, status in $rc
     local name=$1
     shift
@@ -104,5 +92,4 @@ run inv -o out typo.yaml
 check "invalid experiment run exits 2" [ $rc -eq 2 ]
 check "invalid experiment run writes nothing" [ ! -e out ] && [ ! -e results ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -25,19 +25,7 @@ export OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-regression-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 ref=$src/results/regression-fig4
-pass=0
-fail=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok: $what"
-    else
-        fail=$((fail + 1))
-        echo "FAIL: $what"
-    fi
-}
+source "$src/tests/checklib.sh"
 cd "$src" || exit 1
 "$prog" -q -j 2 -o "$work/out" experiments/regression-fig4.yaml >"$work/log" 2>&1
 check "the shortened fig4 runs (exit $?)" [ -s "$work/out/summary.csv" ]
@@ -50,5 +38,4 @@ for d in "$ref"/runs/*/; do
         diff <(grep -vE '"(seconds|pretrain_seconds|finetune_seconds)"' "$d/summary.json") \
         <(grep -vE '"(seconds|pretrain_seconds|finetune_seconds)"' "$work/out/runs/$id/summary.json")
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -13,21 +13,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
 
-pass=0
-fail=0
-ok() {
-    pass=$((pass + 1))
-    echo "ok: $*"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*"
-}
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
+source "$src/tests/checklib.sh"
 
 # The smoke experiment with the data folder made absolute.
 exp=$work/smoke.yaml
@@ -273,5 +259,4 @@ check "an interrupt leaves no temporary files" no_temp_files int
 check "the sweep resumes after an interrupt" [ $? -eq 0 ]
 check "resumed after interrupt equals the uninterrupted sweep" same_results full int
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
