@@ -12,8 +12,11 @@
  *     amx_images_free(&im);
  *
  * A file is read to its end even when fewer items are asked for, so a
- * truncated file, trailing bytes or corrupt gzip data are always refused
- * (AMX_ERR_DATA, with err->path the file and err->msg the problem). On failure
+ * truncated file, trailing bytes of the IDX data or corrupt gzip data are
+ * always refused (AMX_ERR_DATA, with err->path the file and err->msg the
+ * problem). Known gap: zlib's gzread ignores bytes after the end of the last
+ * gzip member that are not another member, so such garbage after a .gz
+ * stream is not detected. On failure
  * nothing is returned: out-structs stay zeroed and out-pointers NULL. */
 #ifndef ADAMIX_DATA_H
 #define ADAMIX_DATA_H
