@@ -17,12 +17,7 @@ set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb '#f0f0f0' lw
 set border 3 lw 1.2 lc rgb '#404040'
 set tics nomirror out scale 0.6
 set xrange [0:50]
-set logscale y
-set mytics 10
-# the data's range plus a margin, rather than whole decades
-set autoscale yfix
-set offsets 0, 0, graph 0.05, graph 0.05
-set ytics (1, 2, 5, 10, 20, 50, 100, 200, 500)
+set mytics 2
 set key outside right top vertical Left reverse samplen 3 spacing 1.2 width -5 title 'mean ± s.d. of 3 repeats'
 set style fill transparent solid 0.18 noborder
 
