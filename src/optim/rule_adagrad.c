@@ -13,18 +13,6 @@ static const struct amx_rule_param_def params[] = {
              "added under the square root; bounds the first rates by eta0/sqrt(K)"},
 };
 
-/* m <= AMX_CHUNK parameters: rates r and steps d = r*g. */
-static inline void block(float eta0, float K, const float *restrict g, float *restrict A,
-                         float *restrict r, float *restrict d, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        const float a = A[j] + g[j] * g[j];
-        A[j] = a;
-        r[j] = eta0 / sqrtf(K + a);
-        d[j] = r[j] * g[j];
-    }
-}
-
 AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *theta, const float *g,
                                      float *state, float *velocity, size_t n,
                                      struct amx_rate_stats *stats)
@@ -36,7 +24,7 @@ AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *thet
     lanes_init(&L);
     for (size_t i = 0; i < n; i += AMX_CHUNK) {
         const size_t m = n - i < AMX_CHUNK ? n - i : AMX_CHUNK;
-        block(eta0, K, g + i, state + i, r, d, m);
+        block_sum_rate(eta0, K, g + i, state + i, r, d, m);
         apply_step(theta + i, d, velocity ? velocity + i : NULL, m, mu);
         lanes_add(&L, r, m);
     }

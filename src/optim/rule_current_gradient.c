@@ -29,17 +29,6 @@ static inline void block_step(float eta0, float K, const float *restrict g, floa
     }
 }
 
-static inline void block_epoch(float eta0, float K, const float *restrict g, float *restrict G,
-                               float *restrict r, float *restrict d, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        const float a = G[j] + g[j] * g[j];
-        G[j] = a;
-        r[j] = eta0 / sqrtf(K + a);
-        d[j] = r[j] * g[j];
-    }
-}
-
 AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *theta, const float *g,
                                      float *state, float *velocity, size_t n,
                                      struct amx_rate_stats *stats)
@@ -53,7 +42,7 @@ AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *thet
     for (size_t i = 0; i < n; i += AMX_CHUNK) {
         const size_t m = n - i < AMX_CHUNK ? n - i : AMX_CHUNK;
         if (window == WINDOW_EPOCH)
-            block_epoch(eta0, K, g + i, state + i, r, d, m);
+            block_sum_rate(eta0, K, g + i, state + i, r, d, m);
         else
             block_step(eta0, K, g + i, r, d, m);
         apply_step(theta + i, d, velocity ? velocity + i : NULL, m, mu);

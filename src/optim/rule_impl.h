@@ -55,6 +55,20 @@ extern const struct amx_rule amx_rule_adam;
  * mean keeps about 1e-7 relative accuracy for any tensor size. */
 #define AMX_CHUNK 512
 
+/* The accumulated-square-root rate shared by AdaGrad and current-gradient
+ * with window: epoch, over m <= AMX_CHUNK parameters: the sum A gets this
+ * update's g^2 first, then r = eta0 / sqrt(K + A) and the step d = r*g. */
+static inline void block_sum_rate(float eta0, float K, const float *restrict g, float *restrict A,
+                                  float *restrict r, float *restrict d, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        const float a = A[j] + g[j] * g[j];
+        A[j] = a;
+        r[j] = eta0 / sqrtf(K + a);
+        d[j] = r[j] * g[j];
+    }
+}
+
 /* Per-lane partial statistics of an adaptive rule over one call. */
 struct lane_stats {
     double sum;
