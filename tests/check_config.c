@@ -742,7 +742,7 @@ static const struct bind_case bind_cases[] = {
     {HEAD "colour: x\n",
      "unknown key 'colour' at the top level (expected one of: name, "
      "description, seed, repeats, repeat, data, network, pretrain, finetune, "
-     "report, sweep)",
+     "evaluation, report, sweep)",
      7, 1},
     {HEAD "description: [a]\n", "description must be a string (got a sequence)", 7, 14},
     {HEAD "data: []\n", "data must be a mapping of keys (got a sequence)", 7, 7},
@@ -983,6 +983,8 @@ static void clear_marks(struct amx_run_config *c)
 {
     c->network.layers_line = c->network.layers_col = 0;
     c->finetune.rules_line = c->finetune.rules_col = 0;
+    c->evaluation.train_subset_line = c->evaluation.train_subset_col = 0;
+    memset(c->evaluation.train_subset_file, 0, sizeof c->evaluation.train_subset_file);
     for (size_t i = 0; i < AMX_MAX_RULE_BINDINGS; i++)
         c->finetune.rules[i].line = c->finetune.rules[i].col = 0;
 }
@@ -1046,10 +1048,10 @@ START_TEST(test_to_node_contents)
     ck_assert_int_eq(bind_text(MINIMAL, &cfg, &errs), AMX_OK);
     struct amx_node *t = amx_config_to_node(&cfg);
     /* every key, in the order of DESIGN.md section 5 */
-    const char *top[] = {"name", "description", "seed",     "repeats",  "repeat",
-                         "data", "network",     "pretrain", "finetune", "report"};
-    ck_assert_uint_eq(t->n, 10);
-    for (size_t i = 0; i < 10; i++)
+    const char *top[] = {"name",    "description", "seed",     "repeats",    "repeat", "data",
+                         "network", "pretrain",    "finetune", "evaluation", "report"};
+    ck_assert_uint_eq(t->n, 11);
+    for (size_t i = 0; i < 11; i++)
         ck_assert_str_eq(t->pairs[i].key, top[i]);
     const char *pre[] = {
         "epochs",   "batch_size",   "cd_k",    "learning_rate", "code_learning_rate",
@@ -1108,6 +1110,10 @@ START_TEST(test_round_trip_random_values)
         cfg.finetune.epochs = 1 + (int)(lcg() % 100000);
         cfg.data.train_limit = 1 + (long)lcg();
         cfg.data.validation = cfg.data.train_limit - 1;
+        cfg.evaluation.train_subset = (long)(lcg() % 2);
+        cfg.report.n_targets = lcg() % (AMX_MAX_TARGETS + 1);
+        for (size_t t = 0; t < cfg.report.n_targets; t++)
+            cfg.report.targets[t] = x * (double)(t + 1);
         round_trip(&cfg, true);
     }
     amx_errlist_free(&errs);

@@ -22,6 +22,7 @@
 #define AMX_NAME_MAX 128
 #define AMX_PATH_MAX 1024
 #define AMX_TEXT_MAX 512
+#define AMX_MAX_TARGETS 8
 
 enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
 enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
@@ -74,11 +75,21 @@ struct amx_finetune_config {
     double divergence_limit;   /* default 1e6 */
 };
 
+/* What is measured after each epoch besides the test set (always whole). */
+struct amx_evaluation_config {
+    long train_subset; /* 0 = train_error on every training image; N = on the first N */
+    int train_subset_line, train_subset_col; /* where it is, for the data check */
+    char train_subset_file[AMX_PATH_MAX];
+};
+
 struct amx_report_config {
-    enum amx_metric metric;    /* default test_error */
-    char series[AMX_TEXT_MAX]; /* a sweep axis, or "" (default: the first axis) */
-    char title[AMX_TEXT_MAX];  /* default: the name */
-    bool log_y;                /* default false */
+    enum amx_metric metric;      /* default test_error */
+    char series[AMX_TEXT_MAX];   /* a sweep axis, or "" (default: the first axis) */
+    char baseline[AMX_TEXT_MAX]; /* a value of the series axis, or "" (no paired statistics) */
+    size_t n_targets;            /* time-to-target thresholds of the metric, in given order */
+    double targets[AMX_MAX_TARGETS];
+    char title[AMX_TEXT_MAX]; /* default: the name */
+    bool log_y;               /* default false */
 };
 
 /* One fully resolved run. */
@@ -93,6 +104,7 @@ struct amx_run_config {
     struct amx_network_config network;
     struct amx_pretrain_config pretrain;
     struct amx_finetune_config finetune;
+    struct amx_evaluation_config evaluation;
     struct amx_report_config report;
 };
 

@@ -339,6 +339,46 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
     }
 }
 
+/* ------------------------------------------------------- report.targets -- */
+
+/* A sequence of distinct finite numbers >= 0 (values of the report metric);
+ * a single number is a sequence of one. */
+static void bind_targets(struct ctx *c, const struct key *k, const struct amx_node *v)
+{
+    char d[96], path[PATH_LEN];
+    struct amx_report_config *rep = &c->cfg->report;
+    rep->n_targets = 0;
+    const struct amx_node *const *items = &v;
+    size_t n = 1;
+    if (v->kind == AMX_NODE_SEQ) {
+        items = (const struct amx_node *const *)v->items;
+        n = v->n;
+    } else if (v->kind != AMX_NODE_SCALAR) {
+        ERROR(c, v, "report.targets must be a sequence of error values like [7.5, 7.0] (got %s)",
+              describe(v, d, sizeof d));
+        return;
+    }
+    if (n > AMX_MAX_TARGETS) {
+        ERROR(c, v, "report.targets has %zu values; at most %d are supported", n, AMX_MAX_TARGETS);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double x;
+        snprintf(path, sizeof path, "report.targets[%zu]", i);
+        if (!get_real(c, items[i], path, "a number", &x) ||
+            !check_range(c, items[i], path, x, k->lo, k->hi, 0))
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < rep->n_targets; j++)
+            dup = dup || rep->targets[j] == x;
+        if (dup) {
+            ERROR(c, items[i], "%s repeats the target %s", path, items[i]->text);
+            continue;
+        }
+        rep->targets[rep->n_targets++] = x;
+    }
+}
+
 /* ------------------------------------------------------- finetune.rules -- */
 
 /* "constant, power-exponential (or power), ..." */
@@ -610,6 +650,9 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
         case KT_RULES:
             cfg->finetune.n_rules = 0;
             break;
+        case KT_TARGETS:
+            cfg->report.n_targets = 0;
+            break;
         }
     }
 }
@@ -672,6 +715,9 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         break;
     case KT_RULES:
         bind_rules(c, p);
+        break;
+    case KT_TARGETS:
+        bind_targets(c, k, v);
         break;
     }
 }
@@ -743,6 +789,20 @@ static void cross_checks(struct ctx *c)
               "data.validation must be < data.train_limit (%ld), so that some images are left "
               "to train on (got %ld)",
               cfg->data.train_limit, cfg->data.validation);
+    v = amx_node_get_path(c->root, "evaluation.train_subset");
+    if (v) {
+        cfg->evaluation.train_subset_line = v->line;
+        cfg->evaluation.train_subset_col = v->col;
+        snprintf(cfg->evaluation.train_subset_file, sizeof cfg->evaluation.train_subset_file, "%s",
+                 v->file && v->file[0] ? v->file : cfg->file);
+    }
+    if (v && cfg->data.train_limit > 0 &&
+        cfg->evaluation.train_subset > cfg->data.train_limit - cfg->data.validation)
+        ERROR(c, v,
+              "evaluation.train_subset must be at most the number of training images (%ld: "
+              "data.train_limit %ld less data.validation %ld) (got %ld)",
+              cfg->data.train_limit - cfg->data.validation, cfg->data.train_limit,
+              cfg->data.validation, cfg->evaluation.train_subset);
     if (cfg->report.metric == AMX_METRIC_VALIDATION_ERROR && cfg->data.validation == 0) {
         v = amx_node_get_path(c->root, "report.metric");
         ERROR(c, v ? v : c->root,

@@ -129,9 +129,17 @@ static const struct key finetune_keys[] = {
 static const struct section finetune_section = {"finetune", finetune_keys,
                                                 sizeof finetune_keys / sizeof *finetune_keys};
 
+static const struct key evaluation_keys[] = {
+    NONNEG_LONG("train_subset", evaluation.train_subset, 0),
+};
+static const struct section evaluation_section = {"evaluation", evaluation_keys,
+                                                  sizeof evaluation_keys / sizeof *evaluation_keys};
+
 static const struct key report_keys[] = {
     ENUM("metric", report.metric, amx_metric_words, AMX_METRIC_TEST_ERROR),
     TEXT("series", report.series, "", 0),
+    TEXT("baseline", report.baseline, "", 0),
+    {.name = "targets", .type = KT_TARGETS, .off = OFF(report), .lo = 0, .hi = HUGE_VAL},
     TEXT("title", report.title, "", KO_DEFAULT_NAME),
     {.name = "log_y", .type = KT_BOOL, .off = OFF(report.log_y), .def = 0},
 };
@@ -157,6 +165,7 @@ static const struct key top_keys[] = {
     SECTION("pretrain", pretrain_section, KO_NONE, OFF(pretrain.enabled), NULL),
     SECTION("finetune", finetune_section, KO_REQUIRED, 0,
             "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}"),
+    SECTION("evaluation", evaluation_section, 0, 0, NULL),
     SECTION("report", report_section, 0, 0, NULL),
 };
 const struct section amx_schema_top = {"", top_keys, sizeof top_keys / sizeof *top_keys};

@@ -24,7 +24,8 @@ enum key_type {
     KT_BOOL,    /* true | false */
     KT_ENUM,    /* one of words, stored as the index into an enum */
     KT_LAYERS,  /* network.layers: 2..AMX_MAX_LAYERS positive ints */
-    KT_RULES    /* finetune.rules: selector -> rule (optim registry) */
+    KT_RULES,   /* finetune.rules: selector -> rule (optim registry) */
+    KT_TARGETS  /* report.targets: 0..AMX_MAX_TARGETS finite numbers >= 0 */
 };
 
 enum key_opts {

@@ -129,6 +129,14 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
                 if (!x || amx_node_seq_append(v, x) != AMX_OK) o->oom = true;
             }
             break;
+        case KT_TARGETS:
+            v = amx_node_new_seq(o->file, 0, 0);
+            for (size_t j = 0; v && j < cfg->report.n_targets && j < AMX_MAX_TARGETS; j++) {
+                struct amx_node *x = number(o, cfg->report.targets[j]);
+                if (!x || amx_node_seq_append(v, x) != AMX_OK) o->oom = true;
+            }
+            if (!v) o->oom = true;
+            break;
         case KT_RULES:
             v = map(o);
             for (size_t j = 0; v && j < cfg->finetune.n_rules && j < AMX_MAX_RULE_BINDINGS; j++)

@@ -72,6 +72,19 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
     return AMX_OK;
 }
 
+enum amx_status amx_run_data_check(const struct amx_run_config *cfg, const struct amx_run_data *d,
+                                   struct amx_error *err)
+{
+    const struct amx_evaluation_config *ev = &cfg->evaluation;
+    if (ev->train_subset < 0 || (size_t)ev->train_subset <= d->n_train) return AMX_OK;
+    return amx_fail(err, AMX_ERR_CONFIG,
+                    ev->train_subset_file[0] ? ev->train_subset_file : cfg->file,
+                    ev->train_subset_line, ev->train_subset_col,
+                    "evaluation.train_subset is %ld but there are only %zu training images (%s, "
+                    "less %zu held out for validation); expected at most %zu",
+                    ev->train_subset, d->n_train, d->train_path, d->n_valid, d->n_train);
+}
+
 void amx_run_data_free(struct amx_run_data *d)
 {
     amx_images_free(&d->train_all);

@@ -24,6 +24,11 @@ struct amx_run_data {
 enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_run_data *d,
                                   struct amx_error *err);
 void amx_run_data_free(struct amx_run_data *d);
+/* The checks of one run's configuration against its loaded data that the
+ * data load itself does not make (evaluation.train_subset at most the
+ * training images); AMX_ERR_CONFIG located at the key. */
+enum amx_status amx_run_data_check(const struct amx_run_config *cfg, const struct amx_run_data *d,
+                                   struct amx_error *err);
 
 /* Pretraining cache: the RBM stack in a small binary file with a header
  * (magic, version, shapes, the seconds the pretraining took) and a SHA-256 of

@@ -683,6 +683,9 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         snprintf(rn.data[rn.n_data].key, sizeof rn.data[rn.n_data].key, "%s", keys[i]);
         data_of[i] = rn.n_data++;
     }
+    for (size_t i = 0; i < n; i++)
+        if ((st = amx_run_data_check(&exp->runs[i].cfg, &rn.data[data_of[i]], err)) != AMX_OK)
+            goto out;
 
     snprintf(rn.runs_dir, sizeof rn.runs_dir, "%s/runs", opt->out_dir);
     if (opt->cache_dir)

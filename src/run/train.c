@@ -224,6 +224,7 @@ struct outcome {
     double final_test, best_test, final_train, final_valid;
     int best_epoch;
     double seconds, pretrain_seconds, finetune_seconds;
+    size_t n_train_eval; /* images train_error is measured on */
 };
 
 void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root)
@@ -259,6 +260,12 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_t *data = json_object();
     json_object_set_new(data, "train_sha256", json_string(d->train_all.sha256));
     json_object_set_new(data, "test_sha256", json_string(d->test.sha256));
+    /* the scale of the result: images trained on, held out, tested, and the
+     * training images train_error was measured on */
+    json_object_set_new(data, "train_images", json_integer((json_int_t)d->n_train));
+    json_object_set_new(data, "validation_images", json_integer((json_int_t)d->n_valid));
+    json_object_set_new(data, "test_images", json_integer((json_int_t)d->test.n));
+    json_object_set_new(data, "train_error_images", json_integer((json_int_t)o->n_train_eval));
     json_object_set_new(root, "data", data);
     json_object_set_new(root, "seconds", json_real(o->seconds));
     json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
@@ -356,8 +363,14 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_FINETUNE_ORDER);
 
     struct outcome o = {.status = "ok", .best_epoch = 0};
+    o.n_train_eval = cfg->evaluation.train_subset > 0 && (size_t)cfg->evaluation.train_subset < n
+                         ? (size_t)cfg->evaluation.train_subset
+                         : n;
+    /* train_error on the first train_subset training images (the same ones
+     * for every run and repeat, so paired runs are measured alike), or on all */
+    size_t n_eval = o.n_train_eval;
     double t_eval0 = now_seconds();
-    double train_e = amx_autoencoder_recon_error(&ae, d->train, n);
+    double train_e = amx_autoencoder_recon_error(&ae, d->train, n_eval);
     double valid_e = c.has_valid ? amx_autoencoder_recon_error(&ae, d->valid, d->n_valid) : 0;
     double test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
     curve_header(&c, &ps);
@@ -389,7 +402,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
             }
             amx_autoencoder_run_parts(&ae, step_part, &ps);
         }
-        train_e = amx_autoencoder_recon_error(&ae, d->train, n);
+        train_e = amx_autoencoder_recon_error(&ae, d->train, n_eval);
         if (c.has_valid) valid_e = amx_autoencoder_recon_error(&ae, d->valid, d->n_valid);
         test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
         curve_row(&c, &ps, epoch, train_e, valid_e, test_e, now_seconds() - t0);

@@ -8,6 +8,8 @@
  * binding), every rule parameter by name, strings quoted and escaped. Name,
  * description, repeats, report and every file location are left out, so
  * renaming an experiment, reordering keys or editing comments keeps run ids.
+ * evaluation.train_subset changes what train_error measures, so it is part of
+ * the form, written only when it is not 0 (the behaviour before it existed).
  *
  * It does not decide whether two different configurations compute the same
  * thing ({all: X} and {weights: X, biases: X} get different ids): an id may be
@@ -231,6 +233,10 @@ char *amx_canonical_form(const struct amx_run_config *cfg)
     struct line_list l = {0};
     add_common(&l, cfg);
     add_finetune(&l, &cfg->finetune);
+    /* Only when not the default: measuring train_error on every image is what
+     * every run did before the key existed, and those runs keep their ids. */
+    if (cfg->evaluation.train_subset != 0)
+        add_line(&l, "evaluation.train_subset=%ld", cfg->evaluation.train_subset);
     return join_lines(&l);
 }
 

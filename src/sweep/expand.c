@@ -691,20 +691,52 @@ static bool add_run(struct expander *x, const size_t *point, int repeat,
     return true;
 }
 
-/* report.series must name a sweep axis (the figure draws one line per value).
- * Checked on the first point that binds: report is not meant to be swept. */
+/* report.series must name a sweep axis (the figure draws one line per value),
+ * and report.baseline a value of that axis (the series axis: report.series, or
+ * the first axis). Checked on the first point that binds: report is not meant
+ * to be swept. */
 static void check_series(struct expander *x, const struct amx_run_config *cfg,
                          const struct amx_node *tree)
 {
     const struct amx_experiment *exp = x->exp;
-    if (!cfg->report.series[0] || find_axis(exp, cfg->report.series) >= 0) return;
-    const struct amx_node *n = amx_node_get_path(tree, "report.series");
     char buf[600];
     struct amx_error e;
-    list_axes(exp, buf, sizeof buf);
-    amx_fail(&e, AMX_ERR_CONFIG, n ? n->file : exp->file, n ? n->line : 0, n ? n->col : 0,
-             "report.series '%s' is not a sweep axis (%s%s)", cfg->report.series,
-             exp->n_axes ? "the axes are: " : "the experiment has no sweep", buf);
+    long series = exp->n_axes ? 0 : -1;
+    if (cfg->report.series[0]) {
+        series = find_axis(exp, cfg->report.series);
+        if (series < 0) {
+            const struct amx_node *n = amx_node_get_path(tree, "report.series");
+            list_axes(exp, buf, sizeof buf);
+            amx_fail(&e, AMX_ERR_CONFIG, n ? n->file : exp->file, n ? n->line : 0, n ? n->col : 0,
+                     "report.series '%s' is not a sweep axis (%s%s)", cfg->report.series,
+                     exp->n_axes ? "the axes are: " : "the experiment has no sweep", buf);
+            note(x, &e, -1, NULL);
+            return;
+        }
+    }
+    if (!cfg->report.baseline[0]) return;
+    const struct amx_node *n = amx_node_get_path(tree, "report.baseline");
+    const char *file = n ? n->file : exp->file;
+    int line = n ? n->line : 0, col = n ? n->col : 0;
+    if (series < 0) {
+        amx_fail(&e, AMX_ERR_CONFIG, file, line, col,
+                 "report.baseline '%s' needs a sweep: it names a value of the series axis, and "
+                 "the experiment has no sweep",
+                 cfg->report.baseline);
+        note(x, &e, -1, NULL);
+        return;
+    }
+    const struct amx_sweep_axis *ax = &exp->axes[series];
+    for (size_t v = 0; v < ax->n_values; v++)
+        if (strcmp(ax->labels[v], cfg->report.baseline) == 0) return;
+    list_labels(ax, buf, sizeof buf);
+    const char *s =
+        amx_suggest(cfg->report.baseline, (const char *const *)ax->labels, ax->n_values);
+    char sugg[300] = "";
+    if (s) snprintf(sugg, sizeof sugg, "; did you mean '%s'?", s);
+    amx_fail(&e, AMX_ERR_CONFIG, file, line, col,
+             "report.baseline '%s' is not a value of the series axis %s (its values: %s)%s",
+             cfg->report.baseline, ax->path, buf, sugg);
     note(x, &e, -1, NULL);
 }
 

@@ -22,10 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const top_keys[] = {"name",    "description", "seed",     "repeats", "data",
-                                       "network", "pretrain",    "finetune", "sweep",   "report"};
-#define N_TOP_KEYS (sizeof top_keys / sizeof top_keys[0])
-
 struct amx_node *sweep_schema_new(void)
 {
     /* The smallest valid experiment; every other key takes its default and
@@ -82,15 +78,25 @@ bool sweep_path_check(const struct amx_node *schema, const char *path, char *msg
         return false;
     }
     component(path, 0, comp, sizeof comp);
-    size_t t = 0;
-    while (t < N_TOP_KEYS && strcmp(top_keys[t], comp) != 0)
-        t++;
-    if (t == N_TOP_KEYS) {
-        suggest_suffix(sugg, sizeof sugg, comp, top_keys, N_TOP_KEYS);
-        snprintf(msg, size,
-                 "unknown key '%s'%s: an experiment has name, description, seed, repeats, data, "
-                 "network, pretrain, finetune, sweep and report",
-                 comp, sugg);
+    /* The top-level keys are the schema's (every key config.yaml writes), and
+     * `sweep`: one list, so an override accepts what a file accepts. */
+    if (strcmp(comp, "sweep") == 0) return true;
+    if (!schema || !amx_node_map_get(schema, comp)) {
+        size_t n = schema ? schema->n : 0;
+        const char **cands = malloc((n + 1) * sizeof *cands);
+        char list[400] = "";
+        sugg[0] = '\0';
+        if (cands) {
+            for (size_t k = 0; k < n; k++) {
+                cands[k] = schema->pairs[k].key;
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s, ", cands[k]);
+            }
+            cands[n] = "sweep";
+            suggest_suffix(sugg, sizeof sugg, comp, cands, n + 1);
+            free(cands);
+        }
+        snprintf(msg, size, "unknown key '%s'%s: an experiment has %ssweep", comp, sugg, list);
         return false;
     }
     const struct amx_node *cur = schema ? amx_node_map_get(schema, comp) : NULL;
