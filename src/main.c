@@ -43,7 +43,8 @@ static const char usage_text[] =
     "      --shard I/N       run only shard I of N (1-based) of the runs; when\n"
     "                        absent, the SLURM_ARRAY_TASK_ID, _COUNT, _MIN and\n"
     "                        _STEP variables of a SLURM array job are honoured.\n"
-    "                        Runs are dealt to shards in the order of their ids;\n"
+    "                        A run's shard is a hash of its id and N: adding points\n"
+    "                        moves no run (--dry-run shows how balanced they are);\n"
     "                        give each shard its own -o and join them with merge\n"
     "      --dry-run         print the expanded runs (id, sweep values, repeat) and exit\n"
     "      --print-config    print the resolved configuration of every run and exit\n"
@@ -298,6 +299,35 @@ static int load(const char *file, const struct options *o, struct amx_experiment
     return rc;
 }
 
+/* The balance of an N-way split: rendezvous hashing (amx_run_shard) keeps
+ * runs on their shards when the sweep grows, at the price of shards that are
+ * balanced only in expectation, so the dry run says how uneven they are. */
+static void print_shard_balance(const struct amx_experiment *exp, int n)
+{
+    size_t *count = calloc((size_t)n, sizeof *count);
+    if (!count) return;
+    for (size_t i = 0; i < exp->n_runs; i++)
+        count[amx_run_shard(exp->runs[i].id, n) - 1]++;
+    size_t lo = count[0], hi = count[0], empty = 0;
+    for (int s = 0; s < n; s++) {
+        if (count[s] < lo) lo = count[s];
+        if (count[s] > hi) hi = count[s];
+        empty += count[s] == 0;
+    }
+    double mean = (double)exp->n_runs / n;
+    printf("shard sizes of %d:", n);
+    if (n <= 32)
+        for (int s = 0; s < n; s++)
+            printf(" %zu", count[s]);
+    else
+        printf(" %zu to %zu", lo, hi);
+    printf(" (mean %.2f; the largest %.0f%% above it", mean,
+           mean > 0 ? 100.0 * ((double)hi - mean) / mean : 0.0);
+    if (empty) printf("; %zu empty", empty);
+    printf(")\n");
+    free(count);
+}
+
 static void print_dry_run(const struct amx_experiment *exp, const struct options *o)
 {
     size_t shown = 0;
@@ -316,10 +346,12 @@ static void print_dry_run(const struct amx_experiment *exp, const struct options
         }
         printf("  %d\n", r->repeat);
     }
-    if (o->shard_n > 0)
+    if (o->shard_n > 0) {
         printf("%zu of %zu runs in shard %d/%d\n", shown, exp->n_runs, o->shard_i, o->shard_n);
-    else
+        print_shard_balance(exp, o->shard_n);
+    } else {
         printf("%zu run%s\n", exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    }
 }
 
 static int print_config(const struct amx_experiment *exp)
@@ -365,7 +397,9 @@ static int build_report(const struct amx_experiment *exp, const char *dir, size_
                                   .axes = axes,
                                   .n_runs = exp->n_runs,
                                   .run_ids = ids,
-                                  .render = true};
+                                  .render = true,
+                                  .repeats = cfg ? cfg->repeats : 0,
+                                  .description = cfg ? cfg->description : NULL};
     struct amx_report_result res;
     struct amx_error err = {0};
     enum amx_status st = amx_report_build(&in, &res, &err);
@@ -376,8 +410,8 @@ static int build_report(const struct amx_experiment *exp, const char *dir, size_
         return amx_status_exit_code(st);
     }
     if (res.warning[0]) fprintf(stderr, "adamix-run: warning: %s\n", res.warning);
-    printf("report: %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n", dir, dir,
-           res.n_complete, res.n_listed);
+    printf("report: %s/report.md, %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n",
+           dir, dir, dir, res.n_complete, res.n_listed);
     if (missing) *missing = res.n_missing;
     if (res.rendered)
         printf("figure: %s/figure.png (and figure.svg, figure.gp)\n", dir);
@@ -516,116 +550,309 @@ static int copy_file(const char *from, const char *to)
     return 0;
 }
 
+/* One shard folder given to merge: what its manifest says it is. */
+struct shard_dir {
+    const char *dir;
+    bool exists;  /* false: not there (its task failed before writing, or never ran) */
+    int index, n; /* "shard": "I/N" of its manifest; 0, 0 for an unsharded folder */
+};
+
+/* The first line of path (error.txt), or "" when unreadable. */
+static void first_line(const char *path, char *buf, size_t size)
+{
+    char *text = NULL;
+    struct amx_error err;
+    buf[0] = '\0';
+    if (amx_read_file(path, &text, NULL, &err) != AMX_OK) return;
+    snprintf(buf, size, "%.*s", (int)strcspn(text, "\n"), text);
+    free(text);
+}
+
+/* Copies the shard's complete runs (summary.json last, so an interrupted
+ * merge leaves no complete-looking run) and its pretraining logs into out.
+ * Returns the number of runs copied, or -1 after printing the error. */
+static long merge_shard(const char *out, const char *shard)
+{
+    static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
+    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
+    struct amx_error err;
+    long merged = 0;
+    snprintf(a, sizeof a, "%s/runs", shard);
+    DIR *dir = opendir(a);
+    if (!dir) {
+        fprintf(stderr, "%s: error: cannot read the shard's runs folder (%s)\n", a,
+                strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(a, sizeof a, "%s/runs/%s/summary.json", shard, e->d_name);
+        if (!amx_file_exists(a)) continue; /* incomplete in that shard */
+        snprintf(b, sizeof b, "%s/runs/%s", out, e->d_name);
+        if (amx_mkdir_p(b, &err) != AMX_OK) {
+            print_error(&err);
+            closedir(dir);
+            return -1;
+        }
+        for (size_t f = 0; f < 3; f++) {
+            snprintf(a, sizeof a, "%s/runs/%s/%s", shard, e->d_name, files[f]);
+            snprintf(b, sizeof b, "%s/runs/%s/%s", out, e->d_name, files[f]);
+            if (copy_file(a, b)) {
+                closedir(dir);
+                return -1;
+            }
+        }
+        merged++;
+    }
+    closedir(dir);
+    /* pretraining logs: written by the shard that computed the pretraining,
+     * not by those that found it in a shared cache, so the merged folder
+     * takes the union (an unsharded run writes all of them) */
+    snprintf(a, sizeof a, "%s/pretrain", shard);
+    dir = opendir(a);
+    if (!dir) return merged; /* a shard of runs without pretraining */
+    snprintf(b, sizeof b, "%s/pretrain", out);
+    if (amx_mkdir_p(b, &err) != AMX_OK) {
+        print_error(&err);
+        closedir(dir);
+        return -1;
+    }
+    while ((e = readdir(dir)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".csv") != 0) continue;
+        snprintf(a, sizeof a, "%s/pretrain/%s", shard, e->d_name);
+        snprintf(b, sizeof b, "%s/pretrain/%s", out, e->d_name);
+        if (copy_file(a, b)) {
+            closedir(dir);
+            return -1;
+        }
+    }
+    closedir(dir);
+    return merged;
+}
+
+/* Reads what the shard folder's manifest says (its experiment text into
+ * *text); 0, or the exit status after printing the error. */
+static int read_shard(struct shard_dir *sd, char **text, json_t **manifest)
+{
+    char path[AMX_PATH_MAX + 32];
+    struct amx_error err;
+    struct stat st;
+    *text = NULL;
+    *manifest = NULL;
+    if (stat(sd->dir, &st) != 0 && errno == ENOENT) return 0; /* sd->exists stays false */
+    snprintf(path, sizeof path, "%s/experiment.yaml", sd->dir);
+    if (amx_read_file(path, text, NULL, &err) != AMX_OK) {
+        fprintf(stderr, "%s: error: not a results folder of adamix-run (%s)\n", sd->dir, err.msg);
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/manifest.json", sd->dir);
+    json_error_t jerr;
+    *manifest = json_load_file(path, 0, &jerr);
+    if (!*manifest) {
+        fprintf(stderr, "%s: error: cannot read (%s)\n", path, jerr.text);
+        free(*text);
+        *text = NULL;
+        return 2;
+    }
+    sd->exists = true;
+    json_t *shard = json_object_get(*manifest, "shard");
+    if (shard && !(json_is_string(shard) &&
+                   sscanf(json_string_value(shard), "%d/%d", &sd->index, &sd->n) == 2 &&
+                   sd->index >= 1 && sd->index <= sd->n)) {
+        fprintf(stderr, "%s: error: \"shard\" must be a string I/N with 1 <= I <= N\n", path);
+        json_decref(*manifest);
+        *manifest = NULL;
+        free(*text);
+        *text = NULL;
+        return 2;
+    }
+    return 0;
+}
+
+/* Says, for every run of the merged experiment without a result, which shard
+ * it belongs to and what that shard's folder holds of it. Returns how many. */
+static size_t report_missing(const struct amx_experiment *exp, const char *out,
+                             const struct shard_dir *sd, int n_shards, int n)
+{
+    char path[AMX_PATH_MAX + 300], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX + 64];
+    size_t missing = 0;
+    bool *resubmit = calloc((size_t)n + 1, sizeof *resubmit);
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        const char *id = exp->runs[i].id;
+        snprintf(path, sizeof path, "%s/runs/%s/summary.json", out, id);
+        if (amx_file_exists(path)) continue;
+        if (missing++ == 0)
+            fprintf(stderr, "adamix-run: error: runs of the experiment in none of the shards:\n");
+        int k = n > 0 ? amx_run_shard(id, n) : 0;
+        if (resubmit) resubmit[k] = true;
+        const struct shard_dir *home = NULL;
+        for (int s = 0; s < n_shards && !home; s++)
+            if (sd[s].exists && sd[s].index == k) home = &sd[s];
+        if (!home && n > 0) {
+            size_t used = (size_t)snprintf(why, sizeof why,
+                                           "no folder of shard %d/%d among those merged", k, n);
+            for (int s = 0, first = 1; s < n_shards && used < sizeof why; s++)
+                if (!sd[s].exists) {
+                    used += (size_t)snprintf(why + used, sizeof why - used, "%s%s",
+                                             first ? " (" : ", ", sd[s].dir);
+                    first = 0;
+                }
+            for (int s = 0; s < n_shards; s++)
+                if (!sd[s].exists && used < sizeof why) {
+                    snprintf(why + used, sizeof why - used, " do%s not exist)",
+                             used && strchr(why, ',') ? "" : "es");
+                    break;
+                }
+        } else if (!home) {
+            snprintf(why, sizeof why, "in none of the folders merged");
+        } else {
+            char line[AMX_ERROR_MSG_MAX];
+            snprintf(path, sizeof path, "%s/runs/%s/error.txt", home->dir, id);
+            first_line(path, line, sizeof line);
+            snprintf(path, sizeof path, "%s/runs/%s", home->dir, id);
+            struct stat st;
+            if (line[0])
+                snprintf(why, sizeof why, "%s: failed: %s", home->dir, line);
+            else if (stat(path, &st) == 0)
+                snprintf(why, sizeof why, "%s: not finished (no summary.json)", home->dir);
+            else
+                snprintf(why, sizeof why, "%s: not started", home->dir);
+        }
+        char label[1024];
+        amx_run_label(exp, i, label, sizeof label);
+        if (k > 0)
+            fprintf(stderr, "  %s  shard %d/%d  %s: %s\n", id, k, n, label, why);
+        else
+            fprintf(stderr, "  %s  %s: %s\n", id, label, why);
+    }
+    if (missing > 0) {
+        fprintf(stderr, "adamix-run: %zu of %zu runs missing", missing, exp->n_runs);
+        if (n > 0 && resubmit) {
+            fprintf(stderr, "; shards to rerun:");
+            for (int k = 1, first = 1; k <= n; k++)
+                if (resubmit[k]) {
+                    fprintf(stderr, "%s%d", first ? " " : ",", k);
+                    first = 0;
+                }
+        }
+        fprintf(stderr, "\n");
+    }
+    free(resubmit);
+    return missing;
+}
+
+/* merge OUT SHARD_DIR...: the complete runs of every shard folder, one
+ * experiment.yaml and a manifest listing the shards', then the report. A
+ * shard folder that does not exist (its task failed before writing) is not
+ * an error of usage: the merge goes on and says which runs it lacks. */
 static int cmd_merge(const char *out, int n_shards, char **shards)
 {
     struct amx_error err;
-    if (amx_mkdir_p(out, &err) != AMX_OK) {
-        print_error(&err);
-        return 1;
-    }
-    static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
-    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
-    /* every shard must come from the same experiment and overrides */
-    char *first = NULL;
+    struct shard_dir *sd = calloc((size_t)n_shards, sizeof *sd);
     json_t *manifests = json_array();
+    char *first = NULL, path[AMX_PATH_MAX + 32];
+    int rc = 0, n = -1, first_dir = -1;
+    if (!sd || !manifests) {
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    /* every shard must come from the same experiment, overrides and split */
     for (int s = 0; s < n_shards; s++) {
-        char *text = NULL;
-        snprintf(a, sizeof a, "%s/experiment.yaml", shards[s]);
-        if (amx_read_file(a, &text, NULL, &err) != AMX_OK) {
-            fprintf(stderr, "%s: error: not a results folder of adamix-run (%s)\n", shards[s],
-                    err.msg);
-            free(first);
-            json_decref(manifests);
-            return 2;
-        }
-        if (first && strcmp(first, text) != 0) {
-            fprintf(stderr,
-                    "%s: error: experiment.yaml differs from that of %s: shards of different "
-                    "experiments (or overrides) cannot be merged\n",
-                    a, shards[0]);
-            free(text);
-            free(first);
-            json_decref(manifests);
-            return 2;
-        }
-        if (!first)
-            first = text;
-        else
-            free(text);
-        snprintf(a, sizeof a, "%s/manifest.json", shards[s]);
-        json_error_t jerr;
-        json_t *m = json_load_file(a, 0, &jerr);
-        if (!m) {
-            fprintf(stderr, "%s: error: cannot read (%s)\n", a, jerr.text);
-            free(first);
-            json_decref(manifests);
-            return 2;
+        char *text;
+        json_t *m;
+        sd[s].dir = shards[s];
+        if ((rc = read_shard(&sd[s], &text, &m)) != 0) goto out;
+        if (!sd[s].exists) {
+            fprintf(stderr, "adamix-run: warning: %s does not exist: merging without it\n",
+                    shards[s]);
+            continue;
         }
         json_array_append_new(manifests, m);
+        if (first && strcmp(first, text) != 0) {
+            fprintf(stderr,
+                    "%s/experiment.yaml: error: differs from that of %s: shards of different "
+                    "experiments (or overrides) cannot be merged\n",
+                    shards[s], shards[first_dir]);
+            free(text);
+            rc = 2;
+            goto out;
+        }
+        if (n >= 0 && sd[s].n != n) {
+            fprintf(stderr,
+                    "%s: error: a shard of a %d-way split, but %s is of a %d-way split (0: not "
+                    "sharded): shards of different splits cannot be merged\n",
+                    shards[s], sd[s].n, shards[first_dir], n);
+            free(text);
+            rc = 2;
+            goto out;
+        }
+        if (!first) {
+            first = text;
+            first_dir = s;
+            n = sd[s].n;
+        } else {
+            free(text);
+        }
     }
-    snprintf(b, sizeof b, "%s/experiment.yaml", out);
-    enum amx_status st = amx_write_file_atomic(b, first, strlen(first), &err);
-    free(first);
+    if (!first) {
+        fprintf(stderr,
+                "adamix-run: error: none of the %d shard folders exists: nothing to merge (did "
+                "every task fail before writing? see their logs)\n",
+                n_shards);
+        rc = 1;
+        goto out;
+    }
+    if (amx_mkdir_p(out, &err) != AMX_OK) {
+        print_error(&err);
+        rc = 1;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/experiment.yaml", out);
+    enum amx_status st = amx_write_file_atomic(path, first, strlen(first), &err);
     /* the merged manifest: the first shard's (for its overrides), without its
      * shard, with every shard's manifest under merged_from */
     json_t *m = json_deep_copy(json_array_get(manifests, 0));
     json_object_del(m, "shard");
     json_object_del(m, "previous");
-    json_object_set_new(m, "merged_from", manifests);
+    json_object_set(m, "merged_from", manifests);
     char *mtext = json_dumps(m, JSON_PRESERVE_ORDER | JSON_INDENT(2));
     json_decref(m);
-    snprintf(b, sizeof b, "%s/manifest.json", out);
+    snprintf(path, sizeof path, "%s/manifest.json", out);
     if (st == AMX_OK)
-        st = mtext ? amx_write_file_atomic(b, mtext, strlen(mtext), &err)
-                   : amx_fail(&err, AMX_ERR_NOMEM, b, 0, 0, "out of memory");
+        st = mtext ? amx_write_file_atomic(path, mtext, strlen(mtext), &err)
+                   : amx_fail(&err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
     free(mtext);
     if (st != AMX_OK) {
         print_error(&err);
-        return 1;
-    }
-    size_t merged = 0;
-    for (int s = 0; s < n_shards; s++) {
-        snprintf(a, sizeof a, "%s/runs", shards[s]);
-        DIR *dir = opendir(a);
-        if (!dir) {
-            fprintf(stderr, "%s: error: cannot read the shard's runs folder\n", a);
-            return 1;
-        }
-        struct dirent *e;
-        while ((e = readdir(dir)) != NULL) {
-            if (e->d_name[0] == '.') continue;
-            snprintf(a, sizeof a, "%s/runs/%s/summary.json", shards[s], e->d_name);
-            if (!amx_file_exists(a)) continue; /* incomplete in that shard */
-            snprintf(b, sizeof b, "%s/runs/%s", out, e->d_name);
-            if (amx_mkdir_p(b, &err) != AMX_OK) {
-                print_error(&err);
-                closedir(dir);
-                return 1;
-            }
-            /* summary.json last, so an interrupted merge leaves no complete-looking run */
-            for (size_t f = 0; f < 3; f++) {
-                snprintf(a, sizeof a, "%s/runs/%s/%s", shards[s], e->d_name, files[f]);
-                snprintf(b, sizeof b, "%s/runs/%s/%s", out, e->d_name, files[f]);
-                if (copy_file(a, b)) {
-                    closedir(dir);
-                    return 1;
-                }
-            }
-            merged++;
-        }
-        closedir(dir);
-    }
-    printf("merged %zu runs from %d shard%s into %s\n", merged, n_shards, n_shards == 1 ? "" : "s",
-           out);
-    size_t missing = 0;
-    int rc = cmd_report(out, &missing);
-    if (rc == 0 && missing > 0) {
-        fprintf(stderr,
-                "adamix-run: error: %zu run%s of the experiment are in none of the shards "
-                "(a shard missing, or runs not finished)\n",
-                missing, missing == 1 ? "" : "s");
         rc = 1;
+        goto out;
     }
+    long merged = 0;
+    int present = 0;
+    for (int s = 0; s < n_shards; s++) {
+        if (!sd[s].exists) continue;
+        long got = merge_shard(out, shards[s]);
+        if (got < 0) {
+            rc = 1;
+            goto out;
+        }
+        merged += got;
+        present++;
+    }
+    printf("merged %ld runs from %d shard folder%s into %s\n", merged, present,
+           present == 1 ? "" : "s", out);
+    struct amx_experiment *exp = NULL;
+    if ((rc = load_results(out, &exp)) != 0) goto out;
+    rc = build_report(exp, out, NULL);
+    if (report_missing(exp, out, sd, n_shards, n) > 0 && rc == 0) rc = 1;
+    amx_experiment_free(exp);
+out:
+    free(first);
+    free(sd);
+    json_decref(manifests);
     return rc;
 }
 

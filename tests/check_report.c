@@ -153,7 +153,7 @@ static struct amx_report_config report_config(const char *title)
 static enum amx_status build(const char *dir, const struct amx_report_config *rc, bool render,
                              struct amx_report_result *res, struct amx_error *err)
 {
-    struct amx_report_input in = {dir, rc, "exp", 2, axes, N_RUNS, run_ids, render};
+    struct amx_report_input in = {dir, rc, "exp", 2, axes, N_RUNS, run_ids, render, 0, NULL};
     memset(err, 0, sizeof *err);
     return amx_report_build(&in, res, err);
 }
@@ -630,7 +630,7 @@ START_TEST(test_no_axes_and_fallbacks)
     rc.metric = AMX_METRIC_VALIDATION_ERROR; /* no validation split: warn, show test error */
     snprintf(rc.series, sizeof rc.series, "finetune.rules"); /* not an axis here */
     const char *ids[] = {"0123456789abcdef"};
-    struct amx_report_input in = {dir, &rc, "quick-start", 0, NULL, 1, ids, false};
+    struct amx_report_input in = {dir, &rc, "quick-start", 0, NULL, 1, ids, false, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
@@ -653,7 +653,7 @@ START_TEST(test_bad_run_id)
 {
     struct amx_report_config rc = report_config("");
     const char *ids[] = {"../escape"};
-    struct amx_report_input in = {"/tmp", &rc, "x", 0, NULL, 1, ids, false};
+    struct amx_report_input in = {"/tmp", &rc, "x", 0, NULL, 1, ids, false, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_ERR_USAGE);

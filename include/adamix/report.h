@@ -56,6 +56,9 @@ struct amx_report_input {
     const char *const *run_ids; /* the current expansion's runs, in order, distinct;
                                    folders of other ids are ignored */
     bool render;                /* run gnuplot to write figure.svg and figure.png */
+    int repeats;                /* repeats per sweep point (pairs are matched by repeat);
+                                   0: one more than the largest repeat found */
+    const char *description;    /* for report.md; NULL or "" for none */
 };
 
 struct amx_report_result {

@@ -6,6 +6,7 @@
 #define ADAMIX_REPORT_INTERNAL_H
 
 #include "adamix/report.h"
+#include "adamix/stats.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +22,14 @@ struct rpt_curve {
     unsigned char *has; /* [n_rows][n_cols]; 0 where the field was empty */
 };
 
+/* When one run first reached one target of the report metric. */
+struct rpt_reach {
+    bool reached;
+    long epoch;              /* first epoch (0 = before fine-tuning) with metric <= target */
+    double finetune_seconds; /* seconds of epochs 1..epoch (curve.csv rows 1..epoch) */
+    double total_seconds;    /* the same with row 0: pretraining and the first evaluation */
+};
+
 struct rpt_run {
     const char *id;
     bool complete; /* summary.json complete (and curve.csv read) */
@@ -34,6 +43,28 @@ struct rpt_run {
     struct rpt_curve curve;
     size_t *colmap; /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
     size_t point;   /* index into ctx.points */
+    /* the report metric of this run (paired.c): last row and smallest value */
+    double m_final, m_best;
+    struct rpt_reach reach[AMX_MAX_TARGETS];
+};
+
+/* One measure of a point against the baseline point, repeat by repeat. */
+struct rpt_pairing {
+    size_t n_repeats;          /* repeats looked at */
+    size_t n_missing;          /* repeats where either run is not complete */
+    size_t n_diverged;         /* error measures: repeats where either run diverged */
+    size_t n_censored;         /* time measures: repeats where exactly one reached it */
+    size_t n_neither;          /* time measures: repeats where neither reached it */
+    size_t wins, losses, ties; /* lower than the baseline (earlier), higher, equal */
+    double *diff;              /* [n_repeats]: point - baseline, NAN where no pair */
+    struct amx_paired st;      /* over the finite diff[] */
+};
+
+/* Time to one target over a point's repeats. */
+struct rpt_target_stat {
+    size_t n, reached;
+    double median_epoch, median_finetune_seconds, median_total_seconds; /* inf: not reached */
+    struct rpt_pairing epochs, seconds; /* against the baseline (finetune seconds) */
 };
 
 struct rpt_point {
@@ -42,6 +73,11 @@ struct rpt_point {
     size_t n_diverged;
     size_t n_rows; /* the longest curve of its runs */
     char *label;   /* the figure's line name */
+    /* paired.c */
+    size_t baseline;  /* the point it is paired with, or RPT_NONE */
+    bool is_baseline; /* this point is the baseline of some others */
+    struct rpt_pairing final, best;
+    struct rpt_target_stat targets[AMX_MAX_TARGETS];
 };
 
 struct rpt_stat {
@@ -61,6 +97,8 @@ struct rpt_ctx {
     size_t series_axis; /* RPT_NONE when there are no axes */
     const char *metric; /* curve column the figure shows */
     double *scratch;    /* [in->n_runs]: the values one statistic pools */
+    int repeats;        /* repeats per point, for pairing */
+    bool paired;        /* a baseline was given and found */
 };
 
 /* load.c: reads every listed run; fills runs[], counts, the column union. */
@@ -74,6 +112,12 @@ struct rpt_stat rpt_point_epoch_stat(const struct rpt_ctx *ctx, size_t p, size_t
 /* Number of the point's runs whose curve has epoch e. */
 size_t rpt_point_epoch_rows(const struct rpt_ctx *ctx, size_t p, size_t e);
 struct rpt_stat rpt_stat_of(const double *x, size_t n);
+/* paired.c: each run's metric measures and target times; per point the
+ * pairing with its baseline point and the target statistics. */
+enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err);
+void rpt_free_paired(struct rpt_ctx *ctx);
+/* md.c: report.md */
+enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);
 /* tables.c */
 enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err);
 enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err);

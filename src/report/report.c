@@ -1,9 +1,9 @@
-/* amx_report_build: reads the listed runs, pools them into sweep points and
- * writes the experiment's summary.csv, curves.csv, report.json and figure, in
- * that order, each through amx_write_file_atomic (whole or not at all). The
- * work is split over load.c, points.c, tables.c and figure.c; this file only
- * sequences them, owns the shared state and frees it. It does not decide what
- * a run is (the sweep and run modules do) and never prints. */
+/* amx_report_build: reads the listed runs, pools them into sweep points,
+ * pairs them with the baseline and writes the experiment's summary.csv,
+ * curves.csv, report.json, report.md and figure, in that order, each through amx_write_file_atomic
+ * (whole or not at all). The work is split over load.c, points.c, paired.c, tables.c, md.c and
+ * figure.c; this file only sequences them, owns the shared state and frees it. It does not decide
+ * what a run is (the sweep and run modules do) and never prints. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
@@ -81,6 +81,7 @@ static void ctx_free(struct rpt_ctx *ctx)
     for (size_t j = 0; j < ctx->n_cols; j++)
         free(ctx->cols[j]);
     free(ctx->cols);
+    if (ctx->points) rpt_free_paired(ctx);
     for (size_t p = 0; p < ctx->n_points; p++) {
         free(ctx->points[p].runs);
         free(ctx->points[p].label);
@@ -113,9 +114,11 @@ enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_r
     res->n_listed = in->n_runs;
     enum amx_status st = rpt_load_runs(&ctx, err);
     if (st == AMX_OK) st = rpt_group_points(&ctx, err);
+    if (st == AMX_OK) st = rpt_compute_paired(&ctx, err);
     if (st == AMX_OK) st = rpt_write_summary_csv(&ctx, err);
     if (st == AMX_OK) st = rpt_write_curves_csv(&ctx, err);
     if (st == AMX_OK) st = rpt_write_report_json(&ctx, err);
+    if (st == AMX_OK) st = rpt_write_report_md(&ctx, err);
     if (st == AMX_OK) st = rpt_write_figure(&ctx, err);
     if (st == AMX_OK && in->render) st = rpt_render_figure(&ctx, err);
     ctx_free(&ctx);

@@ -158,6 +158,81 @@ static json_t *jsweep(const struct rpt_ctx *ctx, const struct rpt_run *r, bool *
     return o;
 }
 
+/* One measure against the baseline: the differences repeat by repeat (null
+ * where there is no pair), their statistics and the counts. */
+static json_t *jpairing(const struct rpt_pairing *pg, bool time, bool *ok)
+{
+    json_t *o = json_object();
+    json_t *d = json_array();
+    for (size_t i = 0; i < pg->n_repeats; i++)
+        jappend(d, jnum(pg->diff[i]), ok);
+    jset(o, "differences", d, ok);
+    jset(o, "n", json_integer((json_int_t)pg->st.n), ok);
+    jset(o, "mean", jnum(pg->st.mean), ok);
+    jset(o, "std", jnum(pg->st.std), ok);
+    json_t *ci = json_array();
+    jappend(ci, jnum(pg->st.ci_lo), ok);
+    jappend(ci, jnum(pg->st.ci_hi), ok);
+    jset(o, "ci95", ci, ok);
+    jset(o, "p", jnum(pg->st.p), ok);
+    jset(o, "test", json_string(amx_paired_test_name(pg->st.test)), ok);
+    jset(o, "nonzero", json_integer((json_int_t)pg->st.n_nonzero), ok);
+    jset(o, "wins", json_integer((json_int_t)pg->wins), ok);
+    jset(o, "losses", json_integer((json_int_t)pg->losses), ok);
+    jset(o, "ties", json_integer((json_int_t)pg->ties), ok);
+    jset(o, "missing", json_integer((json_int_t)pg->n_missing), ok);
+    if (time) {
+        jset(o, "censored", json_integer((json_int_t)pg->n_censored), ok);
+        jset(o, "neither", json_integer((json_int_t)pg->n_neither), ok);
+    } else {
+        jset(o, "diverged", json_integer((json_int_t)pg->n_diverged), ok);
+    }
+    return o;
+}
+
+/* A median that may be "not reached" (inf): null then. */
+static json_t *jmedian(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *jtargets(const struct rpt_ctx *ctx, size_t p, bool *ok)
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    const struct rpt_point *pt = &ctx->points[p];
+    json_t *a = json_array();
+    for (size_t t = 0; t < rep->n_targets && t < AMX_MAX_TARGETS; t++) {
+        const struct rpt_target_stat *ts = &pt->targets[t];
+        json_t *o = json_object();
+        jset(o, "target", json_real(rep->targets[t]), ok);
+        jset(o, "n", json_integer((json_int_t)ts->n), ok);
+        jset(o, "reached", json_integer((json_int_t)ts->reached), ok);
+        jset(o, "median_epoch", jmedian(ts->median_epoch), ok);
+        jset(o, "median_finetune_seconds", jmedian(ts->median_finetune_seconds), ok);
+        jset(o, "median_total_seconds", jmedian(ts->median_total_seconds), ok);
+        json_t *runs = json_array();
+        for (size_t k = 0; k < pt->n_runs; k++) {
+            const struct rpt_run *r = &ctx->runs[pt->runs[k]];
+            const struct rpt_reach *h = &r->reach[t];
+            json_t *ro = json_object();
+            jset(ro, "run_id", json_string(r->id), ok);
+            jset(ro, "repeat", json_integer((json_int_t)r->repeat), ok);
+            jset(ro, "epoch", h->reached ? json_integer((json_int_t)h->epoch) : json_null(), ok);
+            jset(ro, "finetune_seconds", h->reached ? json_real(h->finetune_seconds) : json_null(),
+                 ok);
+            jset(ro, "total_seconds", h->reached ? json_real(h->total_seconds) : json_null(), ok);
+            jappend(runs, ro, ok);
+        }
+        jset(o, "runs", runs, ok);
+        if (pt->baseline != RPT_NONE) {
+            jset(o, "paired_epochs", jpairing(&ts->epochs, true, ok), ok);
+            jset(o, "paired_finetune_seconds", jpairing(&ts->seconds, true, ok), ok);
+        }
+        jappend(a, o, ok);
+    }
+    return a;
+}
+
 /* Final (or best) test error over the point's repeats that finished ok. */
 static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, bool best)
 {
@@ -213,6 +288,15 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     jset(counts, "missing", json_integer((json_int_t)ctx->res->n_missing), &ok);
     jset(counts, "diverged", json_integer((json_int_t)ctx->res->n_diverged), &ok);
     jset(root, "runs", counts, &ok);
+    /* paired statistics: differences point - baseline of the report metric,
+     * final (last epoch) and best (smallest over epochs) */
+    jset(root, "baseline",
+         in->report->baseline[0] ? json_string(in->report->baseline) : json_null(), &ok);
+    jset(root, "repeats", json_integer(ctx->repeats), &ok);
+    json_t *targets = json_array();
+    for (size_t t = 0; t < in->report->n_targets && t < AMX_MAX_TARGETS; t++)
+        jappend(targets, json_real(in->report->targets[t]), &ok);
+    jset(root, "targets", targets, &ok);
 
     static const char *const metrics[] = {"train_error", "validation_error", "test_error"};
     size_t mcol[3];
@@ -239,6 +323,16 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         struct rpt_stat fin = point_summary_stat(ctx, p, false);
         jset(o, "final_test_error", jstat(fin, &ok), &ok);
         jset(o, "best_test_error", jstat(point_summary_stat(ctx, p, true), &ok), &ok);
+        if (pt->baseline != RPT_NONE) {
+            json_t *po = json_object();
+            jset(po, "baseline", json_string(ctx->points[pt->baseline].label), &ok);
+            jset(po, "final", jpairing(&pt->final, false, &ok), &ok);
+            jset(po, "best", jpairing(&pt->best, false, &ok), &ok);
+            jset(o, "paired", po, &ok);
+        } else if (pt->is_baseline) {
+            jset(o, "paired", json_string("baseline"), &ok);
+        }
+        if (in->report->n_targets > 0) jset(o, "targets", jtargets(ctx, p, &ok), &ok);
         double rmean = fin.mean;
         if (rcol != RPT_NONE && pt->n_rows > 0) {
             struct rpt_stat rs = rpt_point_epoch_stat(ctx, p, rcol, pt->n_rows - 1);

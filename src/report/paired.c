@@ -1,0 +1,251 @@
+/* Paired comparison and time to target (DESIGN.md section 9, report.md).
+ *
+ * Per run, from its curve: the report metric at the last epoch (final) and
+ * its smallest value over epochs 0..E (best), and for each target of
+ * report.targets the first epoch whose metric is <= the target with the
+ * cumulative seconds up to it. curve.csv's `seconds` is per epoch: row 0
+ * holds the pretraining (as long as it took when computed) and the first
+ * evaluation, row e >= 1 the training and evaluation of epoch e. So
+ * "finetune seconds" to epoch e sums rows 1..e and "total seconds" rows 0..e.
+ *
+ * Per point P other than the baseline, its baseline point B is the one whose
+ * series value is report.baseline and whose other sweep values equal P's.
+ * Repeat r of P is paired with repeat r of B (same initial weights, same
+ * batches). A repeat where either run is missing (not complete) is counted
+ * missing. For the error measures a repeat where either diverged is counted
+ * diverged and decided without a difference: a diverged point against a
+ * finished baseline is a loss, the reverse a win, both diverged a tie. For
+ * time to target, a repeat where only one run reached the target is decided
+ * the same way (counted censored); where neither did, it counts as neither. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double cell(const struct rpt_run *r, size_t j, size_t e, bool *present)
+{
+    size_t at = e * r->curve.n_cols + j;
+    *present = j != RPT_NONE && e < r->curve.n_rows && r->curve.has[at];
+    return *present ? r->curve.v[at] : NAN;
+}
+
+static void run_measures(const struct rpt_ctx *ctx, struct rpt_run *r, size_t mcol, size_t scol)
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    r->m_final = r->m_best = NAN;
+    memset(r->reach, 0, sizeof r->reach);
+    size_t j = mcol == RPT_NONE ? RPT_NONE : r->colmap[mcol];
+    size_t js = scol == RPT_NONE ? RPT_NONE : r->colmap[scol];
+    if (j == RPT_NONE || r->curve.n_rows == 0) return;
+    bool present;
+    r->m_final = cell(r, j, r->curve.n_rows - 1, &present);
+    double total = 0.0, finetune = 0.0;
+    for (size_t e = 0; e < r->curve.n_rows; e++) {
+        bool sp;
+        double s = cell(r, js, e, &sp);
+        if (sp && isfinite(s)) {
+            total += s;
+            if (e > 0) finetune += s;
+        }
+        double v = cell(r, j, e, &present);
+        if (!present || !isfinite(v)) continue;
+        if (isnan(r->m_best) || v < r->m_best) r->m_best = v;
+        for (size_t t = 0; t < rep->n_targets && t < AMX_MAX_TARGETS; t++) {
+            struct rpt_reach *h = &r->reach[t];
+            if (h->reached || v > rep->targets[t]) continue;
+            *h = (struct rpt_reach){true, (long)e, finetune, total};
+        }
+    }
+}
+
+/* The point's complete run of repeat r, or NULL. */
+static const struct rpt_run *run_of(const struct rpt_ctx *ctx, size_t p, long r)
+{
+    const struct rpt_point *pt = &ctx->points[p];
+    for (size_t k = 0; k < pt->n_runs; k++)
+        if (ctx->runs[pt->runs[k]].repeat == r) return &ctx->runs[pt->runs[k]];
+    return NULL;
+}
+
+static enum amx_status pairing_init(struct rpt_pairing *pg, size_t n, struct amx_error *err)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->n_repeats = n;
+    pg->diff = malloc((n ? n : 1) * sizeof *pg->diff);
+    if (!pg->diff) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        pg->diff[i] = NAN;
+    return AMX_OK;
+}
+
+static void decide(struct rpt_pairing *pg, int sign)
+{
+    if (sign < 0)
+        pg->wins++;
+    else if (sign > 0)
+        pg->losses++;
+    else
+        pg->ties++;
+}
+
+static void pairing_finish(struct rpt_pairing *pg, double *scratch)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pg->n_repeats; i++)
+        if (!isnan(pg->diff[i])) scratch[n++] = pg->diff[i];
+    pg->st = amx_paired_stats(scratch, n);
+}
+
+/* Final or best metric of one repeat. */
+static void pair_error(struct rpt_pairing *pg, size_t i, const struct rpt_run *a,
+                       const struct rpt_run *b, bool best)
+{
+    if (!a || !b) {
+        pg->n_missing++;
+        return;
+    }
+    double x = best ? a->m_best : a->m_final, y = best ? b->m_best : b->m_final;
+    bool a_bad = a->diverged || !isfinite(x), b_bad = b->diverged || !isfinite(y);
+    if (a_bad || b_bad) {
+        pg->n_diverged++;
+        decide(pg, a_bad == b_bad ? 0 : a_bad ? 1 : -1);
+        return;
+    }
+    pg->diff[i] = x - y;
+    decide(pg, (x > y) - (x < y));
+}
+
+static void pair_time(struct rpt_pairing *pg, size_t i, const struct rpt_run *a,
+                      const struct rpt_run *b, size_t t, bool seconds)
+{
+    if (!a || !b) {
+        pg->n_missing++;
+        return;
+    }
+    const struct rpt_reach *ha = &a->reach[t], *hb = &b->reach[t];
+    if (!ha->reached && !hb->reached) {
+        pg->n_neither++;
+        return;
+    }
+    if (!ha->reached || !hb->reached) {
+        pg->n_censored++;
+        decide(pg, ha->reached ? -1 : 1);
+        return;
+    }
+    double x = seconds ? ha->finetune_seconds : (double)ha->epoch;
+    double y = seconds ? hb->finetune_seconds : (double)hb->epoch;
+    pg->diff[i] = x - y;
+    decide(pg, (x > y) - (x < y));
+}
+
+static size_t find_baseline(const struct rpt_ctx *ctx, size_t p)
+{
+    const struct amx_report_input *in = ctx->in;
+    const struct rpt_run *a = &ctx->runs[ctx->points[p].runs[0]];
+    for (size_t q = 0; q < ctx->n_points; q++) {
+        const struct rpt_run *b = &ctx->runs[ctx->points[q].runs[0]];
+        bool match = strcmp(b->labels[ctx->series_axis], in->report->baseline) == 0;
+        for (size_t ax = 0; ax < in->n_axes && match; ax++)
+            if (ax != ctx->series_axis) match = strcmp(a->labels[ax], b->labels[ax]) == 0;
+        if (match) return q;
+    }
+    return RPT_NONE;
+}
+
+static enum amx_status target_stats(struct rpt_ctx *ctx, size_t p, size_t t, struct amx_error *err)
+{
+    struct rpt_point *pt = &ctx->points[p];
+    struct rpt_target_stat *ts = &pt->targets[t];
+    size_t n = pt->n_runs;
+    double *e = malloc(3 * (n ? n : 1) * sizeof *e);
+    if (!e) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    double *f = e + n, *g = f + n;
+    ts->n = n;
+    for (size_t k = 0; k < n; k++) {
+        const struct rpt_reach *h = &ctx->runs[pt->runs[k]].reach[t];
+        ts->reached += h->reached;
+        e[k] = h->reached ? (double)h->epoch : INFINITY;
+        f[k] = h->reached ? h->finetune_seconds : INFINITY;
+        g[k] = h->reached ? h->total_seconds : INFINITY;
+    }
+    ts->median_epoch = amx_median(e, n);
+    ts->median_finetune_seconds = amx_median(f, n);
+    ts->median_total_seconds = amx_median(g, n);
+    free(e);
+    return AMX_OK;
+}
+
+enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    const struct amx_report_input *in = ctx->in;
+    const struct amx_report_config *rep = in->report;
+    size_t mcol = rpt_col_index(ctx, ctx->metric), scol = rpt_col_index(ctx, "seconds");
+    long max_repeat = -1;
+    for (size_t i = 0; i < in->n_runs; i++) {
+        struct rpt_run *r = &ctx->runs[i];
+        if (!r->complete) continue;
+        run_measures(ctx, r, mcol, scol);
+        if (r->repeat > max_repeat) max_repeat = r->repeat;
+    }
+    ctx->repeats = in->repeats > 0 ? in->repeats : (int)(max_repeat + 1);
+    size_t nt = rep->n_targets < AMX_MAX_TARGETS ? rep->n_targets : AMX_MAX_TARGETS;
+    size_t R = ctx->repeats > 0 ? (size_t)ctx->repeats : 0;
+    double *scratch = malloc((R ? R : 1) * sizeof *scratch);
+    if (!scratch) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    bool want = rep->baseline[0] && ctx->series_axis != RPT_NONE;
+    enum amx_status st = AMX_OK;
+    for (size_t p = 0; p < ctx->n_points && st == AMX_OK; p++) {
+        struct rpt_point *pt = &ctx->points[p];
+        pt->baseline = RPT_NONE;
+        for (size_t t = 0; t < nt && st == AMX_OK; t++)
+            st = target_stats(ctx, p, t, err);
+        if (!want || st != AMX_OK) continue;
+        size_t b = find_baseline(ctx, p);
+        if (b == RPT_NONE || b == p) continue;
+        pt->baseline = b;
+        ctx->points[b].is_baseline = true;
+        ctx->paired = true;
+        st = pairing_init(&pt->final, R, err);
+        if (st == AMX_OK) st = pairing_init(&pt->best, R, err);
+        for (size_t t = 0; t < nt && st == AMX_OK; t++) {
+            st = pairing_init(&pt->targets[t].epochs, R, err);
+            if (st == AMX_OK) st = pairing_init(&pt->targets[t].seconds, R, err);
+        }
+        if (st != AMX_OK) break;
+        for (size_t i = 0; i < R; i++) {
+            const struct rpt_run *x = run_of(ctx, p, (long)i), *y = run_of(ctx, b, (long)i);
+            pair_error(&pt->final, i, x, y, false);
+            pair_error(&pt->best, i, x, y, true);
+            for (size_t t = 0; t < nt; t++) {
+                pair_time(&pt->targets[t].epochs, i, x, y, t, false);
+                pair_time(&pt->targets[t].seconds, i, x, y, t, true);
+            }
+        }
+        pairing_finish(&pt->final, scratch);
+        pairing_finish(&pt->best, scratch);
+        for (size_t t = 0; t < nt; t++) {
+            pairing_finish(&pt->targets[t].epochs, scratch);
+            pairing_finish(&pt->targets[t].seconds, scratch);
+        }
+    }
+    free(scratch);
+    if (want && !ctx->paired && ctx->n_points > 0)
+        rpt_warn(ctx, "report.baseline \"%s\": no complete run has that %s; no paired statistics",
+                 rep->baseline, in->axes[ctx->series_axis]);
+    return st;
+}
+
+void rpt_free_paired(struct rpt_ctx *ctx)
+{
+    for (size_t p = 0; p < ctx->n_points; p++) {
+        struct rpt_point *pt = &ctx->points[p];
+        free(pt->final.diff);
+        free(pt->best.diff);
+        for (size_t t = 0; t < AMX_MAX_TARGETS; t++) {
+            free(pt->targets[t].epochs.diff);
+            free(pt->targets[t].seconds.diff);
+        }
+    }
+}
