@@ -410,8 +410,8 @@ static int build_report(const struct amx_experiment *exp, const char *dir, size_
         return amx_status_exit_code(st);
     }
     if (res.warning[0]) fprintf(stderr, "adamix-run: warning: %s\n", res.warning);
-    printf("report: %s/report.md, %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n",
-           dir, dir, dir, res.n_complete, res.n_listed);
+    printf("report: %s/report.md, %s/summary.csv, %s/report.json (%zu of %zu runs complete)\n", dir,
+           dir, dir, res.n_complete, res.n_listed);
     if (missing) *missing = res.n_missing;
     if (res.rendered)
         printf("figure: %s/figure.png (and figure.svg, figure.gp)\n", dir);
@@ -678,68 +678,61 @@ static size_t report_missing(const struct amx_experiment *exp, const char *out,
 {
     char path[AMX_PATH_MAX + 300], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX + 64];
     size_t missing = 0;
-    bool *resubmit = calloc((size_t)n + 1, sizeof *resubmit);
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        snprintf(path, sizeof path, "%s/runs/%s/summary.json", out, exp->runs[i].id);
+        missing += !amx_file_exists(path);
+    }
+    if (missing == 0) return 0;
+    fprintf(stderr,
+            "adamix-run: error: %zu of %zu runs of the experiment are in none of the shards:\n",
+            missing, exp->n_runs);
+    char absent[AMX_PATH_MAX] = "";
+    for (int s = 0, used = 0; s < n_shards; s++)
+        if (!sd[s].exists && used < (int)sizeof absent)
+            used += snprintf(absent + used, sizeof absent - (size_t)used, "%s%s", used ? ", " : "",
+                             sd[s].dir);
+    bool *rerun = calloc((size_t)n + 1, sizeof *rerun);
     for (size_t i = 0; i < exp->n_runs; i++) {
         const char *id = exp->runs[i].id;
         snprintf(path, sizeof path, "%s/runs/%s/summary.json", out, id);
         if (amx_file_exists(path)) continue;
-        if (missing++ == 0)
-            fprintf(stderr, "adamix-run: error: runs of the experiment in none of the shards:\n");
         int k = n > 0 ? amx_run_shard(id, n) : 0;
-        if (resubmit) resubmit[k] = true;
+        if (rerun) rerun[k] = true;
         const struct shard_dir *home = NULL;
         for (int s = 0; s < n_shards && !home; s++)
             if (sd[s].exists && sd[s].index == k) home = &sd[s];
-        if (!home && n > 0) {
-            size_t used = (size_t)snprintf(why, sizeof why,
-                                           "no folder of shard %d/%d among those merged", k, n);
-            for (int s = 0, first = 1; s < n_shards && used < sizeof why; s++)
-                if (!sd[s].exists) {
-                    used += (size_t)snprintf(why + used, sizeof why - used, "%s%s",
-                                             first ? " (" : ", ", sd[s].dir);
-                    first = 0;
-                }
-            for (int s = 0; s < n_shards; s++)
-                if (!sd[s].exists && used < sizeof why) {
-                    snprintf(why + used, sizeof why - used, " do%s not exist)",
-                             used && strchr(why, ',') ? "" : "es");
-                    break;
-                }
-        } else if (!home) {
-            snprintf(why, sizeof why, "in none of the folders merged");
-        } else {
+        if (!home && absent[0])
+            snprintf(why, sizeof why, "no folder of its shard was merged (not there: %s)", absent);
+        else if (!home)
+            snprintf(why, sizeof why, "no folder of its shard was given");
+        else {
             char line[AMX_ERROR_MSG_MAX];
             snprintf(path, sizeof path, "%s/runs/%s/error.txt", home->dir, id);
             first_line(path, line, sizeof line);
             snprintf(path, sizeof path, "%s/runs/%s", home->dir, id);
             struct stat st;
             if (line[0])
-                snprintf(why, sizeof why, "%s: failed: %s", home->dir, line);
+                snprintf(why, sizeof why, "failed in %s: %s", home->dir, line);
             else if (stat(path, &st) == 0)
-                snprintf(why, sizeof why, "%s: not finished (no summary.json)", home->dir);
+                snprintf(why, sizeof why, "not finished in %s (no summary.json)", home->dir);
             else
-                snprintf(why, sizeof why, "%s: not started", home->dir);
+                snprintf(why, sizeof why, "not started in %s", home->dir);
         }
-        char label[1024];
+        char label[1024], shard[64] = "unsharded";
         amx_run_label(exp, i, label, sizeof label);
-        if (k > 0)
-            fprintf(stderr, "  %s  shard %d/%d  %s: %s\n", id, k, n, label, why);
-        else
-            fprintf(stderr, "  %s  %s: %s\n", id, label, why);
+        if (k > 0) snprintf(shard, sizeof shard, "shard %d/%d", k, n);
+        fprintf(stderr, "  %s  %s  %s: %s\n", id, shard, label, why);
     }
-    if (missing > 0) {
-        fprintf(stderr, "adamix-run: %zu of %zu runs missing", missing, exp->n_runs);
-        if (n > 0 && resubmit) {
-            fprintf(stderr, "; shards to rerun:");
-            for (int k = 1, first = 1; k <= n; k++)
-                if (resubmit[k]) {
-                    fprintf(stderr, "%s%d", first ? " " : ",", k);
-                    first = 0;
-                }
-        }
+    if (n > 0 && rerun) {
+        fprintf(stderr, "adamix-run: shards to rerun:");
+        for (int k = 1, first = 1; k <= n; k++)
+            if (rerun[k]) {
+                fprintf(stderr, "%s%d", first ? " " : ",", k);
+                first = 0;
+            }
         fprintf(stderr, "\n");
     }
-    free(resubmit);
+    free(rerun);
     return missing;
 }
 

@@ -71,8 +71,11 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                const struct amx_runner_options *opt, amx_event_fn on_event,
                                void *ctx, struct amx_runner_result *res, struct amx_error *err);
 
-/* Whether run belongs to shard index (1-based) of count: runs are dealt
- * round-robin in the order of their ids. count 0: every run. */
+/* The shard (1-based, of count >= 1) a run belongs to, a function of its id
+ * and count alone (rendezvous hashing): adding or removing other runs never
+ * moves it, and shards are balanced in expectation, not exactly. */
+int amx_run_shard(const char *id, int count);
+/* Whether run belongs to shard index (1-based) of count; count 0: every run. */
 bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count);
 
 /* Label of a run for display: "finetune.rules=AdaMix finetune.epochs=10 repeat=1". */

@@ -9,16 +9,31 @@
  *   n x (W: V*H floats row-major V x H, b_vis: V floats, b_hid: H floats)
  *   32 bytes: SHA-256 of everything above
  * A file that is missing, short, long, of other shapes or with a wrong
- * checksum is reported (AMX_ERR_DATA) and the caller recomputes it. */
+ * checksum is reported (AMX_ERR_DATA) and the caller recomputes it.
+ *
+ * Concurrent writers (shards of an array job sharing --cache) never corrupt
+ * an entry: it is written to a temporary name and renamed into place, and
+ * every read verifies the checksum. So that they also compute it only once,
+ * an entry has a lock, flock(2) on "<entry>.lock": the process that holds it
+ * computes, the others do other work or wait, then find the entry complete.
+ * The kernel (or the NFS server) drops the lock of a process that dies, so a
+ * killed shard never blocks the others. Where the file system refuses locks
+ * the caller computes anyway: twice the work, never a corrupt entry. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include "adamix/fsutil.h"
 #include "adamix/sha256.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char magic[8] = {'A', 'M', 'X', 'R', 'B', 'M', 0, 0};
 enum { CACHE_VERSION = 2, BOM = 0x01020304 };
@@ -130,4 +145,49 @@ enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, do
 out:
     free(data);
     return st;
+}
+
+enum amx_cache_lock_state amx_cache_trylock(const char *cache_path, struct amx_cache_lock *lk)
+{
+    lk->fd = -1;
+    lk->reason[0] = '\0';
+    if (snprintf(lk->path, sizeof lk->path, "%s.lock", cache_path) >= (int)sizeof lk->path) {
+        snprintf(lk->reason, sizeof lk->reason, "path too long");
+        return AMX_CACHE_UNLOCKABLE;
+    }
+    /* The holder unlinks the lock file before it lets go (amx_cache_unlock),
+     * so whoever locked the file it opened checks that the file is still the
+     * one at the path; if not, it opens the new one. Two rounds are enough
+     * unless the entry is being finished over and over; then it is busy. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            snprintf(lk->reason, sizeof lk->reason, "cannot open %s: %s", lk->path,
+                     strerror(errno));
+            return AMX_CACHE_UNLOCKABLE;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK || e == EINTR) return AMX_CACHE_BUSY;
+            snprintf(lk->reason, sizeof lk->reason, "flock on %s: %s", lk->path, strerror(e));
+            return AMX_CACHE_UNLOCKABLE;
+        }
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(lk->path, &now) == 0 && held.st_dev == now.st_dev &&
+            held.st_ino == now.st_ino) {
+            lk->fd = fd;
+            return AMX_CACHE_LOCKED;
+        }
+        close(fd); /* locked a file its holder had already removed */
+    }
+    return AMX_CACHE_BUSY;
+}
+
+void amx_cache_unlock(struct amx_cache_lock *lk)
+{
+    if (lk->fd < 0) return;
+    unlink(lk->path);
+    close(lk->fd);
+    lk->fd = -1;
 }

@@ -40,6 +40,22 @@ enum amx_status amx_cache_save(const char *path, const struct amx_rbm *rbms, int
 enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, double *seconds,
                                struct amx_error *err);
 
+/* The lock of one cache entry (cache.c says why and how). */
+struct amx_cache_lock {
+    int fd; /* >= 0 while held */
+    char path[AMX_PATH_MAX + 80];
+    char reason[AMX_PATH_MAX + 160]; /* UNLOCKABLE: why */
+};
+enum amx_cache_lock_state {
+    AMX_CACHE_LOCKED,    /* ours until amx_cache_unlock */
+    AMX_CACHE_BUSY,      /* another process holds it: try again later */
+    AMX_CACHE_UNLOCKABLE /* no locks here (reason says why): compute without */
+};
+/* Tries, without waiting, to lock the entry at cache_path. */
+enum amx_cache_lock_state amx_cache_trylock(const char *cache_path, struct amx_cache_lock *lk);
+/* Removes the lock file and lets go; nothing when not held. */
+void amx_cache_unlock(struct amx_cache_lock *lk);
+
 /* The pretraining key: SHA-256 of what pretraining depends on (the canonical
  * pretrain form and the training file's contents). */
 void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65]);

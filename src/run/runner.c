@@ -19,6 +19,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ struct task {
     pid_t pid;
     int threads; /* of the worker running it: 1, or 2 when it is alone */
     char id[AMX_RUN_ID_LEN + 1];
+    /* pretraining: the cache entry's lock, held by the parent from before the
+     * worker starts until it ends; lock_busy: another process holds it */
+    struct amx_cache_lock lock;
+    bool lock_busy;
 };
 
 /* One progress record from a worker. */
@@ -321,15 +326,49 @@ static void clear_failure(const char *run_dir)
     unlink(path);
 }
 
+/* splitmix64's finaliser: a bijection of 64-bit words whose output bits
+ * each depend on every input bit (Steele, Lea, Flood 2014). */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+int amx_run_shard(const char *id, int count)
+{
+    if (count <= 1) return 1;
+    /* The id is already a hash (hex digits of a SHA-256); as a number it
+     * seeds the scores. Highest random weight (rendezvous) hashing: the run
+     * goes to the shard with the largest score mix(id, shard). A run's shard
+     * depends on its own id and on count only, so adding points to a sweep
+     * moves no run; going from N to N+1 shards moves only the runs whose new
+     * top score is shard N+1's, about 1/(N+1) of them (id modulo N would move
+     * most). Each shard is equally likely for every run, so shards are
+     * balanced in expectation; the spread (--dry-run reports it) is that of
+     * a multinomial draw, about sqrt(runs/N) runs per shard. */
+    uint64_t h = 0;
+    for (const char *p = id; *p; p++) {
+        int c = *p;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c & 15;
+        h = h * 16 + (uint64_t)d;
+    }
+    int best = 1;
+    uint64_t best_score = 0;
+    for (int s = 1; s <= count; s++) {
+        uint64_t score = mix64(h ^ mix64((uint64_t)s));
+        if (s == 1 || score > best_score) {
+            best = s;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
 bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count)
 {
     if (count <= 0) return true;
-    /* Dealt round-robin in the order of the run ids: balanced, and the same
-     * whatever the order of the sweep or of the runs. */
-    size_t rank = 0;
-    for (size_t j = 0; j < exp->n_runs; j++)
-        if (strcmp(exp->runs[j].id, exp->runs[run].id) < 0) rank++;
-    return (int)(rank % (size_t)count) == index - 1;
+    return amx_run_shard(exp->runs[run].id, count) == index;
 }
 
 struct runner {
@@ -515,6 +554,42 @@ static void on_interrupt(int sig)
     g_interrupted = sig;
 }
 
+/* Before a pretraining starts: take its cache entry's lock, so that another
+ * process sharing the cache (a shard of the same array job) does not compute
+ * it at the same time. False when it must not start now: the entry is
+ * locked elsewhere (lock_busy: try again later), or it became complete while
+ * this process waited (then it is reused, and the runs needing it can
+ * start). Without locks on this file system it is computed regardless. */
+static bool claim_pretrain(struct runner *rn, struct task *t)
+{
+    char cache[AMX_PATH_MAX + 64];
+    task_paths(rn, t, NULL, 0, cache, sizeof cache);
+    t->lock_busy = false;
+    enum amx_cache_lock_state ls = amx_cache_trylock(cache, &t->lock);
+    if (ls == AMX_CACHE_BUSY) {
+        t->lock_busy = true;
+        return false;
+    }
+    if (ls == AMX_CACHE_UNLOCKABLE || rn->opt->force) return true;
+    const struct amx_network_config *net = &rn->exp->runs[t->run].cfg.network;
+    struct amx_rbm rbms[AMX_MAX_LAYERS];
+    memset(rbms, 0, sizeof rbms);
+    struct amx_error cerr;
+    bool ok = true;
+    for (int l = 0; l + 1 < net->n_layers && ok; l++)
+        ok = amx_rbm_init(&rbms[l], net->layers[l], net->layers[l + 1],
+                          l + 2 == net->n_layers && net->code == AMX_UNIT_LINEAR, 1,
+                          &cerr) == AMX_OK;
+    bool intact = ok && amx_cache_load(cache, rbms, net->n_layers - 1, NULL, &cerr) == AMX_OK;
+    for (int l = 0; l + 1 < net->n_layers; l++)
+        amx_rbm_free(&rbms[l]);
+    if (!intact) return true;
+    amx_cache_unlock(&t->lock);
+    t->state = T_SKIPPED;
+    rn->res->pretrain_reused++;
+    return false;
+}
+
 static enum amx_status schedule(struct runner *rn, struct amx_error *err)
 {
     int fds[2];
@@ -542,6 +617,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
         for (size_t i = 0; i < rn->n_tasks && busy < rn->opt->jobs && !stop; i++) {
             struct task *t = &rn->tasks[i];
             if (!task_ready(rn, t)) continue;
+            if (t->is_pretrain && !claim_pretrain(rn, t)) continue;
             /* a task that is the only one ready gets the free cores (up to
              * the AMX_NN_SPLIT parts of a product); results do not depend on
              * it, only the speed does */
@@ -557,10 +633,14 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
             label_of(rn, t, label, sizeof label);
             pid_t pid = fork();
             if (pid < 0) {
+                amx_cache_unlock(&t->lock);
                 fail_task(rn, i, "could not start a worker process (fork failed)");
                 continue;
             }
             if (pid == 0) {
+                /* the locks of other pretrainings stay with the parent */
+                for (size_t j = 0; j < rn->n_tasks; j++)
+                    if (j != i && rn->tasks[j].lock.fd >= 0) close(rn->tasks[j].lock.fd);
                 sigaction(SIGINT, &old_int, NULL);
                 sigaction(SIGTERM, &old_term, NULL);
                 close(fds[0]);
@@ -577,7 +657,14 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                                    .is_pretrain = t->is_pretrain};
             emit(rn, &ev);
         }
-        if (running == 0) break;
+        if (running == 0) {
+            /* nothing runs here: done, unless a pretraining waits for another
+             * process to finish it (poll below paces the retries) */
+            bool lock_wait = false;
+            for (size_t i = 0; i < rn->n_tasks && !stop; i++)
+                lock_wait |= rn->tasks[i].state == T_WAITING && rn->tasks[i].lock_busy;
+            if (!lock_wait) break;
+        }
         if (stop && !killed) {
             for (size_t i = 0; i < rn->n_tasks; i++)
                 if (rn->tasks[i].state == T_RUNNING) kill(rn->tasks[i].pid, SIGTERM);
@@ -595,6 +682,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                 if (t->state != T_RUNNING || t->pid != pid) continue;
                 running--;
                 busy -= t->threads;
+                amx_cache_unlock(&t->lock); /* written (or failed): others may go on */
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                     if (t->is_pretrain) {
                         t->state = T_DONE;
@@ -629,8 +717,10 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
         }
     }
     drain(rn, fds[0], errors);
-    for (size_t i = 0; i < rn->n_tasks; i++)
+    for (size_t i = 0; i < rn->n_tasks; i++) {
+        amx_cache_unlock(&rn->tasks[i].lock);
         free(errors[i]);
+    }
     free(errors);
     close(fds[0]);
     close(fds[1]);
@@ -741,6 +831,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         }
         struct task *t = &rn.tasks[rn.n_tasks];
         memset(t, 0, sizeof *t);
+        t->lock.fd = -1;
         t->run = i;
         t->data = data_of[i];
         t->pretrain = -1;
@@ -757,7 +848,8 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                  .run = i,
                                  .data = data_of[i],
                                  .pretrain = -1,
-                                 .state = T_WAITING};
+                                 .state = T_WAITING,
+                                 .lock = {.fd = -1}};
                 memcpy(p.key, key, sizeof p.key);
                 snprintf(p.id, sizeof p.id, "%.16s", key);
                 char cache[AMX_PATH_MAX + 64];
@@ -785,6 +877,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                 found = (int)rn.n_tasks++;
                 t = &rn.tasks[rn.n_tasks];
                 memset(t, 0, sizeof *t);
+                t->lock.fd = -1;
                 t->run = i;
                 t->data = data_of[i];
                 memcpy(t->id, r->id, sizeof t->id);
