@@ -7,7 +7,9 @@
  * script and the rendered images, determinism, and the error and warning
  * paths (no gnuplot on PATH, unwritable files, malformed curves). */
 #define _POSIX_C_SOURCE 200809L
+#include "adamix/fsutil.h"
 #include "adamix/report.h"
+#include "adamix/stats.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -660,6 +662,318 @@ START_TEST(test_bad_run_id)
 }
 END_TEST
 
+#define PI_ 3.14159265358979323846
+
+/* ---- statistics (include/adamix/stats.h), against independent truths ---- */
+
+START_TEST(test_t_distribution)
+{
+    /* df = 1 is the Cauchy distribution: P(T <= t) = 1/2 + atan(t)/pi;
+     * df = 2 has P(T <= t) = 1/2 + t / (2 sqrt(2 + t^2)) (closed forms) */
+    const double ts[] = {-30, -3.5, -1, -0.2, 0, 0.7, 2, 12.7062};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        double t = ts[i];
+        ck_assert_double_eq_tol(amx_t_cdf(t, 1), 0.5 + atan(t) / PI_, 1e-12);
+        ck_assert_double_eq_tol(amx_t_cdf(t, 2), 0.5 + t / (2 * sqrt(2 + t * t)), 1e-12);
+    }
+    /* the two-sided 5% points of the printed t tables (e.g. Fisher & Yates;
+     * NIST/SEMATECH e-Handbook 1.3.6.7.2), to their 3 decimals */
+    const struct {
+        double df, t;
+    } table[] = {{1, 12.706}, {2, 4.303},  {3, 3.182},  {4, 2.776},   {5, 2.571},
+                 {9, 2.262},  {10, 2.228}, {29, 2.045}, {100, 1.984}, {1e9, 1.960}};
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        ck_assert_double_eq_tol(amx_t_quantile(0.975, table[i].df), table[i].t, 5e-4);
+    /* closed form quantile of df = 1: tan(pi (p - 1/2)) */
+    ck_assert_double_eq_tol(amx_t_quantile(0.9, 1), tan(PI_ * 0.4), 1e-9);
+    ck_assert_double_eq_tol(amx_t_quantile(0.025, 4), -amx_t_quantile(0.975, 4), 1e-12);
+    ck_assert(isnan(amx_t_quantile(1.0, 3)));
+    ck_assert(isnan(amx_t_cdf(1.0, 0)));
+}
+END_TEST
+
+START_TEST(test_sign_test)
+{
+    /* 2 P(X <= k), X ~ Bin(n, 1/2), by hand */
+    ck_assert_double_eq_tol(amx_sign_test_p(3, 0), 2.0 / 8, 1e-15);
+    ck_assert_double_eq_tol(amx_sign_test_p(4, 1), 2.0 * (1 + 5) / 32, 1e-15);
+    ck_assert_double_eq_tol(amx_sign_test_p(1, 9), 2.0 * (1 + 10) / 1024, 1e-15);
+    ck_assert_double_eq_tol(amx_sign_test_p(1, 1), 1.0, 1e-15); /* 2 * 3/4, capped */
+    ck_assert_double_eq(amx_sign_test_p(0, 0), 1.0);
+}
+END_TEST
+
+/* 2^m sign patterns of the given ranks, counted directly: the share whose
+ * positive-rank sum is at least as far from the mean as w. No code shared
+ * with the program's counting by sums. */
+static double brute_wilcoxon(const double *rank, size_t m, double w)
+{
+    double total = 0;
+    for (size_t i = 0; i < m; i++)
+        total += rank[i];
+    size_t hits = 0;
+    for (unsigned long mask = 0; mask < (1ul << m); mask++) {
+        double s = 0;
+        for (size_t i = 0; i < m; i++)
+            if (mask & (1ul << i)) s += rank[i];
+        hits += fabs(s - total / 2) >= fabs(w - total / 2) - 1e-9;
+    }
+    return (double)hits / (double)(1ul << m);
+}
+
+START_TEST(test_wilcoxon_exact)
+{
+    size_t nz;
+    /* all six positive: only the all-positive and all-negative patterns are
+     * as extreme: 2 / 64 */
+    const double a[] = {1, 2, 3, 4, 5, 6};
+    ck_assert_double_eq_tol(amx_wilcoxon_p(a, 6, &nz), 2.0 / 64, 1e-15);
+    ck_assert_uint_eq(nz, 6);
+    /* rank 2 negative: W+ = 19 of 21; subsets summing to <= 2 ({}, {1},
+     * {2}) and their complements: 6 / 64 */
+    const double b[] = {1, -2, 3, 4, 5, 6};
+    ck_assert_double_eq_tol(amx_wilcoxon_p(b, 6, &nz), 6.0 / 64, 1e-15);
+    /* ties: |d| = 1,1,2,2,3,4 get mid-ranks 1.5,1.5,3.5,3.5,5,6; the one
+     * negative has rank 1.5, W+ = 19.5 of 21; as extreme: sums <= 1.5
+     * ({}, {1.5a}, {1.5b}) and their complements: 6 / 64 */
+    const double c[] = {1, -1, 2, 2, 3, 4};
+    ck_assert_double_eq_tol(amx_wilcoxon_p(c, 6, &nz), 6.0 / 64, 1e-15);
+    /* zero differences are dropped: the same as a[] */
+    const double z[] = {0, 1, 2, 0, 3, 4, 5, 6};
+    ck_assert_double_eq_tol(amx_wilcoxon_p(z, 8, &nz), 2.0 / 64, 1e-15);
+    ck_assert_uint_eq(nz, 6);
+    const double zeros[] = {0, 0};
+    ck_assert_double_eq(amx_wilcoxon_p(zeros, 2, &nz), 1.0);
+    ck_assert_uint_eq(nz, 0);
+    /* random differences with ties against the brute-force count */
+    unsigned long st = 12345;
+    for (int iter = 0; iter < 40; iter++) {
+        size_t m = 6 + (size_t)(iter % 9); /* 6..14 */
+        double d[14], rank[14];
+        for (size_t i = 0; i < m; i++) {
+            st = st * 6364136223846793005ul + 1442695040888963407ul;
+            int v = (int)((st >> 33) % 7) + 1; /* 1..7: many ties */
+            d[i] = ((st >> 20) & 1) ? v : -v;
+        }
+        /* mid-ranks by counting: rank = #smaller + (#equal + 1) / 2 */
+        double w = 0;
+        for (size_t i = 0; i < m; i++) {
+            size_t less = 0, eq = 0;
+            for (size_t j = 0; j < m; j++) {
+                less += fabs(d[j]) < fabs(d[i]);
+                eq += fabs(d[j]) == fabs(d[i]);
+            }
+            rank[i] = (double)less + (double)(eq + 1) / 2.0;
+            if (d[i] > 0) w += rank[i];
+        }
+        ck_assert_double_eq_tol(amx_wilcoxon_p(d, m, &nz), brute_wilcoxon(rank, m, w), 1e-12);
+    }
+}
+END_TEST
+
+START_TEST(test_paired_stats_small)
+{
+    /* n = 2: mean 1, sd sqrt(0.5), half width t(0.975, 1) * sd / sqrt(2) =
+     * 12.7062047 * 0.5; below 6 non-zero differences: the sign test, 2 * 1/4 */
+    const double d[] = {0.5, 1.5};
+    struct amx_paired s = amx_paired_stats(d, 2);
+    ck_assert_double_eq_tol(s.mean, 1.0, 1e-15);
+    ck_assert_double_eq_tol(s.std, sqrt(0.5), 1e-15);
+    ck_assert_double_eq_tol(s.ci_lo, 1.0 - 12.7062047 * 0.5, 1e-6);
+    ck_assert_double_eq_tol(s.ci_hi, 1.0 + 12.7062047 * 0.5, 1e-6);
+    ck_assert_int_eq(s.test, AMX_TEST_SIGN);
+    ck_assert_double_eq_tol(s.p, 0.5, 1e-15);
+    /* n = 1: a mean, no interval */
+    s = amx_paired_stats(d, 1);
+    ck_assert(isnan(s.ci_lo) && isnan(s.std));
+    /* six non-zero of seven: Wilcoxon on the six (a zero is dropped) */
+    const double e[] = {-1, -2, -3, 0, -4, -5, -6};
+    s = amx_paired_stats(e, 7);
+    ck_assert_int_eq(s.test, AMX_TEST_WILCOXON);
+    ck_assert_uint_eq(s.n_nonzero, 6);
+    ck_assert_uint_eq(s.n_neg, 6);
+    ck_assert_double_eq_tol(s.p, 2.0 / 64, 1e-15);
+    s = amx_paired_stats(e, 0);
+    ck_assert(isnan(s.mean) && isnan(s.p));
+}
+END_TEST
+
+START_TEST(test_median_censored)
+{
+    double a[] = {3, INFINITY, 1};
+    ck_assert_double_eq(amx_median(a, 3), 3);
+    double b[] = {4, 1, 3, 2};
+    ck_assert_double_eq(amx_median(b, 4), 2.5);
+    double c[] = {1, INFINITY};
+    ck_assert(isinf(amx_median(c, 2)));
+    ck_assert(isnan(amx_median(c, 0)));
+}
+END_TEST
+
+/* ---- paired report: a second fixture, one axis, baseline B ----
+ *
+ * test_error by epoch (seconds: row 0 10, rows 1..3 2 each):
+ *   B: r0 30 20 15 12 | r1 31 22 16 13 | r2 29 21 14 11
+ *   X: r0 30 18 13 11 | r1 31 19 14 12.5 | r2 29 20 15 12
+ *   D: r0 30 20 15 10 | r1 diverged (30, 1000, nan) | r2 never started
+ * Final X - B: -1, -0.5, +1: mean -1/6, sd sqrt(13/12) = 1.040833,
+ * t(0.975, 2) = 4.302653 -> half width 4.302653 * 1.040833 / sqrt(3) =
+ * 2.585574; signs 2 negative, 1 positive -> sign test p = 2 * 4/8 = 1.
+ * Target 20: B reaches at epochs 1, 2, 2; X at 1, 1, 1 -> diffs 0, -1, -1.
+ * Target 12: B at 3, never, 3; X at 3, never, 3 -> two ties, one neither.
+ * D: r0 10 - 12 = -2 (a win), r1 diverged (a loss), r2 missing. */
+#define PID(x) x "00000000000000"
+static const struct {
+    const char *id, *rule;
+    int repeat;
+    const char *status, *final, *curve;
+} pfix[] = {
+    {PID("b0"), "B", 0, "ok", "12", "30,20,15,12"},
+    {PID("b1"), "B", 1, "ok", "13", "31,22,16,13"},
+    {PID("b2"), "B", 2, "ok", "11", "29,21,14,11"},
+    {PID("a0"), "X", 0, "ok", "11", "30,18,13,11"},
+    {PID("a1"), "X", 1, "ok", "12.5", "31,19,14,12.5"},
+    {PID("a2"), "X", 2, "ok", "12", "29,20,15,12"},
+    {PID("d0"), "D", 0, "ok", "10", "30,20,15,10"},
+    {PID("d1"), "D", 1, "diverged", "null", "30,1000,nan"},
+};
+static const char *const pids[] = {PID("b0"), PID("b1"), PID("b2"), PID("a0"), PID("a1"),
+                                   PID("a2"), PID("d0"), PID("d1"), PID("d2")};
+
+static char *make_paired_fixture(void)
+{
+    char *dir = tu_tmpdir("paired");
+    ck_assert_ptr_nonnull(dir);
+    for (size_t k = 0; k < sizeof pfix / sizeof *pfix; k++) {
+        make_run_dir(dir, pfix[k].id);
+        struct amx_buf b = {0};
+        amx_buf_printf(&b, "epoch,train_error,test_error,seconds\n");
+        char *copy = strdup(pfix[k].curve), *save = NULL;
+        int e = 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), e++)
+            amx_buf_printf(&b, "%d,%s,%s,%s\n", e, t, t, e == 0 ? "10" : "2");
+        free(copy);
+        char *rel = tu_fmt("runs/%s/curve.csv", pfix[k].id);
+        put(dir, rel, b.data);
+        free(rel);
+        amx_buf_free(&b);
+        char *json =
+            tu_fmt("{\"run_id\": \"%s\", \"status\": \"%s\", \"sweep\": "
+                   "{\"finetune.rules\": \"%s\"}, \"repeat\": %d, "
+                   "\"final_test_error\": %s, \"best_test_error\": 10, \"best_epoch\": 3, "
+                   "\"seconds\": 16}\n",
+                   pfix[k].id, pfix[k].status, pfix[k].rule, pfix[k].repeat, pfix[k].final);
+        rel = tu_fmt("runs/%s/summary.json", pfix[k].id);
+        put(dir, rel, json);
+        free(rel);
+        free(json);
+    }
+    return dir;
+}
+
+static json_t *jpath(json_t *o, const char *a, const char *b)
+{
+    json_t *x = json_object_get(o, a);
+    return b ? json_object_get(x, b) : x;
+}
+
+START_TEST(test_paired_report)
+{
+    char *dir = make_paired_fixture();
+    struct amx_report_config rc = report_config("paired");
+    snprintf(rc.baseline, sizeof rc.baseline, "B");
+    rc.n_targets = 2;
+    rc.targets[0] = 20;
+    rc.targets[1] = 12;
+    const char *ax[] = {"finetune.rules"};
+    struct amx_report_input in = {dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    ck_assert_uint_eq(res.n_complete, 8);
+    char *path = tu_fmt("%s/report.json", dir);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    free(path);
+    ck_assert_ptr_nonnull(root);
+    json_t *pts = json_object_get(root, "points");
+    ck_assert_uint_eq(json_array_size(pts), 3);
+    json_t *b = json_array_get(pts, 0), *x = json_array_get(pts, 1), *d = json_array_get(pts, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "paired")), "baseline");
+    json_t *f = jpath(json_object_get(x, "paired"), "final", NULL);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(f, "mean")), -1.0 / 6, 1e-9);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(f, "std")), sqrt(13.0 / 12), 1e-9);
+    json_t *ci = json_object_get(f, "ci95");
+    ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 0)), -1.0 / 6 - 2.585574, 1e-5);
+    ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 1)), -1.0 / 6 + 2.585574, 1e-5);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(f, "p")), 1.0, 1e-12);
+    ck_assert_str_eq(json_string_value(json_object_get(f, "test")), "sign");
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "wins")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(f, "losses")), 1);
+    json_t *diffs = json_object_get(f, "differences");
+    ck_assert_double_eq_tol(json_number_value(json_array_get(diffs, 0)), -1, 1e-12);
+    ck_assert_double_eq_tol(json_number_value(json_array_get(diffs, 1)), -0.5, 1e-12);
+    ck_assert_double_eq_tol(json_number_value(json_array_get(diffs, 2)), 1, 1e-12);
+    /* time to 20 */
+    json_t *t0 = json_array_get(json_object_get(x, "targets"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(t0, "reached")), 3);
+    ck_assert_double_eq(json_number_value(json_object_get(t0, "median_epoch")), 1);
+    ck_assert_double_eq(json_number_value(json_object_get(t0, "median_finetune_seconds")), 2);
+    ck_assert_double_eq(json_number_value(json_object_get(t0, "median_total_seconds")), 12);
+    json_t *pe = json_object_get(t0, "paired_epochs");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(pe, "mean")), -2.0 / 3, 1e-9);
+    ck_assert_int_eq(json_integer_value(json_object_get(pe, "wins")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(pe, "ties")), 1);
+    /* time to 12: B reached by 2 of 3, median 3; X the same; one "neither" */
+    json_t *bt1 = json_array_get(json_object_get(b, "targets"), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(bt1, "reached")), 2);
+    ck_assert_double_eq(json_number_value(json_object_get(bt1, "median_epoch")), 3);
+    json_t *xt1 =
+        json_object_get(json_array_get(json_object_get(x, "targets"), 1), "paired_epochs");
+    ck_assert_int_eq(json_integer_value(json_object_get(xt1, "neither")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(xt1, "ties")), 2);
+    /* D: one pair, one diverged (a loss), one missing */
+    json_t *df = jpath(json_object_get(d, "paired"), "final", NULL);
+    ck_assert_int_eq(json_integer_value(json_object_get(df, "n")), 1);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(df, "mean")), -2, 1e-12);
+    ck_assert_int_eq(json_integer_value(json_object_get(df, "diverged")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(df, "missing")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(df, "wins")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(df, "losses")), 1);
+    ck_assert(json_is_null(json_array_get(json_object_get(df, "ci95"), 0)));
+    json_decref(root);
+    /* report.md: the same numbers in the tables */
+    char *md = slurp(dir, "report.md");
+    ck_assert_ptr_nonnull(strstr(md, "## Paired difference to the baseline, B"));
+    ck_assert_ptr_nonnull(strstr(md, "| X | 3 | 0 | 0 | -0.167 [-2.752, 2.419] | 1 (S) | 2/3 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| D | 1 | 1 | 1 | -2.000 | 1 (S) | 1/2 |"));
+    ck_assert_ptr_nonnull(strstr(md, "| B | 12 | 2/3 | 3 | 6.0 | 16.0 | (baseline) | | |"));
+    ck_assert_ptr_nonnull(strstr(md, "| X | 20 | 3/3 | 1 | 2.0 | 12.0 | -0.7 [-2.1, 0.8] |"));
+    free(md);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_md_escapes_labels)
+{
+    char *dir = make_paired_fixture();
+    struct amx_report_config rc = report_config("a|b");
+    const char *ax[] = {"finetune.rules"};
+    struct amx_report_input in = {dir, &rc, "exp", 1, ax, 3, pids, false, 0, "line one\nline two"};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    char *md = slurp(dir, "report.md");
+    ck_assert_ptr_nonnull(strstr(md, "# a|b\n"));
+    ck_assert_ptr_null(strstr(md, "## Paired")); /* no baseline: no paired table */
+    ck_assert_ptr_null(strstr(md, "## Time to target"));
+    free(md);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -677,6 +991,13 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_malformed_curve);
     tcase_add_test(tc, test_no_axes_and_fallbacks);
     tcase_add_test(tc, test_bad_run_id);
+    tcase_add_test(tc, test_t_distribution);
+    tcase_add_test(tc, test_sign_test);
+    tcase_add_test(tc, test_wilcoxon_exact);
+    tcase_add_test(tc, test_paired_stats_small);
+    tcase_add_test(tc, test_median_censored);
+    tcase_add_test(tc, test_paired_report);
+    tcase_add_test(tc, test_md_escapes_labels);
     suite_add_tcase(s, tc);
     return s;
 }

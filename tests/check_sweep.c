@@ -953,6 +953,84 @@ START_TEST(test_not_a_mapping)
 }
 END_TEST
 
+/* ------------------------------------- report.baseline, targets, evaluation -- */
+
+#define RULES_SWEEP                                                                                \
+    "sweep:\n"                                                                                     \
+    "  finetune.rules:\n"                                                                          \
+    "    AdaGrad: {all: {rule: adagrad, eta0: 0.1}}\n"                                             \
+    "    SGD: {all: {rule: constant, eta0: 0.1}}\n"
+
+START_TEST(test_report_baseline)
+{
+    /* lines 1-4 BASE, 5-8 the sweep, 9 report:, 10 baseline */
+    struct amx_experiment *exp =
+        load_ok(BASE RULES_SWEEP "report:\n  baseline: AdaGrad\n  targets: [7.5, 7]\n", NULL, 0);
+    ck_assert_str_eq(exp->runs[0].cfg.report.baseline, "AdaGrad");
+    ck_assert_uint_eq(exp->runs[0].cfg.report.n_targets, 2);
+    ck_assert_double_eq(exp->runs[0].cfg.report.targets[1], 7.0);
+    amx_experiment_free(exp);
+
+    struct amx_errlist errs = {0};
+    load_bad(BASE RULES_SWEEP "report:\n  baseline: AdaGard\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 10, 13, "not a value of the series axis finetune.rules");
+    expect_error(&errs, "x.yaml", 10, 13, "did you mean 'AdaGrad'?");
+    amx_errlist_free(&errs);
+
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "report: {baseline: AdaGrad}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 20, "needs a sweep");
+    amx_errlist_free(&errs);
+
+    /* targets: numbers >= 0, distinct, at most AMX_MAX_TARGETS */
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "report: {targets: [7.5, -1, x, 7.5]}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 25, "report.targets[1] must be >= 0");
+    expect_error(&errs, "x.yaml", 5, 29, "report.targets[2] must be a number");
+    expect_error(&errs, "x.yaml", 5, 32, "repeats the target 7.5");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "report: {targets: [1, 2, 3, 4, 5, 6, 7, 8, 9]}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 19, "at most 8");
+    amx_errlist_free(&errs);
+    /* a single number is one target */
+    exp = load_ok(BASE "report: {targets: 7}\n", NULL, 0);
+    ck_assert_uint_eq(exp->runs[0].cfg.report.n_targets, 1);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+START_TEST(test_train_subset_identity)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
+    single_id(BASE, a);
+    /* 0 is the default and what every run did before the key: the same id */
+    single_id(BASE "evaluation: {train_subset: 0}\n", b);
+    ck_assert_str_eq(a, b);
+    single_id(BASE "evaluation: {train_subset: 1000}\n", c);
+    ck_assert_str_ne(a, c);
+    /* report keys never change the id */
+    single_id(BASE "report: {targets: [3], title: other}\n", b);
+    ck_assert_str_eq(a, b);
+    /* at most the training images when train_limit says how many */
+    struct amx_errlist errs = {0};
+    load_bad(BASE "data: {train_limit: 100, validation: 10}\nevaluation: {train_subset: 91}\n",
+             NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 6, 28, "must be at most the number of training images (90");
+    amx_errlist_free(&errs);
+    /* overrides know the new section and the top-level keys of the schema */
+    const char *ov[] = {"evaluation.train_subset=5", "repeat=0"};
+    struct amx_experiment *exp = load_ok(BASE, ov, 2);
+    ck_assert_int_eq(exp->runs[0].cfg.evaluation.train_subset, 5);
+    amx_experiment_free(exp);
+    memset(&errs, 0, sizeof errs);
+    const char *bad[] = {"evaluaton.train_subset=5"};
+    load_bad(BASE, bad, 1, &errs);
+    ck_assert_ptr_nonnull(strstr(errs.items[0].msg, "did you mean 'evaluation'?"));
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -994,6 +1072,8 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_canonical_pretrain_form);
     tcase_add_test(tc, test_print_config_round_trip);
     tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_report_baseline);
+    tcase_add_test(tc, test_train_subset_identity);
     suite_add_tcase(s, tc);
     return s;
 }
