@@ -1,8 +1,10 @@
 /* Tests of the IDX reader (src/data/idx.c): the committed real-MNIST fixtures
  * (tests/data, see its README), a tiny IDX file written here byte by byte,
- * limits, and a table of malformed files made here from a good one, each of
- * which must be refused with AMX_ERR_DATA, the file's path and a message
- * saying what is wrong, and nothing half-returned. */
+ * limits, a table of malformed files made here from a good one, corrupt gzip
+ * files large enough to need several reads, and paths that are not regular
+ * files (a FIFO, a folder, /dev/zero); each bad one must be refused with
+ * AMX_ERR_DATA, the file's path and a message saying what is wrong, and
+ * nothing half-returned. */
 #define _POSIX_C_SOURCE 200809L
 #include "adamix/data.h"
 #include "testutil.h"
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <zlib.h>
 
 #define FIX_GZ AMX_TEST_DATA "/fixture-images-idx3-ubyte.gz"
@@ -382,6 +386,7 @@ static const struct variant label_variants[] = {
     {"l-image-magic", 0, SET_BYTE, 3, 0x03, "dimension"},
     {"l-type", 0, SET_BYTE, 2, 0x0c, "data type"},
     {"l-cut", 0, CUT_TAIL, 1, 0, "truncated"},
+    {"l-no-data", 0, CUT_TAIL, 20, 0, "truncated"}, /* a header, no labels */
     {"l-header-cut", 0, CUT_TAIL, 22, 0, "truncated IDX header"},
     {"l-trailing", 0, APPEND, 0, 2, "trailing byte"},
     {"l-count-0", 0, SET_BE32, 4, 0, "no labels"},
@@ -423,6 +428,177 @@ START_TEST(test_malformed_labels)
 }
 END_TEST
 
+/* Images of pseudo-random bytes (incompressible: deflate stores them), so a
+ * gzip file of 1,000 of them is ~785 kB and read in several pieces. */
+static unsigned char *noise_idx(size_t n, size_t *len)
+{
+    *len = 16 + n * 784;
+    unsigned char *b = malloc(*len);
+    ck_assert_ptr_nonnull(b);
+    static const unsigned char head[8] = {0, 0, 8, 3, 0, 0, 0, 0};
+    memcpy(b, head, 8);
+    put_be32(b + 4, (uint32_t)n);
+    put_be32(b + 8, 28);
+    put_be32(b + 12, 28);
+    uint32_t x = 12345u;
+    for (size_t i = 16; i < *len; i++) {
+        x = x * 1664525u + 1013904223u;
+        b[i] = (unsigned char)(x >> 24);
+    }
+    return b;
+}
+
+/* How a good gzip file is spoilt: cut its last `cut` bytes, xor the byte at
+ * `flip` (from the start; 0: none) with 0x01, then append `extra` bytes of
+ * `fill` (or, when fill is -1, a second gzip member holding nothing). */
+struct gz_spoil {
+    const char *name;
+    size_t cut;
+    size_t flip; /* SIZE_MAX: the middle of the file */
+    size_t extra;
+    int fill;
+    const char *words; /* the message must contain this; NULL: must be read fine */
+};
+
+static const struct gz_spoil gz_spoils[] = {
+    {"intact", 0, 0, 0, 0, NULL},
+    {"empty-second-member", 0, 0, 0, -1, NULL}, /* RFC 1952 allows it: `cat a.gz b.gz` */
+    {"trailer-cut-1", 1, 0, 0, 0, "truncated gzip"},
+    {"trailer-cut-4", 4, 0, 0, 0, "truncated gzip"},
+    {"trailer-cut-8", 8, 0, 0, 0, "truncated gzip"},
+    {"flip-and-trailer-cut", 8, SIZE_MAX, 0, 0, "truncated gzip"},
+    {"flip-and-cut-1", 1, SIZE_MAX, 0, 0, "CRC-32"}, /* the CRC is still there */
+    {"flip", 0, SIZE_MAX, 0, 0, "CRC-32"},
+    {"zeros-after-1", 0, 0, 1, 0x00, "after the end of the gzip data"},
+    {"zeros-after-4096", 0, 0, 4096, 0x00, "after the end of the gzip data"},
+    {"garbage-after", 0, 0, 100, 0x2a, "after the end of the gzip data"},
+    {"half-a-gzip-magic-after", 0, 0, 1, 0x1f, "truncated gzip"},
+};
+
+START_TEST(test_corrupt_gzip)
+{
+    size_t good_len = 0;
+    unsigned char *good = noise_idx(1000, &good_len);
+    char *dir = tu_tmpdir("data");
+    ck_assert_ptr_nonnull(dir);
+    char *gz = tu_fmt("%s/good.gz", dir), *empty = tu_fmt("%s/empty.gz", dir);
+    ck_assert_int_eq(gzip_file(gz, good, good_len), 0);
+    ck_assert_int_eq(gzip_file(empty, "", 0), 0);
+    size_t gz_len = 0, empty_len = 0;
+    unsigned char *gzb = (unsigned char *)tu_read_file(gz, &gz_len);
+    unsigned char *eb = (unsigned char *)tu_read_file(empty, &empty_len);
+    ck_assert_ptr_nonnull(gzb);
+    ck_assert_ptr_nonnull(eb);
+    ck_assert(gz_len > 700000); /* stored, not compressed: several reads */
+    for (size_t k = 0; k < sizeof gz_spoils / sizeof gz_spoils[0]; k++) {
+        const struct gz_spoil *v = &gz_spoils[k];
+        size_t len = gz_len - v->cut, extra = v->fill < 0 ? empty_len : v->extra;
+        unsigned char *b = malloc(len + extra);
+        ck_assert_ptr_nonnull(b);
+        memcpy(b, gzb, len);
+        if (v->flip) b[v->flip == SIZE_MAX ? gz_len / 2 : v->flip] ^= 0x01;
+        if (v->fill < 0)
+            memcpy(b + len, eb, empty_len);
+        else
+            memset(b + len, v->fill, extra);
+        char *path = tu_fmt("%s/%s.gz", dir, v->name);
+        ck_assert_int_eq(tu_write_file(path, b, len + extra), 0);
+        free(b);
+        struct amx_images im = {.n = 3};
+        struct amx_error err = {0};
+        enum amx_status st = amx_idx_read_images(path, 0, &im, &err);
+        if (!v->words) {
+            ck_assert_msg(st == AMX_OK, "%s: %s", v->name, err.msg);
+            ck_assert_uint_eq(im.n, 1000);
+            for (size_t i = 0; i < 1000 * 784; i++)
+                if (im.x[i] != (float)good[16 + i] / 255.0f)
+                    ck_abort_msg("%s: pixel %zu differs", v->name, i);
+            amx_images_free(&im);
+        } else {
+            assert_refused(st, &err, path, v->words, v->name);
+            ck_assert_msg(im.x == NULL && im.n == 0, "%s: half-returned", v->name);
+            /* a limit does not let it through: the file is read to its end */
+            memset(&err, 0, sizeof err);
+            st = amx_idx_read_images(path, 10, &im, &err);
+            assert_refused(st, &err, path, v->words, v->name);
+        }
+        free(path);
+    }
+    /* labels go through the same reader: a cut trailer of a label file */
+    static const unsigned char labels[13] = {0, 0, 8, 1, 0, 0, 0, 5, 7, 0, 9, 3, 255};
+    char *lab = tu_fmt("%s/labels.gz", dir);
+    ck_assert_int_eq(gzip_file(lab, labels, sizeof labels), 0);
+    size_t llen = 0;
+    unsigned char *lb = (unsigned char *)tu_read_file(lab, &llen);
+    ck_assert_ptr_nonnull(lb);
+    ck_assert_int_eq(tu_write_file(lab, lb, llen - 1), 0);
+    uint8_t *l = lb;
+    size_t n = 9;
+    struct amx_error err = {0};
+    assert_refused(amx_idx_read_labels(lab, 0, &l, &n, &err), &err, lab, "truncated gzip",
+                   "labels cut");
+    ck_assert(l == NULL && n == 0);
+    free(lb);
+    free(lab);
+    free(gzb);
+    free(eb);
+    free(gz);
+    free(empty);
+    free(good);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A FIFO blocks at open and read, a device never ends, a folder cannot be
+ * read: all are refused at once, by what they are (the TCase's timeout
+ * catches a reader that blocks). */
+START_TEST(test_not_regular)
+{
+    char *dir = tu_tmpdir("data");
+    ck_assert_ptr_nonnull(dir);
+    char *fifo = tu_fmt("%s/fifo-idx3-ubyte", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[3] = {fifo, dir, "/dev/zero"};
+    const char *words[3] = {"is a FIFO", "is a directory", "is a character device"};
+    for (int k = 0; k < 3; k++) {
+        struct stat sb;
+        if (stat(paths[k], &sb) != 0) continue; /* no /dev/zero here */
+        struct amx_images im = {.n = 1};
+        struct amx_error err = {0};
+        time_t t0 = time(NULL);
+        assert_refused(amx_idx_read_images(paths[k], 0, &im, &err), &err, paths[k], words[k],
+                       words[k]);
+        ck_assert(strstr(err.msg, "not a regular file") != NULL);
+        ck_assert(im.x == NULL && im.n == 0);
+        uint8_t *l = (uint8_t *)&err;
+        size_t n = 1;
+        assert_refused(amx_idx_read_labels(paths[k], 0, &l, &n, &err), &err, paths[k], words[k],
+                       words[k]);
+        ck_assert(l == NULL && n == 0);
+        char hex[65] = "x";
+        assert_refused(amx_file_sha256(paths[k], hex, &err), &err, paths[k], words[k], words[k]);
+        ck_assert(hex[0] == '\0');
+        ck_assert_msg(time(NULL) - t0 <= 2, "%s: took %lld s", paths[k],
+                      (long long)(time(NULL) - t0));
+    }
+    /* a symbolic link to a regular file is that file */
+    char *link = tu_fmt("%s/link-idx3-ubyte.gz", dir);
+    ck_assert_int_eq(symlink(FIX_GZ, link), 0);
+    struct amx_images a = {0}, b = {0};
+    struct amx_error err = {0};
+    ck_assert_int_eq(amx_idx_read_images(link, 0, &a, &err), AMX_OK);
+    ck_assert_int_eq(amx_idx_read_images(FIX_GZ, 0, &b, &err), AMX_OK);
+    ck_assert_str_eq(a.sha256, b.sha256);
+    amx_images_free(&a);
+    amx_images_free(&b);
+    free(link);
+    tu_rmtree(dir);
+    free(dir);
+    free(fifo);
+}
+END_TEST
+
 START_TEST(test_pair)
 {
     struct amx_images im = {0};
@@ -454,7 +630,12 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_malformed_images);
     tcase_add_test(tc, test_malformed_labels);
     tcase_add_test(tc, test_pair);
+    tcase_add_test(tc, test_corrupt_gzip);
     suite_add_tcase(s, tc);
+    TCase *odd = tcase_create("not-regular");
+    tcase_set_timeout(odd, 10); /* before the fix a FIFO blocked forever */
+    tcase_add_test(odd, test_not_regular);
+    suite_add_tcase(s, odd);
     return s;
 }
 

@@ -1,6 +1,6 @@
 /* Datasets in the IDX format of MNIST (LeCun et al.), plain or gzip-compressed
- * (zlib reads both through one path, so "x-idx3-ubyte" and "x-idx3-ubyte.gz"
- * are equally fine). Only unsigned-byte IDX files are read: images (magic
+ * (a gzip file is recognised by its magic bytes, not its name, so
+ * "x-idx3-ubyte" and "x-idx3-ubyte.gz" are equally fine). Only unsigned-byte IDX files are read: images (magic
  * 0x00000803, three dimensions: count, rows, columns) and labels (magic
  * 0x00000801, one dimension: count).
  *
@@ -11,12 +11,15 @@
  *     // im.n = 2000 images of im.rows x im.cols = im.dim floats in [0,1]
  *     amx_images_free(&im);
  *
- * A file is read to its end even when fewer items are asked for, so a
- * truncated file, trailing bytes of the IDX data or corrupt gzip data are
- * always refused (AMX_ERR_DATA, with err->path the file and err->msg the
- * problem). Known gap: zlib's gzread ignores bytes after the end of the last
- * gzip member that are not another member, so such garbage after a .gz
- * stream is not detected. On failure
+ * Only regular files are read (or links to them): a FIFO, a folder or a
+ * device such as /dev/zero is refused before anything is read, saying what
+ * the path is. A file is read to its end even when fewer items are asked
+ * for, so a truncated file, trailing bytes of the IDX data and corrupt gzip
+ * data are always refused (AMX_ERR_DATA, with err->path the file and
+ * err->msg the problem). A gzip file must end with the trailer of its last
+ * member (its CRC-32 and length are checked), and nothing but further gzip
+ * members may follow a member: a cut trailer and garbage or zeros after the
+ * stream are refused too. Reading stops at the first read error. On failure
  * nothing is returned: out-structs stay zeroed and out-pointers NULL. */
 #ifndef ADAMIX_DATA_H
 #define ADAMIX_DATA_H
@@ -59,8 +62,8 @@ enum amx_status amx_idx_read_labels(const char *path, long limit, uint8_t **labe
 enum amx_status amx_idx_check_pair(const char *images_path, size_t n_images,
                                    const char *labels_path, size_t n_labels, struct amx_error *err);
 
-/* SHA-256 of a file's bytes as 64 lower-case hex digits (AMX_ERR_DATA when it
- * cannot be read). */
+/* SHA-256 of a regular file's bytes as 64 lower-case hex digits (AMX_ERR_DATA
+ * when it cannot be read or is not a regular file). */
 enum amx_status amx_file_sha256(const char *path, char hex[65], struct amx_error *err);
 
 #endif
