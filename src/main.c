@@ -27,6 +27,7 @@ static const char usage_text[] =
     "       adamix-run validate EXPERIMENT.yaml [PATH=VALUE ...]\n"
     "       adamix-run report RESULTS_DIR\n"
     "       adamix-run merge OUT_DIR SHARD_DIR...\n"
+    "       adamix-run compare A B [--rtol X] [--json]\n"
     "       adamix-run --help | --version\n"
     "\n"
     "Runs every point of an experiment's sweep (times its repeats), in parallel,\n"
@@ -54,6 +55,15 @@ static const char usage_text[] =
     "  -q, --quiet           no progress display (default when stdout is not a terminal)\n"
     "  -h, --help            this text\n"
     "  -V, --version         version, commit and BLAS\n"
+    "\n"
+    "compare A B: joins the runs of two results folders of one experiment (by id,\n"
+    "else by sweep values and repeat); per run, bit-identical or the largest\n"
+    "deviation of each curve column; per sweep point, the final and best report\n"
+    "metric against the spread between repeats. Exit 0 when every run is\n"
+    "bit-identical or every point agrees (|A - B| <= rtol |A| or <= 2 standard\n"
+    "errors of the difference), 1 otherwise, 2 for different experiments.\n"
+    "      --rtol X          relative tolerance of compare (default 0.01)\n"
+    "      --json            compare's report as JSON\n"
     "\n"
     "exit status: 0 all runs finished (a diverged run is a result); 1 a run failed;\n"
     "2 bad usage or invalid experiment; 3 missing or malformed data; 130 interrupted\n"
@@ -261,6 +271,8 @@ struct options {
     int jobs;
     bool dry_run, print_config, force, rerun_failed, fail_fast, quiet;
     int shard_i, shard_n;
+    double rtol; /* compare */
+    bool json, rtol_given;
     const char **overrides;
     size_t n_overrides;
 };
@@ -420,6 +432,33 @@ static int build_report(const struct amx_experiment *exp, const char *dir, size_
     return 0;
 }
 
+/* A rerun into a folder whose runs were computed on another BLAS kernel gets
+ * curves that differ in their last bits (then like a change of seed): say so
+ * once, with how to pin the kernel the folder names. */
+static void note_kernel(const char *out)
+{
+    char path[AMX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/manifest.json", out);
+    json_error_t jerr;
+    json_t *m = json_load_file(path, 0, &jerr);
+    if (!m) return;
+    /* the kernels of this folder: its last invocation's and every earlier one's */
+    const char *now = amx_blas_corename(), *other = NULL;
+    json_t *prev = json_object_get(m, "previous");
+    for (size_t i = 0; i <= json_array_size(prev) && !other; i++) {
+        json_t *e = i == 0 ? m : json_array_get(prev, i - 1);
+        const char *core = json_string_value(json_object_get(e, "blas_core"));
+        if (core && now && strcmp(core, now) != 0) other = core;
+    }
+    if (other)
+        printf("note: %s names the OpenBLAS kernel %s, this run computes on %s: runs computed "
+               "now will not be bit-identical to those computed there on %s (they agree within "
+               "the spread between repeats; adamix-run compare checks). For a bit-identical "
+               "rerun: OPENBLAS_CORETYPE=%s\n",
+               path, other, now, other, other);
+    json_decref(m);
+}
+
 static int cmd_run(const char *file, const struct options *o, int argc, char **argv)
 {
     struct amx_experiment *exp = NULL;
@@ -450,6 +489,7 @@ static int cmd_run(const char *file, const struct options *o, int argc, char **a
                                     .argc = argc,
                                     .argv = argv,
                                     .experiment_text = text};
+    note_kernel(out);
     struct display d = {.live = !o->quiet && isatty(STDOUT_FILENO), .started = now()};
     struct amx_runner_result res;
     enum amx_status st = amx_runner_run(exp, &ro, on_event, &d, &res, &err);
@@ -529,6 +569,64 @@ static int cmd_report(const char *dir, size_t *missing)
     if (rc) return rc;
     rc = build_report(exp, dir, missing);
     amx_experiment_free(exp);
+    return rc;
+}
+
+/* The run ids and axes of a loaded experiment, for amx_compare. */
+static bool compare_side(const char *dir, const struct amx_experiment *exp,
+                         struct amx_compare_side *s)
+{
+    const char **axes = calloc(exp->n_axes + 1, sizeof *axes);
+    const char **ids = calloc(exp->n_runs + 1, sizeof *ids);
+    if (!axes || !ids) {
+        free(axes);
+        free(ids);
+        return false;
+    }
+    for (size_t a = 0; a < exp->n_axes; a++)
+        axes[a] = exp->axes[a].path;
+    for (size_t i = 0; i < exp->n_runs; i++)
+        ids[i] = exp->runs[i].id;
+    *s = (struct amx_compare_side){
+        dir, exp->n_runs ? exp->runs[0].cfg.name : "", exp->n_axes, axes, exp->n_runs, ids};
+    return true;
+}
+
+static int cmd_compare(const char *a, const char *b, const struct options *o)
+{
+    struct amx_experiment *ea = NULL, *eb = NULL;
+    int rc = load_results(a, &ea);
+    if (!rc) rc = load_results(b, &eb);
+    struct amx_compare_side sa = {0}, sb = {0};
+    if (!rc && (!compare_side(a, ea, &sa) || !compare_side(b, eb, &sb))) {
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        rc = 1;
+    }
+    if (!rc) {
+        const char *metric = "test_error";
+        if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_VALIDATION_ERROR)
+            metric = "validation_error";
+        else if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_TRAIN_ERROR)
+            metric = "train_error";
+        char *text = NULL;
+        int verdict = 1;
+        struct amx_error err = {0};
+        if (amx_compare(&sa, &sb, metric, o->rtol_given ? o->rtol : 0.01, o->json, &text, &verdict,
+                        &err) != AMX_OK) {
+            print_error(&err);
+            rc = 1;
+        } else {
+            fputs(text ? text : "", verdict == 2 && !o->json ? stderr : stdout);
+            rc = verdict;
+        }
+        free(text);
+    }
+    free((void *)sa.axes);
+    free((void *)sa.run_ids);
+    free((void *)sb.axes);
+    free((void *)sb.run_ids);
+    amx_experiment_free(ea);
+    amx_experiment_free(eb);
     return rc;
 }
 
@@ -900,7 +998,8 @@ static int dispatch(int argc, char **argv, struct options *opts)
         {"print-config", no_argument, 0, 3}, {"force", no_argument, 0, 4},
         {"rerun-failed", no_argument, 0, 5}, {"fail-fast", no_argument, 0, 6},
         {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},    {0, 0, 0, 0}};
+        {"version", no_argument, 0, 'V'},    {"rtol", required_argument, 0, 8},
+        {"json", no_argument, 0, 9},         {0, 0, 0, 0}};
     int c;
     bool shard_given = false;
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
@@ -944,6 +1043,18 @@ static int dispatch(int argc, char **argv, struct options *opts)
         case 7:
             if (!*optarg) return usage_error("%s", "--cache expects a folder name, got ''");
             o.cache = optarg;
+            break;
+        case 8: {
+            char *end;
+            double x = strtod(optarg, &end);
+            if (end == optarg || *end || !(x >= 0) || x > 1)
+                return usage_error("--rtol expects a number from 0 to 1, got '%s'", optarg);
+            o.rtol = x;
+            o.rtol_given = true;
+            break;
+        }
+        case 9:
+            o.json = true;
             break;
         case 'q':
             o.quiet = true;
@@ -992,7 +1103,12 @@ static int dispatch(int argc, char **argv, struct options *opts)
     }
     const char *cmd = argv[optind];
     int rc;
-    if (strcmp(cmd, "report") == 0) {
+    if ((o.rtol_given || o.json) && strcmp(cmd, "compare") != 0)
+        return usage_error("%s", "--rtol and --json belong to compare A B");
+    if (strcmp(cmd, "compare") == 0) {
+        if (argc - optind != 3) return usage_error("%s", "compare expects two results folders A B");
+        rc = cmd_compare(argv[optind + 1], argv[optind + 2], &o);
+    } else if (strcmp(cmd, "report") == 0) {
         if (argc - optind != 2) return usage_error("%s", "report expects one RESULTS_DIR");
         rc = cmd_report(argv[optind + 1], NULL);
     } else if (strcmp(cmd, "merge") == 0) {

@@ -85,4 +85,24 @@ struct amx_report_result {
 enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_report_result *res,
                                  struct amx_error *err);
 
+/* One results folder for amx_compare: where it is and the experiment it was
+ * made from (name, sweep axes, the run ids of its expansion). */
+struct amx_compare_side {
+    const char *dir;
+    const char *name;
+    size_t n_axes;
+    const char *const *axes;
+    size_t n_runs;
+    const char *const *run_ids;
+};
+
+/* Compares the runs of two results folders (src/report/compare.c says how):
+ * *text gets the report to print (malloc'ed; JSON when as_json), *verdict 0
+ * (every run bit-identical, or every sweep point within the tolerance on the
+ * final and best `metric`), 1 (they differ) or 2 (different experiments, or
+ * no run in common). Errors: unreadable or malformed run files. */
+enum amx_status amx_compare(const struct amx_compare_side *a, const struct amx_compare_side *b,
+                            const char *metric, double rtol, bool as_json, char **text,
+                            int *verdict, struct amx_error *err);
+
 #endif

@@ -127,6 +127,7 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err);
 enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err);
 
 /* report.c: helpers */
+void rpt_ctx_free(struct rpt_ctx *ctx);
 void rpt_warn(struct rpt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "%.10g", or nan / inf / -inf: one spelling whatever the C library. */
 void rpt_fmt_num(char buf[32], double x);

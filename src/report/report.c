@@ -64,7 +64,7 @@ static void curve_free(struct rpt_curve *c)
     free(c->has);
 }
 
-static void ctx_free(struct rpt_ctx *ctx)
+void rpt_ctx_free(struct rpt_ctx *ctx)
 {
     if (ctx->runs) {
         for (size_t i = 0; i < ctx->in->n_runs; i++) {
@@ -121,6 +121,6 @@ enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_r
     if (st == AMX_OK) st = rpt_write_report_md(&ctx, err);
     if (st == AMX_OK) st = rpt_write_figure(&ctx, err);
     if (st == AMX_OK && in->render) st = rpt_render_figure(&ctx, err);
-    ctx_free(&ctx);
+    rpt_ctx_free(&ctx);
     return st;
 }

@@ -12,6 +12,7 @@
 #include "adamix/fsutil.h"
 #include "adamix/optim.h"
 #include "adamix/rng.h"
+#include "adamix/version.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -267,6 +268,9 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(data, "test_images", json_integer((json_int_t)d->test.n));
     json_object_set_new(data, "train_error_images", json_integer((json_int_t)o->n_train_eval));
     json_object_set_new(root, "data", data);
+    /* the kernel the numbers were computed on: another one changes the last
+     * bits (provenance, not identity) */
+    json_object_set_new(root, "blas_core", json_string(amx_blas_corename()));
     json_object_set_new(root, "seconds", json_real(o->seconds));
     json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
     json_object_set_new(root, "finetune_seconds", json_real(o->finetune_seconds));
