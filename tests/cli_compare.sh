@@ -78,6 +78,12 @@ check "--json: valid JSON with the result" \
 rc=$?
 check "other experiment: exit 2 (got $rc)" [ "$rc" = 2 ]
 check "other experiment: says so" grep -q "different experiments" c6.txt
+cp -r a data2
+sed -i 's/"train_sha256": "[0-9a-f]*"/"train_sha256": "0123456789abcdef"/' "data2/runs/$run/summary.json"
+"$prog" compare a data2 >c6b.txt 2>&1
+rc=$?
+check "a run computed from other data: exit 2 (got $rc)" [ "$rc" = 2 ]
+check "... says which run and set" grep -q "computed from different data: run $run read a training set" c6b.txt
 "$prog" compare --rtol 0.1 a >c7.txt 2>&1
 rc=$?
 check "compare with one folder: usage error (got $rc)" [ "$rc" = 2 ]

@@ -1,38 +1,124 @@
 #!/usr/bin/env bash
 # Reruns every experiment behind the paper figures, in order: the tuning
 # sweeps (tune-*.yaml, on held-out training images), then Figures 4-7 with
-# the tuned constants. Results go to results/<name>/ (committed); the
-# pretraining cache is shared in results/.cache (not committed).
+# the tuned constants, each into a fresh folder, and ends by comparing every
+# one with the committed results/<name> (adamix-run compare), printing the
+# deviations. The pretraining cache is shared in OUT/.cache.
 #
-#   tools/reproduce-paper.sh [-j N] [--force]
+#   tools/reproduce-paper.sh [-j N] [--out DIR] [--data DIR] [--rtol X]
 #
-# Same build, same data: the committed curve.csv and summary.json files come
-# back byte-identical (timing columns aside). Needs the default data
-# (tools/get-mnist.sh) and a build (tools/setup.sh).
+#   --out DIR    where the reruns go (default: reproduce/<date>-<time>; never results/)
+#   --data DIR   the data folder (data.dir) for every experiment; default: the
+#                experiments' own (data/mnist). The committed Figures 4-7 were
+#                computed on the 10,000-digit set: --data data/mnist-10k (after
+#                tools/get-mnist.sh --source mnist-10k) reruns them; another
+#                data.dir changes the run ids, and compare joins the runs by
+#                their sweep values instead.
+#   --rtol X     compare's relative tolerance (default 0.01)
+#
+# Same build, same data, same OpenBLAS kernel as the committed manifests name
+# (OPENBLAS_CORETYPE pins it): every run bit-identical (timing aside). Another
+# kernel: agreement within the spread between repeats, which compare reports
+# per sweep point. Exit 0 when every experiment agrees, 1 when one differs or
+# fails, 2 for bad usage.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 prog=build/adamix-run
-[ -x "$prog" ] || { echo "reproduce-paper: $prog not found: run tools/setup.sh first" >&2; exit 1; }
-[ -f data/mnist/SOURCE ] || { echo "reproduce-paper: no data: run tools/get-mnist.sh first" >&2; exit 1; }
+usage() {
+    echo "usage: tools/reproduce-paper.sh [-j N] [--out DIR] [--data DIR] [--rtol X]" >&2
+    exit 2
+}
+[ -x "$prog" ] || {
+    echo "reproduce-paper: $prog not found: run tools/setup.sh first" >&2
+    exit 1
+}
 
-args=(--cache results/.cache)
+out=reproduce/$(date -u +%Y%m%d-%H%M%S)
+data=
+rtol=0.01
+args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    -j) args+=(-j "$2"); shift ;;
-    --force) args+=(--force) ;;
-    *) echo "usage: tools/reproduce-paper.sh [-j N] [--force]" >&2; exit 2 ;;
+    -j)
+        [ $# -ge 2 ] || usage
+        args+=(-j "$2")
+        shift
+        ;;
+    --out)
+        [ $# -ge 2 ] || usage
+        out=$2
+        shift
+        ;;
+    --data)
+        [ $# -ge 2 ] || usage
+        data=$2
+        shift
+        ;;
+    --rtol)
+        [ $# -ge 2 ] || usage
+        rtol=$2
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,/^set /p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) usage ;;
     esac
     shift
 done
+case "$(cd "$(dirname "$out")" 2>/dev/null && pwd)/$(basename "$out")" in
+"$root/results" | "$root"/results/*)
+    echo "reproduce-paper: --out must not be under results/ (the committed reference)" >&2
+    exit 2
+    ;;
+esac
+if [ -n "$data" ]; then
+    [ -f "$data/SOURCE" ] || [ -f "$data/train-images-idx3-ubyte.gz" ] || {
+        echo "reproduce-paper: $data holds no MNIST (tools/get-mnist.sh fetches it)" >&2
+        exit 1
+    }
+    args+=(--set "data.dir=$data")
+else
+    [ -f data/mnist/SOURCE ] || {
+        echo "reproduce-paper: no data: run tools/get-mnist.sh first" >&2
+        exit 1
+    }
+fi
+mkdir -p "$out"
+args+=(--cache "$out/.cache")
 
+exps=(tune-constant tune-adagrad tune-adadec tune-adamix
+    fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates
+    fig7-bias-learning-rates)
 start=$(date +%s)
-for exp in tune-constant tune-adagrad tune-adadec tune-adamix \
-    fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates \
-    fig7-bias-learning-rates; do
+failed=0
+for exp in "${exps[@]}"; do
     f=experiments/$exp.yaml
-    [ -f "$f" ] || { echo "reproduce-paper: $f is missing" >&2; exit 1; }
-    echo "== $exp"
-    "$prog" -q "${args[@]}" "$f"
+    [ -f "$f" ] || {
+        echo "reproduce-paper: $f is missing" >&2
+        exit 1
+    }
+    echo "== $exp -> $out/$exp"
+    "$prog" -q "${args[@]}" -o "$out/$exp" "$f" || failed=1
 done
-echo "reproduce-paper: done in $(( ($(date +%s) - start) / 60 )) minutes"
+echo "reproduce-paper: computed in $((($(date +%s) - start) / 60)) minutes"
+
+echo "== compare with the committed results (rtol $rtol)"
+verdict=0
+for exp in "${exps[@]}"; do
+    if [ ! -d "results/$exp" ]; then
+        echo "$exp: no committed results/$exp to compare with"
+        continue
+    fi
+    set +e
+    "$prog" compare --rtol "$rtol" "results/$exp" "$out/$exp" >"$out/$exp.compare.txt" 2>&1
+    rc=$?
+    set -e
+    # the runs that differ and the per-point lines, then the verdict
+    grep -E "differs|DIFFERS|different|^result:" "$out/$exp.compare.txt" | sed "s|^|$exp: |" || true
+    [ "$rc" = 0 ] || verdict=1
+done
+echo "reproduce-paper: full compare reports in $out/*.compare.txt"
+[ "$failed" = 0 ] && [ "$verdict" = 0 ]

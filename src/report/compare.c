@@ -251,6 +251,22 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
     }
     for (size_t j = 0; j < nb; j++)
         only_b += B->ctx.runs[j].complete && !taken[j];
+    /* runs computed from other data files are not reruns of each other */
+    for (size_t i = 0; i < na; i++) {
+        if (match[i] == RPT_NONE) continue;
+        const struct rpt_run *ra = &A->ctx.runs[i], *rb = &B->ctx.runs[match[i]];
+        bool tr = ra->train_sha[0] && rb->train_sha[0] && strcmp(ra->train_sha, rb->train_sha);
+        bool te = ra->test_sha[0] && rb->test_sha[0] && strcmp(ra->test_sha, rb->test_sha);
+        if (!tr && !te) continue;
+        amx_buf_printf(&out,
+                       "%s and %s were computed from different data: run %s read a %s set with "
+                       "SHA-256 %.12s... in A and %.12s... in B; compare joins reruns of one "
+                       "experiment on the same data\n",
+                       ca->dir, cb->dir, ra->id, tr ? "training" : "test",
+                       tr ? ra->train_sha : ra->test_sha, tr ? rb->train_sha : rb->test_sha);
+        *verdict = 2;
+        goto done;
+    }
     if (joined == 0) {
         amx_buf_printf(&out,
                        "%s and %s have no complete run in common (by id or by sweep values and "

@@ -46,6 +46,8 @@ struct rpt_run {
     /* the report metric of this run (paired.c): last row and smallest value */
     double m_final, m_best;
     struct rpt_reach reach[AMX_MAX_TARGETS];
+    /* summary.json's data.train_sha256 and test_sha256, "" when absent */
+    char train_sha[65], test_sha[65];
 };
 
 /* One measure of a point against the baseline point, repeat by repeat. */

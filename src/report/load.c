@@ -71,6 +71,11 @@ static enum amx_status read_summary(struct rpt_ctx *ctx, struct rpt_run *r, json
         return AMX_OK;
     }
     r->repeat = (long)json_integer_value(rep);
+    json_t *data = json_object_get(root, "data");
+    const char *tr = json_string_value(json_object_get(data, "train_sha256"));
+    const char *te = json_string_value(json_object_get(data, "test_sha256"));
+    snprintf(r->train_sha, sizeof r->train_sha, "%s", tr ? tr : "");
+    snprintf(r->test_sha, sizeof r->test_sha, "%s", te ? te : "");
     if (!get_number_or_null(root, "final_test_error", &r->final_test) ||
         !get_number_or_null(root, "best_test_error", &r->best_test)) {
         *why = "\"final_test_error\" or \"best_test_error\" is not a number or null";
