@@ -10,6 +10,8 @@
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
 #   tools/setup.sh --no-build   skip configuring and building
 #   tools/setup.sh --dev        also install the developer tools (clang-format)
+#   tools/setup.sh --slurm      also install Slurm and munge (slurm-wlm, munge) for
+#                               the array-job test (tests/slurm_array.sh, ctest -L slurm)
 #   tools/setup.sh --build-dir DIR --cmake-args "..."   where and how to build
 set -euo pipefail
 
@@ -20,6 +22,7 @@ do_install=1
 do_data=1
 do_build=1
 dev=0
+slurm=0
 build_dir=build
 cmake_args=""
 data_args=()
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
     --no-data) do_data=0 ;;
     --no-build) do_build=0 ;;
     --dev) dev=1 ;;
+    --slurm) slurm=1 ;;
     --build-dir)
         [ $# -ge 2 ] || die "--build-dir needs a folder"
         build_dir=$2
@@ -69,6 +73,9 @@ packages=(build-essential g++ cmake pkg-config git ca-certificates curl
     libpcg-cpp-dev gnuplot-nox)
 [ "$do_data" = 1 ] && packages+=(npm)
 [ "$dev" = 1 ] && packages+=(clang-format)
+# Slurm 22.05 (slurmctld, slurmd, the clients) and munge, Debian 12's; the
+# test starts its own daemons, so none needs to be running
+[ "$slurm" = 1 ] && packages+=(slurm-wlm munge)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
