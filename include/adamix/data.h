@@ -1,8 +1,8 @@
 /* Datasets in the IDX format of MNIST (LeCun et al.), plain or gzip-compressed
- * (a gzip file is recognised by its magic bytes, not its name, so
- * "x-idx3-ubyte" and "x-idx3-ubyte.gz" are equally fine). Only unsigned-byte IDX files are read: images (magic
- * 0x00000803, three dimensions: count, rows, columns) and labels (magic
- * 0x00000801, one dimension: count).
+ * (a gzip file is recognised by its magic bytes, not by its name, so
+ * "x-idx3-ubyte" and "x-idx3-ubyte.gz" are equally fine). Only unsigned-byte
+ * IDX files are read: images (magic 0x00000803, three dimensions: count,
+ * rows, columns) and labels (magic 0x00000801, one dimension: count).
  *
  *     struct amx_images im = {0};
  *     struct amx_error err = {0};
