@@ -123,11 +123,12 @@ static enum amx_status next_member(struct idx *f, struct amx_error *err)
 {
     if (f->in[f->in_pos] != 0x1f) {
         uint64_t at = f->in_total - (f->in_len - f->in_pos);
+        uint64_t n = f->size > at ? f->size - at : 1;
         return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0,
-                        "%llu unexpected bytes after the end of the gzip data (from byte %llu "
+                        "%llu unexpected byte%s after the end of the gzip data (from byte %llu "
                         "of %llu; byte 0x%02x, not another gzip member): trailing garbage",
-                        (unsigned long long)(f->size > at ? f->size - at : 1),
-                        (unsigned long long)at, (unsigned long long)f->size, f->in[f->in_pos]);
+                        (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)at,
+                        (unsigned long long)f->size, f->in[f->in_pos]);
     }
     if (inflateReset(&f->z) != Z_OK)
         return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0, "corrupt gzip data: inflateReset failed");
