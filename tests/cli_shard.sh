@@ -43,7 +43,8 @@ for i in 1 2 3; do
     "$prog" --dry-run --shard $i/3 "$exp" >small$i.txt 2>&1
     comm -23 <(ids_of small$i.txt) <(ids_of dry$i.txt) | grep -q . || stay=$((stay + 1))
 done
-check "a grown sweep keeps every run on its shard" [ $stay -eq 3 ] && [ -s small1.txt ] && [ -s dry1.txt ]
+check "a grown sweep keeps every run on its shard (in $stay of 3 shards)" [ $stay -eq 3 ]
+check "the grown and the small sweep were listed" grep -q "runs in shard 1/3" small1.txt
 
 # 3. Two processes that need the same pretraining at the same time, sharing
 #    --cache: it is computed once (the other waits on the entry's lock, then
@@ -57,18 +58,19 @@ wait $pa
 ra=$?
 wait $pb
 rb=$?
-check "two processes sharing a cache: both exit 0 ($ra, $rb)" [ $ra -eq 0 ] && [ $rb -eq 0 ]
+check "two processes sharing a cache: both exit 0 ($ra, $rb)" [ "$ra $rb" = "0 0" ]
 computed=$(cat a.txt b.txt | sed -n 's/^pretraining: \([0-9]*\) computed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 check "two processes sharing a cache: the pretraining computed once (got $computed)" [ "$computed" = 1 ]
 check "two processes sharing a cache: only the cache entry is left" [ "$(ls shared)" = "$(cd shared && ls pretrain-*.bin)" ]
-check "two processes sharing a cache: same results" [ -s a/summary.csv ] &&
+check "two processes sharing a cache: same results" \
     cmp -s <(cut -d, -f1-7 a/summary.csv) <(cut -d, -f1-7 b/summary.csv)
+check "two processes sharing a cache: 2 runs each" [ "$(wc -l <a/summary.csv)" -eq 3 ]
 
 # 4. merge: which runs are missing, from which shard, and why.
 "$prog" -q -j 2 -o s1 --shard 1/2 --cache c "$exp" >/dev/null 2>&1
 "$prog" --dry-run --shard 2/2 "$exp" >dry-s2.txt
 n2=$(ids_of dry-s2.txt | wc -l)
-check "this sweep puts runs in both shards ($((4 - n2)) + $n2)" [ "$n2" -ge 1 ] && [ "$n2" -le 3 ]
+check "this sweep puts runs in both shards ($((4 - n2)) + $n2)" [ "$n2" -ge 1 -a "$n2" -le 3 ]
 "$prog" merge m1 s1 s2 >m1.out 2>m1.err
 rc=$?
 check "merge without shard 2's folder exits 1 (got $rc)" [ $rc -eq 1 ]

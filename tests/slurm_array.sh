@@ -284,10 +284,30 @@ pretrain_count() { # pretrain_count FILES...: the sum of "pretraining: N compute
     sed -n 's/^pretraining: \([0-9]*\) computed.*/\1/p' "$@" | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# --- 0. what the scripts refuse, before anything is queued
+printf 'name: bad\nnetwork: {layers: [784, 8]}\nfinetune: {rules: {all: {rule: nope}}}\n' >bad.yaml
+bash "$src/tools/slurm/submit.sh" bad.yaml 3 >sub-bad.out 2>&1
+rc=$?
+check "submit.sh refuses an invalid experiment (exit 2; got $rc)" [ $rc -eq 2 ]
+check "submit.sh names the invalid experiment" grep -q "bad.yaml is not a valid experiment" sub-bad.out
+bash "$src/tools/slurm/submit.sh" "$exp" 0 >sub-zero.out 2>&1
+rc=$?
+check "submit.sh refuses N = 0 (exit 2; got $rc)" [ $rc -eq 2 ]
+check "submit.sh says what N must be" grep -q "must be a whole number >= 1, got '0'" sub-zero.out
+check "nothing was queued by the refusals" [ -z "$(squeue -h -o %i)" ]
+env -u SLURM_ARRAY_TASK_ID bash "$src/tools/slurm/sweep.sbatch" "$exp" out 3 >sb.out 2>&1
+rc=$?
+check "sweep.sbatch outside an array job exits 2 (got $rc)" [ $rc -eq 2 ]
+check "sweep.sbatch says how to submit it" grep -q "submit with --array=1-3" sb.out
+SLURM_ARRAY_TASK_ID=4 bash "$src/tools/slurm/sweep.sbatch" "$exp" out 3 >sb4.out 2>&1
+rc=$?
+check "sweep.sbatch refuses array index 4 of 3 shards (got $rc)" [ $rc -eq 2 ]
+check "sweep.sbatch says which indices are shards" grep -q "index 4 is not a shard of 1..3" sb4.out
+
 # --- 1. array of 3 + afterok merge, through submit.sh
 out1=$work/r1/slurm-sweep
 echo "== 1. submit.sh: 3 shards and an afterok merge"
-(cd "$work" && bash "$src/tools/slurm/submit.sh" --out "$out1" "$exp" 3) >"$work/submit1.out" 2>&1 ||
+(cd "$work" && bash "$src/tools/slurm/submit.sh" --out "$out1" --throttle 2 "$exp" 3) >"$work/submit1.out" 2>&1 ||
     fatal "submit.sh failed: $(cat "$work/submit1.out")"
 cat "$work/submit1.out"
 a1=$(sed -n 's/^sweep job \([0-9]*\):.*/\1/p' "$work/submit1.out")
