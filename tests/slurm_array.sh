@@ -117,9 +117,10 @@ done
 host=$(hostname -s)
 S=$work/slurm
 mkdir -p "$S/state" "$S/spool"
+# both daemons on 127.0.0.1: no name lookup of the host is needed
 cat >"$S/slurm.conf" <<EOF
 ClusterName=adamixtest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$base
 SlurmdPort=$((base + 1))
 SlurmUser=root
@@ -147,7 +148,7 @@ MpiDefault=none
 SwitchType=switch/none
 ReturnToService=2
 MinJobAge=600
-NodeName=$host CPUs=2 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$S/slurm.conf
@@ -335,6 +336,15 @@ check "round 1: tasks 1 and 2 ran at the same time as the pretraining (they cont
 echo "round 1: merged folder against the unsharded -j 2 folder:"
 check "round 1: the merged folder equals the unsharded one, byte for byte (timing aside)" \
     same_folder "$work/ref" "$out1"
+
+# submit.sh --merge-after any (held, looked at, cancelled: nothing runs)
+(cd "$work" && bash "$src/tools/slurm/submit.sh" --out "$work/r3/x" --merge-after any "$exp" 3 --hold) \
+    >"$work/submit3.out" 2>&1
+a3=$(sed -n 's/^sweep job \([0-9]*\):.*/\1/p' "$work/submit3.out")
+m3=$(sed -n 's/^merge job \([0-9]*\):.*/\1/p' "$work/submit3.out")
+check "submit.sh --merge-after any: the merge depends on the array with afterany" \
+    bash -c "scontrol show job '${m3:-none}' | grep -q 'Dependency=afterany:${a3:-none}'"
+scancel "${a3:-0}" "${m3:-0}" 2>/dev/null
 
 # --- 2. failures: shard 2's data unreadable, one run of shard 3 unwritable
 out2=$work/r2/slurm-sweep
