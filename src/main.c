@@ -285,9 +285,10 @@ static int load_text(const char *file, const struct options *o, struct amx_exper
     struct amx_error err = {0};
     size_t len = 0;
     *text = NULL;
-    if (amx_read_file(file, text, &len, &err) != AMX_OK) {
-        fprintf(stderr, "%s: error: cannot read the experiment file: %s\n", file, err.msg);
-        return 2;
+    /* a regular file of at most 1 MiB: not a folder, FIFO or /dev/zero */
+    if (amx_node_read_file(file, text, &len, &err) != AMX_OK) {
+        print_error(&err);
+        return amx_status_exit_code(err.code);
     }
     struct amx_errlist errs = {0};
     enum amx_status st =
@@ -532,7 +533,16 @@ static int cmd_validate(const char *file, const struct options *o)
     struct amx_experiment *exp = NULL;
     int rc = load(file, o, &exp);
     if (rc) return rc;
-    printf("%s: ok (%zu run%s)\n", file, exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    /* the data too, from the files' headers: what a run would refuse at once */
+    struct amx_errlist errs = {0};
+    if (amx_experiment_check_data(exp, &errs) != AMX_OK) {
+        rc = print_errors(&errs);
+        amx_errlist_free(&errs);
+        amx_experiment_free(exp);
+        return rc ? rc : 2;
+    }
+    amx_errlist_free(&errs);
+    printf("%s: ok (%zu run%s, data checked)\n", file, exp->n_runs, exp->n_runs == 1 ? "" : "s");
     amx_experiment_free(exp);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ------------------------------------------------------------- helpers -- */
@@ -77,8 +78,8 @@ static const char FULL[] =
     "  validation: 500\n"                                                             /* 11 */
     "network:\n"                                                                      /* 12 */
     "  layers: [784, 100, 50, 10]\n"                                                  /* 13 */
-    "  hidden: relu\n"                                                                /* 14 */
-    "  code: tanh\n"                                                                  /* 15 */
+    "  hidden: logistic\n"                                                            /* 14 */
+    "  code: logistic\n"                                                              /* 15 */
     "  output: linear\n"                                                              /* 16 */
     "pretrain:\n"                                                                     /* 17 */
     "  epochs: 7\n"                                                                   /* 18 */
@@ -542,6 +543,99 @@ START_TEST(test_parse_file)
 }
 END_TEST
 
+/* Issue 13, item 7: a UTF-8 byte-order mark is accepted (and skipped: the
+ * marks are those an editor shows); the old parser said "did not find
+ * expected <document start>". A BOM further in is still content. */
+START_TEST(test_parse_utf8_bom)
+{
+    char text[256];
+    snprintf(text, sizeof text, "\xEF\xBB\xBF%s", MINIMAL);
+    struct amx_node *n = NULL;
+    struct amx_error e = {0};
+    enum amx_status s = amx_node_parse_string(text, strlen(text), "bom.yaml", true, &n, &e);
+    ck_assert_msg(s == AMX_OK, "%d:%d: %s", e.line, e.col, e.msg);
+    const struct amx_node_pair *p = amx_node_map_pair(n, "name");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->line, 1);
+    ck_assert_int_eq(p->col, 1);
+    ck_assert_str_eq(p->value->text, "m");
+    ck_assert_int_eq(p->value->col, 7);
+    amx_node_free(n);
+    struct amx_run_config cfg;
+    struct amx_errlist errs = {0};
+    ck_assert_msg(bind_text(text, &cfg, &errs) == AMX_OK, "%s", errs_text(&errs));
+    amx_errlist_free(&errs);
+    /* an invalid byte after a BOM: its offset counts the BOM's bytes */
+    const char bad[] = "\xEF\xBB\xBF"
+                       "a: \xff\n";
+    ck_assert_int_eq(amx_node_parse_string(bad, strlen(bad), "bom.yaml", true, &n, &e),
+                     AMX_ERR_CONFIG);
+    ck_assert_int_eq(e.line, 1);
+    ck_assert_int_eq(e.col, 4);
+    ck_assert_ptr_nonnull(strstr(e.msg, "byte 0xff at offset 6"));
+}
+END_TEST
+
+/* Issue 13, item 2: only regular files of at most 1 MiB are read as
+ * experiments; the old reader grew without bound on /dev/zero, hung on a
+ * FIFO and said "read failed" for a directory. */
+START_TEST(test_read_file_not_regular_or_too_large)
+{
+    char *dir = tu_tmpdir("config-read");
+    char *text = (char *)1;
+    size_t len = 7;
+    struct amx_error e = {0};
+    /* a directory */
+    ck_assert_int_eq(amx_node_read_file(dir, &text, &len, &e), AMX_ERR_CONFIG);
+    ck_assert_ptr_null(text);
+    ck_assert_str_eq(e.path, dir);
+    ck_assert_msg(strstr(e.msg, "is a directory, not a regular file; expected an experiment file"),
+                  "%s", e.msg);
+    /* a FIFO without a writer: refused at once, not waited on (the test's
+     * timeout would catch a hang) */
+    char *fifo = tu_fmt("%s/fifo.yaml", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(amx_node_read_file(fifo, &text, &len, &e), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is a FIFO (named pipe), not a regular file"));
+    /* a device that never ends */
+    ck_assert_int_eq(amx_node_read_file("/dev/zero", &text, &len, &e), AMX_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(e.msg, "is a character device, not a regular file"));
+    ck_assert_str_eq(e.path, "/dev/zero");
+    struct amx_node *n = (struct amx_node *)1;
+    ck_assert_int_eq(amx_node_parse_file("/dev/urandom", &n, &e), AMX_ERR_CONFIG);
+    ck_assert_ptr_null(n);
+    /* at the limit: read; one byte more: refused, saying the limit */
+    size_t big = AMX_NODE_MAX_FILE_BYTES;
+    char *buf = malloc(big + 1);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, ' ', big + 1);
+    memcpy(buf, "name: m\n", 8);
+    char *path = tu_fmt("%s/big.yaml", dir);
+    ck_assert_int_eq(tu_write_file(path, buf, big), 0);
+    ck_assert_int_eq(amx_node_read_file(path, &text, &len, &e), AMX_OK);
+    ck_assert_uint_eq(len, big);
+    ck_assert_int_eq(text[len], '\0');
+    free(text);
+    ck_assert_int_eq(tu_write_file(path, buf, big + 1), 0);
+    text = (char *)1;
+    ck_assert_int_eq(amx_node_read_file(path, &text, &len, &e), AMX_ERR_CONFIG);
+    ck_assert_ptr_null(text);
+    ck_assert_msg(strstr(e.msg, "the experiment file is 1048577 bytes: the limit is 1048576 "
+                                "bytes (1 MiB)"),
+                  "%s", e.msg);
+    /* an empty file is read (and then refused by the parser as empty) */
+    ck_assert_int_eq(tu_write_file(path, "", 0), 0);
+    ck_assert_int_eq(amx_node_read_file(path, &text, &len, &e), AMX_OK);
+    ck_assert_uint_eq(len, 0);
+    free(text);
+    free(buf);
+    free(path);
+    free(fifo);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------------ binding --- */
 
 START_TEST(test_bind_every_key)
@@ -562,14 +656,17 @@ START_TEST(test_bind_every_key)
     ck_assert_int_eq(cfg.data.train_limit, 60000);
     ck_assert_int_eq(cfg.data.test_limit, 1000);
     ck_assert_int_eq(cfg.data.validation, 500);
+    ck_assert_int_eq(cfg.data.validation_line, 11); /* for the check against the data */
+    ck_assert_int_eq(cfg.data.validation_col, 15);
+    ck_assert_str_eq(cfg.data.validation_file, "t.yaml");
     ck_assert_int_eq(cfg.network.n_layers, 4);
     int layers[] = {784, 100, 50, 10};
     for (int i = 0; i < 4; i++)
         ck_assert_int_eq(cfg.network.layers[i], layers[i]);
     ck_assert_int_eq(cfg.network.layers_line, 13); /* the first size, "784" */
     ck_assert_int_eq(cfg.network.layers_col, 12);
-    ck_assert_int_eq(cfg.network.hidden, AMX_UNIT_RELU);
-    ck_assert_int_eq(cfg.network.code, AMX_UNIT_TANH);
+    ck_assert_int_eq(cfg.network.hidden, AMX_UNIT_LOGISTIC); /* pretrained: relu, tanh refused */
+    ck_assert_int_eq(cfg.network.code, AMX_UNIT_LOGISTIC);
     ck_assert_int_eq(cfg.network.output, AMX_UNIT_LINEAR);
     ck_assert(cfg.pretrain.enabled);
     ck_assert_int_eq(cfg.pretrain.epochs, 7);
@@ -792,7 +889,34 @@ static const struct bind_case bind_cases[] = {
     {"name: t\nnetwork:\n  layers: [4]\nfinetune: {rules: {all: constant}}\n",
      "network.layers must list at least 2 sizes", 3, 11},
     {"name: t\nnetwork:\n  layers: [4, 0, 2]\nfinetune: {rules: {all: constant}}\n",
-     "network.layers[1] must be >= 1 (got 0)", 3, 15},
+     "network.layers[1] must be >= 1 and <= 16777216 (got 0)", 3, 15},
+    /* sizes are capped, so that no product of sizes can overflow (issue 13, item 12) */
+    {"name: t\nnetwork:\n  layers: [784, 1073741824, 30]\nfinetune: {rules: {all: constant}}\n",
+     "network.layers[1] must be >= 1 and <= 16777216 (got 1073741824)", 3, 17},
+    {"name: t\nnetwork:\n  layers: [784, 16777216, 2147482862]\nfinetune: {rules: {all: "
+     "constant}}\n",
+     "network.layers[2] must be >= 1 and <= 16777216 (got 2147482862)", 3, 27},
+    {HEAD "pretrain: {batch_size: 1048577}\n",
+     "pretrain.batch_size must be >= 1 and <= 1048576 (got 1048577)", 7, 24},
+    {"name: t\nnetwork: {layers: [4, 2]}\nfinetune: {batch_size: 2147483647, rules: {all: "
+     "constant}}\n",
+     "finetune.batch_size must be >= 1 and <= 1048576 (got 2147483647)", 3, 24},
+    /* logistic RBMs are not unrolled into other units (issue 13, item 15) */
+    {"name: t\nnetwork:\n  layers: [4, 3, 2]\n  hidden: tanh\nfinetune: {rules: {all: "
+     "constant}}\n",
+     "network.hidden tanh cannot be pretrained: the RBMs of pretraining have logistic hidden "
+     "units, so their weights would be unrolled into tanh units; expected hidden: logistic, or "
+     "pretrain: none",
+     4, 11},
+    {"name: t\nnetwork: {layers: [4, 3, 2], hidden: linear}\nfinetune: {rules: {all: "
+     "constant}}\n",
+     "network.hidden linear cannot be pretrained", 2, 38},
+    {"name: t\nnetwork: {layers: [4, 2], code: relu}\npretrain: {epochs: 3}\nfinetune: "
+     "{rules: {all: constant}}\n",
+     "network.code relu cannot be pretrained: the top RBM of pretraining has logistic or linear "
+     "hidden units, so its weights would be unrolled into relu units; expected code: logistic "
+     "or linear, or pretrain: none",
+     2, 33},
     {"name: t\nnetwork:\n  layers: [4, a, 2]\nfinetune: {rules: {all: constant}}\n",
      "network.layers[1] must be an integer (got a)", 3, 15},
     {"name: t\nnetwork:\n  layers: 784\nfinetune: {rules: {all: constant}}\n",
@@ -985,6 +1109,8 @@ static void clear_marks(struct amx_run_config *c)
     c->finetune.rules_line = c->finetune.rules_col = 0;
     c->evaluation.train_subset_line = c->evaluation.train_subset_col = 0;
     memset(c->evaluation.train_subset_file, 0, sizeof c->evaluation.train_subset_file);
+    c->data.validation_line = c->data.validation_col = 0;
+    memset(c->data.validation_file, 0, sizeof c->data.validation_file);
     for (size_t i = 0; i < AMX_MAX_RULE_BINDINGS; i++)
         c->finetune.rules[i].line = c->finetune.rules[i].col = 0;
 }
@@ -1262,6 +1388,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_emit_long_key);
     tcase_add_test(tc, test_paths_and_editing);
     tcase_add_test(tc, test_parse_file);
+    tcase_add_test(tc, test_parse_utf8_bom);
+    tcase_add_test(tc, test_read_file_not_regular_or_too_large);
     suite_add_tcase(s, tc);
     tc = tcase_create("bind");
     tcase_set_timeout(tc, 60);

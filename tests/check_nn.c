@@ -742,6 +742,37 @@ START_TEST(test_autoencoder_init_errors)
 }
 END_TEST
 
+/* Issue 13, item 12: sizes whose slab size overflows size_t are refused
+ * before anything is allocated (the old sum wrapped: [784, 2^30, 2147482862]
+ * asked for a 0-byte slab and was accepted). The sizes below wrap the byte
+ * count, the parameter count, and an RBM's V x H products. */
+START_TEST(test_init_size_overflow)
+{
+    struct amx_autoencoder ae;
+    struct amx_error err = {0};
+    const int wrap_bytes[3] = {784, 1073741824, 2147482862};
+    ck_assert_int_eq(amx_autoencoder_init(&ae, wrap_bytes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 100, &err),
+                     AMX_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "overflows"));
+    ck_assert(ae.params == NULL && ae.acts == NULL);
+    const int wrap_count[4] = {2147483647, 2147483647, 2147483647, 2147483647};
+    ck_assert_int_eq(amx_autoencoder_init(&ae, wrap_count, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 2147483647, &err),
+                     AMX_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "overflows"));
+    amx_autoencoder_free(&ae);
+    struct amx_rbm rbm;
+    ck_assert_int_eq(amx_rbm_init(&rbm, 2147483647, 2147483647, false, 2147483647, &err),
+                     AMX_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "overflows"));
+    ck_assert(rbm.slab == NULL);
+    ck_assert_int_eq(amx_rbm_init(&rbm, 1073741824, 2147482862, false, 1, &err), AMX_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err.msg, "overflows"));
+    amx_rbm_free(&rbm);
+}
+END_TEST
+
 START_TEST(test_init_random)
 {
     /* 50-80-40: weights of layers 1..4 N(0, 0.1^2) from the stream in layer
@@ -1334,6 +1365,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_cross_entropy_needs_logistic);
     tcase_add_test(tc, test_autoencoder_layout);
     tcase_add_test(tc, test_autoencoder_init_errors);
+    tcase_add_test(tc, test_init_size_overflow);
     tcase_add_test(tc, test_init_random);
     tcase_add_test(tc, test_unrolling);
     tcase_add_test(tc, test_recon_error);

@@ -2,6 +2,7 @@
  * repeats), overrides, run-id stability and sensitivity, error locations,
  * and the --print-config round trip. Expected counts, orders and locations
  * are worked out by hand from the experiment texts below. */
+#define _POSIX_C_SOURCE 200809L
 #include "adamix/config.h"
 #include "adamix/sha256.h"
 #include "adamix/sweep.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The smallest valid experiment; lines 1-4. */
 #define BASE                                                                                       \
@@ -82,6 +84,13 @@ static void expect_error(const struct amx_errlist *errs, const char *path, int l
         dump_errors(errs);
         ck_abort_msg("missing error '%s' at %d:%d", part ? part : "", line, col);
     }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* The id of the single run of a text. */
@@ -449,6 +458,129 @@ START_TEST(test_grid_too_large)
 }
 END_TEST
 
+/* Issue 13, item 6: an exclude that leaves no point is an invalid experiment
+ * (it would validate as "0 runs" and make an empty results folder),
+ * located at the exclude key; --set sweep.exclude=... at the override. */
+START_TEST(test_exclude_everything)
+{
+    const char *text = BASE "sweep:\n"                      /* 5 */
+                            "  finetune.epochs: [1, 2]\n"   /* 6 */
+                            "  exclude:\n"                  /* 7 */
+                            "    - {finetune.epochs: 1}\n"  /* 8 */
+                            "    - {finetune.epochs: 2}\n"; /* 9 */
+    struct amx_errlist errs = {0};
+    load_bad(text, NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 7, 3, "sweep.exclude removes every point of the sweep (all 2)");
+    amx_errlist_free(&errs);
+    const char *ov[] = {"sweep.exclude=[{finetune.epochs: 1}, {finetune.epochs: 2.0}]"};
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "sweep:\n  finetune.epochs: [1, 2]\n", ov, 1, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "--set sweep.exclude", 1, 1, "removes every point");
+    amx_errlist_free(&errs);
+    /* one point left is fine */
+    struct amx_experiment *exp = load_ok(BASE "sweep:\n"
+                                              "  finetune.epochs: [1, 2]\n"
+                                              "  exclude: [{finetune.epochs: 1}]\n",
+                                         NULL, 0);
+    ck_assert_uint_eq(exp->n_runs, 1);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+/* Issue 13, item 8: points x repeats above the run limit is refused before
+ * any run is built (the old code bound and cloned 20,000 runs first: over a
+ * second and hundreds of MB), located at `repeats`. */
+START_TEST(test_too_many_runs_located)
+{
+    struct amx_errlist errs = {0};
+    double t0 = now_s();
+    load_bad(BASE "repeats: 1000000\n", NULL, 0, &errs); /* repeats at 5:10 */
+    double took = now_s() - t0;
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 5, 10,
+                 "the experiment has 1000000 runs (1 sweep point x 1000000 repeats), more than "
+                 "the limit of 20000");
+    ck_assert_msg(took < 0.5, "refusing took %.2f s", took);
+    amx_errlist_free(&errs);
+    /* the product counts: 3 points x 7000 repeats, one point excluded: 14000 */
+    const char *grid = BASE "repeats: 7000\n"
+                            "sweep:\n"
+                            "  finetune.epochs: [1, 2, 3]\n";
+    memset(&errs, 0, sizeof errs);
+    load_bad(grid, NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 10, "21000 runs (3 sweep points x 7000 repeats)");
+    amx_errlist_free(&errs);
+    const char *ok_ov[] = {"sweep.exclude=[{finetune.epochs: 3}]", "repeats=2"};
+    struct amx_experiment *exp = load_ok(grid, ok_ov, 2);
+    ck_assert_uint_eq(exp->n_runs, 4);
+    amx_experiment_free(exp);
+    /* repeats from --set: located at the override */
+    const char *ov[] = {"repeats=30000"};
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE, ov, 1, &errs);
+    expect_error(&errs, "--set repeats", 1, 1, "more than the limit of 20000");
+    amx_errlist_free(&errs);
+    /* a swept repeats: at the value that makes it too many */
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "sweep:\n  repeats: [2, 30000]\n", NULL, 0, &errs); /* 30000 at 6:16 */
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 6, 16,
+                 "30000 repeats of this sweep point make more than 20000 runs");
+    amx_errlist_free(&errs);
+    /* many points without repeats: at the sweep */
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "sweep:\n"
+                  "  seed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, "
+                  "21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, "
+                  "41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, "
+                  "61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, "
+                  "81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, "
+                  "100, 101]\n"
+                  "  finetune.epochs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, "
+                  "18, 19, 20]\n"
+                  "  finetune.batch_size: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
+             NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 5, 1, "the sweep has 20200 points, more than the limit of 20000");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+/* Issue 13, item 15: logistic RBMs are not unrolled into other units. */
+START_TEST(test_pretraining_units)
+{
+    struct amx_errlist errs = {0};
+    const char *hidden[] = {"network.hidden=relu"};
+    load_bad(BASE, hidden, 1, &errs);
+    expect_error(&errs, "--set network.hidden", 1, 1,
+                 "network.hidden relu cannot be pretrained: the RBMs of pretraining have "
+                 "logistic hidden units");
+    expect_error(&errs, "--set network.hidden", 1, 1, "or pretrain: none");
+    amx_errlist_free(&errs);
+    /* swept: located at the value, and only that point */
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE "sweep:\n  network.code: [linear, logistic, tanh]\n", NULL, 0, &errs);
+    ck_assert_uint_eq(errs.n, 1);
+    expect_error(&errs, "x.yaml", 6, 36, "network.code tanh cannot be pretrained");
+    amx_errlist_free(&errs);
+    /* without pretraining, or with pretrainable units, fine */
+    const char *none[] = {"network.hidden=tanh", "network.code=relu", "pretrain=none"};
+    struct amx_experiment *exp = load_ok(BASE, none, 3);
+    ck_assert_int_eq(exp->runs[0].cfg.network.hidden, AMX_UNIT_TANH);
+    ck_assert_int_eq(exp->runs[0].cfg.network.code, AMX_UNIT_RELU);
+    amx_experiment_free(exp);
+    const char *fine[] = {"network.code=logistic"};
+    exp = load_ok(BASE, fine, 1);
+    amx_experiment_free(exp);
+    /* two sizes have no hidden layer: hidden does not matter */
+    const char *two[] = {"network.layers=[4, 2]", "network.hidden=relu"};
+    exp = load_ok(BASE, two, 2);
+    amx_experiment_free(exp);
+}
+END_TEST
+
 START_TEST(test_series_must_be_axis)
 {
     const char *text = BASE "report: {series: finetune.epoch}\n"
@@ -672,7 +804,7 @@ START_TEST(test_id_sensitivity)
         "data.test_limit=100",
         "data.validation=10",
         "network.layers=[4, 3, 3]",
-        "network.hidden=tanh",
+        "network.hidden=tanh && pretrain=none", /* logistic RBMs are not unrolled into tanh */
         "network.code=logistic",
         "finetune.loss=squared_error && network.output=linear", /* cross_entropy: logistic */
         "pretrain=none",
@@ -1052,6 +1184,9 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_axis_errors);
     tcase_add_test(tc, test_duplicate_ids);
     tcase_add_test(tc, test_grid_too_large);
+    tcase_add_test(tc, test_exclude_everything);
+    tcase_add_test(tc, test_too_many_runs_located);
+    tcase_add_test(tc, test_pretraining_units);
     tcase_add_test(tc, test_series_must_be_axis);
     tcase_add_test(tc, test_not_a_mapping);
     suite_add_tcase(s, tc);

@@ -52,8 +52,14 @@ run nofile does-not-exist.yaml
 check "a missing experiment file exits 2" [ $rc -eq 2 ]
 check "a missing experiment file is named" grep -q "does-not-exist.yaml" nofile.err
 
-run valid validate good.yaml
-check "validate of the quick start exits 0" [ $rc -eq 0 ]
+# validate reads the data's headers too: here (a fresh folder) data/mnist is
+# missing, which is exit 3; on the committed fixture digits it is valid
+run nodata validate good.yaml
+check "validate without the data exits 3 (got $rc)" [ $rc -eq 3 ]
+check "validate without the data names the file" grep -q "data/mnist/train-images-idx3-ubyte.gz: error: " nodata.err
+run valid validate good.yaml "data.dir=$src/tests/data" data.train=fixture-images-idx3-ubyte.gz \
+    data.test=fixture-t10k-images-idx3-ubyte.gz data.train_limit=300 data.test_limit=100
+check "validate of the quick start on the fixture exits 0 (got $rc: $(head -c 300 valid.err))" [ $rc -eq 0 ]
 
 # a misspelt key: located, with a suggestion
 sed 's/^  epochs: 30/  epoch: 30/' good.yaml >typo.yaml

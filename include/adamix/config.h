@@ -3,8 +3,10 @@
  * src/config binds a node tree (node.h) to these structs, checking every key,
  * type and range, filling every default, and reporting each problem at its
  * file:line:col. Cross-field checks that need no data (layer count, rule
- * coverage) happen here; the check of the first layer against the image size
- * happens when the data is opened, using layers_line/layers_col.
+ * coverage) happen here; the checks against the data (the first layer
+ * against the image size, data.validation and evaluation.train_subset against
+ * the number of images) happen when the data is opened, located with the
+ * line, col and file marks binding records for those keys.
  *
  * One struct amx_run_config describes one run completely: it is what the
  * sweep produces for each expanded point and what the run module consumes. */
@@ -23,6 +25,12 @@
 #define AMX_PATH_MAX 1024
 #define AMX_TEXT_MAX 512
 #define AMX_MAX_TARGETS 8
+/* Caps on sizes, so that every product of sizes (slabs of parameters and
+ * activations) stays far from overflowing size_t: a layer at most as large
+ * as the largest image the IDX reader takes (2^24 pixels), a mini-batch at
+ * most 2^20 images. */
+#define AMX_MAX_LAYER_SIZE (1 << 24)
+#define AMX_MAX_BATCH_SIZE (1 << 20)
 
 enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
 enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
@@ -33,12 +41,14 @@ const char *amx_loss_name(enum amx_loss l);
 const char *amx_metric_name(enum amx_metric m);
 
 struct amx_data_config {
-    char dir[AMX_PATH_MAX];   /* default "data/mnist" */
-    char train[AMX_PATH_MAX]; /* default "train-images-idx3-ubyte.gz" */
-    char test[AMX_PATH_MAX];  /* default "t10k-images-idx3-ubyte.gz" */
-    long train_limit;         /* 0 = all */
-    long test_limit;          /* 0 = all */
-    long validation;          /* last N training images held out; 0 = none */
+    char dir[AMX_PATH_MAX];              /* default "data/mnist" */
+    char train[AMX_PATH_MAX];            /* default "train-images-idx3-ubyte.gz" */
+    char test[AMX_PATH_MAX];             /* default "t10k-images-idx3-ubyte.gz" */
+    long train_limit;                    /* 0 = all */
+    long test_limit;                     /* 0 = all */
+    long validation;                     /* last N training images held out; 0 = none */
+    int validation_line, validation_col; /* where it is, for the data check */
+    char validation_file[AMX_PATH_MAX];  /* the file (or --set) it came from */
 };
 
 struct amx_network_config {

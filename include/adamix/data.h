@@ -46,6 +46,23 @@ struct amx_images {
 enum amx_status amx_idx_read_images(const char *path, long limit, struct amx_images *out,
                                     struct amx_error *err);
 
+/* What the header of an IDX image file says, for checks that need no
+ * pixels (adamix-run validate). */
+struct amx_idx_header {
+    size_t n_file;     /* images the header announces */
+    size_t n;          /* images a read with the same limit would keep */
+    size_t rows, cols; /* of every image */
+    size_t dim;        /* rows * cols */
+};
+
+/* Opens an IDX image file and checks its header only, as amx_idx_read_images
+ * does (regular file, magic, type, dimensions, a plausible image size, the
+ * limit against the count), with the same AMX_ERR_DATA messages; the data
+ * after the header are not read (so a truncated or corrupt body is found only
+ * by amx_idx_read_images). On failure *out stays zeroed. */
+enum amx_status amx_idx_read_images_header(const char *path, long limit, struct amx_idx_header *out,
+                                           struct amx_error *err);
+
 /* Frees the pixels and zeroes the struct; safe on a zeroed or freed struct. */
 void amx_images_free(struct amx_images *im);
 

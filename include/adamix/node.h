@@ -39,7 +39,9 @@ struct amx_node {
     struct amx_node_pair *pairs;
 };
 
-/* Parses YAML text. `name` is the file name used in marks and errors.
+/* Parses YAML text. `name` is the file name used in marks and errors. A
+ * UTF-8 byte-order mark (EF BB BF) at the start is skipped (marks count from
+ * after it, as editors show them); a UTF-16 one is refused.
  * Refused with AMX_ERR_CONFIG and a located message: invalid YAML, not UTF-8,
  * an empty document, several documents, duplicate keys, non-scalar keys,
  * an alias expansion larger than AMX_NODE_MAX_EXPANDED nodes. When
@@ -49,7 +51,20 @@ struct amx_node {
 enum amx_status amx_node_parse_string(const char *text, size_t len, const char *name,
                                       bool top_must_be_map, struct amx_node **out,
                                       struct amx_error *err);
+/* amx_node_read_file and amx_node_parse_string. */
 enum amx_status amx_node_parse_file(const char *path, struct amx_node **out, struct amx_error *err);
+
+/* Reads an experiment file whole into a malloc'ed NUL-terminated buffer
+ * (*text, *len). Only a regular file (or a link to one) is read: a folder, a
+ * FIFO or a device such as /dev/zero is refused before anything is read,
+ * saying what the path is, and so is a file of more than
+ * AMX_NODE_MAX_FILE_BYTES (1 MiB; checked as it is read too, in case it
+ * grows). Reading stops at the first read error. Every failure is
+ * AMX_ERR_CONFIG (AMX_ERR_NOMEM when out of memory) naming the path, with
+ * *text left NULL. */
+#define AMX_NODE_MAX_FILE_BYTES (1u << 20)
+enum amx_status amx_node_read_file(const char *path, char **text, size_t *len,
+                                   struct amx_error *err);
 
 void amx_node_free(struct amx_node *node);                    /* NULL-safe, frees the subtree */
 struct amx_node *amx_node_clone(const struct amx_node *node); /* NULL on out of memory */

@@ -71,6 +71,17 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                const struct amx_runner_options *opt, amx_event_fn on_event,
                                void *ctx, struct amx_runner_result *res, struct amx_error *err);
 
+/* What `adamix-run validate` checks of the data without reading the pixels:
+ * the header of every run's training and test file (read once per file and
+ * limit) against its configuration, with the checks a run makes when it
+ * loads the data: network.layers' first size against the image size,
+ * data.validation and evaluation.train_subset against the number of images
+ * (AMX_ERR_CONFIG, located at the key), and a missing or malformed file or a
+ * limit above its count (AMX_ERR_DATA, naming the file). Each distinct
+ * problem is added to errs once; returns the first one's code, or AMX_OK. */
+enum amx_status amx_experiment_check_data(const struct amx_experiment *exp,
+                                          struct amx_errlist *errs);
+
 /* The shard (1-based, of count >= 1) a run belongs to, a function of its id
  * and count alone (rendezvous hashing): adding or removing other runs never
  * moves it, and shards are balanced in expectation, not exactly. */

@@ -784,6 +784,12 @@ static void cross_checks(struct ctx *c)
     if (!amx_node_get_path(c->root, "report.title"))
         snprintf(cfg->report.title, sizeof cfg->report.title, "%s", cfg->name);
     v = amx_node_get_path(c->root, "data.validation");
+    if (v) { /* for the check against the data, made when it is read */
+        cfg->data.validation_line = v->line;
+        cfg->data.validation_col = v->col;
+        snprintf(cfg->data.validation_file, sizeof cfg->data.validation_file, "%s",
+                 v->file && v->file[0] ? v->file : cfg->file);
+    }
     if (v && cfg->data.train_limit > 0 && cfg->data.validation >= cfg->data.train_limit)
         ERROR(c, v,
               "data.validation must be < data.train_limit (%ld), so that some images are left "
@@ -818,6 +824,26 @@ static void cross_checks(struct ctx *c)
               "finetune.loss cross_entropy needs network.output: logistic (got output %s); "
               "use loss: squared_error for %s outputs",
               amx_unit_name(cfg->network.output), amx_unit_name(cfg->network.output));
+    }
+    /* Pretraining trains RBMs with logistic hidden units (the top one linear
+     * when the code is linear) and unrolls their weights into the network:
+     * other units would start from weights trained for another function. */
+    if (cfg->pretrain.enabled) {
+        v = amx_node_get_path(c->root, "network.hidden");
+        if (v && cfg->network.hidden != AMX_UNIT_LOGISTIC && c->layers_ok &&
+            cfg->network.n_layers > 2) /* two sizes: no hidden layer */
+            ERROR(c, v,
+                  "network.hidden %s cannot be pretrained: the RBMs of pretraining have logistic "
+                  "hidden units, so their weights would be unrolled into %s units; expected "
+                  "hidden: logistic, or pretrain: none (random initial weights)",
+                  amx_unit_name(cfg->network.hidden), amx_unit_name(cfg->network.hidden));
+        v = amx_node_get_path(c->root, "network.code");
+        if (v && cfg->network.code != AMX_UNIT_LOGISTIC && cfg->network.code != AMX_UNIT_LINEAR)
+            ERROR(c, v,
+                  "network.code %s cannot be pretrained: the top RBM of pretraining has logistic "
+                  "or linear hidden units, so its weights would be unrolled into %s units; "
+                  "expected code: logistic or linear, or pretrain: none (random initial weights)",
+                  amx_unit_name(cfg->network.code), amx_unit_name(cfg->network.code));
     }
     v = amx_node_map_get(c->root, "repeat");
     if (v && cfg->repeat >= cfg->repeats)

@@ -7,18 +7,25 @@
  * number of nodes (after expansion) is bounded by AMX_NODE_MAX_EXPANDED, which
  * refuses a "billion laughs" file after at most that many small allocations.
  * The input must be UTF-8 (checked here first, so the message can name the
- * byte and its place); duplicate and non-scalar keys, several documents and
- * unknown tags are refused, each at its 1-based line and column.
+ * byte and its place; a UTF-8 byte-order mark is skipped); duplicate and
+ * non-scalar keys, several documents and unknown tags are refused, each at
+ * its 1-based line and column. Files are read only when they are regular
+ * files of at most AMX_NODE_MAX_FILE_BYTES, so a path such as /dev/zero or a
+ * FIFO can neither hang the reader nor grow it without bound.
  *
  * What it does not do: interpret scalars (numbers, booleans) -- that is
  * binding's job (bind.c) -- nor YAML 1.1 merge keys (`<<` is an ordinary key,
  * which binding then refuses as unknown). */
+#define _POSIX_C_SOURCE 200809L
 #include "adamix/node.h"
 
 #include <yaml.h>
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -900,6 +907,16 @@ enum amx_status amx_node_parse_string(const char *text, size_t len, const char *
     b.top_must_be_map = top_must_be_map;
     b.err = err;
 
+    /* A UTF-8 byte-order mark (as some Windows editors write) says only that
+     * the text is UTF-8: skipped, so that line 1 column 1 is the first
+     * character after it (libyaml, told the encoding, would take it for
+     * content). */
+    size_t bom = 0;
+    if (b.len >= 3 && b.text[0] == 0xEF && b.text[1] == 0xBB && b.text[2] == 0xBF) {
+        bom = 3;
+        b.text += bom;
+        b.len -= bom;
+    }
     /* UTF-8 only: checked here so that the message says which byte and where
      * (libyaml would also take a UTF-16 byte-order mark as a reason to decode
      * UTF-16, which we do not want). */
@@ -915,7 +932,7 @@ enum amx_status amx_node_parse_string(const char *text, size_t len, const char *
         offset_to_linecol(b.text, b.len, bad, &line, &col);
         return amx_fail(err, AMX_ERR_CONFIG, b.name, line, col,
                         "invalid UTF-8: byte 0x%02x at offset %zu; expected UTF-8 text",
-                        b.text[bad], bad);
+                        b.text[bad], bad + bom);
     }
 
     yaml_parser_t p;
@@ -932,37 +949,114 @@ enum amx_status amx_node_parse_string(const char *text, size_t len, const char *
     return s;
 }
 
+/* What a path that is not a regular file is, for the message. */
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a plain file";
+}
+
+/* size: what fstat said, or -1 when the file grew past the limit as it was
+ * read. */
+static enum amx_status too_large(const char *path, long long size, struct amx_error *err)
+{
+    char what[80];
+    if (size >= 0)
+        snprintf(what, sizeof what, "%lld bytes", size);
+    else
+        snprintf(what, sizeof what, "more than %u bytes (it grew as it was read)",
+                 AMX_NODE_MAX_FILE_BYTES);
+    return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0,
+                    "the experiment file is %s: the limit is %u bytes (1 MiB); expected a YAML "
+                    "text of at most that size",
+                    what, AMX_NODE_MAX_FILE_BYTES);
+}
+
+enum amx_status amx_node_read_file(const char *path, char **text, size_t *len,
+                                   struct amx_error *err)
+{
+    *text = NULL;
+    if (len) *len = 0;
+    /* O_NONBLOCK: opening a FIFO without a writer returns at once (and is then
+     * refused) instead of waiting; on a regular file it changes nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0, "cannot open the experiment file: %s",
+                        strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0, "cannot stat the experiment file: %s",
+                        strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0,
+                        "is %s, not a regular file; expected an experiment file (YAML text)",
+                        file_kind(sb.st_mode));
+    }
+    if (sb.st_size > (off_t)AMX_NODE_MAX_FILE_BYTES) {
+        close(fd);
+        return too_large(path, (long long)sb.st_size, err);
+    }
+    /* room for the size fstat gave, one byte to see whether the file grew
+     * past the limit since, and the NUL */
+    size_t cap = (size_t)sb.st_size + 2, n = 0;
+    char *buf = malloc(cap);
+    enum amx_status st = AMX_OK;
+    if (!buf) st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory reading the file");
+    while (st == AMX_OK) {
+        if (n + 1 == cap) { /* full (the NUL aside): the file grew */
+            if (n > AMX_NODE_MAX_FILE_BYTES) {
+                st = too_large(path, -1, err);
+                break;
+            }
+            size_t want =
+                2 * cap < AMX_NODE_MAX_FILE_BYTES + 2 ? 2 * cap : AMX_NODE_MAX_FILE_BYTES + 2;
+            char *p = realloc(buf, want);
+            if (!p) {
+                st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory reading the file");
+                break;
+            }
+            buf = p;
+            cap = want;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            st = amx_fail(err, AMX_ERR_CONFIG, path, 0, 0,
+                          "cannot read the experiment file (read error after %zu bytes): %s", n,
+                          strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (st == AMX_OK && n > AMX_NODE_MAX_FILE_BYTES) st = too_large(path, -1, err);
+    if (st != AMX_OK) {
+        free(buf);
+        return st;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    if (len) *len = n;
+    return AMX_OK;
+}
+
 enum amx_status amx_node_parse_file(const char *path, struct amx_node **out, struct amx_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0, "cannot open the experiment file: %s",
-                        strerror(errno));
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory while reading");
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        free(buf);
-        return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0, "cannot read the experiment file");
-    }
-    enum amx_status s = amx_node_parse_string(buf, len, path, true, out, err);
+    size_t len = 0;
+    enum amx_status s = amx_node_read_file(path, &buf, &len, err);
+    if (s != AMX_OK) return s;
+    s = amx_node_parse_string(buf, len, path, true, out, err);
     free(buf);
     return s;
 }

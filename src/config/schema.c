@@ -42,6 +42,10 @@ const char *amx_metric_name(enum amx_metric m)
     {                                                                                              \
         .name = n, .type = KT_INT, .off = OFF(member), .lo = 1, .hi = INT_MAX, .def = d            \
     }
+#define BATCH_SIZE(n, member, d)                                                                   \
+    {                                                                                              \
+        .name = n, .type = KT_INT, .off = OFF(member), .lo = 1, .hi = AMX_MAX_BATCH_SIZE, .def = d \
+    }
 #define NONNEG_INT(n, member, d)                                                                   \
     {                                                                                              \
         .name = n, .type = KT_INT, .off = OFF(member), .lo = 0, .hi = INT_MAX, .def = d            \
@@ -84,7 +88,7 @@ static const struct key network_keys[] = {
      .type = KT_LAYERS,
      .off = OFF(network),
      .lo = 1,
-     .hi = INT_MAX,
+     .hi = AMX_MAX_LAYER_SIZE,
      .opts = KO_REQUIRED,
      .example = "layers: [784, 1000, 500, 250, 30]"},
     ENUM("hidden", network.hidden, amx_unit_words, AMX_UNIT_LOGISTIC),
@@ -104,7 +108,7 @@ static const struct section momentum_section = {"pretrain.momentum", momentum_ke
 
 static const struct key pretrain_keys[] = {
     POS_INT("epochs", pretrain.epochs, 50),
-    POS_INT("batch_size", pretrain.batch_size, 100),
+    BATCH_SIZE("batch_size", pretrain.batch_size, 100),
     POS_INT("cd_k", pretrain.cd_k, 1),
     REAL("learning_rate", pretrain.learning_rate, 0, HUGE_VAL, 0, 0.1),
     REAL("code_learning_rate", pretrain.code_learning_rate, 0, HUGE_VAL, 0, 0.001),
@@ -117,7 +121,7 @@ static const struct section pretrain_section = {"pretrain", pretrain_keys,
 
 static const struct key finetune_keys[] = {
     POS_INT("epochs", finetune.epochs, 50),
-    POS_INT("batch_size", finetune.batch_size, 100),
+    BATCH_SIZE("batch_size", finetune.batch_size, 100),
     ENUM("loss", finetune.loss, amx_loss_words, AMX_LOSS_CROSS_ENTROPY),
     {.name = "rules",
      .type = KT_RULES,

@@ -352,17 +352,25 @@ static int sink_reserve(struct sink *s, size_t items)
 
 /* Reads the items of an open file: keeps the first `keep` (all when 0) in
  * *sink, reads past the rest, and requires the file to end exactly there. */
+/* A limit of items against the count in the header (0: all). */
+static enum amx_status check_limit(const struct idx *f, long limit, struct amx_error *err)
+{
+    if (limit < 0)
+        return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0, "limit of %ss must be >= 0 (got %ld)",
+                        f->kind, limit);
+    if ((uint64_t)limit > f->dims[0])
+        return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0,
+                        "holds %llu %ss, fewer than the %ld asked for",
+                        (unsigned long long)f->dims[0], f->kind, limit);
+    return AMX_OK;
+}
+
 static enum amx_status idx_read_items(struct idx *f, long limit, struct sink *sink,
                                       struct amx_error *err)
 {
     uint64_t n = f->dims[0];
-    if (limit < 0)
-        return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0, "limit of %ss must be >= 0 (got %ld)",
-                        f->kind, limit);
-    if ((uint64_t)limit > n)
-        return amx_fail(err, AMX_ERR_DATA, f->path, 0, 0,
-                        "holds %llu %ss, fewer than the %ld asked for", (unsigned long long)n,
-                        f->kind, limit);
+    enum amx_status lst = check_limit(f, limit, err);
+    if (lst) return lst;
     uint64_t keep = limit ? (uint64_t)limit : n;
     if (keep > SIZE_MAX / sink->item / sizeof(float))
         return amx_fail(err, AMX_ERR_NOMEM, f->path, 0, 0, "%llu %ss do not fit in memory",
@@ -448,6 +456,23 @@ enum amx_status amx_idx_read_images(const char *path, long limit, struct amx_ima
     uint8_t digest[32]; /* of every byte of the file: it was read to its end */
     amx_sha256_final(&f.sha, digest);
     amx_sha256_to_hex(digest, out->sha256);
+    return AMX_OK;
+}
+
+enum amx_status amx_idx_read_images_header(const char *path, long limit, struct amx_idx_header *out,
+                                           struct amx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct idx f;
+    enum amx_status st = idx_open(&f, path, "image", 3, err);
+    if (st == AMX_OK) st = check_limit(&f, limit, err);
+    idx_close(&f);
+    if (st) return st;
+    out->n_file = f.dims[0];
+    out->n = limit ? (size_t)limit : f.dims[0];
+    out->rows = f.dims[1];
+    out->cols = f.dims[2];
+    out->dim = (size_t)f.dims[1] * f.dims[2];
     return AMX_OK;
 }
 

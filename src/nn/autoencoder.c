@@ -29,6 +29,7 @@ static size_t round16(size_t n)
 
 static float *zalloc64(size_t n)
 {
+    if (n > AMX_NN_MAX_FLOATS) return NULL; /* the bytes would wrap */
     size_t bytes = round16(n) * sizeof(float);
     float *p = aligned_alloc(64, bytes);
     if (p) memset(p, 0, bytes);
@@ -56,20 +57,33 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
     }
 
     const int L = n_layers, nd = 2 * (L - 1);
-    size_t n_params = 0, n_acts = 0;
-    for (int l = 0; l < nd; l++) {
+    size_t n_params = 0, n_acts = 0, n_delta = 0, n_slab = 0;
+    bool fits = true;
+    for (int l = 0; l < nd && fits; l++) {
         /* encoder layer l maps s_l -> s_{l+1}; decoder layer l maps back */
         int in = l < L - 1 ? layers[l] : layers[nd - l];
         int out = l < L - 1 ? layers[l + 1] : layers[nd - l - 1];
-        n_params += (size_t)in * out + (size_t)out;
-        n_acts += round16((size_t)max_batch * out);
+        size_t act = 0;
+        fits = amx_nn_size_add_mul(&n_params, (size_t)in, (size_t)out) &&
+               amx_nn_size_add_mul(&n_params, (size_t)out, 1) &&
+               amx_nn_size_add_mul(&act, (size_t)max_batch, (size_t)out) && act <= SIZE_MAX - 16 &&
+               amx_nn_size_add_mul(&n_acts, round16(act), 1);
     }
     /* delta[0], delta[1], and two sets of AMX_NN_SPLIT - 1 partial products */
-    size_t n_delta = round16((size_t)max_batch * widest);
-    size_t n_scratch = (2 + 2 * (size_t)(AMX_NN_SPLIT - 1)) * n_delta;
+    fits = fits && amx_nn_size_add_mul(&n_delta, (size_t)max_batch, (size_t)widest) &&
+           n_delta <= SIZE_MAX - 16 &&
+           amx_nn_size_add_mul(&n_slab, 2 + 2 * (size_t)(AMX_NN_SPLIT - 1), round16(n_delta)) &&
+           amx_nn_size_add_mul(&n_slab, n_acts, 1) && n_params <= AMX_NN_MAX_FLOATS &&
+           n_slab <= AMX_NN_MAX_FLOATS;
+    if (!fits)
+        return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
+                        "an autoencoder of these layer sizes and batch %d does not fit in memory "
+                        "(the size of its slabs overflows)",
+                        max_batch);
+    n_delta = round16(n_delta);
     ae->params = zalloc64(n_params);
     ae->grads = zalloc64(n_params);
-    ae->acts = zalloc64(n_acts + n_scratch);
+    ae->acts = zalloc64(n_slab); /* the activations, then the deltas and partials */
     if (!ae->params || !ae->grads || !ae->acts) {
         amx_autoencoder_free(ae);
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,

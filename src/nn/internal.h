@@ -8,8 +8,24 @@
 
 #include "adamix/nn.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+/* *acc += a * b, false (and *acc unchanged) when that overflows size_t: slab
+ * sizes are sums of such products, and a wrapped size would allocate a small
+ * slab for a large network. */
+/* The most floats one slab may hold: its bytes must fit in ptrdiff_t, the
+ * limit of an object pointer arithmetic can span. */
+#define AMX_NN_MAX_FLOATS ((size_t)PTRDIFF_MAX / sizeof(float) - 64)
+
+static inline bool amx_nn_size_add_mul(size_t *acc, size_t a, size_t b)
+{
+    if (a && b > SIZE_MAX / a) return false;
+    if (a * b > SIZE_MAX - *acc) return false;
+    *acc += a * b;
+    return true;
+}
 
 /* The elementwise loops are compiled for the baseline x86-64 and for AVX2
  * and AVX-512, the loader picking the best the CPU has (GNU ifunc). The

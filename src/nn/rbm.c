@@ -27,9 +27,20 @@ enum amx_status amx_rbm_init(struct amx_rbm *rbm, int V, int H, bool linear_hidd
                         "RBM sizes must be >= 1 (got %d visible, %d hidden, batch %d)", V, H,
                         max_batch);
     size_t vh = (size_t)V * H, bv = (size_t)max_batch * V, bh = (size_t)max_batch * H;
-    /* W, gW, vW; bv, gbv, vbv; bh, gbh, vbh; v0, v1; h0, hs, h1; partials */
-    size_t total =
-        3 * vh + 3 * (size_t)V + 3 * (size_t)H + 2 * bv + 3 * bh + (AMX_NN_SPLIT - 1) * bh;
+    /* W, gW, vW; bv, gbv, vbv; bh, gbh, vbh; v0, v1; h0, hs, h1; partials.
+     * The products can wrap: checked first, and their sum kept below
+     * SIZE_MAX / 16 bounds the whole (every coefficient is smaller). */
+    _Static_assert(AMX_NN_SPLIT <= 8, "the bound on the RBM slab below needs few partials");
+    size_t total = 0;
+    if (!amx_nn_size_add_mul(&total, (size_t)V, (size_t)H) ||
+        !amx_nn_size_add_mul(&total, (size_t)max_batch, (size_t)V) ||
+        !amx_nn_size_add_mul(&total, (size_t)max_batch, (size_t)H) || total > SIZE_MAX / 16 ||
+        (total = 3 * vh + 3 * (size_t)V + 3 * (size_t)H + 2 * bv + 3 * bh +
+                 (AMX_NN_SPLIT - 1) * bh) > AMX_NN_MAX_FLOATS)
+        return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
+                        "a %d x %d RBM with batch %d does not fit in memory (the size of its slab "
+                        "overflows)",
+                        V, H, max_batch);
     float *s = calloc(total, sizeof *s);
     if (!s)
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0, "out of memory for a %d x %d RBM", V, H);
@@ -313,8 +324,10 @@ enum amx_status amx_rbm_train_epoch(struct amx_rbm *rbm, const float *data, size
         return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0,
                         "RBM training set must have between 1 and 2^32-1 rows (got %zu)", n);
     const int V = rbm->V, H = rbm->H, k = hp->cd_k;
-    size_t noise_n = (size_t)k * batch_size * H;
-    if (!reserve(rbm, n, noise_n))
+    size_t kb = 0, noise_n = 0; /* k * batch_size * H, which can wrap */
+    if (!amx_nn_size_add_mul(&kb, (size_t)k, (size_t)batch_size) ||
+        !amx_nn_size_add_mul(&noise_n, kb, (size_t)H) || noise_n > AMX_NN_MAX_FLOATS ||
+        !reserve(rbm, n, noise_n))
         return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
                         "out of memory for the RBM's permutation and noise buffers");
 

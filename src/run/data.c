@@ -1,6 +1,9 @@
 /* The images of one data configuration: the training file (first train_limit
  * images, the last `validation` of them held out) and the test file. Loaded
- * once by the parent process; forked workers share them copy-on-write. */
+ * once by the parent process; forked workers share them copy-on-write. Also
+ * the checks of a configuration against its images, made here from the
+ * pixels read and, for `adamix-run validate`, from the files' headers alone
+ * (amx_experiment_check_data). */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
@@ -19,6 +22,70 @@ static void join(char *out, size_t size, const char *dir, const char *file)
         snprintf(out, size, "%s/%s", dir, file);
 }
 
+/* A missing file in the default folder: say how to get MNIST there. */
+static void hint_fetch(const struct amx_data_config *dc, enum amx_status st, struct amx_error *err)
+{
+    if (st == AMX_ERR_DATA && strstr(err->msg, "No such file") &&
+        strcmp(dc->dir, "data/mnist") == 0)
+        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                 " (run tools/get-mnist.sh to fetch MNIST into data/mnist)");
+}
+
+/* The checks of a configuration against the shape and count of its images
+ * (tr: the training file with its limit, te: the test file), whether the
+ * pixels were read (amx_run_data_load) or only the headers
+ * (amx_experiment_check_data): one place, so `validate` and a run say the
+ * same. Errors of the experiment point at its key. */
+static enum amx_status check_images(const struct amx_run_config *cfg, const char *train,
+                                    const struct amx_idx_header *tr, const char *test,
+                                    const struct amx_idx_header *te, struct amx_error *err)
+{
+    const struct amx_data_config *dc = &cfg->data;
+    /* The first layer must equal the image size: an error of the experiment,
+     * so it points at the `layers` line. */
+    if ((size_t)cfg->network.layers[0] != tr->dim) {
+        const char *where = cfg->network.layers_file[0] ? cfg->network.layers_file : cfg->file;
+        return amx_fail(err, AMX_ERR_CONFIG, where, cfg->network.layers_line,
+                        cfg->network.layers_col,
+                        "network.layers starts with %d but the images of %s have %zu pixels "
+                        "(%zux%zu); expected layers: [%zu, ...]",
+                        cfg->network.layers[0], train, tr->dim, tr->rows, tr->cols, tr->dim);
+    }
+    if (te->dim != tr->dim)
+        return amx_fail(err, AMX_ERR_DATA, test, 0, 0,
+                        "test images have %zu pixels but the training images %zu", te->dim,
+                        tr->dim);
+    if ((size_t)dc->validation >= tr->n)
+        return amx_fail(err, AMX_ERR_CONFIG,
+                        dc->validation_file[0] ? dc->validation_file : cfg->file,
+                        dc->validation_line, dc->validation_col,
+                        "data.validation is %ld but %s gives only %zu training images; expected "
+                        "fewer validation images than that",
+                        dc->validation, train, tr->n);
+    return AMX_OK;
+}
+
+/* evaluation.train_subset at most the images left to train on. */
+static enum amx_status check_subset(const struct amx_run_config *cfg, size_t n_train,
+                                    size_t n_valid, const char *train, struct amx_error *err)
+{
+    const struct amx_evaluation_config *ev = &cfg->evaluation;
+    if (ev->train_subset < 0 || (size_t)ev->train_subset <= n_train) return AMX_OK;
+    return amx_fail(err, AMX_ERR_CONFIG,
+                    ev->train_subset_file[0] ? ev->train_subset_file : cfg->file,
+                    ev->train_subset_line, ev->train_subset_col,
+                    "evaluation.train_subset is %ld but there are only %zu training images (%s, "
+                    "less %zu held out for validation); expected at most %zu",
+                    ev->train_subset, n_train, train, n_valid, n_train);
+}
+
+static struct amx_idx_header header_of(const struct amx_images *im)
+{
+    struct amx_idx_header h = {
+        .n_file = im->n, .n = im->n, .rows = im->rows, .cols = im->cols, .dim = im->dim};
+    return h;
+}
+
 enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_run_data *d,
                                   struct amx_error *err)
 {
@@ -30,38 +97,14 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
     enum amx_status st = amx_idx_read_images(train, dc->train_limit, &d->train_all, err);
     if (st == AMX_OK) st = amx_idx_read_images(test, dc->test_limit, &d->test, err);
     if (st != AMX_OK) {
-        if (st == AMX_ERR_DATA && strstr(err->msg, "No such file") &&
-            strcmp(dc->dir, "data/mnist") == 0)
-            snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
-                     " (run tools/get-mnist.sh to fetch MNIST into data/mnist)");
+        hint_fetch(dc, st, err);
         amx_images_free(&d->train_all);
         amx_images_free(&d->test);
         return st;
     }
-    /* The first layer must equal the image size: an error of the experiment,
-     * so it points at the `layers` line. */
-    if ((size_t)cfg->network.layers[0] != d->train_all.dim) {
-        const char *where = cfg->network.layers_file[0] ? cfg->network.layers_file : cfg->file;
-        st = amx_fail(err, AMX_ERR_CONFIG, where, cfg->network.layers_line, cfg->network.layers_col,
-                      "network.layers starts with %d but the images of %s have %zu pixels "
-                      "(%zux%zu); expected layers: [%zu, ...]",
-                      cfg->network.layers[0], train, d->train_all.dim, d->train_all.rows,
-                      d->train_all.cols, d->train_all.dim);
-        amx_run_data_free(d);
-        return st;
-    }
-    if (d->test.dim != d->train_all.dim) {
-        st = amx_fail(err, AMX_ERR_DATA, test, 0, 0,
-                      "test images have %zu pixels but the training images %zu", d->test.dim,
-                      d->train_all.dim);
-        amx_run_data_free(d);
-        return st;
-    }
-    if ((size_t)dc->validation >= d->train_all.n) {
-        st = amx_fail(err, AMX_ERR_CONFIG, cfg->file, 0, 0,
-                      "data.validation is %ld but %s gives only %zu training images; expected "
-                      "fewer validation images than that",
-                      dc->validation, train, d->train_all.n);
+    struct amx_idx_header tr = header_of(&d->train_all), te = header_of(&d->test);
+    st = check_images(cfg, train, &tr, test, &te, err);
+    if (st != AMX_OK) {
         amx_run_data_free(d);
         return st;
     }
@@ -75,14 +118,94 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
 enum amx_status amx_run_data_check(const struct amx_run_config *cfg, const struct amx_run_data *d,
                                    struct amx_error *err)
 {
-    const struct amx_evaluation_config *ev = &cfg->evaluation;
-    if (ev->train_subset < 0 || (size_t)ev->train_subset <= d->n_train) return AMX_OK;
-    return amx_fail(err, AMX_ERR_CONFIG,
-                    ev->train_subset_file[0] ? ev->train_subset_file : cfg->file,
-                    ev->train_subset_line, ev->train_subset_col,
-                    "evaluation.train_subset is %ld but there are only %zu training images (%s, "
-                    "less %zu held out for validation); expected at most %zu",
-                    ev->train_subset, d->n_train, d->train_path, d->n_valid, d->n_train);
+    return check_subset(cfg, d->n_train, d->n_valid, d->train_path, err);
+}
+
+/* ---- adamix-run validate: the data checks from the headers alone ---- */
+
+/* One file's header read once for every run that names it with that limit. */
+struct header_entry {
+    char path[2 * AMX_PATH_MAX + 2];
+    long limit;
+    enum amx_status st;
+    struct amx_idx_header h;
+    struct amx_error err;
+};
+
+struct header_cache {
+    struct header_entry *items;
+    size_t n, cap;
+};
+
+/* The entry of (path, limit), read now if it is new; NULL on out of memory. */
+static const struct header_entry *
+header_get(struct header_cache *c, const struct amx_data_config *dc, const char *path, long limit)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].limit == limit && strcmp(c->items[i].path, path) == 0) return &c->items[i];
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4;
+        struct header_entry *p = realloc(c->items, cap * sizeof *p);
+        if (!p) return NULL;
+        c->items = p;
+        c->cap = cap;
+    }
+    struct header_entry *e = &c->items[c->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->path, sizeof e->path, "%s", path);
+    e->limit = limit;
+    e->st = amx_idx_read_images_header(path, limit, &e->h, &e->err);
+    hint_fetch(dc, e->st, &e->err);
+    return e;
+}
+
+/* Adds err unless the same error is there already; false once there are too
+ * many to be worth printing (a sweep of many bad values). */
+#define MAX_DATA_ERRORS 64
+static bool add_once(struct amx_errlist *errs, const struct amx_error *err)
+{
+    for (size_t i = 0; i < errs->n; i++) {
+        const struct amx_error *o = &errs->items[i];
+        if (o->code == err->code && o->line == err->line && o->col == err->col &&
+            strcmp(o->path, err->path) == 0 && strcmp(o->msg, err->msg) == 0)
+            return true;
+    }
+    amx_errlist_add(errs, err);
+    return errs->n < MAX_DATA_ERRORS;
+}
+
+enum amx_status amx_experiment_check_data(const struct amx_experiment *exp,
+                                          struct amx_errlist *errs)
+{
+    struct header_cache cache = {0};
+    enum amx_status first = AMX_OK;
+    char train[2 * AMX_PATH_MAX + 2], test[2 * AMX_PATH_MAX + 2];
+    for (size_t r = 0; r < exp->n_runs; r++) {
+        const struct amx_run_config *cfg = &exp->runs[r].cfg;
+        const struct amx_data_config *dc = &cfg->data;
+        join(train, sizeof train, dc->dir, dc->train);
+        join(test, sizeof test, dc->dir, dc->test);
+        const struct header_entry *tr = header_get(&cache, dc, train, dc->train_limit);
+        const struct header_entry *te = tr ? header_get(&cache, dc, test, dc->test_limit) : NULL;
+        struct amx_error e;
+        enum amx_status st;
+        if (!tr || !te) {
+            st = amx_fail(&e, AMX_ERR_NOMEM, cfg->file, 0, 0, "out of memory checking the data");
+        } else if (tr->st != AMX_OK || te->st != AMX_OK) {
+            e = tr->st != AMX_OK ? tr->err : te->err;
+            st = e.code;
+        } else {
+            st = check_images(cfg, train, &tr->h, test, &te->h, &e);
+            if (st == AMX_OK)
+                st = check_subset(cfg, tr->h.n - (size_t)dc->validation, (size_t)dc->validation,
+                                  train, &e);
+        }
+        if (st == AMX_OK) continue;
+        if (first == AMX_OK) first = st;
+        if (!add_once(errs, &e) || st == AMX_ERR_NOMEM) break;
+    }
+    free(cache.items);
+    return first;
 }
 
 void amx_run_data_free(struct amx_run_data *d)

@@ -196,7 +196,8 @@ struct expander {
     struct excl_entry *excl;
     struct seen_error *seen;
     size_t n_seen, cap_seen;
-    size_t n_tried; /* points bound (not excluded) */
+    size_t n_tried;                      /* points bound (not excluded) */
+    const struct amx_node_pair *exclude; /* sweep.exclude, for "no runs left" */
     bool nomem;
 };
 
@@ -525,7 +526,7 @@ static void read_sweep(struct expander *x, const struct amx_node *sweep)
         if (strcmp(p->key, "zip") == 0)
             read_zip(x, p->value);
         else if (strcmp(p->key, "exclude") == 0)
-            exclude = p->value;
+            exclude = p->value, x->exclude = p;
         else if (add_axis(x, p, sweep->file, -1))
             add_dim(x, x->exp->n_axes - 1, 1);
     }
@@ -740,6 +741,59 @@ static void check_series(struct expander *x, const struct amx_run_config *cfg,
     note(x, &e, -1, NULL);
 }
 
+/* The axis values of point p (mixed radix, the last dimension fastest). */
+static void point_at(const struct expander *x, size_t p, size_t *point)
+{
+    for (size_t d = x->n_dims; d-- > 0;) {
+        size_t v = p % x->dims[d].n_values;
+        p /= x->dims[d].n_values;
+        for (size_t k = 0; k < x->dims[d].count; k++)
+            point[x->dims[d].first + k] = v;
+    }
+}
+
+/* `repeats` as the file gives it, read leniently (binding checks it): a plain
+ * whole number >= 1, else 0. */
+static long long given_repeats(const struct amx_node *v)
+{
+    double d;
+    if (!v || v->kind != AMX_NODE_SCALAR || v->quoted || !parse_number(v->text, &d)) return 0;
+    return d >= 1 && d <= 1e15 && d == floor(d) ? (long long)d : 0;
+}
+
+/* Refuses a sweep of more than MAX_RUNS runs (points left after exclude,
+ * times repeats) before any run is built: building them first would cost
+ * seconds and hundreds of MB before saying no. Located at `repeats` when it
+ * multiplies, else at the sweep. A swept `repeats` is checked per point. */
+static bool check_run_count(struct expander *x, size_t total, size_t *point)
+{
+    const struct amx_experiment *exp = x->exp;
+    size_t points = 0;
+    for (size_t p = 0; p < total; p++) {
+        point_at(x, p, point);
+        if (!excluded(x, point)) points++;
+    }
+    const struct amx_node *rep = amx_node_map_get(exp->root, "repeats");
+    long long repeats = amx_node_map_get(exp->root, "repeat") ? 1 : given_repeats(rep);
+    if (repeats < 1) repeats = 1; /* absent or invalid: binding says which */
+    if ((double)points * (double)repeats <= MAX_RUNS) return true;
+    if (repeats > 1) {
+        failf(x, AMX_ERR_CONFIG, rep->file, rep->line, rep->col,
+              "the experiment has %.0f runs (%zu sweep point%s x %lld repeats), more than the "
+              "limit of %d; expected at most %d: lower repeats or split the experiment",
+              (double)points * (double)repeats, points, points == 1 ? "" : "s", repeats, MAX_RUNS,
+              MAX_RUNS);
+    } else {
+        const struct amx_node_pair *sw = amx_node_map_pair(exp->root, "sweep");
+        failf(x, AMX_ERR_CONFIG, sw ? exp->root->file : exp->file, sw ? sw->line : 0,
+              sw ? sw->col : 0,
+              "the sweep has %zu points, more than the limit of %d runs; expected at most %d: "
+              "split the experiment",
+              points, MAX_RUNS, MAX_RUNS);
+    }
+    return false;
+}
+
 static void expand_points(struct expander *x)
 {
     struct amx_experiment *exp = x->exp;
@@ -759,16 +813,10 @@ static void expand_points(struct expander *x)
         x->nomem = true;
         goto done;
     }
+    if (!check_run_count(x, total, point)) goto done;
     bool series_checked = false;
     for (size_t p = 0; p < total && !x->nomem; p++) {
-        /* mixed radix, the last dimension fastest */
-        size_t rest = p;
-        for (size_t d = x->n_dims; d-- > 0;) {
-            size_t v = rest % x->dims[d].n_values;
-            rest /= x->dims[d].n_values;
-            for (size_t k = 0; k < x->dims[d].count; k++)
-                point[x->dims[d].first + k] = v;
-        }
+        point_at(x, p, point);
         if (excluded(x, point)) continue;
         x->n_tried++;
         struct amx_node *tree = point_tree(x, point);
@@ -792,13 +840,24 @@ static void expand_points(struct expander *x)
          * experiment) is that one run, not every repeat. */
         bool one = amx_node_map_get(tree, "repeat") != NULL;
         int first = one ? cfg->repeat : 0, last = one ? cfg->repeat + 1 : repeats;
+        /* checked before the point's runs are built (repeats may be swept) */
+        if (exp->n_runs + (size_t)(last - first) > MAX_RUNS) {
+            const struct amx_node *rep = amx_node_map_get(tree, "repeats");
+            const struct amx_node_pair *sw = amx_node_map_pair(exp->root, "sweep");
+            failf(x, AMX_ERR_CONFIG, rep ? rep->file : exp->root->file,
+                  rep  ? rep->line
+                  : sw ? sw->line
+                       : 0,
+                  rep  ? rep->col
+                  : sw ? sw->col
+                       : 0,
+                  "%d repeat%s of this sweep point make more than %d runs (%zu before it); "
+                  "expected at most %d in all: lower repeats or split the experiment",
+                  last - first, last - first == 1 ? "" : "s", MAX_RUNS, exp->n_runs, MAX_RUNS);
+            amx_node_free(tree);
+            goto done;
+        }
         for (int r = first; r < last; r++) {
-            if (exp->n_runs >= MAX_RUNS) {
-                failf(x, AMX_ERR_CONFIG, x->sweep_file, 0, 0,
-                      "the sweep has more than %d runs; split the experiment", MAX_RUNS);
-                amx_node_free(tree);
-                goto done;
-            }
             struct amx_node *t = r + 1 < last ? amx_node_clone(tree) : tree;
             if (!t || !add_run(x, point, r, cfg, t)) {
                 if (t != tree) amx_node_free(tree);
@@ -922,6 +981,28 @@ static void expander_free(struct expander *x)
     amx_node_free(x->schema);
 }
 
+/* Every point excluded: nothing would run, and the results folder would be
+ * made for nothing. Only `exclude` can do this (an axis has >= 1 value). */
+static void no_runs(struct expander *x)
+{
+    const struct amx_experiment *exp = x->exp;
+    size_t total = 1;
+    for (size_t d = 0; d < x->n_dims; d++)
+        total *= x->dims[d].n_values;
+    const struct amx_node_pair *at = x->exclude;
+    /* a pair set by --set sweep.exclude=... has its value's mark and file */
+    const char *file = at && at->line == at->value->line && at->col == at->value->col
+                           ? at->value->file
+                           : x->sweep_file;
+    if (at)
+        failf(x, AMX_ERR_CONFIG, file, at->line, at->col,
+              "sweep.exclude removes every point of the sweep (all %zu), so there is no run; "
+              "expected an experiment of at least one run",
+              total);
+    else
+        failf(x, AMX_ERR_CONFIG, exp->file, 1, 1, "the experiment has no run");
+}
+
 /* Expands exp->root into axes and runs; the first error's code, or AMX_OK. */
 static enum amx_status expand(struct amx_experiment *exp, struct amx_errlist *errs)
 {
@@ -932,6 +1013,7 @@ static enum amx_status expand(struct amx_experiment *exp, struct amx_errlist *er
     x.sweep_file = sweep && sweep->file ? sweep->file : exp->file;
     if (sweep) read_sweep(&x, sweep);
     if (count_errors(&x) == 0) expand_points(&x);
+    if (count_errors(&x) == 0 && exp->n_runs == 0) no_runs(&x);
     if (count_errors(&x) == 0) check_duplicates(&x);
     enum amx_status st = x.nomem ? AMX_ERR_NOMEM : x.n_seen ? x.seen[0].e.code : AMX_OK;
     report_errors(&x, errs);
