@@ -243,6 +243,17 @@ static void on_event(const struct amx_event *ev, void *ctx)
     case AMX_EVENT_PRETRAIN_DONE:
         remove_active(d, ev->run_id);
         break;
+    case AMX_EVENT_NOTE:
+        clear_live(d);
+        fflush(stdout);
+        fprintf(stderr, "adamix-run: note: %s\n", ev->message);
+        break;
+    case AMX_EVENT_RUN_REDONE:
+        clear_live(d);
+        fflush(stdout);
+        fprintf(stderr, "adamix-run: warning: run %s (%s) has a damaged result, redoing it: %s\n",
+                ev->run_id, ev->label, ev->message);
+        break;
     case AMX_EVENT_TASK_FAILED: {
         struct failure *f = realloc(d->failures, (d->n_failures + 1) * sizeof *f);
         if (f) {
@@ -556,14 +567,32 @@ static int load_results(const char *dir, struct amx_experiment **exp)
     json_error_t jerr;
     json_t *m = json_load_file(path, 0, &jerr);
     if (!m) {
-        fprintf(stderr, "%s: error: not a results folder of adamix-run (%s)\n", path, jerr.text);
+        fprintf(stderr, "%s:%d:%d: error: not a results folder of adamix-run (%s)\n", path,
+                jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1, jerr.text);
         return 2;
     }
+    /* what an earlier invocation wrote is read as strictly as any input */
     json_t *ov = json_object_get(m, "overrides");
-    size_t n = json_is_array(ov) ? json_array_size(ov) : 0;
+    if (!json_is_object(m) || (ov && !json_is_array(ov))) {
+        fprintf(stderr, "%s: error: %s\n", path,
+                !json_is_object(m) ? "expected a JSON object, found another value"
+                                   : "\"overrides\" must be an array of strings");
+        json_decref(m);
+        return 2;
+    }
+    size_t n = json_array_size(ov);
     const char **o = calloc(n + 1, sizeof *o);
-    for (size_t i = 0; i < n && o; i++)
+    for (size_t i = 0; i < n && o; i++) {
         o[i] = json_string_value(json_array_get(ov, i));
+        if (!o[i]) {
+            fprintf(stderr,
+                    "%s: error: \"overrides\" item %zu is not a string (expected PATH=VALUE)\n",
+                    path, i + 1);
+            free(o);
+            json_decref(m);
+            return 2;
+        }
+    }
     struct options opts = {.overrides = o, .n_overrides = n};
     snprintf(path, sizeof path, "%s/experiment.yaml", dir);
     int rc = o ? load(path, &opts, exp) : 1;
@@ -676,68 +705,225 @@ static void first_line(const char *path, char *buf, size_t size)
     free(text);
 }
 
-/* Copies the shard's complete runs (summary.json last, so an interrupted
- * merge leaves no complete-looking run) and its pretraining logs into out.
- * Returns the number of runs copied, or -1 after printing the error. */
-static long merge_shard(const char *out, const char *shard)
+/* Copies one verified run of the shard into out, summary.json last (so an
+ * interrupted merge leaves no complete-looking run). 0, or 1 after printing
+ * the error. */
+static int copy_run(const char *out, const char *shard, const char *id)
 {
     static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
     char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
     struct amx_error err;
-    long merged = 0;
-    snprintf(a, sizeof a, "%s/runs", shard);
-    DIR *dir = opendir(a);
-    if (!dir) {
-        fprintf(stderr, "%s: error: cannot read the shard's runs folder (%s)\n", a,
-                strerror(errno));
-        return -1;
+    snprintf(b, sizeof b, "%s/runs/%s", out, id);
+    if (amx_mkdir_nofollow(b, &err) != AMX_OK) {
+        print_error(&err);
+        return 1;
     }
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(a, sizeof a, "%s/runs/%s/summary.json", shard, e->d_name);
-        if (!amx_file_exists(a)) continue; /* incomplete in that shard */
-        snprintf(b, sizeof b, "%s/runs/%s", out, e->d_name);
-        if (amx_mkdir_p(b, &err) != AMX_OK) {
-            print_error(&err);
-            closedir(dir);
-            return -1;
-        }
-        for (size_t f = 0; f < 3; f++) {
-            snprintf(a, sizeof a, "%s/runs/%s/%s", shard, e->d_name, files[f]);
-            snprintf(b, sizeof b, "%s/runs/%s/%s", out, e->d_name, files[f]);
-            if (copy_file(a, b)) {
-                closedir(dir);
-                return -1;
-            }
-        }
-        merged++;
+    for (size_t f = 0; f < 3; f++) {
+        snprintf(a, sizeof a, "%s/runs/%s/%s", shard, id, files[f]);
+        snprintf(b, sizeof b, "%s/runs/%s/%s", out, id, files[f]);
+        if (copy_file(a, b)) return 1;
     }
-    closedir(dir);
-    /* pretraining logs: written by the shard that computed the pretraining,
-     * not by those that found it in a shared cache, so the merged folder
-     * takes the union (an unsharded run writes all of them) */
+    return 0;
+}
+
+/* The pretraining logs: written by the shard that computed the pretraining,
+ * not by those that found it in a shared cache, so the merged folder takes
+ * the union (an unsharded run writes all of them). 0, or 1 after printing. */
+static int copy_pretrain_logs(const char *out, const char *shard)
+{
+    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300], why[AMX_PATH_MAX + 400];
+    struct amx_error err;
     snprintf(a, sizeof a, "%s/pretrain", shard);
-    dir = opendir(a);
-    if (!dir) return merged; /* a shard of runs without pretraining */
+    DIR *dir = opendir(a);
+    if (!dir) return 0; /* a shard of runs without pretraining */
     snprintf(b, sizeof b, "%s/pretrain", out);
-    if (amx_mkdir_p(b, &err) != AMX_OK) {
+    if (amx_mkdir_nofollow(b, &err) != AMX_OK) {
         print_error(&err);
         closedir(dir);
-        return -1;
+        return 1;
     }
+    struct dirent *e;
     while ((e = readdir(dir)) != NULL) {
         size_t len = strlen(e->d_name);
         if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".csv") != 0) continue;
         snprintf(a, sizeof a, "%s/pretrain/%s", shard, e->d_name);
         snprintf(b, sizeof b, "%s/pretrain/%s", out, e->d_name);
+        if (!amx_regular_file(a, why, sizeof why)) {
+            fprintf(stderr, "adamix-run: warning: %s: not merged\n", why);
+            continue;
+        }
         if (copy_file(a, b)) {
             closedir(dir);
-            return -1;
+            return 1;
         }
     }
     closedir(dir);
-    return merged;
+    return 0;
+}
+
+/* Verifies one folder runs/<id> of a shard before anything is merged: no
+ * link; a run of the merged experiment; its config.yaml binds to the
+ * configuration whose canonical form hashes to <id> (amx_run_id), the
+ * expansion's own; and its result complete by the check the runner and the
+ * report make (amx_result_check). *run: the run's index in exp, or
+ * (size_t)-1 when the shard holds no result of it (not finished there).
+ * 0, or the exit status after printing why (2: not of this experiment; 1: a
+ * damaged result). */
+static int verify_shard_run(const struct amx_experiment *exp, const char *const *axes,
+                            const char *shard, const char *id, size_t *run)
+{
+    char dir[AMX_PATH_MAX + 300], path[AMX_PATH_MAX + 340], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
+    *run = (size_t)-1;
+    snprintf(dir, sizeof dir, "%s/runs/%s", shard, id);
+    struct stat sb;
+    if (lstat(dir, &sb) != 0) return 0;
+    if (S_ISLNK(sb.st_mode)) {
+        fprintf(stderr,
+                "%s: error: is a symbolic link, expected a run folder: adamix-run follows no "
+                "link inside a results folder (remove the link)\n",
+                dir);
+        return 1;
+    }
+    if (!S_ISDIR(sb.st_mode)) return 0; /* not a run folder */
+    enum amx_result_state state = amx_result_check(dir, id, exp->n_axes, axes, why, sizeof why);
+    if (state == AMX_RESULT_ABSENT) return 0; /* incomplete in that shard */
+    size_t k = 0;
+    while (k < exp->n_runs && strcmp(exp->runs[k].id, id) != 0)
+        k++;
+    if (k == exp->n_runs) {
+        fprintf(stderr,
+                "%s: error: not a run of the merged experiment (its experiment.yaml expands to "
+                "no run of this id): cannot be merged\n",
+                dir);
+        return 2;
+    }
+    if (state == AMX_RESULT_INVALID) {
+        fprintf(stderr,
+                "%s: error: a damaged result, not merged: %s (rerun that shard: it redoes the "
+                "run)\n",
+                dir, why);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    if (!amx_regular_file(path, why, sizeof why)) {
+        fprintf(stderr, "%s: error: a run without its config.yaml: %s\n", dir, why);
+        return 1;
+    }
+    struct amx_node *node = NULL;
+    struct amx_error err = {0};
+    if (amx_node_parse_file(path, &node, &err) != AMX_OK) {
+        print_error(&err);
+        return 1;
+    }
+    struct amx_run_config *cfg = calloc(1, sizeof *cfg);
+    struct amx_errlist errs = {0};
+    int rc = 0;
+    if (!cfg) {
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        rc = 1;
+    } else if (amx_config_bind(node, cfg, &errs) != AMX_OK) {
+        if (errs.n) print_error(&errs.items[0]);
+        fprintf(stderr, "%s: error: does not bind to a run configuration: cannot be merged\n",
+                path);
+        rc = 2;
+    } else {
+        /* config.yaml does not hold the repeat: the id of this run's is the
+         * expansion's, so the configuration must hash to it with that repeat */
+        cfg->repeat = exp->runs[k].cfg.repeat;
+        char got[AMX_RUN_ID_LEN + 1];
+        amx_run_id(cfg, got);
+        if (strcmp(got, id) != 0) {
+            fprintf(stderr,
+                    "%s: error: describes run %s, not %s (the folder's name): a run folder whose "
+                    "configuration does not match its id cannot be merged\n",
+                    path, got, id);
+            rc = 2;
+        }
+    }
+    amx_errlist_free(&errs);
+    free(cfg);
+    amx_node_free(node);
+    if (rc == 0) *run = k;
+    return rc;
+}
+
+/* Every run folder of one shard, verified (verify_shard_run); from[k] gets
+ * the shard (index s) that provides run k, the first one that has it.
+ * 0, or the exit status after printing why. */
+static int collect_shard(const struct amx_experiment *exp, const char *const *axes,
+                         const char *shard, int s, int *from, size_t *duplicates)
+{
+    char path[AMX_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/runs", shard);
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        fprintf(stderr,
+                "%s: error: is a symbolic link, expected the shard's runs folder: adamix-run "
+                "follows no link inside a results folder\n",
+                path);
+        return 1;
+    }
+    DIR *dir = opendir(path);
+    if (!dir) {
+        fprintf(stderr, "%s: error: cannot read the shard's runs folder (%s)\n", path,
+                strerror(errno));
+        return 1;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        size_t k;
+        rc = verify_shard_run(exp, axes, shard, e->d_name, &k);
+        if (rc || k == (size_t)-1) continue;
+        if (from[k] < 0)
+            from[k] = s;
+        else
+            (*duplicates)++; /* in two shard folders: merged once */
+    }
+    closedir(dir);
+    return rc;
+}
+
+/* The fields of a manifest that name the build; shards of different builds
+ * are not one experiment's results (DESIGN.md section 8). */
+static const char *const build_fields[] = {"version",  "git_commit", "git_dirty",
+                                           "compiler", "cflags",     "blas"};
+
+/* 0 when manifest b names the same build and data as a; else prints which
+ * field differs (dir_a, dir_b: their folders) and returns 2. */
+static int same_build(json_t *a, json_t *b, const char *dir_a, const char *dir_b)
+{
+    for (size_t f = 0; f < sizeof build_fields / sizeof *build_fields; f++) {
+        json_t *x = json_object_get(a, build_fields[f]), *y = json_object_get(b, build_fields[f]);
+        if (json_equal(x, y) || (!x && !y)) continue;
+        char *tx = x ? json_dumps(x, JSON_ENCODE_ANY) : NULL;
+        char *ty = y ? json_dumps(y, JSON_ENCODE_ANY) : NULL;
+        fprintf(stderr,
+                "%s/manifest.json: error: \"%s\" is %s, but %s/manifest.json has %s: shards of "
+                "different builds cannot be merged (rerun them with one build)\n",
+                dir_b, build_fields[f], ty ? ty : "absent", dir_a, tx ? tx : "absent");
+        free(tx);
+        free(ty);
+        return 2;
+    }
+    /* the same data file read with other contents */
+    json_t *da = json_object_get(a, "data_sha256"), *db = json_object_get(b, "data_sha256");
+    const char *file;
+    json_t *v;
+    json_object_foreach(db, file, v)
+    {
+        json_t *w = json_object_get(da, file);
+        if (w && !json_equal(v, w)) {
+            fprintf(stderr,
+                    "%s/manifest.json: error: read %s with SHA-256 %s, but %s read it with %s: "
+                    "shards computed from different data cannot be merged\n",
+                    dir_b, file, json_is_string(v) ? json_string_value(v) : "(not a string)", dir_a,
+                    json_is_string(w) ? json_string_value(w) : "(not a string)");
+            return 2;
+        }
+    }
+    return 0;
 }
 
 /* Reads what the shard folder's manifest says (its experiment text into
@@ -758,8 +944,14 @@ static int read_shard(struct shard_dir *sd, char **text, json_t **manifest)
     snprintf(path, sizeof path, "%s/manifest.json", sd->dir);
     json_error_t jerr;
     *manifest = json_load_file(path, 0, &jerr);
-    if (!*manifest) {
-        fprintf(stderr, "%s: error: cannot read (%s)\n", path, jerr.text);
+    if (!*manifest || !json_is_object(*manifest)) {
+        if (*manifest)
+            fprintf(stderr, "%s: error: expected a JSON object, found another value\n", path);
+        else
+            fprintf(stderr, "%s:%d:%d: error: cannot read (%s)\n", path,
+                    jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1, jerr.text);
+        json_decref(*manifest);
+        *manifest = NULL;
         free(*text);
         *text = NULL;
         return 2;
@@ -847,7 +1039,10 @@ static size_t report_missing(const struct amx_experiment *exp, const char *out,
 /* merge OUT SHARD_DIR...: the complete runs of every shard folder, one
  * experiment.yaml and a manifest listing the shards', then the report. A
  * shard folder that does not exist (its task failed before writing) is not
- * an error of usage: the merge goes on and says which runs it lacks. */
+ * an error of usage: the merge goes on and says which runs it lacks. Shards
+ * are trusted for nothing: the same experiment text, build and data files,
+ * and every run verified (verify_shard_run) before OUT is written; a run in
+ * two shard folders is merged (and counted) once. OUT is locked meanwhile. */
 static int cmd_merge(const char *out, int n_shards, char **shards)
 {
     struct amx_error err;
@@ -855,6 +1050,10 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
     json_t *manifests = json_array();
     char *first = NULL, path[AMX_PATH_MAX + 32];
     int rc = 0, n = -1, first_dir = -1;
+    struct amx_experiment *exp = NULL;
+    const char **axes = NULL;
+    int *from = NULL;
+    struct amx_dir_lock lock = {.fd = -1};
     if (!sd || !manifests) {
         fprintf(stderr, "adamix-run: error: out of memory\n");
         rc = 1;
@@ -879,6 +1078,11 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
                     shards[s], shards[first_dir]);
             free(text);
             rc = 2;
+            goto out;
+        }
+        if (first &&
+            (rc = same_build(json_array_get(manifests, 0), m, shards[first_dir], shards[s])) != 0) {
+            free(text);
             goto out;
         }
         if (n >= 0 && sd[s].n != n) {
@@ -906,7 +1110,31 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
         rc = 1;
         goto out;
     }
-    if (amx_mkdir_p(out, &err) != AMX_OK) {
+    /* every run verified before anything is written: a refusal leaves OUT as it was */
+    if ((rc = load_results(sd[first_dir].dir, &exp)) != 0) goto out;
+    axes = calloc(exp->n_axes + 1, sizeof *axes);
+    from = malloc((exp->n_runs + 1) * sizeof *from);
+    if (!axes || !from) {
+        fprintf(stderr, "adamix-run: error: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    for (size_t a = 0; a < exp->n_axes; a++)
+        axes[a] = exp->axes[a].path;
+    for (size_t k = 0; k < exp->n_runs; k++)
+        from[k] = -1;
+    size_t duplicates = 0;
+    for (int s = 0; s < n_shards; s++)
+        if (sd[s].exists && (rc = collect_shard(exp, axes, sd[s].dir, s, from, &duplicates)) != 0)
+            goto out;
+
+    if (amx_mkdir_p(out, &err) != AMX_OK || amx_dir_lock(out, &lock, &err) != AMX_OK) {
+        print_error(&err);
+        rc = 1;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/runs", out);
+    if (amx_mkdir_nofollow(path, &err) != AMX_OK) {
         print_error(&err);
         rc = 1;
         goto out;
@@ -931,26 +1159,34 @@ static int cmd_merge(const char *out, int n_shards, char **shards)
         rc = 1;
         goto out;
     }
-    long merged = 0;
+    size_t merged = 0;
     int present = 0;
+    for (size_t k = 0; k < exp->n_runs; k++) {
+        if (from[k] < 0) continue;
+        if ((rc = copy_run(out, sd[from[k]].dir, exp->runs[k].id)) != 0) goto out;
+        merged++;
+    }
     for (int s = 0; s < n_shards; s++) {
         if (!sd[s].exists) continue;
-        long got = merge_shard(out, shards[s]);
-        if (got < 0) {
-            rc = 1;
-            goto out;
-        }
-        merged += got;
+        if ((rc = copy_pretrain_logs(out, sd[s].dir)) != 0) goto out;
         present++;
     }
-    printf("merged %ld runs from %d shard folder%s into %s\n", merged, present,
-           present == 1 ? "" : "s", out);
-    struct amx_experiment *exp = NULL;
-    if ((rc = load_results(out, &exp)) != 0) goto out;
-    rc = build_report(exp, out, NULL);
-    if (report_missing(exp, out, sd, n_shards, n) > 0 && rc == 0) rc = 1;
-    amx_experiment_free(exp);
+    printf("merged %zu run%s from %d shard folder%s into %s", merged, merged == 1 ? "" : "s",
+           present, present == 1 ? "" : "s", out);
+    if (duplicates)
+        printf(" (%zu run%s found in more than one shard folder, merged once)", duplicates,
+               duplicates == 1 ? "" : "s");
+    printf("\n");
+    struct amx_experiment *merged_exp = NULL;
+    if ((rc = load_results(out, &merged_exp)) != 0) goto out;
+    rc = build_report(merged_exp, out, NULL);
+    if (report_missing(merged_exp, out, sd, n_shards, n) > 0 && rc == 0) rc = 1;
+    amx_experiment_free(merged_exp);
 out:
+    amx_dir_unlock(&lock);
+    amx_experiment_free(exp);
+    free(axes);
+    free(from);
     free(first);
     free(sd);
     json_decref(manifests);

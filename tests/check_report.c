@@ -104,6 +104,16 @@ static void make_run_dir(const char *dir, const char *id)
     free(p);
 }
 
+/* The epochs a curve text covers: its rows after the header, less epoch 0
+ * (summary.json's "epochs" must agree). */
+static int curve_epochs(const char *curve)
+{
+    int lines = 0;
+    for (const char *p = curve; *p; p++)
+        lines += *p == '\n';
+    return lines - 2;
+}
+
 /* The run files of the fixture, created in the given order (forward or
  * backward), so two folders differ in the order the file system lists them. */
 static char *make_fixture(bool backward)
@@ -119,13 +129,13 @@ static char *make_fixture(bool backward)
         char *json =
             tu_fmt("{\n  \"run_id\": \"%s\",\n  \"name\": \"exp\",\n  \"status\": \"%s\",\n"
                    "  \"sweep\": {\"finetune.rules\": \"%s\", \"network.layers\": \"%s\"},\n"
-                   "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": 3,\n"
+                   "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": %d,\n"
                    "  \"final_test_error\": %s,\n  \"best_test_error\": %s,\n"
                    "  \"best_epoch\": %s,\n  \"final_train_error\": 1.5,\n"
                    "  \"final_validation_error\": null,\n  \"seconds\": %s,\n"
                    "  \"pretrain_seconds\": 1.0,\n  \"finetune_seconds\": 2.0\n}\n",
-                   f->id, f->status, f->rules, f->layers, f->repeat, f->final, f->best,
-                   f->best_epoch, f->seconds);
+                   f->id, f->status, f->rules, f->layers, f->repeat, curve_epochs(f->curve),
+                   f->final, f->best, f->best_epoch, f->seconds);
         rel = tu_fmt("runs/%s/summary.json", f->id);
         put(dir, rel, json);
         free(rel);
@@ -586,31 +596,102 @@ START_TEST(test_unwritable_folder)
 }
 END_TEST
 
-START_TEST(test_malformed_curve)
+/* Damaged results beside a complete-looking summary (issue 13, item 3): each
+ * makes ID_B1 count as missing, with a warning at the file (and line:col),
+ * and never stops the report; amx_result_check, the runner's test, says the
+ * same. Before, a damaged curve was an AMX_ERR_IO that failed every report. */
+static const struct {
+    const char *file, *text; /* written into runs/ID_B1/ */
+    const char *where;       /* in the warning after the run folder */
+    const char *what;        /* in the warning */
+} damaged[] = {
+    {"curve.csv", HDR_ALL "0,29,30,34,5,,,\n1,17,1x8,21,1,0.02,0.001,0.05\n",
+     "/curve.csv:3:6:", "1x8"},
+    {"curve.csv", HDR_ALL "0,29,30,34,5,,,\n2,17,18,21,1,0.02,0.001,0.05\n",
+     "/curve.csv:3:1:", "expected 1"},
+    {"curve.csv", HDR_ALL "0,29,30,34,5,,\n", "/curve.csv:2:1:", "fewer fields"},
+    {"curve.csv", "", "/curve.csv:", "empty curve file"},
+    {"curve.csv", "\x7f\x45LF\x01\x02garbage\n", "/curve.csv:1:1:", "no \"epoch\" column"},
+    /* cut at a line boundary: parses, but lacks epochs 2 and 3 */
+    {"curve.csv", HDR_ALL "0,29,30,34,5,,,\n1,17,18,21,1,0.02,0.001,0.05\n",
+     "/curve.csv:3:1:", "says 3 epochs"},
+    {"summary.json",
+     "{\"run_id\": \"" ID_B1 "\", \"status\": \"bogus\", \"sweep\": {\"finetune.rules\": "
+     "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
+     "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, \"seconds\": 1}",
+     "/summary.json:", "\"status\" is not \"ok\" or \"diverged\""},
+    {"summary.json", "[1, 2]", "/summary.json:", "not a JSON object"},
+    {"summary.json", "{\"run_id\": 7", "/summary.json:1:", "malformed summary.json"},
+};
+
+START_TEST(test_damaged_run)
 {
     char *dir = make_fixture(false);
-    /* a complete summary beside a damaged curve: an error at its line:col */
-    put(dir, "runs/" ID_B1 "/curve.csv",
-        HDR_ALL "0,29,30,34,5,,,\n1,17,1x8,21,1,0.02,0.001,0.05\n");
+    char *rel = tu_fmt("runs/" ID_B1 "/%s", damaged[_i].file);
+    put(dir, rel, damaged[_i].text);
+    free(rel);
     struct amx_report_config rc = report_config("Fig. 4");
     struct amx_report_result res;
     struct amx_error err;
-    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
-    char *p = tu_fmt("%s/runs/" ID_B1 "/curve.csv", dir);
-    ck_assert_str_eq(err.path, p);
-    ck_assert_int_eq(err.line, 3);
-    ck_assert_int_eq(err.col, 6);
-    ck_assert_ptr_nonnull(strstr(err.msg, "1x8"));
-    /* a wrong epoch number */
-    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,,\n2,17,18,21,1,0.02,0.001,0.05\n");
-    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
-    ck_assert_int_eq(err.line, 3);
-    ck_assert_int_eq(err.col, 1);
-    /* a short row */
-    put(dir, "runs/" ID_B1 "/curve.csv", HDR_ALL "0,29,30,34,5,,\n");
-    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_ERR_IO);
-    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    ck_assert_uint_eq(res.n_complete, 5);
+    ck_assert_uint_eq(res.n_missing, 3);
+    char *where = tu_fmt("%s/runs/" ID_B1 "%s", dir, damaged[_i].where);
+    ck_assert_msg(strstr(res.warning, where), "no \"%s\" in: %s", where, res.warning);
+    ck_assert_msg(strstr(res.warning, damaged[_i].what), "no \"%s\" in: %s", damaged[_i].what,
+                  res.warning);
+    ck_assert_ptr_nonnull(strstr(res.warning, "counts as missing"));
+    char *csv = slurp(dir, "summary.csv");
+    ck_assert_ptr_null(strstr(csv, ID_B1));
+    free(csv);
+    /* the runner's test: the same verdict and the same words */
+    char *run_dir = tu_fmt("%s/runs/" ID_B1, dir), why[2048];
+    ck_assert_int_eq(amx_result_check(run_dir, ID_B1, 2, axes, why, sizeof why),
+                     AMX_RESULT_INVALID);
+    ck_assert_ptr_nonnull(strstr(why, where));
+    ck_assert_int_eq(amx_result_check(run_dir, ID_B1, 0, NULL, why, sizeof why),
+                     AMX_RESULT_INVALID);
+    free(run_dir);
+    free(where);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_result_check_states)
+{
+    char *dir = make_fixture(false);
+    char why[2048];
+    char *p = tu_fmt("%s/runs/" ID_B1, dir);
+    ck_assert_int_eq(amx_result_check(p, ID_B1, 2, axes, why, sizeof why), AMX_RESULT_COMPLETE);
+    /* another id than the folder's summary names */
+    ck_assert_int_eq(amx_result_check(p, ID_B0, 2, axes, why, sizeof why), AMX_RESULT_INVALID);
+    ck_assert_ptr_nonnull(strstr(why, "run_id"));
+    /* a required axis label absent; none required: complete */
+    const char *more[] = {"finetune.rules", "seed"};
+    ck_assert_int_eq(amx_result_check(p, ID_B1, 2, more, why, sizeof why), AMX_RESULT_INVALID);
+    ck_assert_int_eq(amx_result_check(p, ID_B1, 0, NULL, why, sizeof why), AMX_RESULT_COMPLETE);
     free(p);
+    /* no folder, or no summary.json: absent (no warning for those) */
+    p = tu_fmt("%s/runs/" ID_D0, dir);
+    ck_assert_int_eq(amx_result_check(p, ID_D0, 2, axes, why, sizeof why), AMX_RESULT_ABSENT);
+    free(p);
+    /* a diverged run with fewer rows than its epochs would have: its summary
+     * says how many it did, and that is checked */
+    p = tu_fmt("%s/runs/" ID_C0, dir);
+    ck_assert_int_eq(amx_result_check(p, ID_C0, 2, axes, why, sizeof why), AMX_RESULT_COMPLETE);
+    free(p);
+    /* a curve.csv that is a symbolic link to an intact one is not followed */
+    char *target = tu_fmt("%s/runs/" ID_B1 "/curve.csv", dir);
+    char *copy = tu_fmt("%s/elsewhere.csv", dir);
+    ck_assert_int_eq(rename(target, copy), 0);
+    ck_assert_int_eq(symlink(copy, target), 0);
+    p = tu_fmt("%s/runs/" ID_B1, dir);
+    ck_assert_int_eq(amx_result_check(p, ID_B1, 2, axes, why, sizeof why), AMX_RESULT_INVALID);
+    ck_assert_ptr_nonnull(strstr(why, "symbolic link"));
+    free(p);
+    free(copy);
+    free(target);
     tu_rmtree(dir);
     free(dir);
 }
@@ -988,7 +1069,8 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_no_gnuplot_warns);
     tcase_add_test(tc, test_unwritable_file);
     tcase_add_test(tc, test_unwritable_folder);
-    tcase_add_test(tc, test_malformed_curve);
+    tcase_add_loop_test(tc, test_damaged_run, 0, sizeof damaged / sizeof *damaged);
+    tcase_add_test(tc, test_result_check_states);
     tcase_add_test(tc, test_no_axes_and_fallbacks);
     tcase_add_test(tc, test_bad_run_id);
     tcase_add_test(tc, test_t_distribution);

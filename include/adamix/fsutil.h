@@ -11,6 +11,13 @@
 
 /* Creates the folder and its parents (mode 0777 & umask). */
 enum amx_status amx_mkdir_p(const char *path, struct amx_error *err);
+/* Creates one folder (its parent must exist), or accepts an existing one;
+ * an existing symbolic link is an error (what is inside a results folder is
+ * never followed), as is anything else that is not a folder. */
+enum amx_status amx_mkdir_nofollow(const char *path, struct amx_error *err);
+/* Whether path is a regular file itself (lstat: not a link to one); when not,
+ * why gets "path: what it is instead". */
+bool amx_regular_file(const char *path, char *why, size_t size);
 /* Temporary files are named "<path>" AMX_TEMP_MARK "<host>.<pid>". */
 #define AMX_TEMP_MARK ".amx-tmp."
 /* out = the temporary name of path for this process; false when too long.
@@ -27,6 +34,23 @@ bool amx_path_join(char *out, size_t size, const char *dir, const char *name);
 /* Removes the temporary files that processes of this host left in a folder
  * when they were killed (not those of live processes, not recursive). */
 void amx_remove_temp_files(const char *dir);
+
+/* The advisory lock of a results folder (DESIGN.md section 9: dir/.lock,
+ * held while an invocation writes the folder). flock on a file that is
+ * never removed (removing it would let two processes lock two files of the
+ * same name); the holder writes "<pid> <host>" into it, so a refusal can
+ * name it. Forked workers inherit it: it is held until the last of them
+ * ends, even when the main process was killed before them. */
+struct amx_dir_lock {
+    int fd; /* >= 0 while held; -1 when not held, or locks are not supported here */
+};
+/* Takes the lock without waiting. Another process holding it is an
+ * AMX_ERR_IO error naming the lock file and the holder's process id; a file
+ * system without locks (NFS without lockd) is no error: the lock is then
+ * not held (fd -1) and the folder is written unlocked. */
+enum amx_status amx_dir_lock(const char *dir, struct amx_dir_lock *lk, struct amx_error *err);
+/* Lets go; nothing when not held. */
+void amx_dir_unlock(struct amx_dir_lock *lk);
 
 /* A growable text buffer for building files in memory before writing them. */
 struct amx_buf {

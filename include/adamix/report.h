@@ -74,11 +74,28 @@ struct amx_report_result {
     char warning[AMX_REPORT_WARNING_MAX];
 };
 
+/* What one run folder holds, judged the same way by the runner (complete,
+ * or to be redone?) and by the report (a row, or missing?). */
+enum amx_result_state {
+    AMX_RESULT_ABSENT,  /* no summary.json: not run yet, or killed before it */
+    AMX_RESULT_INVALID, /* a summary.json that is malformed or lacks a field the report
+                           reads, or a curve.csv beside it that is missing, malformed, or
+                           has other rows than its "epochs" say, or either one not a
+                           regular file */
+    AMX_RESULT_COMPLETE
+};
+
+/* Judges run_dir (a runs/<run_id> folder). axes: the sweep axis paths whose
+ * labels summary.json's "sweep" must hold (n_axes 0: none). When INVALID,
+ * why gets "file[:line:col]: what is wrong". Reads only; follows no link. */
+enum amx_result_state amx_result_check(const char *run_dir, const char *run_id, size_t n_axes,
+                                       const char *const *axes, char *why, size_t why_size);
+
 /* Reads the listed runs' files and writes the files above into
- * in->results_dir. A run whose summary.json is absent or incomplete is
- * skipped and counted as missing (a malformed one also gets a warning). A
- * complete run whose curve.csv is missing or malformed is an AMX_ERR_IO error
- * at that file's line and column. A file that cannot be written is an
+ * in->results_dir. A run whose summary.json is absent is skipped and counted
+ * as missing; one that amx_result_check finds INVALID (a malformed or
+ * incomplete summary, a damaged curve.csv beside it) is missing too, with a
+ * warning naming the file, line and column. A file that cannot be written is an
  * AMX_ERR_IO error naming it; the files written before it stay (each is
  * complete), no temporary file is left. When gnuplot is not on PATH the script
  * and its data are still written and res->warning says how to render them. */

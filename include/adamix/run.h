@@ -19,7 +19,8 @@
 struct amx_runner_options {
     const char *out_dir;   /* results folder */
     const char *cache_dir; /* pretraining cache; NULL: out_dir/cache */
-    int jobs;              /* worker processes, >= 1 */
+    int jobs;              /* worker processes, >= 1; capped by the cores and by the memory
+                              each worker needs against MemAvailable (an AMX_EVENT_NOTE says so) */
     int shard_index;       /* 1-based; 0 = no sharding */
     int shard_count;
     bool force;        /* rerun complete runs */
@@ -36,7 +37,9 @@ enum amx_event_kind {
     AMX_EVENT_PROGRESS,      /* phase/epoch/error of an active task */
     AMX_EVENT_RUN_DONE,      /* a run finished: status ok or diverged */
     AMX_EVENT_PRETRAIN_DONE, /* a pretraining finished and is cached */
-    AMX_EVENT_TASK_FAILED    /* with message */
+    AMX_EVENT_TASK_FAILED,   /* with message */
+    AMX_EVENT_RUN_REDONE,    /* planned: a damaged result is redone; message says what is wrong */
+    AMX_EVENT_NOTE           /* something to tell (message): --jobs capped */
 };
 
 struct amx_event {
@@ -59,6 +62,8 @@ struct amx_runner_result {
     size_t pretrain_computed; /* pretrainings run by this invocation */
     size_t pretrain_reused;   /* intact cache files used instead */
     size_t not_done;          /* stopped or never started (--fail-fast, interrupt) */
+    size_t redone;            /* damaged results (amx_result_check: INVALID) planned again */
+    int jobs;                 /* workers used: --jobs capped by the cores and the memory */
     bool interrupted;         /* SIGINT or SIGTERM stopped the sweep */
 };
 

@@ -171,6 +171,14 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
      * log axes */
     struct extent all = {HUGE_VAL, -HUGE_VAL, HUGE_VAL}, ok = all;
     size_t max_epoch = 0;
+    /* finite[p]: line p has at least one value to draw (not so for a point
+     * whose every repeat diverged to nan or inf from the start) */
+    bool *finite = calloc(np ? np : 1, sizeof *finite);
+    if (!finite) {
+        amx_buf_free(&d);
+        return amx_fail(err, AMX_ERR_NOMEM, in->results_dir, 0, 0, "out of memory");
+    }
+    bool any_finite = false;
     for (size_t p = 0; p < np; p++) {
         const struct rpt_point *pt = &ctx->points[p];
         if (pt->n_runs > 1 && !pt->n_diverged) any_band = true;
@@ -192,21 +200,25 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
             rpt_fmt_num(m, s.mean);
             rpt_fmt_num(sd, s.std);
             amx_buf_printf(&d, "%zu %s %s %zu\n", e, m, sd, s.n);
+            finite[p] = any_finite = true;
             extent_add(&all, s);
             if (!pt->n_diverged) extent_add(&ok, s);
             if (e > max_epoch) max_epoch = e;
         }
     }
     char path[AMX_PATH_MAX + 64];
+    enum amx_status st = AMX_OK;
     if (!rpt_path(ctx, path, sizeof path, "figure.dat"))
-        return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-    if (d.failed) {
-        amx_buf_free(&d);
-        return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
-    }
-    enum amx_status st = amx_write_file_atomic(path, d.data ? d.data : "", d.len, err);
+        st = amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
+    else if (d.failed)
+        st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    else
+        st = amx_write_file_atomic(path, d.data ? d.data : "", d.len, err);
     amx_buf_free(&d);
-    if (st != AMX_OK) return st;
+    if (st != AMX_OK) {
+        free(finite);
+        return st;
+    }
 
     /* ---- figure.gp ---- */
     const char *title = in->report->title[0] ? in->report->title : in->experiment_name;
@@ -241,6 +253,16 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     else
         amx_buf_printf(&g, "set mytics 2\n");
     y_range(&g, in->report->log_y, any_diverged, &all, &ok);
+    if (np > 0 && !any_finite) {
+        /* every run diverged before its first measure: nothing to scale the
+         * axis by, and gnuplot refuses a plot without a defined point; the
+         * frame, the key and a note are drawn instead */
+        amx_buf_printf(&g, "set yrange [%s]\nset label 2 ", in->report->log_y ? "1:10" : "0:1");
+        char note[160];
+        snprintf(note, sizeof note, "no finite %s: every run diverged", ctx->metric);
+        gp_quote(&g, note);
+        amx_buf_printf(&g, " at graph 0.5, graph 0.5 center\n");
+    }
     /* with many lines the key goes to the right of the plot, and the canvas
      * grows by its width, so the plot keeps its size */
     bool key_outside = np > 6;
@@ -321,7 +343,7 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
         for (size_t p = 0; p < np; p++) {
             /* no band for one repeat, nor for a point with a diverged repeat:
              * its spread is that of the divergence, not of the seeds */
-            if (ctx->points[p].n_runs < 2 || ctx->points[p].n_diverged) continue;
+            if (ctx->points[p].n_runs < 2 || ctx->points[p].n_diverged || !finite[p]) continue;
             amx_buf_printf(&g,
                            "%s        data index %zu using 1:($2-$3):($2+$3) with "
                            "filledcurves lt %zu notitle",
@@ -332,14 +354,22 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
             const struct rpt_point *pt = &ctx->points[p];
             char name[AMX_TEXT_MAX * 4];
             key_name(pt, name, sizeof name);
-            amx_buf_printf(&g, "%s        data index %zu using 1:2 with lines lt %zu title ",
-                           first ? "" : ", \\\n", p, p + 1);
+            /* a line without one finite value: its key entry only (NaN draws
+             * nothing; `data index` would make gnuplot fail when no line has
+             * a point) */
+            if (finite[p])
+                amx_buf_printf(&g, "%s        data index %zu using 1:2 with lines lt %zu title ",
+                               first ? "" : ", \\\n", p, p + 1);
+            else
+                amx_buf_printf(&g, "%s        NaN with lines lt %zu title ", first ? "" : ", \\\n",
+                               p + 1);
             gp_quote(&g, name);
             first = false;
         }
         amx_buf_printf(&g, "\n");
     }
     amx_buf_printf(&g, "    unset output\n}\n");
+    free(finite);
 
     if (!rpt_path(ctx, path, sizeof path, "figure.gp"))
         return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");

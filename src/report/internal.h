@@ -40,6 +40,7 @@ struct rpt_run {
     double final_test, best_test, seconds;
     long best_epoch;
     bool has_best_epoch;
+    long epochs; /* summary.json's "epochs" (curve rows - 1), -1 when absent */
     struct rpt_curve curve;
     size_t *colmap; /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
     size_t point;   /* index into ctx.points */
@@ -118,8 +119,27 @@ struct rpt_stat rpt_stat_of(const double *x, size_t n);
  * pairing with its baseline point and the target statistics. */
 enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err);
 void rpt_free_paired(struct rpt_ctx *ctx);
-/* md.c: report.md */
+/* md.c: the paper tables as a model (report.md and report.html write it) */
+#define RPT_TABLE_MAX_COLS 10
+#define RPT_MAX_TABLES 3
+struct rpt_table {
+    char *title, *intro; /* heading and the paragraph that says what the numbers are */
+    size_t n_cols;
+    const char *head[RPT_TABLE_MAX_COLS];
+    char align[RPT_TABLE_MAX_COLS]; /* 'l' or 'r' */
+    size_t n_rows, cap;
+    char **cells; /* [n_rows][n_cols], each malloc'ed */
+    bool failed;
+};
+enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RPT_MAX_TABLES],
+                                 size_t *n, struct amx_error *err);
+void rpt_tables_free(struct rpt_table *t, size_t n);
+struct amx_buf;
+/* "Experiment `x`: N of M runs complete ...", without a final newline. */
+void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b);
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);
+/* html.c: report.html, after the figure is rendered */
+enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err);
 /* tables.c */
 enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err);
 enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err);
@@ -130,6 +150,9 @@ enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err);
 
 /* report.c: helpers */
 void rpt_ctx_free(struct rpt_ctx *ctx);
+/* Frees what one run holds (labels of n_axes, curve, colmap) and zeroes it
+ * but its id: the run is as if never read. */
+void rpt_run_clear(struct rpt_run *r, size_t n_axes);
 void rpt_warn(struct rpt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "%.10g", or nan / inf / -inf: one spelling whatever the C library. */
 void rpt_fmt_num(char buf[32], double x);

@@ -45,10 +45,9 @@ static bool get_number_or_null(json_t *o, const char *key, double *out)
 
 /* Fills r from summary.json. Returns false (with *why set) when the summary is
  * incomplete; only AMX_ERR_NOMEM is an error. */
-static enum amx_status read_summary(struct rpt_ctx *ctx, struct rpt_run *r, json_t *root,
-                                    const char **why, struct amx_error *err)
+static enum amx_status read_summary(size_t n_axes, const char *const *axes, struct rpt_run *r,
+                                    json_t *root, const char **why, struct amx_error *err)
 {
-    const struct amx_report_input *in = ctx->in;
     *why = NULL;
     if (!json_is_object(root)) {
         *why = "not a JSON object";
@@ -104,16 +103,22 @@ static enum amx_status read_summary(struct rpt_ctx *ctx, struct rpt_run *r, json
         *why = "\"sweep\" is not an object";
         return AMX_OK;
     }
-    for (size_t a = 0; a < in->n_axes; a++) {
-        if (!json_is_string(json_object_get(sweep, in->axes[a]))) {
+    for (size_t a = 0; a < n_axes; a++) {
+        if (!json_is_string(json_object_get(sweep, axes[a]))) {
             *why = "\"sweep\" lacks a label for one of the experiment's axes";
             return AMX_OK;
         }
     }
-    r->labels = calloc(in->n_axes ? in->n_axes : 1, sizeof *r->labels);
+    json_t *ep = json_object_get(root, "epochs");
+    if (ep && (!json_is_integer(ep) || json_integer_value(ep) < 0)) {
+        *why = "\"epochs\" is not an integer >= 0";
+        return AMX_OK;
+    }
+    r->epochs = ep ? (long)json_integer_value(ep) : -1;
+    r->labels = calloc(n_axes ? n_axes : 1, sizeof *r->labels);
     if (!r->labels) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-    for (size_t a = 0; a < in->n_axes; a++) {
-        json_t *l = json_object_get(sweep, in->axes[a]);
+    for (size_t a = 0; a < n_axes; a++) {
+        json_t *l = json_object_get(sweep, axes[a]);
         r->labels[a] = dupstr(json_string_value(l), json_string_length(l));
         if (!r->labels[a]) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     }
@@ -367,6 +372,95 @@ size_t rpt_col_index(const struct rpt_ctx *ctx, const char *name)
     return RPT_NONE;
 }
 
+/* A why-text "path:line:col: what" (line and column when known). */
+static void where(char *why, size_t size, const char *path, int line, int col, const char *what)
+{
+    if (line > 0)
+        snprintf(why, size, "%s:%d:%d: %s", path, line, col > 0 ? col : 1, what);
+    else
+        snprintf(why, size, "%s: %s", path, what);
+}
+
+/* The one judgement of a run folder, for the runner and the report alike:
+ * reads run_dir's summary.json and, when that is complete, its curve.csv
+ * into r, and checks the two against each other (a curve cut at a line
+ * boundary still parses, but no longer has the summary's epochs). The
+ * values are not compared: tools and tests edit curves on purpose. *state says what the folder
+ * holds; why (when INVALID) what is wrong, at its file:line:col. Only AMX_ERR_NOMEM is an error. */
+static enum amx_status load_run(const char *run_dir, size_t n_axes, const char *const *axes,
+                                struct rpt_run *r, enum amx_result_state *state, char *why,
+                                size_t why_size, struct amx_error *err)
+{
+    char path[AMX_PATH_MAX + 600];
+    *state = AMX_RESULT_INVALID;
+    why[0] = '\0';
+    if (!amx_path_join(path, sizeof path, run_dir, "summary.json")) {
+        where(why, why_size, run_dir, 0, 0, "path too long");
+        return AMX_OK;
+    }
+    struct stat sb;
+    if (lstat(path, &sb) != 0 && errno == ENOENT) {
+        *state = AMX_RESULT_ABSENT; /* not run yet: the ordinary case */
+        return AMX_OK;
+    }
+    if (!amx_regular_file(path, why, why_size)) return AMX_OK;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) {
+        char what[JSON_ERROR_TEXT_LENGTH + 64];
+        snprintf(what, sizeof what, "malformed summary.json (%s)", jerr.text);
+        where(why, why_size, path, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,
+              what);
+        return AMX_OK;
+    }
+    const char *bad;
+    enum amx_status st = read_summary(n_axes, axes, r, root, &bad, err);
+    json_decref(root);
+    if (st != AMX_OK) return st;
+    if (bad) {
+        char what[256];
+        snprintf(what, sizeof what, "incomplete summary.json: %s", bad);
+        where(why, why_size, path, 0, 0, what);
+        return AMX_OK;
+    }
+    if (!amx_path_join(path, sizeof path, run_dir, "curve.csv")) {
+        where(why, why_size, run_dir, 0, 0, "path too long");
+        return AMX_OK;
+    }
+    if (!amx_regular_file(path, why, why_size)) return AMX_OK;
+    struct amx_error cerr = {0};
+    st = read_curve(path, &r->curve, &cerr);
+    if (st == AMX_ERR_NOMEM) return amx_fail(err, st, cerr.path, 0, 0, "%s", cerr.msg);
+    if (st != AMX_OK) {
+        where(why, why_size, cerr.path, cerr.line, cerr.col, cerr.msg);
+        return AMX_OK;
+    }
+    const struct rpt_curve *c = &r->curve;
+    char what[256];
+    if (r->epochs >= 0 && c->n_rows != (size_t)r->epochs + 1) {
+        snprintf(what, sizeof what, "%zu rows (epochs 0..%zu), but summary.json says %ld epochs",
+                 c->n_rows, c->n_rows - 1, r->epochs);
+        where(why, why_size, path, (int)c->n_rows + 1, 1, what);
+        return AMX_OK;
+    }
+    *state = AMX_RESULT_COMPLETE;
+    return AMX_OK;
+}
+
+enum amx_result_state amx_result_check(const char *run_dir, const char *run_id, size_t n_axes,
+                                       const char *const *axes, char *why, size_t why_size)
+{
+    struct rpt_run r = {.id = run_id};
+    enum amx_result_state state;
+    struct amx_error err = {0};
+    if (load_run(run_dir, n_axes, axes, &r, &state, why, why_size, &err) != AMX_OK) {
+        state = AMX_RESULT_INVALID;
+        snprintf(why, why_size, "%s: %s", run_dir, err.msg);
+    }
+    rpt_run_clear(&r, n_axes);
+    return state;
+}
+
 enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
 {
     const struct amx_report_input *in = ctx->in;
@@ -376,37 +470,21 @@ enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
         struct rpt_run *r = &ctx->runs[i];
         r->id = in->run_ids[i];
         r->final_test = r->best_test = r->seconds = NAN;
-        char rel[512], path[AMX_PATH_MAX + 600];
-        snprintf(rel, sizeof rel, "runs/%s/summary.json", r->id);
-        if (!rpt_path(ctx, path, sizeof path, rel))
+        char rel[512], dir[AMX_PATH_MAX + 600], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
+        snprintf(rel, sizeof rel, "runs/%s", r->id);
+        if (!rpt_path(ctx, dir, sizeof dir, rel))
             return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-        struct stat sb;
-        if (stat(path, &sb) != 0) {
-            ctx->res->n_missing++; /* not run yet: the ordinary case */
-            continue;
-        }
-        json_error_t jerr;
-        json_t *root = json_load_file(path, 0, &jerr);
-        if (!root) {
-            rpt_warn(ctx, "%s:%d:%d: malformed summary.json (%s); the run counts as missing", path,
-                     jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1, jerr.text);
+        enum amx_result_state state;
+        enum amx_status st = load_run(dir, in->n_axes, in->axes, r, &state, why, sizeof why, err);
+        if (st != AMX_OK) return st;
+        if (state != AMX_RESULT_COMPLETE) {
+            if (state == AMX_RESULT_INVALID)
+                rpt_warn(ctx, "%s; the run counts as missing (the next invocation redoes it)", why);
+            rpt_run_clear(r, in->n_axes);
+            r->final_test = r->best_test = r->seconds = NAN;
             ctx->res->n_missing++;
             continue;
         }
-        const char *why;
-        enum amx_status st = read_summary(ctx, r, root, &why, err);
-        json_decref(root);
-        if (st != AMX_OK) return st;
-        if (why) {
-            rpt_warn(ctx, "%s: incomplete summary.json: %s; the run counts as missing", path, why);
-            ctx->res->n_missing++;
-            continue;
-        }
-        snprintf(rel, sizeof rel, "runs/%s/curve.csv", r->id);
-        if (!rpt_path(ctx, path, sizeof path, rel))
-            return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-        st = read_curve(path, &r->curve, err);
-        if (st != AMX_OK) return st;
         r->complete = true;
         ctx->res->n_complete++;
         if (r->diverged) ctx->res->n_diverged++;

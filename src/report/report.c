@@ -64,18 +64,24 @@ static void curve_free(struct rpt_curve *c)
     free(c->has);
 }
 
+void rpt_run_clear(struct rpt_run *r, size_t n_axes)
+{
+    if (r->labels)
+        for (size_t a = 0; a < n_axes; a++)
+            free(r->labels[a]);
+    free(r->labels);
+    curve_free(&r->curve);
+    free(r->colmap);
+    const char *id = r->id;
+    memset(r, 0, sizeof *r);
+    r->id = id;
+}
+
 void rpt_ctx_free(struct rpt_ctx *ctx)
 {
     if (ctx->runs) {
-        for (size_t i = 0; i < ctx->in->n_runs; i++) {
-            struct rpt_run *r = &ctx->runs[i];
-            if (r->labels)
-                for (size_t a = 0; a < ctx->in->n_axes; a++)
-                    free(r->labels[a]);
-            free(r->labels);
-            curve_free(&r->curve);
-            free(r->colmap);
-        }
+        for (size_t i = 0; i < ctx->in->n_runs; i++)
+            rpt_run_clear(&ctx->runs[i], ctx->in->n_axes);
         free(ctx->runs);
     }
     for (size_t j = 0; j < ctx->n_cols; j++)
@@ -121,6 +127,7 @@ enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_r
     if (st == AMX_OK) st = rpt_write_report_md(&ctx, err);
     if (st == AMX_OK) st = rpt_write_figure(&ctx, err);
     if (st == AMX_OK && in->render) st = rpt_render_figure(&ctx, err);
+    if (st == AMX_OK) st = rpt_write_report_html(&ctx, err);
     rpt_ctx_free(&ctx);
     return st;
 }

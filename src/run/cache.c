@@ -160,7 +160,7 @@ enum amx_cache_lock_state amx_cache_trylock(const char *cache_path, struct amx_c
      * one at the path; if not, it opens the new one. Two rounds are enough
      * unless the entry is being finished over and over; then it is busy. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
         if (fd < 0) {
             snprintf(lk->reason, sizeof lk->reason, "cannot open %s: %s", lk->path,
                      strerror(errno));

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include "adamix/fsutil.h"
+#include "adamix/report.h"
 #include "adamix/sha256.h"
 #include "adamix/version.h"
 
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -226,29 +228,37 @@ static enum amx_status write_experiment(const struct amx_experiment *exp,
 }
 
 /* Whether the run folder holds a complete result computed from this very
- * configuration and data: summary.json exists and names the same data files
- * (by SHA-256), and config.yaml binds to the same canonical form. */
-static bool run_complete(const char *run_dir, const struct amx_run_config *cfg,
-                         const struct amx_run_data *d)
+ * configuration and data: amx_result_check (the report's own test) finds it
+ * complete, its summary.json names the same data files (by SHA-256), and
+ * config.yaml binds to the same canonical form. INVALID (with why): a damaged
+ * result, redone and said so; ABSENT: nothing there, or a result of other
+ * data or another configuration, redone silently as any missing run is. */
+static enum amx_result_state run_complete(const char *run_dir, const char *id,
+                                          const struct amx_run_config *cfg,
+                                          const struct amx_run_data *d, char *why, size_t why_size)
 {
+    enum amx_result_state state = amx_result_check(run_dir, id, 0, NULL, why, why_size);
+    if (state != AMX_RESULT_COMPLETE) return state;
     char path[AMX_PATH_MAX + 64];
     amx_path_join(path, sizeof path, run_dir, "summary.json");
     json_error_t jerr;
     json_t *s = json_load_file(path, 0, &jerr);
-    if (!s) return false;
+    if (!s) return AMX_RESULT_ABSENT; /* gone since the check */
     json_t *data = json_object_get(s, "data");
     const char *train = json_string_value(json_object_get(data, "train_sha256"));
     const char *test = json_string_value(json_object_get(data, "test_sha256"));
     bool same_data = train && test && strcmp(train, d->train_all.sha256) == 0 &&
                      strcmp(test, d->test.sha256) == 0;
     json_decref(s);
-    if (!same_data) return false;
-    amx_path_join(path, sizeof path, run_dir, "curve.csv");
-    if (!amx_file_exists(path)) return false;
+    if (!same_data) return AMX_RESULT_ABSENT;
     amx_path_join(path, sizeof path, run_dir, "config.yaml");
+    if (!amx_regular_file(path, why, why_size)) return AMX_RESULT_INVALID;
     struct amx_node *node = NULL;
     struct amx_error err;
-    if (amx_node_parse_file(path, &node, &err) != AMX_OK) return false;
+    if (amx_node_parse_file(path, &node, &err) != AMX_OK) {
+        amx_error_format(&err, why, why_size);
+        return AMX_RESULT_INVALID;
+    }
     struct amx_run_config *old = calloc(1, sizeof *old);
     struct amx_errlist errs = {0};
     bool same = false;
@@ -262,7 +272,7 @@ static bool run_complete(const char *run_dir, const struct amx_run_config *cfg,
     amx_errlist_free(&errs);
     free(old);
     amx_node_free(node);
-    return same;
+    return same ? AMX_RESULT_COMPLETE : AMX_RESULT_ABSENT;
 }
 
 /* A reused run keeps its numbers, but what names it follows the experiment:
@@ -311,7 +321,7 @@ static void record_failure(const char *run_dir, const char *text)
 {
     char path[AMX_PATH_MAX + 64];
     struct amx_error err;
-    if (amx_mkdir_p(run_dir, &err) != AMX_OK) return;
+    if (amx_mkdir_nofollow(run_dir, &err) != AMX_OK) return;
     amx_path_join(path, sizeof path, run_dir, "error.txt");
     struct amx_buf b = {0};
     amx_buf_printf(&b, "%s\n", text);
@@ -609,7 +619,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     int running = 0, busy = 0; /* workers, and the cores they use */
-    bool stop = false, killed = false;
+    bool stop = false, killed = false, worker_stopped = false;
     fflush(NULL);
     for (;;) {
         if (g_interrupted) stop = true;
@@ -643,6 +653,9 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                     if (j != i && rn->tasks[j].lock.fd >= 0) close(rn->tasks[j].lock.fd);
                 sigaction(SIGINT, &old_int, NULL);
                 sigaction(SIGTERM, &old_term, NULL);
+                /* a signal that came between fork and here hit our handler,
+                 * not the default action: take that action now */
+                if (g_interrupted) raise((int)g_interrupted);
                 close(fds[0]);
                 g_pipe_fd = fds[1];
                 run_worker(rn, i);
@@ -697,9 +710,14 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                     } else {
                         finish_run(rn, i);
                     }
-                } else if (killed && WIFSIGNALED(status) &&
+                } else if (WIFSIGNALED(status) &&
                            (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)) {
-                    t->state = T_STOPPED; /* we stopped it (or the same Ctrl-C did) */
+                    /* stopped: by us, or by the Ctrl-C (or scancel) that reached the
+                     * whole process group and the worker first, before our own
+                     * handler ran or before this loop saw its flag. Never a
+                     * failure of the run: redone by the next invocation. */
+                    t->state = T_STOPPED;
+                    worker_stopped = true;
                 } else {
                     char text[AMX_ERROR_MSG_MAX + 128];
                     if (errors[i])
@@ -726,8 +744,83 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
     close(fds[1]);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (g_interrupted) rn->res->interrupted = true;
+    if (g_interrupted || worker_stopped) rn->res->interrupted = true;
     return AMX_OK;
+}
+
+/* Bytes one worker process needs for a run, estimated from the sizes alone
+ * (an upper bound of what it allocates, not a measure): fine-tuning holds
+ * the unrolled network's parameters P, their gradients, up to three values
+ * of rule state per parameter (Adam's two moments and a momentum) and, per
+ * batch row, every layer's activations and deltas in encoder and decoder;
+ * pretraining holds the training images' hidden probabilities of the layer
+ * below and above the RBM being trained. The images themselves are shared
+ * with the parent (copy-on-write) and not counted; a fixed 32 MiB covers the
+ * process and OpenBLAS's buffers. */
+static double worker_bytes(const struct amx_run_config *cfg, size_t n_train)
+{
+    const struct amx_network_config *net = &cfg->network;
+    double p = net->layers[0], act = 0, widest = 0;
+    for (int l = 0; l + 1 < net->n_layers; l++) {
+        double in = net->layers[l], out = net->layers[l + 1];
+        p += 2 * (in * out) + in + out; /* encoder and decoder weights and biases */
+        act += in + out;
+        if (out > widest) widest = out;
+    }
+    double finetune = 4.0 * (5 * p + 4 * act * cfg->finetune.batch_size);
+    double pretrain = cfg->pretrain.enabled ? 4.0 * (2 * widest * (double)n_train + 3 * p) : 0;
+    return (finetune > pretrain ? finetune : pretrain) + 32.0 * 1024 * 1024;
+}
+
+/* MemAvailable of /proc/meminfo in bytes; 0 when unknown. The tests set
+ * ADAMIX_TEST_MEM_AVAILABLE (bytes) to stand for it. */
+static double mem_available(void)
+{
+    const char *test = getenv("ADAMIX_TEST_MEM_AVAILABLE");
+    if (test && *test) return strtod(test, NULL);
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    double kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* The workers this machine can take: the --jobs asked for, at most the
+ * cores online and the number of the largest worker (worker_bytes) that fit
+ * in 90% of the available memory, at least 1. note gets why, when capped. */
+static int cap_jobs(const struct amx_experiment *exp, const struct amx_run_data *data,
+                    const int *data_of, int jobs, char *note, size_t size)
+{
+    note[0] = '\0';
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double need = 0;
+    for (size_t i = 0; i < exp->n_runs; i++) {
+        double b = worker_bytes(&exp->runs[i].cfg, data[data_of[i]].n_train);
+        if (b > need) need = b;
+    }
+    double avail = mem_available();
+    int by_cores = cores > 0 && cores < jobs ? (int)cores : jobs;
+    int by_mem = jobs;
+    if (avail > 0 && need > 0 && 0.9 * avail / need < jobs) {
+        double fit = floor(0.9 * avail / need);
+        by_mem = fit < 1 ? 1 : (int)fit;
+    }
+    int n = by_cores < by_mem ? by_cores : by_mem;
+    if (n < jobs) {
+        const double gib = 1024.0 * 1024 * 1024;
+        if (by_mem <= by_cores)
+            snprintf(note, size,
+                     "--jobs %d capped to %d: each worker may need about %.2f GiB (the largest "
+                     "run's parameters, gradients, rule state and activations, or its "
+                     "pretraining data) and %.2f GiB of memory are available",
+                     jobs, n, need / gib, avail / gib);
+        else
+            snprintf(note, size, "--jobs %d capped to %d: the number of cores", jobs, n);
+    }
+    return n;
 }
 
 enum amx_status amx_runner_run(const struct amx_experiment *exp,
@@ -740,6 +833,8 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     char started[64];
     iso_time(started, sizeof started);
     json_t *previous = NULL;
+    struct amx_dir_lock lock = {.fd = -1};
+    struct amx_runner_options capped;
 
     /* which runs are ours, and what they need */
     size_t n = exp->n_runs;
@@ -776,6 +871,18 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     for (size_t i = 0; i < n; i++)
         if ((st = amx_run_data_check(&exp->runs[i].cfg, &rn.data[data_of[i]], err)) != AMX_OK)
             goto out;
+    {
+        /* never more workers than the cores and the memory take */
+        char note[512];
+        capped = *opt;
+        capped.jobs = cap_jobs(exp, rn.data, data_of, opt->jobs, note, sizeof note);
+        opt = rn.opt = &capped;
+        res->jobs = capped.jobs;
+        if (note[0]) {
+            struct amx_event ev = {.kind = AMX_EVENT_NOTE, .message = note};
+            emit(&rn, &ev);
+        }
+    }
 
     snprintf(rn.runs_dir, sizeof rn.runs_dir, "%s/runs", opt->out_dir);
     if (opt->cache_dir)
@@ -783,9 +890,32 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     else
         snprintf(rn.cache_dir, sizeof rn.cache_dir, "%s/cache", opt->out_dir);
     snprintf(rn.pretrain_dir, sizeof rn.pretrain_dir, "%s/pretrain", opt->out_dir);
-    if ((st = amx_mkdir_p(rn.runs_dir, err)) != AMX_OK) goto out;
-    if ((st = amx_mkdir_p(rn.cache_dir, err)) != AMX_OK) goto out;
-    if ((st = amx_mkdir_p(rn.pretrain_dir, err)) != AMX_OK) goto out;
+    /* Inside the results folder nothing is a link: a runs/<id> replaced by a
+     * symbolic link would have the run's files written into its target. The
+     * folder itself and a --cache folder may be links (the user chose them). */
+    if ((st = amx_mkdir_p(opt->out_dir, err)) != AMX_OK) goto out;
+    /* one invocation at a time writes a results folder: a second one is
+     * refused at once, naming the first (README, "Running experiments") */
+    if ((st = amx_dir_lock(opt->out_dir, &lock, err)) != AMX_OK) goto out;
+    if ((st = amx_mkdir_nofollow(rn.runs_dir, err)) != AMX_OK) goto out;
+    if ((st = opt->cache_dir ? amx_mkdir_p(rn.cache_dir, err)
+                             : amx_mkdir_nofollow(rn.cache_dir, err)) != AMX_OK)
+        goto out;
+    if ((st = amx_mkdir_nofollow(rn.pretrain_dir, err)) != AMX_OK) goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (!amx_run_in_shard(exp, i, opt->shard_index, opt->shard_count)) continue;
+        char run_dir[AMX_PATH_MAX + 64];
+        snprintf(run_dir, sizeof run_dir, "%s/%s", rn.runs_dir, exp->runs[i].id);
+        struct stat sb;
+        if (lstat(run_dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            st = amx_fail(err, AMX_ERR_IO, run_dir, 0, 0, "%s",
+                          S_ISLNK(sb.st_mode)
+                              ? "is a symbolic link, expected the run's folder: adamix-run "
+                                "follows no link inside a results folder (remove the link)"
+                              : "is not a folder, expected the run's folder (remove it)");
+            goto out;
+        }
+    }
     amx_remove_temp_files(rn.pretrain_dir);
     amx_remove_temp_files(opt->out_dir);
     amx_remove_temp_files(rn.cache_dir);
@@ -797,13 +927,13 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         json_error_t jerr;
         json_t *old = json_load_file(mpath, 0, &jerr);
         previous = json_array();
-        if (old) {
+        if (json_is_object(old)) { /* anything else is not a manifest of ours: dropped */
             json_t *prev = json_object_get(old, "previous");
             if (json_is_array(prev)) json_array_extend(previous, prev);
             json_object_del(old, "previous");
             json_array_append(previous, old);
-            json_decref(old);
         }
+        json_decref(old);
     }
     if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, previous, err)) != AMX_OK)
         goto out;
@@ -816,7 +946,10 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         char run_dir[AMX_PATH_MAX + 64];
         snprintf(run_dir, sizeof run_dir, "%s/%s", rn.runs_dir, r->id);
         amx_remove_temp_files(run_dir);
-        bool complete = run_complete(run_dir, &r->cfg, &rn.data[data_of[i]]);
+        char why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
+        enum amx_result_state state =
+            run_complete(run_dir, r->id, &r->cfg, &rn.data[data_of[i]], why, sizeof why);
+        bool complete = state == AMX_RESULT_COMPLETE;
         bool want;
         if (opt->force)
             want = true;
@@ -828,6 +961,15 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
             if (complete) refresh_identity(exp, i, run_dir);
             res->skipped++;
             continue;
+        }
+        if (state == AMX_RESULT_INVALID && !opt->force) {
+            /* a damaged result heals: it is redone, and the user told why */
+            char label[1024];
+            amx_run_label(exp, i, label, sizeof label);
+            struct amx_event ev = {
+                .kind = AMX_EVENT_RUN_REDONE, .run_id = r->id, .label = label, .message = why};
+            emit(&rn, &ev);
+            res->redone++;
         }
         struct task *t = &rn.tasks[rn.n_tasks];
         memset(t, 0, sizeof *t);
@@ -920,6 +1062,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         st = merr.code;
     }
 out:
+    amx_dir_unlock(&lock);
     if (previous) json_decref(previous);
     for (int k = 0; k < rn.n_data; k++)
         amx_run_data_free(&rn.data[k]);

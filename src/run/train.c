@@ -294,7 +294,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     const struct amx_finetune_config *fc = &cfg->finetune;
     const struct amx_network_config *net = &cfg->network;
     double t_start = now_seconds();
-    enum amx_status st = amx_mkdir_p(run_dir, err);
+    enum amx_status st = amx_mkdir_nofollow(run_dir, err); /* never a link */
     if (st != AMX_OK) return st;
 
     /* config.yaml first: the run folder says what ran even if it dies. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,41 @@ enum amx_status amx_mkdir_p(const char *path, struct amx_error *err)
     return AMX_OK;
 }
 
+enum amx_status amx_mkdir_nofollow(const char *path, struct amx_error *err)
+{
+    if (!path[0]) return amx_fail(err, AMX_ERR_IO, path, 0, 0, "empty folder name");
+    if (mkdir(path, 0777) == 0) return AMX_OK;
+    if (errno != EEXIST)
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot create folder: %s", strerror(errno));
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot examine: %s", strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0,
+                        "is a symbolic link, expected a folder: adamix-run follows no link "
+                        "inside a results folder (remove the link)");
+    if (!S_ISDIR(st.st_mode))
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "exists and is not a folder");
+    return AMX_OK;
+}
+
+bool amx_regular_file(const char *path, char *why, size_t size)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        snprintf(why, size, "%s: cannot read: %s", path, strerror(errno));
+    else if (S_ISLNK(st.st_mode))
+        snprintf(why, size,
+                 "%s: is a symbolic link, expected a file: adamix-run follows no link inside a "
+                 "results folder",
+                 path);
+    else if (!S_ISREG(st.st_mode))
+        snprintf(why, size, "%s: is not a regular file (a folder, pipe or device)", path);
+    else
+        return true;
+    return false;
+}
+
 /* The temporary name of a file being written: "<path>.amx-tmp.<host>.<pid>",
  * so that leftovers can be told from anyone else's files and from those of a
  * live process (on this host, or on another sharing the file system). */
@@ -58,7 +94,9 @@ enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t
     char tmp[AMX_ERROR_PATH_MAX + 128];
     if (!amx_temp_name(tmp, sizeof tmp, path))
         return amx_fail(err, AMX_ERR_IO, path, 0, 0, "path too long");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    /* O_NOFOLLOW: a link planted at the temporary name is not written
+     * through; rename replaces a link at path itself, never its target */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot write: %s", strerror(errno));
     const char *p = data;
     size_t left = len;
@@ -152,6 +190,66 @@ void amx_remove_temp_files(const char *dir)
         unlink(p);
     }
     closedir(d);
+}
+
+enum amx_status amx_dir_lock(const char *dir, struct amx_dir_lock *lk, struct amx_error *err)
+{
+    lk->fd = -1;
+    char path[AMX_ERROR_PATH_MAX + 16];
+    if (!amx_path_join(path, sizeof path, dir, ".lock"))
+        return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot open the results folder's lock: %s",
+                        errno == ELOOP ? "it is a symbolic link (remove it)" : strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL) {
+            close(fd); /* no locks here: written unlocked, as before locks existed */
+            return AMX_OK;
+        }
+        char text[256] = "";
+        ssize_t got = pread(fd, text, sizeof text - 1, 0);
+        close(fd);
+        if (e != EWOULDBLOCK)
+            return amx_fail(err, AMX_ERR_IO, path, 0, 0, "cannot lock: %s", strerror(e));
+        text[got > 0 ? got : 0] = '\0';
+        long pid = 0;
+        char host[128] = "";
+        int n = sscanf(text, "%ld %127s", &pid, host);
+        if (n < 1 || pid <= 0)
+            return amx_fail(err, AMX_ERR_IO, path, 0, 0,
+                            "another adamix-run is writing this results folder (its process id "
+                            "is not recorded yet); wait for it to end, or give another -o folder");
+        char me[64] = "";
+        gethostname(me, sizeof me - 1);
+        bool here = n < 2 || strcmp(host, me) == 0;
+        bool alive = here && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        return amx_fail(
+            err, AMX_ERR_IO, path, 0, 0,
+            "another adamix-run (process %ld%s%s) is writing this results folder%s; wait for it "
+            "to end, or give another -o folder",
+            pid, here ? "" : " on ", here ? "" : host,
+            here && !alive ? " (that process has ended; its workers are still finishing)" : "");
+    }
+    char text[160];
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    int len = snprintf(text, sizeof text, "%ld %s\n", (long)getpid(), host);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+        /* the lock holds all the same; only the message of a refusal is poorer */
+    }
+    lk->fd = fd;
+    return AMX_OK;
+}
+
+void amx_dir_unlock(struct amx_dir_lock *lk)
+{
+    if (lk->fd < 0) return;
+    flock(lk->fd, LOCK_UN);
+    close(lk->fd);
+    lk->fd = -1;
 }
 
 void amx_buf_append(struct amx_buf *b, const char *s, size_t n)
