@@ -10,6 +10,8 @@
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
 #   tools/setup.sh --no-build   skip configuring and building
 #   tools/setup.sh --dev        also install the developer tools (clang-format)
+#   tools/setup.sh --browser    also install Debian's chromium, for the browser test of
+#                               report.html (tests/cli_html.sh)
 #   tools/setup.sh --slurm      also install Slurm and munge (slurm-wlm, munge) for
 #                               the array-job test (tests/slurm_array.sh, ctest -L slurm)
 #   tools/setup.sh --build-dir DIR --cmake-args "..."   where and how to build
@@ -23,6 +25,7 @@ do_data=1
 do_build=1
 dev=0
 slurm=0
+browser=0
 build_dir=build
 cmake_args=""
 data_args=()
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0 ;;
     --dev) dev=1 ;;
     --slurm) slurm=1 ;;
+    --browser) browser=1 ;;
     --build-dir)
         [ $# -ge 2 ] || die "--build-dir needs a folder"
         build_dir=$2
@@ -76,6 +80,7 @@ packages=(build-essential g++ cmake pkg-config git ca-certificates curl
 # Slurm 22.05 (slurmctld, slurmd, the clients) and munge, Debian 12's; the
 # test starts its own daemons, so none needs to be running
 [ "$slurm" = 1 ] && packages+=(slurm-wlm munge)
+[ "$browser" = 1 ] && packages+=(chromium)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -119,8 +119,27 @@ struct rpt_stat rpt_stat_of(const double *x, size_t n);
  * pairing with its baseline point and the target statistics. */
 enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err);
 void rpt_free_paired(struct rpt_ctx *ctx);
-/* md.c: report.md */
+/* md.c: the paper tables as a model (report.md and report.html write it) */
+#define RPT_TABLE_MAX_COLS 10
+#define RPT_MAX_TABLES 3
+struct rpt_table {
+    char *title, *intro; /* heading and the paragraph that says what the numbers are */
+    size_t n_cols;
+    const char *head[RPT_TABLE_MAX_COLS];
+    char align[RPT_TABLE_MAX_COLS]; /* 'l' or 'r' */
+    size_t n_rows, cap;
+    char **cells; /* [n_rows][n_cols], each malloc'ed */
+    bool failed;
+};
+enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RPT_MAX_TABLES],
+                                 size_t *n, struct amx_error *err);
+void rpt_tables_free(struct rpt_table *t, size_t n);
+struct amx_buf;
+/* "Experiment `x`: N of M runs complete ...", without a final newline. */
+void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b);
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);
+/* html.c: report.html, after the figure is rendered */
+enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err);
 /* tables.c */
 enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err);
 enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err);

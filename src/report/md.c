@@ -1,81 +1,123 @@
-/* report.md: the tables a paper shows, in Markdown, ready to paste (the
- * README's tables are copied from these files by tools/readme-tables.sh).
+/* The tables a paper shows, built once as a table model (rpt_paper_tables)
+ * and written two ways: report.md, Markdown ready to paste (the README's
+ * tables are copied from these files by tools/readme-tables.sh), and the
+ * tables of report.html (html.c).
  *
- *   ## Final and best <metric>      per point: repeats, diverged, mean +- sd
- *   ## Paired difference to <b>     per point: point - baseline, 95% interval, p, wins
- *   ## Time to target               per point and target: reached, medians, paired epochs
+ *   Final and best <metric>      per point: repeats, diverged, mean +- sd
+ *   Paired difference to <b>     per point: point - baseline, 95% interval, p, wins
+ *   Time to target               per point and target: reached, medians, paired epochs
  *
- * Each section starts with its "## " heading and ends before the next one;
+ * In report.md each table is a section that starts with its "## " heading;
  * the heading lines are the anchors tools/readme-tables.sh looks for, so
  * their first words stay as they are. Numbers: errors and differences with 3
  * decimals, p with 2 significant digits, seconds with 1 decimal. Labels are
- * user text: a '|' in one is escaped so it cannot split a cell. */
+ * user text: a '|' in a Markdown cell is escaped so it cannot split it. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include "adamix/fsutil.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void cell_text(struct amx_buf *b, const char *s)
+/* ---- the table model ---- */
+
+static char *text_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *text_of(const char *fmt, ...)
 {
-    amx_buf_append(b, "| ", 2);
-    for (const char *p = s; *p; p++) {
-        if (*p == '|')
-            amx_buf_append(b, "\\|", 2);
-        else if (*p == '\n' || *p == '\r')
-            amx_buf_append(b, " ", 1);
-        else
-            amx_buf_append(b, p, 1);
-    }
-    amx_buf_append(b, " ", 1);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
-static void mean_sd(char *buf, size_t size, struct rpt_stat s)
+static void table_start(struct rpt_table *t, size_t n_cols, const char *const *head,
+                        const char *align)
 {
-    if (s.n == 0)
-        snprintf(buf, size, "n/a");
-    else if (s.n == 1)
-        snprintf(buf, size, "%.3f", s.mean);
-    else
-        snprintf(buf, size, "%.3f ± %.3f", s.mean, s.std);
+    memset(t, 0, sizeof *t);
+    t->n_cols = n_cols;
+    for (size_t j = 0; j < n_cols && j < RPT_TABLE_MAX_COLS; j++) {
+        t->head[j] = head[j];
+        t->align[j] = align[j];
+    }
+}
+
+/* Adds one row of n_cols cells (each malloc'ed, or NULL for out of memory). */
+static void table_row(struct rpt_table *t, char **cells)
+{
+    if (t->failed) goto drop;
+    if (t->n_rows == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        char **p = realloc(t->cells, cap * t->n_cols * sizeof *p);
+        if (!p) {
+            t->failed = true;
+            goto drop;
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    for (size_t j = 0; j < t->n_cols; j++) {
+        t->cells[t->n_rows * t->n_cols + j] = cells[j];
+        if (!cells[j]) t->failed = true;
+    }
+    t->n_rows++;
+    return;
+drop:
+    for (size_t j = 0; j < t->n_cols; j++)
+        free(cells[j]);
+}
+
+void rpt_tables_free(struct rpt_table *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; i < t[k].n_rows * t[k].n_cols; i++)
+            free(t[k].cells[i]);
+        free(t[k].cells);
+        free(t[k].title);
+        free(t[k].intro);
+    }
+}
+
+/* ---- numbers ---- */
+
+static char *mean_sd(struct rpt_stat s)
+{
+    if (s.n == 0) return text_of("n/a");
+    if (s.n == 1) return text_of("%.3f", s.mean);
+    return text_of("%.3f ± %.3f", s.mean, s.std);
 }
 
 /* "-0.123 [-0.300, 0.054]" or "-0.123" (one pair) or "n/a" (none). */
-static void diff_ci(char *buf, size_t size, const struct amx_paired *st, const char *fmt_one)
+static char *diff_ci(const struct amx_paired *st, const char *fmt_one)
 {
-    char m[32], lo[32], hi[32];
-    if (st->n == 0) {
-        snprintf(buf, size, "n/a");
-        return;
-    }
+    char m[48], lo[48], hi[48];
+    if (st->n == 0) return text_of("n/a");
     snprintf(m, sizeof m, fmt_one, st->mean);
-    if (st->n < 2) {
-        snprintf(buf, size, "%s", m);
-        return;
-    }
+    if (st->n < 2) return text_of("%s", m);
     snprintf(lo, sizeof lo, fmt_one, st->ci_lo);
     snprintf(hi, sizeof hi, fmt_one, st->ci_hi);
-    snprintf(buf, size, "%s [%s, %s]", m, lo, hi);
+    return text_of("%s [%s, %s]", m, lo, hi);
 }
 
-static void p_text(char *buf, size_t size, const struct amx_paired *st)
+static char *p_text(const struct amx_paired *st)
 {
-    if (st->n == 0 || isnan(st->p))
-        snprintf(buf, size, "n/a");
-    else
-        snprintf(buf, size, "%.2g (%s)", st->p, st->test == AMX_TEST_WILCOXON ? "W" : "S");
+    if (st->n == 0 || isnan(st->p)) return text_of("n/a");
+    return text_of("%.2g (%s)", st->p, st->test == AMX_TEST_WILCOXON ? "W" : "S");
 }
 
-static void secs(char *buf, size_t size, double x)
+static char *secs(double x)
 {
-    if (isinf(x) || isnan(x))
-        snprintf(buf, size, "not reached");
-    else
-        snprintf(buf, size, "%.1f", x);
+    if (isinf(x) || isnan(x)) return text_of("not reached");
+    return text_of("%.1f", x);
 }
 
 static struct rpt_stat metric_stat(const struct rpt_ctx *ctx, size_t p, bool best)
@@ -90,129 +132,202 @@ static struct rpt_stat metric_stat(const struct rpt_ctx *ctx, size_t p, bool bes
     return rpt_stat_of(x, n);
 }
 
-static void final_best_table(struct rpt_ctx *ctx, struct amx_buf *b)
+/* ---- the three tables ---- */
+
+static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
-    char f[80], g[80];
-    amx_buf_printf(b, "## Final and best %s\n\n", ctx->metric);
-    amx_buf_printf(b, "Mean over the repeats that did not diverge ± sample standard deviation; "
-                      "final: after the last epoch, best: the smallest over epochs 0..E.\n\n");
-    amx_buf_printf(b, "| point | repeats | diverged | final | best |\n");
-    amx_buf_printf(b, "|---|---:|---:|---:|---:|\n");
+    static const char *const head[] = {"point", "repeats", "diverged", "final", "best"};
+    table_start(t, 5, head, "lrrrr");
+    t->title = text_of("Final and best %s", ctx->metric);
+    t->intro = text_of("Mean over the repeats that did not diverge ± sample standard deviation; "
+                       "final: after the last epoch, best: the smallest over epochs 0..E.");
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
-        mean_sd(f, sizeof f, metric_stat(ctx, p, false));
-        mean_sd(g, sizeof g, metric_stat(ctx, p, true));
-        cell_text(b, pt->label);
-        amx_buf_printf(b, "| %zu | %zu | %s | %s |\n", pt->n_runs, pt->n_diverged, f, g);
+        char *c[5] = {text_of("%s", pt->label), text_of("%zu", pt->n_runs),
+                      text_of("%zu", pt->n_diverged), mean_sd(metric_stat(ctx, p, false)),
+                      mean_sd(metric_stat(ctx, p, true))};
+        table_row(t, c);
     }
-    amx_buf_printf(b, "\n");
 }
 
-static void paired_table(struct rpt_ctx *ctx, struct amx_buf *b)
+static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
     const struct amx_report_input *in = ctx->in;
-    char d1[160], p1[40], d2[160], p2[40];
-    amx_buf_printf(b, "## Paired difference to the baseline, %s\n\n", in->report->baseline);
-    amx_buf_printf(b,
-                   "Point − baseline (%s = %s with the same other sweep values), repeat by "
-                   "repeat, so negative is a lower error than the baseline; the mean with its 95%% "
-                   "Student t interval; p exact and two-sided: Wilcoxon signed-rank (W) with at "
-                   "least %d non-zero differences, else the sign test (S); beat: repeats in which "
-                   "the point's error was lower, of the pairs and the diverged pairs (a diverged "
-                   "run loses to one that finished).\n\n",
-                   in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N);
-    amx_buf_printf(b, "| point | pairs | diverged | missing | Δ final (95%% CI) | p | beat | "
-                      "Δ best (95%% CI) | p | beat |\n");
-    amx_buf_printf(b, "|---|---:|---:|---:|---|---:|---:|---|---:|---:|\n");
+    static const char *const head[] = {
+        "point", "pairs", "diverged",        "missing", "Δ final (95% CI)",
+        "p",     "beat",  "Δ best (95% CI)", "p",       "beat"};
+    table_start(t, 10, head, "lrrrlrrlrr");
+    t->title = text_of("Paired difference to the baseline, %s", in->report->baseline);
+    t->intro = text_of(
+        "Point − baseline (%s = %s with the same other sweep values), repeat by repeat, so "
+        "negative is a lower error than the baseline; the mean with its 95%% Student t interval; "
+        "p exact and two-sided: Wilcoxon signed-rank (W) with at least %d non-zero differences, "
+        "else the sign test (S); beat: repeats in which the point's error was lower, of the "
+        "pairs and the diverged pairs (a diverged run loses to one that finished).",
+        in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N);
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
         if (pt->baseline == RPT_NONE) continue;
         const struct rpt_pairing *f = &pt->final, *g = &pt->best;
-        diff_ci(d1, sizeof d1, &f->st, "%.3f");
-        p_text(p1, sizeof p1, &f->st);
-        diff_ci(d2, sizeof d2, &g->st, "%.3f");
-        p_text(p2, sizeof p2, &g->st);
-        cell_text(b, pt->label);
-        amx_buf_printf(b, "| %zu | %zu | %zu | %s | %s | %zu/%zu | %s | %s | %zu/%zu |\n", f->st.n,
-                       f->n_diverged, f->n_missing, d1, p1, f->wins, f->st.n + f->n_diverged, d2,
-                       p2, g->wins, g->st.n + g->n_diverged);
+        char *c[10] = {text_of("%s", pt->label),
+                       text_of("%zu", f->st.n),
+                       text_of("%zu", f->n_diverged),
+                       text_of("%zu", f->n_missing),
+                       diff_ci(&f->st, "%.3f"),
+                       p_text(&f->st),
+                       text_of("%zu/%zu", f->wins, f->st.n + f->n_diverged),
+                       diff_ci(&g->st, "%.3f"),
+                       p_text(&g->st),
+                       text_of("%zu/%zu", g->wins, g->st.n + g->n_diverged)};
+        table_row(t, c);
     }
-    amx_buf_printf(b, "\n");
 }
 
-static void target_table(struct rpt_ctx *ctx, struct amx_buf *b)
+static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
     const struct amx_report_config *rep = ctx->in->report;
-    char t[40], e[40], s1[40], s2[40], d[160], p[40];
-    amx_buf_printf(b, "## Time to target\n\n");
-    amx_buf_printf(b,
-                   "The first epoch at which %s is <= the target (epoch 0: before fine-tuning), "
-                   "median over the repeats (not reached: the median repeat did not reach it); "
-                   "seconds of fine-tuning (curve.csv rows 1..e, training and evaluation) and "
-                   "with the pretraining (rows 0..e).%s\n\n",
-                   ctx->metric,
-                   ctx->paired ? " Δ epochs: point − baseline over the repeats where both reached "
-                                 "it; earlier: repeats in which the point reached it first (or "
-                                 "alone), of the repeats where either did."
-                               : "");
-    amx_buf_printf(b,
-                   "| point | target | reached | median epoch | median s (fine-tuning) | "
-                   "median s (with pretraining) |%s\n",
-                   ctx->paired ? " Δ epochs (95% CI) | p | earlier |" : "");
-    amx_buf_printf(b, "|---|---:|---:|---:|---:|---:|%s\n", ctx->paired ? "---|---:|---:|" : "");
+    static const char *const head[] = {"point",
+                                       "target",
+                                       "reached",
+                                       "median epoch",
+                                       "median s (fine-tuning)",
+                                       "median s (with pretraining)",
+                                       "Δ epochs (95% CI)",
+                                       "p",
+                                       "earlier"};
+    table_start(t, ctx->paired ? 9 : 6, head, "lrrrrrlrr");
+    t->title = text_of("Time to target");
+    t->intro = text_of(
+        "The first epoch at which %s is <= the target (epoch 0: before fine-tuning), median over "
+        "the repeats (not reached: the median repeat did not reach it); seconds of fine-tuning "
+        "(curve.csv rows 1..e, training and evaluation) and with the pretraining (rows 0..e).%s",
+        ctx->metric,
+        ctx->paired ? " Δ epochs: point − baseline over the repeats where both reached it; "
+                      "earlier: repeats in which the point reached it first (or alone), of the "
+                      "repeats where either did."
+                    : "");
     for (size_t q = 0; q < ctx->n_points; q++) {
         const struct rpt_point *pt = &ctx->points[q];
         for (size_t k = 0; k < rep->n_targets && k < AMX_MAX_TARGETS; k++) {
             const struct rpt_target_stat *ts = &pt->targets[k];
-            rpt_fmt_num(t, rep->targets[k]);
-            if (isinf(ts->median_epoch) || isnan(ts->median_epoch))
-                snprintf(e, sizeof e, "not reached");
-            else
-                snprintf(e, sizeof e, "%g", ts->median_epoch);
-            secs(s1, sizeof s1, ts->median_finetune_seconds);
-            secs(s2, sizeof s2, ts->median_total_seconds);
-            cell_text(b, pt->label);
-            amx_buf_printf(b, "| %s | %zu/%zu | %s | %s | %s |", t, ts->reached, ts->n, e, s1, s2);
+            char target[32];
+            rpt_fmt_num(target, rep->targets[k]);
+            char *c[9] = {text_of("%s", pt->label),
+                          text_of("%s", target),
+                          text_of("%zu/%zu", ts->reached, ts->n),
+                          isinf(ts->median_epoch) || isnan(ts->median_epoch)
+                              ? text_of("not reached")
+                              : text_of("%g", ts->median_epoch),
+                          secs(ts->median_finetune_seconds),
+                          secs(ts->median_total_seconds),
+                          NULL,
+                          NULL,
+                          NULL};
             if (ctx->paired) {
                 if (pt->baseline == RPT_NONE) {
-                    amx_buf_printf(b, " %s | | |", pt->is_baseline ? "(baseline)" : "");
+                    c[6] = text_of("%s", pt->is_baseline ? "(baseline)" : "");
+                    c[7] = text_of("%s", "");
+                    c[8] = text_of("%s", "");
                 } else {
                     const struct rpt_pairing *pe = &ts->epochs;
-                    diff_ci(d, sizeof d, &pe->st, "%.1f");
-                    p_text(p, sizeof p, &pe->st);
-                    amx_buf_printf(b, " %s | %s | %zu/%zu |", d, p, pe->wins,
-                                   pe->wins + pe->losses + pe->ties);
+                    c[6] = diff_ci(&pe->st, "%.1f");
+                    c[7] = p_text(&pe->st);
+                    c[8] = text_of("%zu/%zu", pe->wins, pe->wins + pe->losses + pe->ties);
                 }
             }
-            amx_buf_printf(b, "\n");
+            table_row(t, c);
         }
     }
+}
+
+enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RPT_MAX_TABLES],
+                                 size_t *n, struct amx_error *err)
+{
+    *n = 0;
+    final_best_table(ctx, &tables[(*n)++]);
+    if (ctx->paired) paired_table(ctx, &tables[(*n)++]);
+    if (ctx->in->report->n_targets > 0) target_table(ctx, &tables[(*n)++]);
+    for (size_t k = 0; k < *n; k++)
+        if (tables[k].failed || !tables[k].title || !tables[k].intro) {
+            rpt_tables_free(tables, *n);
+            *n = 0;
+            return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+        }
+    return AMX_OK;
+}
+
+/* ---- report.md ---- */
+
+static void md_cell(struct amx_buf *b, const char *s)
+{
+    amx_buf_append(b, "| ", 2);
+    for (const char *p = s; *p; p++) {
+        if (*p == '|')
+            amx_buf_append(b, "\\|", 2);
+        else if (*p == '\n' || *p == '\r')
+            amx_buf_append(b, " ", 1);
+        else
+            amx_buf_append(b, p, 1);
+    }
+    amx_buf_append(b, " ", 1);
+}
+
+static void md_table(struct amx_buf *b, const struct rpt_table *t)
+{
+    amx_buf_printf(b, "## %s\n\n%s\n\n", t->title, t->intro);
+    for (size_t j = 0; j < t->n_cols; j++)
+        amx_buf_printf(b, "| %s ", t->head[j]);
+    amx_buf_printf(b, "|\n");
+    for (size_t j = 0; j < t->n_cols; j++)
+        amx_buf_printf(b, "|%s", t->align[j] == 'r' ? "---:" : "---");
+    amx_buf_printf(b, "|\n");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        for (size_t j = 0; j < t->n_cols; j++) {
+            const char *s = t->cells[i * t->n_cols + j];
+            if (j == 0 || s[0])
+                md_cell(b, s);
+            else
+                amx_buf_append(b, "| ", 2); /* an empty cell: "| |" */
+        }
+        amx_buf_printf(b, "|\n");
+    }
     amx_buf_printf(b, "\n");
+}
+
+void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    const struct amx_report_input *in = ctx->in;
+    const struct amx_report_result *res = ctx->res;
+    amx_buf_printf(b,
+                   "Experiment `%s`: %zu of %zu runs complete (%zu diverged), %d repeat%s per "
+                   "point. Measure: %s, the reconstruction error (squared pixel error summed "
+                   "over an image, averaged over the images).",
+                   in->experiment_name, res->n_complete, res->n_listed, res->n_diverged,
+                   ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric);
 }
 
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)
 {
     const struct amx_report_input *in = ctx->in;
-    const struct amx_report_result *res = ctx->res;
+    struct rpt_table tables[RPT_MAX_TABLES];
+    size_t n = 0;
+    enum amx_status st = rpt_paper_tables(ctx, tables, &n, err);
+    if (st != AMX_OK) return st;
     struct amx_buf b = {0};
     amx_buf_printf(&b, "# %s\n\n", in->report->title[0] ? in->report->title : in->experiment_name);
     if (in->description && in->description[0]) amx_buf_printf(&b, "%s\n\n", in->description);
-    amx_buf_printf(&b,
-                   "Experiment `%s`: %zu of %zu runs complete (%zu diverged), %d repeat%s per "
-                   "point. Measure: %s, the reconstruction error (squared pixel error summed "
-                   "over an image, averaged over the images).\n\n",
-                   in->experiment_name, res->n_complete, res->n_listed, res->n_diverged,
-                   ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric);
-    final_best_table(ctx, &b);
-    if (ctx->paired) paired_table(ctx, &b);
-    if (in->report->n_targets > 0) target_table(ctx, &b);
+    rpt_report_preamble(ctx, &b);
+    amx_buf_printf(&b, "\n\n");
+    for (size_t k = 0; k < n; k++)
+        md_table(&b, &tables[k]);
+    rpt_tables_free(tables, n);
     char path[AMX_PATH_MAX + 64];
     if (!rpt_path(ctx, path, sizeof path, "report.md")) {
         amx_buf_free(&b);
         return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
     }
-    enum amx_status st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
-                                  : amx_write_file_atomic(path, b.data, b.len, err);
+    st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
+                  : amx_write_file_atomic(path, b.data, b.len, err);
     amx_buf_free(&b);
     return st;
 }

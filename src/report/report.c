@@ -127,6 +127,7 @@ enum amx_status amx_report_build(const struct amx_report_input *in, struct amx_r
     if (st == AMX_OK) st = rpt_write_report_md(&ctx, err);
     if (st == AMX_OK) st = rpt_write_figure(&ctx, err);
     if (st == AMX_OK && in->render) st = rpt_render_figure(&ctx, err);
+    if (st == AMX_OK) st = rpt_write_report_html(&ctx, err);
     rpt_ctx_free(&ctx);
     return st;
 }
