@@ -10,6 +10,8 @@
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
 #   tools/setup.sh --no-build   skip configuring and building
 #   tools/setup.sh --dev        also install the developer tools (clang-format)
+#   tools/setup.sh --prefix DIR also install adamix-run, its man page and bash completion
+#                               under DIR (cmake --install; DIR/bin, DIR/share/...)
 #   tools/setup.sh --browser    also install Debian's chromium, for the browser test of
 #                               report.html (tests/cli_html.sh)
 #   tools/setup.sh --slurm      also install Slurm and munge (slurm-wlm, munge) for
@@ -26,6 +28,7 @@ do_build=1
 dev=0
 slurm=0
 browser=0
+prefix=""
 build_dir=build
 cmake_args=""
 data_args=()
@@ -44,6 +47,11 @@ while [ $# -gt 0 ]; do
     --dev) dev=1 ;;
     --slurm) slurm=1 ;;
     --browser) browser=1 ;;
+    --prefix)
+        [ $# -ge 2 ] || die "--prefix needs a folder"
+        prefix=$2
+        shift
+        ;;
     --build-dir)
         [ $# -ge 2 ] || die "--build-dir needs a folder"
         build_dir=$2
@@ -132,4 +140,13 @@ if [ "$do_build" = 1 ]; then
     rm -f "$build_dir.configure.log"
     say "built $build_dir/adamix-run"
     "$build_dir/adamix-run" --version
+    if [ -n "$prefix" ]; then
+        mkdir -p "$prefix" 2>/dev/null || die "cannot create $prefix: choose a folder you may write, or run as root"
+        [ -w "$prefix" ] || die "$prefix is not writable: choose a folder you may write, or run as root"
+        cmake --install "$build_dir" --prefix "$prefix" >/dev/null ||
+            die "cmake --install into $prefix failed (see above)"
+        say "installed $prefix/bin/adamix-run, its man page (man -M $prefix/share/man adamix-run) and bash completion"
+    fi
+elif [ -n "$prefix" ]; then
+    die "--prefix installs what is built: drop --no-build"
 fi
