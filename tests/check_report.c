@@ -1055,6 +1055,42 @@ START_TEST(test_md_escapes_labels)
 }
 END_TEST
 
+/* report.x: seconds. Every fixture run has 2 s per fine-tuning epoch (row 0,
+ * the pretraining, 10 s, not counted): the cumulative mean at epoch e is 2e. */
+START_TEST(test_figure_against_seconds)
+{
+    char *dir = make_paired_fixture();
+    struct amx_report_config rc = report_config("by time");
+    rc.x = AMX_X_SECONDS;
+    const char *ax[] = {"finetune.rules"};
+    struct amx_report_input in = {dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    char *dat = slurp(dir, "figure.dat");
+    ck_assert_ptr_nonnull(strstr(dat, "# epoch mean sd n seconds"));
+    ck_assert_ptr_nonnull(strstr(dat, "\n0 30 1 3 0\n")); /* B, epoch 0: 0 s */
+    ck_assert_ptr_nonnull(strstr(dat, "\n3 12 1 3 6\n")); /* B, epoch 3: 3 x 2 s */
+    char *gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "using 5:2 with lines"));
+    ck_assert_ptr_nonnull(strstr(gp, "set xlabel 'fine-tuning seconds"));
+    ck_assert_ptr_nonnull(strstr(gp, "set xrange [0:6]"));
+    free(gp);
+    free(dat);
+    /* the default, epoch: four columns, as before */
+    rc.x = AMX_X_EPOCH;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    dat = slurp(dir, "figure.dat");
+    ck_assert_ptr_nonnull(strstr(dat, "\n3 12 1 3\n"));
+    gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "using 1:2 with lines"));
+    free(gp);
+    free(dat);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -1080,6 +1116,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_median_censored);
     tcase_add_test(tc, test_paired_report);
     tcase_add_test(tc, test_md_escapes_labels);
+    tcase_add_test(tc, test_figure_against_seconds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,6 +35,9 @@
 enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
 enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
 enum amx_metric { AMX_METRIC_TEST_ERROR, AMX_METRIC_TRAIN_ERROR, AMX_METRIC_VALIDATION_ERROR };
+/* The figure's horizontal axis: the fine-tuning epoch, or the cumulative
+ * fine-tuning seconds (mean over the repeats). */
+enum amx_report_x { AMX_X_EPOCH, AMX_X_SECONDS };
 
 const char *amx_unit_name(enum amx_unit u);
 const char *amx_loss_name(enum amx_loss l);
@@ -98,6 +101,7 @@ struct amx_report_config {
     char baseline[AMX_TEXT_MAX]; /* a value of the series axis, or "" (no paired statistics) */
     size_t n_targets;            /* time-to-target thresholds of the metric, in given order */
     double targets[AMX_MAX_TARGETS];
+    enum amx_report_x x;      /* default epoch */
     char title[AMX_TEXT_MAX]; /* default: the name */
     bool log_y;               /* default false */
 };

@@ -19,6 +19,7 @@
 const char *const amx_unit_words[] = {"logistic", "linear", "relu", "tanh", NULL};
 const char *const amx_loss_words[] = {"cross_entropy", "squared_error", NULL};
 const char *const amx_metric_words[] = {"test_error", "train_error", "validation_error", NULL};
+const char *const amx_report_x_words[] = {"epoch", "seconds", NULL};
 const char *const amx_clock_words[] = {"epoch", "step", NULL};
 
 const char *amx_unit_name(enum amx_unit u)
@@ -144,6 +145,7 @@ static const struct key report_keys[] = {
     TEXT("series", report.series, "", 0),
     TEXT("baseline", report.baseline, "", 0),
     {.name = "targets", .type = KT_TARGETS, .off = OFF(report), .lo = 0, .hi = HUGE_VAL},
+    ENUM("x", report.x, amx_report_x_words, AMX_X_EPOCH),
     TEXT("title", report.title, "", KO_DEFAULT_NAME),
     {.name = "log_y", .type = KT_BOOL, .off = OFF(report.log_y), .def = 0},
 };

@@ -65,6 +65,7 @@ extern const struct section amx_schema_top;
 extern const char *const amx_unit_words[];
 extern const char *const amx_loss_words[];
 extern const char *const amx_metric_words[];
+extern const char *const amx_report_x_words[];
 extern const char *const amx_clock_words[];
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as x. */

@@ -151,11 +151,37 @@ static void y_range(struct amx_buf *g, bool log_y, bool any_diverged, const stru
     }
 }
 
+/* report.x: seconds. The mean over the point's runs that have epoch e of
+ * their cumulative fine-tuning seconds to it (curve.csv rows 1..e; 0 at
+ * epoch 0: the pretraining is shared by the variants and not counted). */
+static double point_seconds(const struct rpt_ctx *ctx, size_t p, size_t scol, size_t e)
+{
+    const struct rpt_point *pt = &ctx->points[p];
+    double sum = 0;
+    size_t n = 0;
+    for (size_t k = 0; k < pt->n_runs; k++) {
+        const struct rpt_run *r = &ctx->runs[pt->runs[k]];
+        size_t j = scol == RPT_NONE ? RPT_NONE : r->colmap[scol];
+        if (j == RPT_NONE || e >= r->curve.n_rows) continue;
+        double t = 0;
+        for (size_t i = 1; i <= e; i++) {
+            size_t at = i * r->curve.n_cols + j;
+            if (r->curve.has[at] && isfinite(r->curve.v[at])) t += r->curve.v[at];
+        }
+        sum += t;
+        n++;
+    }
+    return n ? sum / (double)n : NAN;
+}
+
 enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
 {
     const struct amx_report_input *in = ctx->in;
     size_t mcol = rpt_col_index(ctx, ctx->metric);
     size_t np = ctx->n_points;
+    bool by_seconds = in->report->x == AMX_X_SECONDS;
+    size_t scol = rpt_col_index(ctx, "seconds");
+    double max_seconds = 0;
 
     /* ---- figure.dat ---- */
     struct amx_buf d = {0};
@@ -188,18 +214,27 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
         if (p > 0) amx_buf_printf(&d, "\n\n");
         amx_buf_printf(&d, "# index %zu: ", p);
         gp_comment_text(&d, pt->label);
-        amx_buf_printf(&d, " (%zu repeat%s)\n# epoch mean sd n\n", pt->n_runs,
-                       pt->n_runs == 1 ? "" : "s");
+        amx_buf_printf(&d, " (%zu repeat%s)\n# epoch mean sd n%s\n", pt->n_runs,
+                       pt->n_runs == 1 ? "" : "s",
+                       by_seconds ? " seconds (cumulative fine-tuning, mean)" : "");
         for (size_t e = 0; e < pt->n_rows; e++) {
             struct rpt_stat s = rpt_point_epoch_stat(ctx, p, mcol, e);
+            char sec[40] = "";
+            if (by_seconds) {
+                double t = point_seconds(ctx, p, scol, e);
+                char num[32];
+                rpt_fmt_num(num, t);
+                snprintf(sec, sizeof sec, " %s", isfinite(t) ? num : "?");
+                if (isfinite(t) && t > max_seconds) max_seconds = t;
+            }
             if (s.n == 0) {
-                amx_buf_printf(&d, "%zu ? ? 0\n", e);
+                amx_buf_printf(&d, "%zu ? ? 0%s\n", e, sec);
                 continue;
             }
             char m[32], sd[32];
             rpt_fmt_num(m, s.mean);
             rpt_fmt_num(sd, s.std);
-            amx_buf_printf(&d, "%zu %s %s %zu\n", e, m, sd, s.n);
+            amx_buf_printf(&d, "%zu %s %s %zu%s\n", e, m, sd, s.n, sec);
             finite[p] = any_finite = true;
             extent_add(&all, s);
             if (!pt->n_diverged) extent_add(&ok, s);
@@ -237,15 +272,22 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     amx_buf_printf(&g, "set title ");
     gp_quote(&g, title);
     amx_buf_printf(&g, "\n");
-    amx_buf_printf(&g, "set xlabel 'fine-tuning epoch'\nset ylabel '%s'\n",
+    amx_buf_printf(&g, "set xlabel '%s'\nset ylabel '%s'\n",
+                   by_seconds ? "fine-tuning seconds (cumulative, mean over repeats)"
+                              : "fine-tuning epoch",
                    axis_label(ctx->metric));
-    amx_buf_printf(&g,
-                   "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
-                   "'#f0f0f0' lw 1 dt 1\n"
-                   "set border 3 lw 1.2 lc rgb '#404040'\n"
-                   "set tics nomirror out scale 0.6\n"
-                   "set xrange [0:%zu]\n%s",
-                   max_epoch > 0 ? max_epoch : 1, max_epoch <= 10 ? "set xtics 1\n" : "");
+    amx_buf_printf(&g, "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
+                       "'#f0f0f0' lw 1 dt 1\n"
+                       "set border 3 lw 1.2 lc rgb '#404040'\n"
+                       "set tics nomirror out scale 0.6\n");
+    if (by_seconds) {
+        char xmax[32];
+        rpt_fmt_num(xmax, max_seconds > 0 ? max_seconds : 1);
+        amx_buf_printf(&g, "set xrange [0:%s]\n", xmax);
+    } else {
+        amx_buf_printf(&g, "set xrange [0:%zu]\n%s", max_epoch > 0 ? max_epoch : 1,
+                       max_epoch <= 10 ? "set xtics 1\n" : "");
+    }
     if (in->report->log_y)
         amx_buf_printf(&g, "set logscale y\nset mytics 10\n"
                            "# the data's range plus a margin, rather than whole decades\n"
@@ -345,9 +387,9 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
              * its spread is that of the divergence, not of the seeds */
             if (ctx->points[p].n_runs < 2 || ctx->points[p].n_diverged || !finite[p]) continue;
             amx_buf_printf(&g,
-                           "%s        data index %zu using 1:($2-$3):($2+$3) with "
+                           "%s        data index %zu using %d:($2-$3):($2+$3) with "
                            "filledcurves lt %zu notitle",
-                           first ? "" : ", \\\n", p, p + 1);
+                           first ? "" : ", \\\n", p, by_seconds ? 5 : 1, p + 1);
             first = false;
         }
         for (size_t p = 0; p < np; p++) {
@@ -358,8 +400,8 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
              * nothing; `data index` would make gnuplot fail when no line has
              * a point) */
             if (finite[p])
-                amx_buf_printf(&g, "%s        data index %zu using 1:2 with lines lt %zu title ",
-                               first ? "" : ", \\\n", p, p + 1);
+                amx_buf_printf(&g, "%s        data index %zu using %d:2 with lines lt %zu title ",
+                               first ? "" : ", \\\n", p, by_seconds ? 5 : 1, p + 1);
             else
                 amx_buf_printf(&g, "%s        NaN with lines lt %zu title ", first ? "" : ", \\\n",
                                p + 1);
