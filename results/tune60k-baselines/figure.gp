@@ -1,0 +1,80 @@
+# Tuning the baselines on full MNIST: validation error by eta0
+# Written by adamix-run from figure.dat (beside this file). Edit freely, then run
+#   gnuplot figure.gp
+# in this folder: it writes figure.svg and figure.png (choose with -e "formats='png'").
+
+if (!exists("formats")) formats = 'svg png'
+if (!exists("svg_out")) svg_out = 'figure.svg'
+if (!exists("png_out")) png_out = 'figure.png'
+data = 'figure.dat'
+
+set encoding utf8
+set datafile missing '?'
+set title 'Tuning the baselines on full MNIST: validation error by eta0'
+set xlabel 'fine-tuning epoch'
+set ylabel 'validation reconstruction error (squared error per image)'
+set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb '#f0f0f0' lw 1 dt 1
+set border 3 lw 1.2 lc rgb '#404040'
+set tics nomirror out scale 0.6
+set xrange [0:8]
+set xtics 1
+set logscale y
+set mytics 10
+# the data's range plus a margin, rather than whole decades
+set autoscale yfix
+set offsets 0, 0, graph 0.05, graph 0.05
+set ytics (1, 2, 5, 10, 20, 50, 100, 200, 500)
+set key outside right top vertical Left reverse samplen 3 spacing 1.2 width -5
+set style fill transparent solid 0.18 noborder
+
+# colour: the series value; dash pattern: the other sweep values
+set linetype 1 lc rgb '#1f77b4' lw 2.2 dt 1 pt 1
+set linetype 2 lc rgb '#ff7f0e' lw 2.2 dt 1 pt 2
+set linetype 3 lc rgb '#2ca02c' lw 2.2 dt 1 pt 3
+set linetype 4 lc rgb '#d62728' lw 2.2 dt 1 pt 4
+set linetype 5 lc rgb '#9467bd' lw 2.2 dt 1 pt 5
+set linetype 6 lc rgb '#8c564b' lw 2.2 dt 1 pt 6
+set linetype 7 lc rgb '#1f77b4' lw 2.2 dt (8,4) pt 7
+set linetype 8 lc rgb '#ff7f0e' lw 2.2 dt (8,4) pt 8
+set linetype 9 lc rgb '#2ca02c' lw 2.2 dt (8,4) pt 9
+set linetype 10 lc rgb '#d62728' lw 2.2 dt (8,4) pt 10
+set linetype 11 lc rgb '#9467bd' lw 2.2 dt (8,4) pt 11
+set linetype 12 lc rgb '#8c564b' lw 2.2 dt (8,4) pt 12
+set linetype 13 lc rgb '#1f77b4' lw 2.2 dt (2,3) pt 13
+set linetype 14 lc rgb '#ff7f0e' lw 2.2 dt (2,3) pt 1
+set linetype 15 lc rgb '#2ca02c' lw 2.2 dt (2,3) pt 2
+set linetype 16 lc rgb '#d62728' lw 2.2 dt (2,3) pt 3
+set linetype 17 lc rgb '#9467bd' lw 2.2 dt (2,3) pt 4
+set linetype 18 lc rgb '#8c564b' lw 2.2 dt (2,3) pt 5
+
+do for [fmt in formats] {
+    if (fmt eq 'svg') {
+        set terminal svg size 1070,500 dynamic noenhanced font 'DejaVu Sans,15' background rgb 'white'
+        set title font ',20'
+        set output svg_out
+    } else {
+        set terminal pngcairo size 1070,500 noenhanced font 'DejaVu Sans,12' background rgb 'white'
+        set title font ',16'
+        set output png_out
+    }
+    plot \
+        data index 0 using 1:2 with lines lt 1 title '0.001, finetune.rules=constant', \
+        data index 1 using 1:2 with lines lt 2 title '0.003, finetune.rules=constant', \
+        data index 2 using 1:2 with lines lt 3 title '0.01, finetune.rules=constant', \
+        data index 3 using 1:2 with lines lt 4 title '0.03, finetune.rules=constant', \
+        data index 4 using 1:2 with lines lt 5 title '0.1, finetune.rules=constant', \
+        data index 5 using 1:2 with lines lt 6 title '0.3, finetune.rules=constant', \
+        data index 6 using 1:2 with lines lt 7 title '0.001, finetune.rules=AdaGrad', \
+        data index 7 using 1:2 with lines lt 8 title '0.003, finetune.rules=AdaGrad', \
+        data index 8 using 1:2 with lines lt 9 title '0.01, finetune.rules=AdaGrad', \
+        data index 9 using 1:2 with lines lt 10 title '0.03, finetune.rules=AdaGrad', \
+        data index 10 using 1:2 with lines lt 11 title '0.1, finetune.rules=AdaGrad', \
+        data index 11 using 1:2 with lines lt 12 title '0.3, finetune.rules=AdaGrad', \
+        data index 12 using 1:2 with lines lt 13 title '0.001, finetune.rules=AdaDec', \
+        data index 13 using 1:2 with lines lt 14 title '0.003, finetune.rules=AdaDec', \
+        data index 14 using 1:2 with lines lt 15 title '0.01, finetune.rules=AdaDec', \
+        data index 15 using 1:2 with lines lt 16 title '0.03, finetune.rules=AdaDec', \
+        data index 16 using 1:2 with lines lt 17 title '0.1, finetune.rules=AdaDec', \
+        data index 17 using 1:2 with lines lt 18 title '0.3, finetune.rules=AdaDec'
+    unset output
+}
