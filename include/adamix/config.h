@@ -95,6 +95,11 @@ struct amx_evaluation_config {
     char train_subset_file[AMX_PATH_MAX];
 };
 
+/* What a run writes besides its curve and summary. */
+struct amx_output_config {
+    bool weights; /* runs/<id>/weights.npz after the last epoch; default false */
+};
+
 struct amx_report_config {
     enum amx_metric metric;      /* default test_error */
     char series[AMX_TEXT_MAX];   /* a sweep axis, or "" (default: the first axis) */
@@ -119,6 +124,7 @@ struct amx_run_config {
     struct amx_pretrain_config pretrain;
     struct amx_finetune_config finetune;
     struct amx_evaluation_config evaluation;
+    struct amx_output_config output;
     struct amx_report_config report;
 };
 

@@ -140,6 +140,12 @@ static const struct key evaluation_keys[] = {
 static const struct section evaluation_section = {"evaluation", evaluation_keys,
                                                   sizeof evaluation_keys / sizeof *evaluation_keys};
 
+static const struct key output_keys[] = {
+    {.name = "weights", .type = KT_BOOL, .off = OFF(output.weights), .def = 0},
+};
+static const struct section output_section = {"output", output_keys,
+                                              sizeof output_keys / sizeof *output_keys};
+
 static const struct key report_keys[] = {
     ENUM("metric", report.metric, amx_metric_words, AMX_METRIC_TEST_ERROR),
     TEXT("series", report.series, "", 0),
@@ -172,6 +178,7 @@ static const struct key top_keys[] = {
     SECTION("finetune", finetune_section, KO_REQUIRED, 0,
             "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}"),
     SECTION("evaluation", evaluation_section, 0, 0, NULL),
+    SECTION("output", output_section, 0, 0, NULL),
     SECTION("report", report_section, 0, 0, NULL),
 };
 const struct section amx_schema_top = {"", top_keys, sizeof top_keys / sizeof *top_keys};

@@ -79,6 +79,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                                   const char *run_dir, int threads, amx_progress_fn progress,
                                   void *pctx, struct amx_error *err);
 
+/* weights.c: the autoencoder's parameters as a numpy .npz (names, shapes
+ * and orientation of torch.nn.Linear: encoder.K.weight (out, in), ...). */
+enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoencoder *ae,
+                                      struct amx_error *err);
+
 /* Sets what names a run in its summary.json (name, sweep labels, repeat,
  * seed) from the current experiment: fine-tuning writes them, and a reused
  * run gets them refreshed when the experiment renamed a variant. */

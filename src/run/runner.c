@@ -251,6 +251,10 @@ static enum amx_result_state run_complete(const char *run_dir, const char *id,
                      strcmp(test, d->test.sha256) == 0;
     json_decref(s);
     if (!same_data) return AMX_RESULT_ABSENT;
+    /* weights asked for after the run finished: computed again to write them
+     * (same numbers; output is not part of the run id) */
+    amx_path_join(path, sizeof path, run_dir, "weights.npz");
+    if (cfg->output.weights && !amx_file_exists(path)) return AMX_RESULT_ABSENT;
     amx_path_join(path, sizeof path, run_dir, "config.yaml");
     if (!amx_regular_file(path, why, why_size)) return AMX_RESULT_INVALID;
     struct amx_node *node = NULL;

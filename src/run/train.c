@@ -428,6 +428,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     o.seconds = cached_seconds + (now_seconds() - t_start);
 
     st = write_text(run_dir, "curve.csv", &c.csv, err);
+    if (st == AMX_OK && cfg->output.weights) {
+        char wpath[AMX_PATH_MAX + 64];
+        snprintf(wpath, sizeof wpath, "%s/weights.npz", run_dir);
+        st = amx_write_weights_npz(wpath, &ae, err);
+    }
     if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, d, err);
 
 done:

@@ -6,7 +6,7 @@ _adamix_run() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     local opts="--out --jobs --cache --set --shard --dry-run --print-config --force
-        --rerun-failed --fail-fast --quiet --help --version --rtol --json"
+        --rerun-failed --fail-fast --save-weights --quiet --help --version --rtol --json"
     local cmds="validate report merge compare"
     case "$prev" in
     -o | --out | --cache)
