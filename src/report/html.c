@@ -1,7 +1,8 @@
 /* report.html: one self-contained page of the results folder, for a browser:
  * the figure (figure.svg inlined), the paper tables (the same table model as
  * report.md), the manifest in readable form, one row per run with its status
- * and a link to its folder, and the experiment text. No script, no network:
+ * and a link to its folder, the pictures of each point's first repeat
+ * (gallery.png, filters.png in its run folder), and the experiment text. No script, no network:
  * the styles are inline and every resource is in the page or in the folder.
  *
  * Every text that comes from the experiment or from a file of the folder
@@ -108,6 +109,42 @@ static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
         }
         amx_buf_printf(b, "</tbody>\n</table></section>\n");
     }
+}
+
+/* Each point's first repeat draws gallery.png and filters.png into its run
+ * folder (src/run/pictures.c); the page shows those that are there. */
+static void pictures(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    bool any = false;
+    for (size_t p = 0; p < ctx->n_points; p++) {
+        const struct rpt_point *pt = &ctx->points[p];
+        const struct rpt_run *first = NULL;
+        for (size_t k = 0; k < pt->n_runs && !first; k++)
+            if (ctx->runs[pt->runs[k]].repeat == 0) first = &ctx->runs[pt->runs[k]];
+        if (!first) continue;
+        static const char *const files[] = {"gallery.png", "filters.png"};
+        for (int f = 0; f < 2; f++) {
+            char rel[256], path[AMX_PATH_MAX + 300];
+            snprintf(rel, sizeof rel, "runs/%s/%s", first->id, files[f]);
+            if (!rpt_path(ctx, path, sizeof path, rel) || !amx_file_exists(path)) continue;
+            if (!any)
+                amx_buf_printf(b, "<section id=\"pictures\"><h2>Reconstructions and filters</h2>\n"
+                                  "<p>Per sweep point, its first repeat: the first 16 test images "
+                                  "(top), their reconstructions before fine-tuning (middle) and "
+                                  "after the last epoch (bottom); and the first layer's weights, "
+                                  "one tile per hidden unit (grey 0, white positive, black "
+                                  "negative, each tile to its own scale).</p>\n");
+            any = true;
+            amx_buf_printf(b, "<figure><img src=\"%s\" alt=\"%s of ", rel,
+                           f ? "filters" : "reconstructions");
+            esc(b, pt->label);
+            amx_buf_printf(b, "\"><figcaption>");
+            esc(b, pt->label);
+            amx_buf_printf(b, ": %s</figcaption></figure>\n",
+                           f ? "first-layer filters" : "test images and reconstructions");
+        }
+    }
+    if (any) amx_buf_printf(b, "</section>\n");
 }
 
 static void kv(struct amx_buf *b, const char *key, const char *value)
@@ -228,7 +265,9 @@ static const char style[] =
     "padding:.25em .6em;text-align:left;vertical-align:top}td.num{text-align:right;"
     "font-variant-numeric:tabular-nums}table.kv th{font-weight:normal;color:#555}"
     "td.diverged{color:#b35c00}td.missing{color:#b00}pre{background:#f6f6f6;padding:1em;"
-    "overflow:auto}div.figure svg{max-width:100%;height:auto}code{font-size:.95em}";
+    "overflow:auto}div.figure svg{max-width:100%;height:auto}code{font-size:.95em}"
+    "figure{margin:1em 0}figure img{max-width:100%;image-rendering:pixelated}"
+    "figcaption{color:#555;font-size:.9em}";
 
 enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err)
 {
@@ -262,6 +301,7 @@ enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err
     figure(ctx, &b);
     tables(t, n, &b);
     rpt_tables_free(t, n);
+    pictures(ctx, &b);
     manifest(ctx, &b);
     runs(ctx, &b);
     experiment_text(ctx, &b);

@@ -84,6 +84,15 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
 enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoencoder *ae,
                                       struct amx_error *err);
 
+/* pictures.c (libpng): gallery.png, the n images orig (n x rows*cols, in
+ * [0,1]) above their reconstructions first (epoch 0) and last; filters.png,
+ * the first layer's weights as image tiles. Into the run folder dir. */
+enum amx_status amx_write_gallery(const char *dir, const float *orig, const float *first,
+                                  const float *last, size_t n, size_t rows, size_t cols,
+                                  struct amx_error *err);
+enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder *ae, size_t rows,
+                                  size_t cols, struct amx_error *err);
+
 /* Sets what names a run in its summary.json (name, sweep labels, repeat,
  * seed) from the current experiment: fine-tuning writes them, and a reused
  * run gets them refreshed when the experiment renamed a variant. */

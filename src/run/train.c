@@ -199,6 +199,19 @@ static void curve_row(struct curve *c, const struct parts *ps, int epoch, double
     amx_buf_printf(&c->csv, "\n");
 }
 
+/* The network's reconstructions of x[0 .. n) (n x dim) into out, in
+ * batches the network was sized for. */
+static void reconstruct(struct amx_autoencoder *ae, const float *x, size_t n, size_t dim,
+                        float *out)
+{
+    size_t step = (size_t)ae->max_batch;
+    for (size_t s = 0; s < n; s += step) {
+        size_t B = n - s < step ? n - s : step;
+        const float *y = amx_autoencoder_forward(ae, x + s * dim, (int)B);
+        memcpy(out + s * dim, y, sizeof(float) * B * dim);
+    }
+}
+
 static bool diverged(double v, double limit)
 {
     return !isfinite(v) || v > limit;
@@ -317,6 +330,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     struct amx_param_tensor *tensors = NULL;
     uint32_t *perm = NULL;
     float *batch = NULL;
+    float *gallery = NULL; /* 2 x n_gal x V: epoch-0 and last reconstructions */
     struct curve c = {.has_valid = d->n_valid > 0};
 
     st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code, net->output,
@@ -377,6 +391,17 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     double train_e = amx_autoencoder_recon_error(&ae, d->train, n_eval);
     double valid_e = c.has_valid ? amx_autoencoder_recon_error(&ae, d->valid, d->n_valid) : 0;
     double test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
+    /* the gallery of the first repeat: the first test images and their
+     * reconstructions before fine-tuning (and after it, below) */
+    size_t n_gal = cfg->repeat == 0 ? (d->test.n < 16 ? d->test.n : 16) : 0;
+    if (n_gal) {
+        gallery = malloc(2 * sizeof *gallery * n_gal * V);
+        if (!gallery) {
+            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            goto done;
+        }
+        reconstruct(&ae, d->test.x, n_gal, V, gallery);
+    }
     curve_header(&c, &ps);
     curve_row(&c, &ps, 0, train_e, valid_e, test_e, pretrain_seconds + now_seconds() - t_eval0);
     o.best_test = test_e;
@@ -427,6 +452,13 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     o.pretrain_seconds = pretrain_seconds;
     o.seconds = cached_seconds + (now_seconds() - t_start);
 
+    if (n_gal) {
+        reconstruct(&ae, d->test.x, n_gal, V, gallery + n_gal * V);
+        st = amx_write_gallery(run_dir, d->test.x, gallery, gallery + n_gal * V, n_gal,
+                               d->test.rows, d->test.cols, err);
+        if (st == AMX_OK) st = amx_write_filters(run_dir, &ae, d->test.rows, d->test.cols, err);
+        if (st != AMX_OK) goto done;
+    }
     st = write_text(run_dir, "curve.csv", &c.csv, err);
     if (st == AMX_OK && cfg->output.weights) {
         char wpath[AMX_PATH_MAX + 64];
@@ -437,6 +469,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
 
 done:
     amx_buf_free(&c.csv);
+    free(gallery);
     free(batch);
     free(perm);
     for (int p = 0; p < AMX_NN_SPLIT; p++)
