@@ -115,8 +115,15 @@ struct display {
     struct {
         char id[40];
         char text[300];
+        bool pretrain;
+        double started;    /* when the task started */
+        double epoch_at;   /* when its fine-tuning epoch 0 was measured (< 0: not yet) */
+        int epoch, epochs; /* fine-tuning progress */
     } active[MAX_ACTIVE];
     int n_active;
+    int workers;        /* --jobs: the runs that go on at once */
+    double run_seconds; /* fine-tuning seconds of the runs finished here, summed */
+    int runs_timed;     /* ... and their count */
     struct failure {
         char id[40];
         char *label, *message;
@@ -152,6 +159,34 @@ static void term_size(int *cols, int *rows)
     }
 }
 
+/* Seconds until every run is done, or -1 when nothing tells yet. From the
+ * runs themselves: an active run's seconds per epoch so far times its epochs
+ * left; a run not started yet takes what the finished runs took on average
+ * (or, before any finished, what the active ones will take); the work left
+ * is shared by the workers. Pretraining is not estimated (its runs wait). */
+static double eta_seconds(const struct display *d)
+{
+    double t = now(), active_left = 0, projected = 0;
+    int n_runs = 0, n_projected = 0;
+    for (int i = 0; i < d->n_active; i++) {
+        if (d->active[i].pretrain) continue;
+        n_runs++;
+        if (d->active[i].epoch_at < 0 || d->active[i].epoch < 1) continue;
+        double per_epoch = (t - d->active[i].epoch_at) / d->active[i].epoch;
+        active_left += per_epoch * (d->active[i].epochs - d->active[i].epoch);
+        projected += per_epoch * d->active[i].epochs;
+        n_projected++;
+    }
+    double per_run = d->runs_timed ? d->run_seconds / d->runs_timed
+                     : n_projected ? projected / n_projected
+                                   : -1;
+    if (per_run < 0) return -1;
+    long waiting = (long)d->to_run - (long)d->done - (long)d->failed - n_runs;
+    if (waiting < 0) waiting = 0;
+    int workers = d->workers > 0 ? d->workers : 1;
+    return (active_left + (double)waiting * per_run) / workers;
+}
+
 static void draw_live(struct display *d)
 {
     if (!d->live) return;
@@ -161,10 +196,9 @@ static void draw_live(struct display *d)
     int width = cols > 4 ? cols - 1 : 3;
     double el = now() - d->started;
     char eta[64] = "";
-    if (d->done > 0 && d->to_run > d->done) {
-        double left = el / (double)d->done * (double)(d->to_run - d->done);
+    double left = eta_seconds(d);
+    if (left >= 0)
         snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)fmod(left, 60));
-    }
     char head[256];
     snprintf(head, sizeof head, "[%zu/%zu runs done%s, %dm%02ds elapsed%s]", d->done, d->to_run,
              d->failed ? ", some failed" : "", (int)(el / 60), (int)fmod(el, 60), eta);
@@ -217,6 +251,10 @@ static void on_event(const struct amx_event *ev, void *ctx)
             int i = d->n_active++;
             snprintf(d->active[i].id, sizeof d->active[i].id, "%s", ev->run_id);
             snprintf(d->active[i].text, sizeof d->active[i].text, "%s: starting", ev->label);
+            d->active[i].pretrain = ev->is_pretrain;
+            d->active[i].started = now();
+            d->active[i].epoch_at = -1;
+            d->active[i].epoch = d->active[i].epochs = 0;
         }
         break;
     case AMX_EVENT_PROGRESS: {
@@ -226,14 +264,25 @@ static void on_event(const struct amx_event *ev, void *ctx)
             snprintf(d->active[i].text, sizeof d->active[i].text,
                      "%s: RBM %d epoch %d/%d, reconstruction error %.3f", ev->label, ev->layer,
                      ev->epoch, ev->epochs, ev->error);
-        else
+        else {
             snprintf(d->active[i].text, sizeof d->active[i].text,
                      "%s: fine-tuning epoch %d/%d, test error %.3f", ev->label, ev->epoch,
                      ev->epochs, ev->error);
+            if (ev->epoch == 0) d->active[i].epoch_at = now();
+            d->active[i].epoch = ev->epoch;
+            d->active[i].epochs = ev->epochs;
+        }
         if (now() - d->last_draw < 0.2) return;
         break;
     }
-    case AMX_EVENT_RUN_DONE:
+    case AMX_EVENT_RUN_DONE: {
+        int i = find_active(d, ev->run_id);
+        if (i >= 0 && d->active[i].epoch_at >= 0 && d->active[i].epoch > 0) {
+            /* what a waiting run will take: its fine-tuning, at this pace */
+            d->run_seconds +=
+                (now() - d->active[i].epoch_at) * d->active[i].epochs / d->active[i].epoch;
+            d->runs_timed++;
+        }
         remove_active(d, ev->run_id);
         if (d->live) {
             clear_live(d);
@@ -241,6 +290,7 @@ static void on_event(const struct amx_event *ev, void *ctx)
                    ev->status);
         }
         break;
+    }
     case AMX_EVENT_PRETRAIN_DONE:
         remove_active(d, ev->run_id);
         break;
@@ -503,7 +553,8 @@ static int cmd_run(const char *file, const struct options *o, int argc, char **a
                                     .argv = argv,
                                     .experiment_text = text};
     note_kernel(out);
-    struct display d = {.live = !o->quiet && isatty(STDOUT_FILENO), .started = now()};
+    struct display d = {
+        .live = !o->quiet && isatty(STDOUT_FILENO), .started = now(), .workers = o->jobs};
     struct amx_runner_result res;
     enum amx_status st = amx_runner_run(exp, &ro, on_event, &d, &res, &err);
     clear_live(&d);
