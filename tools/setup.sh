@@ -15,6 +15,8 @@
 #                               under DIR (cmake --install; DIR/bin, DIR/share/...)
 #   tools/setup.sh --browser    also install Debian's chromium, for the browser test of
 #                               report.html (tests/cli_html.sh)
+#   tools/setup.sh --fuzz       also install clang and its sanitizer runtimes (clang,
+#                               libclang-rt-14-dev) for the libFuzzer targets (tools/fuzz.sh)
 #   tools/setup.sh --slurm      also install Slurm and munge (slurm-wlm, munge) for
 #                               the array-job test (tests/slurm_array.sh, ctest -L slurm)
 #   tools/setup.sh --build-dir DIR --cmake-args "..."   where and how to build
@@ -29,6 +31,7 @@ do_build=1
 dev=0
 slurm=0
 browser=0
+fuzz=0
 prefix=""
 build_dir=build
 cmake_args=""
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
     --dev) dev=1 ;;
     --slurm) slurm=1 ;;
     --browser) browser=1 ;;
+    --fuzz) fuzz=1 ;;
     --prefix)
         [ $# -ge 2 ] || die "--prefix needs a folder"
         prefix=$2
@@ -90,6 +94,9 @@ packages=(build-essential g++ cmake pkg-config git ca-certificates curl
 # test starts its own daemons, so none needs to be running
 [ "$slurm" = 1 ] && packages+=(slurm-wlm munge)
 [ "$browser" = 1 ] && packages+=(chromium)
+# libFuzzer, AddressSanitizer and UBSan: Debian 12's clang 14 ships the
+# runtimes in a package it only recommends
+[ "$fuzz" = 1 ] && packages+=(clang libclang-rt-14-dev)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
