@@ -215,7 +215,7 @@ void amx_run_data_free(struct amx_run_data *d)
     memset(d, 0, sizeof *d);
 }
 
-void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65])
+bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65])
 {
     /* Exactly what the RBM stack depends on (DESIGN.md section 8): the
      * training rows (file contents, limit, held-out tail), the layer sizes,
@@ -236,6 +236,8 @@ void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
                    p->epochs, p->batch_size, p->cd_k, p->learning_rate, p->code_learning_rate,
                    p->momentum_initial, p->momentum_final, p->momentum_switch_epoch,
                    p->weight_decay, p->init_std, (unsigned long long)cfg->seed, cfg->repeat);
-    amx_sha256_hex(b.data ? b.data : "", b.len, key);
+    bool ok = !b.failed && b.data;
+    if (ok) amx_sha256_hex(b.data, b.len, key);
     amx_buf_free(&b);
+    return ok;
 }

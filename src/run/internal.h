@@ -57,8 +57,9 @@ enum amx_cache_lock_state amx_cache_trylock(const char *cache_path, struct amx_c
 void amx_cache_unlock(struct amx_cache_lock *lk);
 
 /* The pretraining key: SHA-256 of what pretraining depends on (the canonical
- * pretrain form and the training file's contents). */
-void amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65]);
+ * pretrain form and the training file's contents). False when out of memory
+ * (key then undefined: a key of half the text could name another stack). */
+bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65]);
 
 typedef void (*amx_progress_fn)(void *ctx, int layer, int epoch, int epochs, double error);
 

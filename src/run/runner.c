@@ -48,6 +48,7 @@ struct task {
      * worker starts until it ends; lock_busy: another process holds it */
     struct amx_cache_lock lock;
     bool lock_busy;
+    bool error_lost; /* its worker's message came but could not be kept */
 };
 
 /* One progress record from a worker. */
@@ -543,6 +544,7 @@ static void drain(struct runner *rn, int fd, char **errors)
             m.text[sizeof m.text - 1] = '\0';
             free(errors[m.task]);
             errors[m.task] = strdup(m.text);
+            t->error_lost = !errors[m.task];
             continue;
         }
         char label[1024];
@@ -726,6 +728,11 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                     char text[AMX_ERROR_MSG_MAX + 128];
                     if (errors[i])
                         snprintf(text, sizeof text, "%s", errors[i]);
+                    else if (t->error_lost)
+                        snprintf(text, sizeof text,
+                                 "out of memory keeping the worker's message (it exited with "
+                                 "status %d)",
+                                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
                     else if (WIFSIGNALED(status))
                         snprintf(text, sizeof text, "worker killed by signal %d (%s)",
                                  WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -984,7 +991,11 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         memcpy(t->id, r->id, sizeof t->id);
         if (r->cfg.pretrain.enabled) {
             char key[65];
-            amx_pretrain_key(&r->cfg, &rn.data[data_of[i]], key);
+            if (!amx_pretrain_key(&r->cfg, &rn.data[data_of[i]], key)) {
+                st = amx_fail(err, AMX_ERR_NOMEM, opt->out_dir, 0, 0,
+                              "out of memory computing a pretraining key");
+                goto out;
+            }
             int found = -1;
             for (size_t k = 0; k < rn.n_tasks; k++)
                 if (rn.tasks[k].is_pretrain && strcmp(rn.tasks[k].key, key) == 0) found = (int)k;

@@ -1009,9 +1009,10 @@ static enum amx_status expand(struct amx_experiment *exp, struct amx_errlist *er
     struct expander x = {0};
     x.exp = exp;
     x.schema = sweep_schema_new();
+    x.nomem = !x.schema; /* no path could be checked: nothing is expanded */
     const struct amx_node *sweep = amx_node_map_get(exp->root, "sweep");
     x.sweep_file = sweep && sweep->file ? sweep->file : exp->file;
-    if (sweep) read_sweep(&x, sweep);
+    if (sweep && !x.nomem) read_sweep(&x, sweep);
     if (count_errors(&x) == 0) expand_points(&x);
     if (count_errors(&x) == 0 && exp->n_runs == 0) no_runs(&x);
     if (count_errors(&x) == 0) check_duplicates(&x);

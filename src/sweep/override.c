@@ -211,7 +211,13 @@ enum amx_status amx_override_apply(struct amx_node *root, const char *assignment
     st = amx_node_parse_string(v, strlen(v), mark, false, &value, err);
     if (st != AMX_OK) goto done;
 
+    /* without the schema no path can be checked: out of memory, not an
+     * unknown key */
     schema = sweep_schema_new();
+    if (!schema) {
+        st = amx_fail(err, AMX_ERR_NOMEM, mark, 0, 0, "out of memory");
+        goto done;
+    }
     if (strcmp(path, "sweep") == 0) {
         st = amx_node_map_set(root, "sweep", value);
         value = NULL;

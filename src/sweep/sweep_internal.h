@@ -12,7 +12,8 @@ bool sweep_run_id(const struct amx_run_config *cfg, char id[AMX_RUN_ID_LEN + 1])
 
 /* A tree with every key of the language: the resolved configuration of a
  * minimal experiment with all defaults written out (amx_config_to_node). NULL
- * when it cannot be built; sweep_path_check then checks the first key only. */
+ * when it cannot be built (out of memory): the callers then fail with
+ * AMX_ERR_NOMEM rather than check paths against nothing. */
 struct amx_node *sweep_schema_new(void);
 
 /* Whether a dotted path names a key of the language. Paths below
