@@ -40,6 +40,12 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
+static void remove_files(void)
+{
+    unlink(g_path);
+    unlink(g_back);
+}
+
 static void put(const char *path, const uint8_t *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
@@ -88,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(g_path, sizeof g_path, "%s/adamix-fuzz-cache-%ld", tmp && *tmp ? tmp : "/tmp",
                  (long)getpid());
         snprintf(g_back, sizeof g_back, "%s.back", g_path);
+        atexit(remove_files);
     }
     if ((data[0] & 1) && len >= 32) {
         uint8_t *copy = malloc(len);

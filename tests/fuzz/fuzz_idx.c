@@ -38,6 +38,11 @@ static void fail(const char *what, const char *detail)
     abort();
 }
 
+static void remove_file(void)
+{
+    unlink(g_path);
+}
+
 static void put(const uint8_t *data, size_t size)
 {
     FILE *f = fopen(g_path, "wb");
@@ -80,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *tmp = getenv("TMPDIR");
         snprintf(g_path, sizeof g_path, "%s/adamix-fuzz-idx-%ld", tmp && *tmp ? tmp : "/tmp",
                  (long)getpid());
+        atexit(remove_file);
     }
     const unsigned mode = data[0];
     static const long limits[] = {0, 1, 2, 1000000};
