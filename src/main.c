@@ -762,17 +762,23 @@ static void first_line(const char *path, char *buf, size_t size)
  * the error. */
 static int copy_run(const char *out, const char *shard, const char *id)
 {
-    static const char *files[] = {"config.yaml", "curve.csv", "summary.json"};
-    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
+    /* the optional files first (the pictures of a first repeat, weights.npz
+     * with output.weights: copied when the shard has them, as regular
+     * files), then the three every run has, summary.json last */
+    static const char *files[] = {"gallery.png", "filters.png", "weights.npz",
+                                  "config.yaml", "curve.csv",   "summary.json"};
+    const size_t n_optional = 3, n_files = sizeof files / sizeof *files;
+    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300], why[AMX_PATH_MAX + 400];
     struct amx_error err;
     snprintf(b, sizeof b, "%s/runs/%s", out, id);
     if (amx_mkdir_nofollow(b, &err) != AMX_OK) {
         print_error(&err);
         return 1;
     }
-    for (size_t f = 0; f < 3; f++) {
+    for (size_t f = 0; f < n_files; f++) {
         snprintf(a, sizeof a, "%s/runs/%s/%s", shard, id, files[f]);
         snprintf(b, sizeof b, "%s/runs/%s/%s", out, id, files[f]);
+        if (f < n_optional && !amx_regular_file(a, why, sizeof why)) continue;
         if (copy_file(a, b)) return 1;
     }
     return 0;

@@ -224,8 +224,10 @@ check "the test sweep splits 2/2/2 (seed $seed)" grep -q "^shard sizes of 3: 2 2
 check "unsharded: 6 runs, 1 pretraining" grep -q "pretraining: 1 computed" "$work/ref.out"
 
 # Folder A equals folder B byte for byte, timing aside: the same files (the
-# cache and manifest.json apart), CSV files without their seconds columns,
-# JSON files without their *seconds fields.
+# cache, manifest.json, the .lock file (its holder's process id) and
+# report.html, which shows the manifest's times and command line, apart), CSV
+# files without their seconds columns, JSON files without their *seconds
+# fields.
 norm() {
     case "$1" in
     *.csv) awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) drop[i] = ($i ~ /seconds/) }
@@ -237,8 +239,8 @@ norm() {
 same_folder() { # same_folder A B: prints what differs
     local a=$1 b=$2 f ok=0 n=0
     local la lb
-    la=$(cd "$a" && find . -type f ! -path './cache/*' ! -name manifest.json | sort)
-    lb=$(cd "$b" && find . -type f ! -path './cache/*' ! -name manifest.json | sort)
+    la=$(cd "$a" && find . -type f ! -path './cache/*' ! -name manifest.json ! -name report.html ! -name .lock | sort)
+    lb=$(cd "$b" && find . -type f ! -path './cache/*' ! -name manifest.json ! -name report.html ! -name .lock | sort)
     if [ "$la" != "$lb" ]; then
         echo "  the files differ:"
         diff <(echo "$la") <(echo "$lb") | sed 's/^/    /'
