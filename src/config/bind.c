@@ -30,7 +30,8 @@
 #include <string.h>
 
 _Static_assert(sizeof(enum amx_unit) == sizeof(int) && sizeof(enum amx_loss) == sizeof(int) &&
-                   sizeof(enum amx_metric) == sizeof(int) && sizeof(enum amx_report_x) == sizeof(int),
+                   sizeof(enum amx_metric) == sizeof(int) &&
+                   sizeof(enum amx_report_x) == sizeof(int),
                "enums are stored through int pointers");
 
 #define PATH_LEN 320
