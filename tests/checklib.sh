@@ -13,6 +13,7 @@ check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
         echo "FAIL: $what"
     fi
 }
+not() { ! "$@"; } # check "..." not COMMAND...: passes when COMMAND fails
 finish() {
     echo "$pass passed, $fail failed"
     [ "$fail" -eq 0 ]

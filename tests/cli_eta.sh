@@ -15,7 +15,6 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
-not() { ! "$@"; }
 exp=$work/smoke.yaml
 sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
 args=(-j 1 "$exp" finetune.epochs=40 'network.layers=[784, 256, 32]')

@@ -15,7 +15,6 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
-not() { ! "$@"; }
 
 exp=$work/smoke.yaml
 sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
@@ -49,8 +48,9 @@ f=$(ls out/runs/*/filters.png | head -1)
 wh=$(od -An -tu1 -j16 -N8 "$f" | tr -s ' ' | sed 's/^ //')
 check "filters.png is 302 x 122 (got bytes $wh)" [ "$wh" = "0 0 1 46 0 0 0 122" ]
 check "the page shows both pictures of both points" [ "$(grep -c '<figure><img src="runs/' "$page")" = 4 ]
+rm "$page"
 "$prog" report out >rep.txt 2>&1
-check "adamix-run report rewrites it" [ "$page" -nt "$exp" ]
+check "adamix-run report writes it again" [ -s "$page" ]
 
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$browser" ]; then

@@ -10,7 +10,6 @@ src=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-readme-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 source "$src/tests/checklib.sh"
-not() { ! "$@"; }
 tool=$src/tools/readme-tables.sh
 
 bash "$tool" >"$work/out" 2>&1

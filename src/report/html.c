@@ -306,13 +306,5 @@ enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err
     runs(ctx, &b);
     experiment_text(ctx, &b);
     amx_buf_printf(&b, "</body>\n</html>\n");
-    char path[AMX_PATH_MAX + 64];
-    if (!rpt_path(ctx, path, sizeof path, "report.html")) {
-        amx_buf_free(&b);
-        return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-    }
-    st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
-                  : amx_write_file_atomic(path, b.data, b.len, err);
-    amx_buf_free(&b);
-    return st;
+    return rpt_write_buf(ctx, "report.html", &b, err);
 }

@@ -150,6 +150,10 @@ enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err);
 
 /* report.c: helpers */
 void rpt_ctx_free(struct rpt_ctx *ctx);
+/* Writes b to results_dir/name whole or not at all (amx_write_file_atomic)
+ * and frees it; an out-of-memory buffer or a too long path is the error. */
+enum amx_status rpt_write_buf(struct rpt_ctx *ctx, const char *name, struct amx_buf *b,
+                              struct amx_error *err);
 /* Frees what one run holds (labels of n_axes, curve, colmap) and zeroes it
  * but its id: the run is as if never read. */
 void rpt_run_clear(struct rpt_run *r, size_t n_axes);

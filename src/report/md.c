@@ -321,13 +321,5 @@ enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)
     for (size_t k = 0; k < n; k++)
         md_table(&b, &tables[k]);
     rpt_tables_free(tables, n);
-    char path[AMX_PATH_MAX + 64];
-    if (!rpt_path(ctx, path, sizeof path, "report.md")) {
-        amx_buf_free(&b);
-        return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-    }
-    st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
-                  : amx_write_file_atomic(path, b.data, b.len, err);
-    amx_buf_free(&b);
-    return st;
+    return rpt_write_buf(ctx, "report.md", &b, err);
 }

@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include "adamix/fsutil.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +42,21 @@ bool rpt_path(const struct rpt_ctx *ctx, char *buf, size_t size, const char *rel
 {
     int n = snprintf(buf, size, "%s/%s", ctx->in->results_dir, rel);
     return n >= 0 && (size_t)n < size;
+}
+
+enum amx_status rpt_write_buf(struct rpt_ctx *ctx, const char *name, struct amx_buf *b,
+                              struct amx_error *err)
+{
+    char path[AMX_PATH_MAX + 64];
+    enum amx_status st;
+    if (!rpt_path(ctx, path, sizeof path, name))
+        st = amx_fail(err, AMX_ERR_IO, ctx->in->results_dir, 0, 0, "path too long");
+    else if (b->failed)
+        st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    else
+        st = amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
+    amx_buf_free(b);
+    return st;
 }
 
 const char *rpt_metric_column(enum amx_metric m)

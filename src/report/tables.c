@@ -40,21 +40,6 @@ static void csv_number(struct amx_buf *b, double x, bool present)
     amx_buf_append(b, s, strlen(s));
 }
 
-static enum amx_status write_buf(struct rpt_ctx *ctx, const char *name, struct amx_buf *b,
-                                 struct amx_error *err)
-{
-    char path[AMX_PATH_MAX + 64];
-    enum amx_status st;
-    if (!rpt_path(ctx, path, sizeof path, name))
-        st = amx_fail(err, AMX_ERR_IO, ctx->in->results_dir, 0, 0, "path too long");
-    else if (b->failed)
-        st = amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
-    else
-        st = amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
-    amx_buf_free(b);
-    return st;
-}
-
 static void run_key_fields(const struct rpt_ctx *ctx, struct amx_buf *b, const struct rpt_run *r)
 {
     csv_field(b, r->id);
@@ -93,7 +78,7 @@ enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err
         csv_number(&b, r->seconds, true);
         amx_buf_append(&b, "\n", 1);
     }
-    return write_buf(ctx, "summary.csv", &b, err);
+    return rpt_write_buf(ctx, "summary.csv", &b, err);
 }
 
 enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err)
@@ -119,7 +104,7 @@ enum amx_status rpt_write_curves_csv(struct rpt_ctx *ctx, struct amx_error *err)
             amx_buf_append(&b, "\n", 1);
         }
     }
-    return write_buf(ctx, "curves.csv", &b, err);
+    return rpt_write_buf(ctx, "curves.csv", &b, err);
 }
 
 /* ---- report.json ---- */
@@ -385,5 +370,5 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     struct amx_buf b = {0};
     amx_buf_printf(&b, "%s\n", text);
     free(text);
-    return write_buf(ctx, "report.json", &b, err);
+    return rpt_write_buf(ctx, "report.json", &b, err);
 }
