@@ -1287,6 +1287,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "adamix-run: error: out of memory\n");
         return 1;
     }
+    amx_temp_cleanup_on_signals(); /* a Ctrl-C leaves no half-written file */
     int rc = dispatch(argc, argv, &o);
     free(o.overrides);
     return rc;

@@ -170,6 +170,35 @@ check "the interrupts came before the end (got $k)" [ $k -ge 4 ]
 check "after the interrupts the sweep resumes (exit 0)" [ $? -eq 0 ]
 check "... to all 4 runs" [ "$(n_complete int)" -eq 4 ]
 
+# ... and while the report is drawn: a gnuplot that has begun its files and
+# hangs, the Ctrl-C then reaches it and adamix-run, and neither leaves a
+# temporary behind (a Ctrl-C at the end of a sweep, once a flaky CI failure)
+mkdir -p fakebin
+cat >fakebin/gnuplot <<'EOF_GP'
+#!/bin/sh
+eval "$2" # svg_out='...'; png_out='...'
+printf 'partial' >"$svg_out"
+printf 'partial' >"$png_out"
+exec sleep 30
+EOF_GP
+chmod +x fakebin/gnuplot
+cp -r base rint
+cmp_png=$(sha256sum rint/figure.png 2>/dev/null | cut -c1-64)
+PATH=$work/fakebin:$PATH perl -e "$group" "$prog" report rint >rint.txt 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do
+    find rint -name 'figure.png.amx-tmp.*' | grep -q . && break
+    sleep 0.01
+done
+check "Ctrl-C while drawing: gnuplot had begun" bash -c "find rint -name 'figure.png.amx-tmp.*' | grep -q ."
+kill -INT -- -$pid 2>/dev/null
+wait $pid
+rc=$?
+check "Ctrl-C while drawing: exit 130 (got $rc)" [ $rc -eq 130 ]
+check "Ctrl-C while drawing: no temporary file" no_temp_files rint
+check "Ctrl-C while drawing: the earlier figure is intact" \
+    [ "$(sha256sum rint/figure.png 2>/dev/null | cut -c1-64)" = "$cmp_png" ]
+
 # ---- item 17: every run diverged before its first measure: a figure all the same
 if command -v gnuplot >/dev/null; then
     cp -r base div

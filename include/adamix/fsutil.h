@@ -31,6 +31,17 @@ enum amx_status amx_read_file(const char *path, char **data, size_t *len, struct
 bool amx_file_exists(const char *path);
 /* out = dir + "/" + name; false (and out truncated) when it does not fit. */
 bool amx_path_join(char *out, size_t size, const char *dir, const char *name);
+/* The temporaries of this process that a fatal SIGINT, SIGTERM or SIGHUP
+ * removes before the process dies (see amx_temp_cleanup_on_signals): track
+ * a name before its file is created, untrack it once renamed or unlinked.
+ * Returns the slot to untrack, or -1 when every slot is taken (the file is
+ * then only removed by a later invocation's amx_remove_temp_files). */
+int amx_temp_track(const char *tmp_path);
+void amx_temp_untrack(int slot);
+/* Installs, for SIGINT, SIGTERM and SIGHUP, a handler that unlinks the
+ * tracked temporaries and then dies of the signal as it would have. Forked
+ * workers inherit it. */
+void amx_temp_cleanup_on_signals(void);
 /* Removes the temporary files that processes of this host left in a folder
  * when they were killed (not those of live processes, not recursive). */
 void amx_remove_temp_files(const char *dir);

@@ -455,35 +455,15 @@ static bool nonempty_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
+/* Runs gnuplot on figure.gp in dir, which writes the temporaries svg_path
+ * and png_path (its log goes to log_path), and renames the three to their
+ * final names. Every temporary is gone when it returns. */
+static enum amx_status run_gnuplot(struct rpt_ctx *ctx, const char *gp, char *const argv[],
+                                   const char *svg_path, const char *png_path, const char *log_path,
+                                   const char *svg_final, const char *png_final,
+                                   const char *log_final, struct amx_error *err)
 {
     const char *dir = ctx->in->results_dir;
-    char gp[4096];
-    if (!find_gnuplot(gp, sizeof gp)) {
-        rpt_warn(ctx, "gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s",
-                 dir);
-        return AMX_OK;
-    }
-    /* temporary names that amx_remove_temp_files recognises */
-    char svg_tmp[160], png_tmp[160], log_tmp[160];
-    amx_temp_name(svg_tmp, sizeof svg_tmp, "figure.svg");
-    amx_temp_name(png_tmp, sizeof png_tmp, "figure.png");
-    amx_temp_name(log_tmp, sizeof log_tmp, "figure.log");
-    char svg_path[AMX_PATH_MAX + 64], png_path[AMX_PATH_MAX + 64], log_path[AMX_PATH_MAX + 64];
-    char svg_final[AMX_PATH_MAX + 64], png_final[AMX_PATH_MAX + 64], log_final[AMX_PATH_MAX + 64];
-    if (!rpt_path(ctx, svg_path, sizeof svg_path, svg_tmp) ||
-        !rpt_path(ctx, png_path, sizeof png_path, png_tmp) ||
-        !rpt_path(ctx, log_path, sizeof log_path, log_tmp) ||
-        !rpt_path(ctx, svg_final, sizeof svg_final, "figure.svg") ||
-        !rpt_path(ctx, png_final, sizeof png_final, "figure.png") ||
-        !rpt_path(ctx, log_final, sizeof log_final, "figure.log"))
-        return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "path too long");
-    /* The temporary names hold only letters, digits, '.', '-' and '_': safe
-     * inside single quotes in -e. */
-    char setvars[512];
-    snprintf(setvars, sizeof setvars, "svg_out='%s'; png_out='%s'", svg_tmp, png_tmp);
-    char *const argv[] = {gp, "-e", setvars, "figure.gp", NULL};
-
     int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (logfd < 0)
         return amx_fail(err, AMX_ERR_IO, log_final, 0, 0, "cannot write: %s", strerror(errno));
@@ -547,4 +527,43 @@ enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
     }
     ctx->res->rendered = true;
     return AMX_OK;
+}
+
+enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    const char *dir = ctx->in->results_dir;
+    char gp[4096];
+    if (!find_gnuplot(gp, sizeof gp)) {
+        rpt_warn(ctx, "gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s",
+                 dir);
+        return AMX_OK;
+    }
+    /* temporary names that amx_remove_temp_files recognises */
+    char svg_tmp[160], png_tmp[160], log_tmp[160];
+    amx_temp_name(svg_tmp, sizeof svg_tmp, "figure.svg");
+    amx_temp_name(png_tmp, sizeof png_tmp, "figure.png");
+    amx_temp_name(log_tmp, sizeof log_tmp, "figure.log");
+    char svg_path[AMX_PATH_MAX + 64], png_path[AMX_PATH_MAX + 64], log_path[AMX_PATH_MAX + 64];
+    char svg_final[AMX_PATH_MAX + 64], png_final[AMX_PATH_MAX + 64], log_final[AMX_PATH_MAX + 64];
+    if (!rpt_path(ctx, svg_path, sizeof svg_path, svg_tmp) ||
+        !rpt_path(ctx, png_path, sizeof png_path, png_tmp) ||
+        !rpt_path(ctx, log_path, sizeof log_path, log_tmp) ||
+        !rpt_path(ctx, svg_final, sizeof svg_final, "figure.svg") ||
+        !rpt_path(ctx, png_final, sizeof png_final, "figure.png") ||
+        !rpt_path(ctx, log_final, sizeof log_final, "figure.log"))
+        return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "path too long");
+    /* The temporary names hold only letters, digits, '.', '-' and '_': safe
+     * inside single quotes in -e. */
+    char setvars[512];
+    snprintf(setvars, sizeof setvars, "svg_out='%s'; png_out='%s'", svg_tmp, png_tmp);
+    char *const argv[] = {gp, "-e", setvars, "figure.gp", NULL};
+
+    /* tracked: a Ctrl-C while gnuplot draws removes them (the group's
+     * signal stops gnuplot too) */
+    int slots[3] = {amx_temp_track(svg_path), amx_temp_track(png_path), amx_temp_track(log_path)};
+    enum amx_status st = run_gnuplot(ctx, gp, argv, svg_path, png_path, log_path, svg_final,
+                                     png_final, log_final, err);
+    for (int i = 0; i < 3; i++)
+        amx_temp_untrack(slots[i]);
+    return st;
 }

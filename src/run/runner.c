@@ -606,6 +606,19 @@ static bool claim_pretrain(struct runner *rn, struct task *t)
     return false;
 }
 
+/* A worker that was stopped or died may have been writing a file: its
+ * temporary (named by its pid, now reaped) goes at once, so that an
+ * interrupted sweep leaves nothing half-written behind, not only after the
+ * next invocation's clean-up. */
+static void remove_worker_leftovers(const struct runner *rn, const struct task *t)
+{
+    char run_dir[AMX_PATH_MAX + 64];
+    task_paths(rn, t, run_dir, sizeof run_dir, NULL, 0);
+    if (!t->is_pretrain) amx_remove_temp_files(run_dir);
+    amx_remove_temp_files(rn->pretrain_dir);
+    amx_remove_temp_files(rn->cache_dir);
+}
+
 static enum amx_status schedule(struct runner *rn, struct amx_error *err)
 {
     int fds[2];
@@ -702,6 +715,7 @@ static enum amx_status schedule(struct runner *rn, struct amx_error *err)
                 running--;
                 busy -= t->threads;
                 amx_cache_unlock(&t->lock); /* written (or failed): others may go on */
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) remove_worker_leftovers(rn, t);
                 if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                     if (t->is_pretrain) {
                         t->state = T_DONE;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,64 @@ bool amx_temp_name(char *out, size_t size, const char *path)
     return n >= 0 && (size_t)n < size;
 }
 
-enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t len,
-                                      struct amx_error *err)
+/* Tracked temporaries: a slot's name is complete before the slot is marked
+ * used (the signal fence keeps the compiler from reordering the two), so the
+ * handler only ever unlinks whole names. */
+#define AMX_TEMP_SLOTS 8
+static char g_temp_path[AMX_TEMP_SLOTS][AMX_ERROR_PATH_MAX + 128];
+static volatile sig_atomic_t g_temp_used[AMX_TEMP_SLOTS];
+
+int amx_temp_track(const char *tmp_path)
 {
-    char tmp[AMX_ERROR_PATH_MAX + 128];
-    if (!amx_temp_name(tmp, sizeof tmp, path))
-        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "path too long");
+    if (strlen(tmp_path) >= sizeof g_temp_path[0]) return -1;
+    for (int i = 0; i < AMX_TEMP_SLOTS; i++) {
+        if (g_temp_used[i]) continue;
+        strcpy(g_temp_path[i], tmp_path);
+        atomic_signal_fence(memory_order_seq_cst);
+        g_temp_used[i] = 1;
+        return i;
+    }
+    return -1;
+}
+
+void amx_temp_untrack(int slot)
+{
+    if (slot >= 0 && slot < AMX_TEMP_SLOTS) g_temp_used[slot] = 0;
+}
+
+static void on_fatal_signal(int sig)
+{
+    int e = errno;
+    for (int i = 0; i < AMX_TEMP_SLOTS; i++)
+        if (g_temp_used[i]) unlink(g_temp_path[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    errno = e;
+    raise(sig);
+}
+
+void amx_temp_cleanup_on_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* a signal ignored by whoever started us (nohup, a script's
+         * background job) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++)
+            sigaddset(&sa.sa_mask, sigs[j]);
+        sa.sa_flags = SA_RESTART;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* Writes data to tmp, then renames it to path; tmp is gone either way. */
+static enum amx_status write_whole(const char *tmp, const char *path, const void *data, size_t len,
+                                   struct amx_error *err)
+{
     /* O_NOFOLLOW: a link planted at the temporary name is not written
      * through; rename replaces a link at path itself, never its target */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -128,6 +181,18 @@ enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t
         return amx_fail(err, AMX_ERR_IO, path, 0, 0, "rename failed: %s", strerror(e));
     }
     return AMX_OK;
+}
+
+enum amx_status amx_write_file_atomic(const char *path, const void *data, size_t len,
+                                      struct amx_error *err)
+{
+    char tmp[AMX_ERROR_PATH_MAX + 128];
+    if (!amx_temp_name(tmp, sizeof tmp, path))
+        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "path too long");
+    int slot = amx_temp_track(tmp);
+    enum amx_status st = write_whole(tmp, path, data, len, err);
+    amx_temp_untrack(slot);
+    return st;
 }
 
 enum amx_status amx_read_file(const char *path, char **data, size_t *len, struct amx_error *err)
