@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "adamix/config.h"
 #include "adamix/fsutil.h"
+#include "adamix/nn.h" /* amx_blas_* */
 #include "adamix/report.h"
 #include "adamix/run.h"
 #include "adamix/sweep.h"

@@ -14,13 +14,13 @@
 #define ADAMIX_CONFIG_H
 
 #include "adamix/error.h"
+#include "adamix/nn.h" /* enum amx_unit, enum amx_loss, AMX_MAX_LAYERS */
 #include "adamix/node.h"
 #include "adamix/optim.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AMX_MAX_LAYERS 16
 #define AMX_NAME_MAX 128
 #define AMX_PATH_MAX 1024
 #define AMX_TEXT_MAX 512
@@ -32,8 +32,6 @@
 #define AMX_MAX_LAYER_SIZE (1 << 24)
 #define AMX_MAX_BATCH_SIZE (1 << 20)
 
-enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
-enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
 enum amx_metric { AMX_METRIC_TEST_ERROR, AMX_METRIC_TRAIN_ERROR, AMX_METRIC_VALIDATION_ERROR };
 /* The figure's horizontal axis: the fine-tuning epoch, or the cumulative
  * fine-tuning seconds (mean over the repeats). */

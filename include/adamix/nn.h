@@ -53,7 +53,6 @@
 #ifndef ADAMIX_NN_H
 #define ADAMIX_NN_H
 
-#include "adamix/config.h" /* enum amx_unit, enum amx_loss, AMX_MAX_LAYERS (header only) */
 #include "adamix/error.h"
 #include "adamix/optim.h" /* struct amx_param_tensor */
 #include "adamix/rng.h"
@@ -61,6 +60,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The network's vocabulary; config/ maps the experiment's strings onto it. */
+#define AMX_MAX_LAYERS 16
+enum amx_unit { AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH };
+enum amx_loss { AMX_LOSS_CROSS_ENTROPY, AMX_LOSS_SQUARED_ERROR };
 
 struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an autoencoder */
 
@@ -84,6 +88,12 @@ struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an auto
 
 /* ------------------------------------------------------------------------ */
 /* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
+
+/* The BLAS library as it describes itself, for --version and manifests. */
+const char *amx_blas_config(void);   /* openblas_get_config() */
+const char *amx_blas_corename(void); /* the kernel in use: "SkylakeX", "Haswell", ... */
+int amx_blas_threads(void);
+void amx_blas_set_threads(int n);
 
 /* C = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T by flag.
  * C: M x N (ldc >= N); op(A): M x K, so A is M x K (lda >= K) or, transposed,

@@ -6,6 +6,33 @@
 
 #include <cblas.h>
 
+/* Declared by OpenBLAS's cblas.h on Debian; repeated in case another cblas.h is
+ * found first. */
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int num_threads);
+
+const char *amx_blas_config(void)
+{
+    return openblas_get_config();
+}
+
+const char *amx_blas_corename(void)
+{
+    return openblas_get_corename();
+}
+
+int amx_blas_threads(void)
+{
+    return openblas_get_num_threads();
+}
+
+void amx_blas_set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
 void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include "adamix/fsutil.h"
+#include "adamix/nn.h" /* amx_blas_* */
 #include "adamix/report.h"
 #include "adamix/sha256.h"
 #include "adamix/version.h"

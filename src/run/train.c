@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include "adamix/fsutil.h"
+#include "adamix/nn.h" /* amx_blas_* */
 #include "adamix/optim.h"
 #include "adamix/rng.h"
 #include "adamix/version.h"

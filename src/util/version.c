@@ -1,17 +1,8 @@
 /* Build identity. The commit comes from gitinfo.h, which the build regenerates
- * (tools/gitinfo.cmake); the BLAS facts are asked of OpenBLAS at run time. */
+ * (tools/gitinfo.cmake). The BLAS facts are nn/'s (amx_blas_*, src/nn/blas.c). */
 #include "adamix/version.h"
 
 #include "gitinfo.h"
-
-#include <cblas.h>
-
-/* Declared by OpenBLAS's cblas.h on Debian; repeated in case another cblas.h is
- * found first. */
-char *openblas_get_config(void);
-char *openblas_get_corename(void);
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int num_threads);
 
 const char *amx_version(void)
 {
@@ -36,24 +27,4 @@ const char *amx_compiler(void)
 const char *amx_cflags(void)
 {
     return AMX_CFLAGS;
-}
-
-const char *amx_blas_config(void)
-{
-    return openblas_get_config();
-}
-
-const char *amx_blas_corename(void)
-{
-    return openblas_get_corename();
-}
-
-int amx_blas_threads(void)
-{
-    return openblas_get_num_threads();
-}
-
-void amx_blas_set_threads(int n)
-{
-    openblas_set_num_threads(n);
 }

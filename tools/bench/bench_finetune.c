@@ -11,7 +11,7 @@
  * Rules: constant (all: constant) and AdaMix (weights: current-gradient,
  * biases: power-exponential), at 1 and 2 threads of the autoencoder's own
  * pool (BLAS single-threaded). The GEMM limit is the time of exactly the 23
- * cblas_sgemm calls of one unsplit step at batch 100 (8 forward, 8 weight
+ * amx_gemm calls (cblas_sgemm) of one unsplit step at batch 100 (8 forward, 8 weight
  * gradients, 7 input gradients: the first layer's is skipped), same shapes,
  * same order, back to back, on one BLAS thread and on two OpenBLAS threads;
  * GEMM efficiency = GEMM-bound time / measured time (1 = nothing but the
@@ -33,7 +33,6 @@
 #include "adamix/optim.h"
 #include "adamix/rng.h"
 
-#include <cblas.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,8 +125,8 @@ static void gemm_forward(struct gemm_bufs *g, int B)
 {
     const float *in = g->x;
     for (int l = 0; l < ND; l++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, layer_out(l), layer_in(l), 1.0f,
-                    in, layer_in(l), g->W[l], layer_out(l), 0.0f, g->Y[l], layer_out(l));
+        amx_gemm(false, false, B, layer_out(l), layer_in(l), 1.0f, in, layer_in(l), g->W[l],
+                 layer_out(l), 0.0f, g->Y[l], layer_out(l));
         in = g->Y[l];
     }
 }
@@ -141,11 +140,9 @@ static void gemm_step(struct gemm_bufs *g, int B)
     for (int l = ND - 1; l >= 0; l--) {
         const float *X = l ? g->Y[l - 1] : g->x;
         int in = layer_in(l), out = layer_out(l);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, X, in, dz, out, 0.0f,
-                    g->dW[l], out);
+        amx_gemm(true, false, in, out, B, 1.0f, X, in, dz, out, 0.0f, g->dW[l], out);
         if (l) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, dz, out, g->W[l],
-                        out, 0.0f, dx, in);
+            amx_gemm(false, true, B, in, out, 1.0f, dz, out, g->W[l], out, 0.0f, dx, in);
             float *t = dz;
             dz = dx;
             dx = t;
@@ -157,13 +154,11 @@ static void gemm_step(struct gemm_bufs *g, int B)
 static void gemm_rbm_batch(float *W, float *gW, float *v0, float *h0, float *hs, float *v1,
                            float *h1, int B, int V, int H)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v0, V, W, H, 0.0f, h0, H);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, 1.0f / B, v0, V, h0, H, 0.0f, gW,
-                H);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, H, 1.0f, hs, H, W, H, 0.0f, v1, V);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, V, 1.0f, v1, V, W, H, 0.0f, h1, H);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, H, B, -1.0f / B, v1, V, h1, H, 1.0f, gW,
-                H);
+    amx_gemm(false, false, B, H, V, 1.0f, v0, V, W, H, 0.0f, h0, H);
+    amx_gemm(true, false, V, H, B, 1.0f / B, v0, V, h0, H, 0.0f, gW, H);
+    amx_gemm(false, true, B, V, H, 1.0f, hs, H, W, H, 0.0f, v1, V);
+    amx_gemm(false, false, B, H, V, 1.0f, v1, V, W, H, 0.0f, h1, H);
+    amx_gemm(true, false, V, H, B, -1.0f / B, v1, V, h1, H, 1.0f, gW, H);
 }
 
 /* ---- our fine-tuning -------------------------------------------------- */
@@ -301,7 +296,7 @@ int main(int argc, char **argv)
     if (steps < 1) steps = 10;
     const double images = (double)steps * BATCH;
 
-    openblas_set_num_threads(1);
+    amx_blas_set_threads(1);
     struct amx_rng r;
     amx_rng_stream(&r, 2016, 0, AMX_STREAM_USER + 77);
     float *data = xmalloc(sizeof(float) * N_DATA * 784);
@@ -375,12 +370,12 @@ int main(int argc, char **argv)
             t[M_CONST1 + i][rep] = now() - t0;
         }
 
-        openblas_set_num_threads(2);
+        amx_blas_set_threads(2);
         t0 = now();
         for (int s = 0; s < steps; s++)
             gemm_step(&g, BATCH);
         t[M_GEMM2][rep] = now() - t0;
-        openblas_set_num_threads(1);
+        amx_blas_set_threads(1);
 
         t0 = now();
         for (int s = 0; s < steps; s++)
@@ -413,7 +408,7 @@ int main(int argc, char **argv)
     }
     const double step_gflop = 1.543, rbm_gflop = 0.784; /* per batch of 100 */
     printf("bench_finetune: 784-1000-500-250-30, batch %d, cross-entropy; OpenBLAS core %s\n",
-           BATCH, openblas_get_corename());
+           BATCH, amx_blas_corename());
     printf("medians of %d repetitions of %.0f images, interleaved\n\n", reps, images);
     printf("%-34s %10s %10s %8s\n", "measure", "images/s", "ms/batch", "GFLOP/s");
     for (int m = 0; m < N_MEASURES; m++) {
@@ -438,7 +433,7 @@ int main(int argc, char **argv)
     printf("RBM CD-1 GEMM efficiency, 1 thread    %.3f\n", med[M_RBMGEMM1] / med[M_RBM1]);
     printf("RBM CD-1 2 threads / 1 thread         %.3f\n", med[M_RBM1] / med[M_RBM2]);
 
-    printf("\nRESULT corename %s\n", openblas_get_corename());
+    printf("\nRESULT corename %s\n", amx_blas_corename());
     for (int m = 0; m < N_MEASURES; m++)
         printf("RESULT %s %.1f\n", names[m], ips[m]);
     printf("RESULT eff_constant_1t %.4f\nRESULT eff_adamix_1t %.4f\n", eff_c1, eff_m1);
