@@ -53,6 +53,33 @@ check "the redone runs equal the first ones" diff <(cut -d, -f1-3 base/summary.c
 "$prog" -q -j 1 -o dmg "$exp" >run3b.txt 2>&1
 check "healed: the next invocation reuses all 4" grep -q "4 already complete" run3b.txt
 
+# ---- resume by the configuration's hash (issue 11): summary.json's
+# config_sha256 decides, config.yaml is not parsed again; an older folder
+# without the hash is checked the old way (config.yaml) and then gets it
+summary0="base/runs/${ids[0]}/summary.json"
+check "summary.json has config_sha256, the run id its first 16 digits" \
+    grep -q "\"config_sha256\": \"${ids[0]}[0-9a-f]\{48\}\"" "$summary0"
+cp -r base h1
+printf 'junk: [\n' >"h1/runs/${ids[0]}/config.yaml" # not YAML: not read while the hash is there
+"$prog" -q -j 1 -o h1 "$exp" >h1.txt 2>&1
+check "hash present: reused without reading config.yaml" grep -q "4 already complete" h1.txt
+check "... and config.yaml rewritten from the experiment" \
+    cmp "h1/runs/${ids[0]}/config.yaml" "base/runs/${ids[0]}/config.yaml"
+cp -r base h2
+sed -i '/"config_sha256"/d' h2/runs/*/summary.json
+"$prog" -q -j 1 -o h2 "$exp" >h2.txt 2>&1
+check "no hash (an older folder): reused after the old check" grep -q "4 already complete" h2.txt
+check "... and the hash added, as a fresh run writes it" cmp "$summary0" "h2/runs/${ids[0]}/summary.json"
+cp -r base h3
+sed -i "s/\"config_sha256\": \"${ids[0]}[0-9a-f]*\"/\"config_sha256\": \"${ids[0]}$(printf '0%.0s' {1..48})\"/" \
+    "h3/runs/${ids[0]}/summary.json"
+"$prog" -q -j 1 -o h3 "$exp" >h3.txt 2>&1
+check "another configuration's hash (same id prefix): run again" grep -q "1 ok, 0 diverged, 0 failed, 3 already complete" h3.txt
+cp -r base h4
+sed -i 's/"config_sha256": "\(.\{20\}\)[^"]*"/"config_sha256": "\1-not-hex"/' "h4/runs/${ids[0]}/summary.json"
+"$prog" -q -j 1 -o h4 "$exp" >h4.txt 2>&1
+check "a malformed hash: a damaged result, redone and said so" grep -q "run ${ids[0]} .*redoing it: .*\"config_sha256\" is not 64 hexadecimal digits" h4.txt
+
 # ---- item 13: manifest.json's overrides holding a non-string
 cp -r base m13
 sed -i 's/"overrides": \[\]/"overrides": [1, {"a": 2}]/' m13/manifest.json

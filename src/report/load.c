@@ -58,6 +58,17 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         *why = "\"run_id\" is not the folder's run id";
         return AMX_OK;
     }
+    /* the configuration's full SHA-256 (absent in folders written before it
+     * existed): the run id is its first 16 digits */
+    json_t *cs = json_object_get(root, "config_sha256");
+    if (cs) {
+        const char *h = json_string_value(cs);
+        bool hex = h && strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64;
+        if (!hex || strncmp(h, r->id, strlen(r->id)) != 0) {
+            *why = "\"config_sha256\" is not 64 hexadecimal digits beginning with the run id";
+            return AMX_OK;
+        }
+    }
     const char *status = json_string_value(json_object_get(root, "status"));
     if (!status || (strcmp(status, "ok") != 0 && strcmp(status, "diverged") != 0)) {
         *why = "\"status\" is not \"ok\" or \"diverged\"";

@@ -94,11 +94,5 @@ enum amx_status amx_write_gallery(const char *dir, const float *orig, const floa
 enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder *ae, size_t rows,
                                   size_t cols, struct amx_error *err);
 
-/* Sets what names a run in its summary.json (name, sweep labels, repeat,
- * seed) from the current experiment: fine-tuning writes them, and a reused
- * run gets them refreshed when the experiment renamed a variant. */
-#include <jansson.h>
-void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root);
-#define AMX_SUMMARY_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10))
 
 #endif

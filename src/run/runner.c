@@ -12,6 +12,7 @@
 #include "adamix/fsutil.h"
 #include "adamix/nn.h" /* amx_blas_* */
 #include "adamix/report.h"
+#include "adamix/results.h"
 #include "adamix/sha256.h"
 #include "adamix/version.h"
 
@@ -117,229 +118,6 @@ static void iso_time(char *buf, size_t size)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void cpu_model(char *buf, size_t size)
-{
-    snprintf(buf, size, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p++;
-                while (*p == ' ')
-                    p++;
-                p[strcspn(p, "\n")] = '\0';
-                snprintf(buf, size, "%s", p);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
-static enum amx_status write_manifest(const struct amx_experiment *exp,
-                                      const struct amx_runner_options *opt,
-                                      const struct amx_run_data *data, int n_data,
-                                      const char *started, const char *ended, json_t *previous,
-                                      struct amx_error *err)
-{
-    json_t *m = json_object();
-    json_object_set_new(m, "program", json_string("adamix-run"));
-    json_object_set_new(m, "version", json_string(amx_version()));
-    json_object_set_new(m, "git_commit", json_string(amx_git_commit()));
-    json_object_set_new(m, "git_dirty", json_boolean(amx_git_dirty()));
-    json_object_set_new(m, "compiler", json_string(amx_compiler()));
-    json_object_set_new(m, "cflags", json_string(amx_cflags()));
-    json_object_set_new(m, "blas", json_string(amx_blas_config()));
-    json_object_set_new(m, "blas_core", json_string(amx_blas_corename()));
-    json_object_set_new(m, "blas_threads_per_worker", json_integer(1));
-    json_object_set_new(m, "threads_per_task",
-                        json_string("1, or up to 2 for a task that is the only one ready (the "
-                                    "results do not depend on it)"));
-    json_object_set_new(m, "jobs", json_integer(opt->jobs));
-    struct utsname u;
-    if (uname(&u) == 0) {
-        char host[600];
-        snprintf(host, sizeof host, "%s (%s %s %s)", u.nodename, u.sysname, u.release, u.machine);
-        json_object_set_new(m, "host", json_string(host));
-    }
-    char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    json_object_set_new(m, "cpu", json_string(cpu));
-    json_object_set_new(m, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
-    json_t *files = json_object();
-    for (int i = 0; i < n_data; i++) {
-        const struct amx_run_data *d = &data[i];
-        json_object_set_new(files, d->train_path, json_string(d->train_all.sha256));
-        json_object_set_new(files, d->test_path, json_string(d->test.sha256));
-    }
-    json_object_set_new(m, "data_sha256", files);
-    json_t *argv = json_array();
-    for (int i = 0; i < opt->argc; i++)
-        json_array_append_new(argv, json_string(opt->argv[i]));
-    json_object_set_new(m, "command_line", argv);
-    json_t *ov = json_array();
-    for (size_t i = 0; i < exp->n_overrides; i++)
-        json_array_append_new(ov, json_string(exp->overrides[i]));
-    json_object_set_new(m, "overrides", ov);
-    json_object_set_new(m, "experiment_file", json_string(exp->file));
-    if (opt->shard_count > 0) {
-        char shard[64];
-        snprintf(shard, sizeof shard, "%d/%d", opt->shard_index, opt->shard_count);
-        json_object_set_new(m, "shard", json_string(shard));
-    }
-    json_object_set_new(m, "started", json_string(started));
-    json_object_set_new(m, "ended", ended ? json_string(ended) : json_null());
-    /* earlier invocations on this folder (resumes, other shards), oldest first */
-    if (previous) json_object_set(m, "previous", previous);
-    char *text = json_dumps(m, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-    json_decref(m);
-    if (!text) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-    char path[AMX_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/manifest.json", opt->out_dir);
-    struct amx_buf b = {0};
-    amx_buf_printf(&b, "%s\n", text);
-    free(text);
-    enum amx_status st = amx_write_file_atomic(path, b.data, b.len, err);
-    amx_buf_free(&b);
-    return st;
-}
-
-static enum amx_status write_experiment(const struct amx_experiment *exp,
-                                        const struct amx_runner_options *opt, struct amx_error *err)
-{
-    struct amx_buf b = {0};
-    const char *text = opt->experiment_text ? opt->experiment_text : "";
-    amx_buf_append(&b, text, strlen(text));
-    if (b.len > 0 && b.data[b.len - 1] != '\n') amx_buf_append(&b, "\n", 1);
-    if (exp->n_overrides > 0) {
-        amx_buf_printf(&b, "# overrides given on the command line, applied in this order:\n");
-        for (size_t i = 0; i < exp->n_overrides; i++)
-            amx_buf_printf(&b, "#   --set %s\n", exp->overrides[i]);
-    }
-    char path[AMX_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/experiment.yaml", opt->out_dir);
-    enum amx_status st = b.failed ? amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory")
-                                  : amx_write_file_atomic(path, b.data ? b.data : "", b.len, err);
-    amx_buf_free(&b);
-    return st;
-}
-
-/* Whether the run folder holds a complete result computed from this very
- * configuration and data: amx_result_check (the report's own test) finds it
- * complete, its summary.json names the same data files (by SHA-256), and
- * config.yaml binds to the same canonical form. INVALID (with why): a damaged
- * result, redone and said so; ABSENT: nothing there, or a result of other
- * data or another configuration, redone silently as any missing run is. */
-static enum amx_result_state run_complete(const char *run_dir, const char *id,
-                                          const struct amx_run_config *cfg,
-                                          const struct amx_run_data *d, char *why, size_t why_size)
-{
-    enum amx_result_state state = amx_result_check(run_dir, id, 0, NULL, why, why_size);
-    if (state != AMX_RESULT_COMPLETE) return state;
-    char path[AMX_PATH_MAX + 64];
-    amx_path_join(path, sizeof path, run_dir, "summary.json");
-    json_error_t jerr;
-    json_t *s = json_load_file(path, 0, &jerr);
-    if (!s) return AMX_RESULT_ABSENT; /* gone since the check */
-    json_t *data = json_object_get(s, "data");
-    const char *train = json_string_value(json_object_get(data, "train_sha256"));
-    const char *test = json_string_value(json_object_get(data, "test_sha256"));
-    bool same_data = train && test && strcmp(train, d->train_all.sha256) == 0 &&
-                     strcmp(test, d->test.sha256) == 0;
-    json_decref(s);
-    if (!same_data) return AMX_RESULT_ABSENT;
-    /* weights asked for after the run finished: computed again to write them
-     * (same numbers; output is not part of the run id) */
-    amx_path_join(path, sizeof path, run_dir, "weights.npz");
-    if (cfg->output.weights && !amx_file_exists(path)) return AMX_RESULT_ABSENT;
-    amx_path_join(path, sizeof path, run_dir, "config.yaml");
-    if (!amx_regular_file(path, why, why_size)) return AMX_RESULT_INVALID;
-    struct amx_node *node = NULL;
-    struct amx_error err;
-    if (amx_node_parse_file(path, &node, &err) != AMX_OK) {
-        amx_error_format(&err, why, why_size);
-        return AMX_RESULT_INVALID;
-    }
-    struct amx_run_config *old = calloc(1, sizeof *old);
-    struct amx_errlist errs = {0};
-    bool same = false;
-    if (old && amx_config_bind(node, old, &errs) == AMX_OK) {
-        old->repeat = cfg->repeat;
-        char *a = amx_canonical_form(old), *b = amx_canonical_form(cfg);
-        same = a && b && strcmp(a, b) == 0;
-        free(a);
-        free(b);
-    }
-    amx_errlist_free(&errs);
-    free(old);
-    amx_node_free(node);
-    return same ? AMX_RESULT_COMPLETE : AMX_RESULT_ABSENT;
-}
-
-/* A reused run keeps its numbers, but what names it follows the experiment:
- * config.yaml (name, description, report) and the identity fields of
- * summary.json (a renamed sweep variant) are rewritten when they differ. */
-static void refresh_identity(const struct amx_experiment *exp, size_t run, const char *run_dir)
-{
-    char path[AMX_PATH_MAX + 64];
-    struct amx_error err;
-    struct amx_node *node = amx_config_to_node(&exp->runs[run].cfg);
-    char *yaml = node ? amx_node_emit_string(node) : NULL;
-    amx_node_free(node);
-    char *old = NULL;
-    amx_path_join(path, sizeof path, run_dir, "config.yaml");
-    if (yaml && amx_read_file(path, &old, NULL, &err) == AMX_OK && strcmp(old, yaml) != 0)
-        amx_write_file_atomic(path, yaml, strlen(yaml), &err);
-    free(old);
-    free(yaml);
-
-    amx_path_join(path, sizeof path, run_dir, "summary.json");
-    json_error_t jerr;
-    json_t *s = json_load_file(path, 0, &jerr);
-    if (!s) return;
-    char *before = json_dumps(s, AMX_SUMMARY_JSON_FLAGS);
-    amx_summary_identity(exp, run, s);
-    char *after = json_dumps(s, AMX_SUMMARY_JSON_FLAGS);
-    if (before && after && strcmp(before, after) != 0) {
-        struct amx_buf b = {0};
-        amx_buf_printf(&b, "%s\n", after);
-        if (!b.failed) amx_write_file_atomic(path, b.data, b.len, &err);
-        amx_buf_free(&b);
-    }
-    free(before);
-    free(after);
-    json_decref(s);
-}
-
-static bool run_failed_before(const char *run_dir)
-{
-    char path[AMX_PATH_MAX + 64];
-    amx_path_join(path, sizeof path, run_dir, "error.txt");
-    return amx_file_exists(path);
-}
-
-static void record_failure(const char *run_dir, const char *text)
-{
-    char path[AMX_PATH_MAX + 64];
-    struct amx_error err;
-    if (amx_mkdir_nofollow(run_dir, &err) != AMX_OK) return;
-    amx_path_join(path, sizeof path, run_dir, "error.txt");
-    struct amx_buf b = {0};
-    amx_buf_printf(&b, "%s\n", text);
-    if (!b.failed) amx_write_file_atomic(path, b.data, b.len, &err);
-    amx_buf_free(&b);
-}
-
-static void clear_failure(const char *run_dir)
-{
-    char path[AMX_PATH_MAX + 64];
-    amx_path_join(path, sizeof path, run_dir, "error.txt");
-    unlink(path);
 }
 
 /* splitmix64's finaliser: a bijection of 64-bit words whose output bits
@@ -451,7 +229,7 @@ static void fail_task(struct runner *rn, size_t i, const char *text)
     if (!t->is_pretrain) {
         char run_dir[AMX_PATH_MAX + 64];
         task_paths(rn, t, run_dir, sizeof run_dir, NULL, 0);
-        record_failure(run_dir, text);
+        amx_results_record_failure(run_dir, text);
         rn->failed++;
         rn->done++;
         rn->res->failed++;
@@ -518,7 +296,7 @@ static void run_worker(struct runner *rn, size_t i)
         st = amx_task_pretrain(&rn->exp->runs[t->run].cfg, d, cache, log, t->threads,
                                worker_progress, NULL, &err);
     } else {
-        clear_failure(run_dir);
+        amx_results_clear_failure(run_dir);
         st = amx_task_finetune(rn->exp, t->run, d, cache, run_dir, t->threads, worker_progress,
                                NULL, &err);
     }
@@ -849,6 +627,39 @@ static int cap_jobs(const struct amx_experiment *exp, const struct amx_run_data 
     return n;
 }
 
+/* manifest.json of this invocation: its options and the data files read */
+static enum amx_status write_manifest(const struct runner *rn, const char *started,
+                                      const char *ended, json_t *previous, struct amx_error *err)
+{
+    size_t n = 2 * (size_t)rn->n_data;
+    const char **paths = calloc(n + 1, sizeof *paths), **shas = calloc(n + 1, sizeof *shas);
+    enum amx_status st;
+    if (!paths || !shas) {
+        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    } else {
+        for (int k = 0; k < rn->n_data; k++) {
+            paths[2 * k] = rn->data[k].train_path;
+            shas[2 * k] = rn->data[k].train_all.sha256;
+            paths[2 * k + 1] = rn->data[k].test_path;
+            shas[2 * k + 1] = rn->data[k].test.sha256;
+        }
+        const struct amx_runner_options *o = rn->opt;
+        struct amx_manifest_info info = {.out_dir = o->out_dir,
+                                         .jobs = o->jobs,
+                                         .argc = o->argc,
+                                         .argv = o->argv,
+                                         .shard_index = o->shard_index,
+                                         .shard_count = o->shard_count,
+                                         .n_files = n,
+                                         .file_paths = paths,
+                                         .file_sha256 = shas};
+        st = amx_results_write_manifest(rn->exp, &info, started, ended, previous, err);
+    }
+    free(paths);
+    free(shas);
+    return st;
+}
+
 enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                const struct amx_runner_options *opt, amx_event_fn on_event,
                                void *ctx, struct amx_runner_result *res, struct amx_error *err)
@@ -945,24 +756,15 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     amx_remove_temp_files(rn.pretrain_dir);
     amx_remove_temp_files(opt->out_dir);
     amx_remove_temp_files(rn.cache_dir);
-    if ((st = write_experiment(exp, opt, err)) != AMX_OK) goto out;
-    {
-        /* keep the record of earlier invocations that wrote into this folder */
-        char mpath[AMX_PATH_MAX + 32];
-        amx_path_join(mpath, sizeof mpath, opt->out_dir, "manifest.json");
-        json_error_t jerr;
-        json_t *old = json_load_file(mpath, 0, &jerr);
-        previous = json_array();
-        if (json_is_object(old)) { /* anything else is not a manifest of ours: dropped */
-            json_t *prev = json_object_get(old, "previous");
-            if (json_is_array(prev)) json_array_extend(previous, prev);
-            json_object_del(old, "previous");
-            json_array_append(previous, old);
-        }
-        json_decref(old);
-    }
-    if ((st = write_manifest(exp, opt, rn.data, rn.n_data, started, NULL, previous, err)) != AMX_OK)
+    if ((st = amx_results_write_experiment(opt->out_dir, opt->experiment_text, exp, err)) != AMX_OK)
         goto out;
+    /* keep the record of earlier invocations that wrote into this folder */
+    previous = amx_results_previous_invocations(opt->out_dir);
+    if (!previous) {
+        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+        goto out;
+    }
+    if ((st = write_manifest(&rn, started, NULL, previous, err)) != AMX_OK) goto out;
 
     /* plan: pretraining tasks first (one per key), then the runs */
     for (size_t i = 0; i < n; i++) {
@@ -974,17 +776,18 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         amx_remove_temp_files(run_dir);
         char why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
         enum amx_result_state state =
-            run_complete(run_dir, r->id, &r->cfg, &rn.data[data_of[i]], why, sizeof why);
+            amx_results_run_state(run_dir, r->id, &r->cfg, rn.data[data_of[i]].train_all.sha256,
+                                  rn.data[data_of[i]].test.sha256, why, sizeof why);
         bool complete = state == AMX_RESULT_COMPLETE;
         bool want;
         if (opt->force)
             want = true;
         else if (opt->rerun_failed)
-            want = !complete && run_failed_before(run_dir);
+            want = !complete && amx_results_failed_before(run_dir);
         else
             want = !complete;
         if (!want) {
-            if (complete) refresh_identity(exp, i, run_dir);
+            if (complete) amx_results_refresh_identity(exp, i, run_dir);
             res->skipped++;
             continue;
         }
@@ -1086,8 +889,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     char ended[64];
     iso_time(ended, sizeof ended);
     struct amx_error merr;
-    if (write_manifest(exp, opt, rn.data, rn.n_data, started, ended, previous, &merr) != AMX_OK &&
-        st == AMX_OK) {
+    if (write_manifest(&rn, started, ended, previous, &merr) != AMX_OK && st == AMX_OK) {
         *err = merr;
         st = merr.code;
     }

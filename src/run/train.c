@@ -12,6 +12,7 @@
 #include "adamix/fsutil.h"
 #include "adamix/nn.h" /* amx_blas_* */
 #include "adamix/optim.h"
+#include "adamix/results.h"
 #include "adamix/rng.h"
 #include "adamix/version.h"
 
@@ -242,25 +243,18 @@ struct outcome {
     size_t n_train_eval; /* images train_error is measured on */
 };
 
-void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root)
-{
-    const struct amx_run *r = &exp->runs[run];
-    json_t *sweep = json_object();
-    for (size_t a = 0; a < exp->n_axes; a++)
-        json_object_set_new(sweep, exp->axes[a].path,
-                            json_string(exp->axes[a].labels[r->value[a]]));
-    json_object_set_new(root, "name", json_string(r->cfg.name));
-    json_object_set_new(root, "sweep", sweep);
-    json_object_set_new(root, "repeat", json_integer(r->repeat));
-    json_object_set_new(root, "seed", json_integer((json_int_t)r->cfg.seed));
-}
-
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
                                      const char *run_dir, const struct outcome *o,
                                      const struct amx_run_data *d, struct amx_error *err)
 {
+    /* what the next invocation compares to know the result is of this very
+     * configuration (amx_run_id is its first 16 digits) */
+    char config_sha[65];
+    if (!amx_config_sha256(&exp->runs[run].cfg, config_sha))
+        return amx_fail(err, AMX_ERR_NOMEM, run_dir, 0, 0, "out of memory");
     json_t *root = json_object();
     json_object_set_new(root, "run_id", json_string(exp->runs[run].id));
+    json_object_set_new(root, "config_sha256", json_string(config_sha));
     amx_summary_identity(exp, run, root);
     json_object_set_new(root, "status", json_string(o->status));
     json_object_set_new(root, "epochs", json_integer(o->epochs));
