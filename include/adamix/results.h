@@ -29,6 +29,18 @@ bool amx_config_sha256(const struct amx_run_config *cfg, char hex[65]);
  * repeat, seed) in root: what names a result, as opposed to its numbers. */
 void amx_summary_identity(const struct amx_experiment *exp, size_t run, json_t *root);
 
+/* ---- shards and labels ------------------------------------------------- */
+
+/* The shard (1-based, of count >= 1) a run belongs to, a function of its id
+ * and count alone (rendezvous hashing): adding or removing other runs never
+ * moves it, and shards are balanced in expectation, not exactly. */
+int amx_run_shard(const char *id, int count);
+/* Whether run belongs to shard index (1-based) of count; count 0: every run. */
+bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count);
+
+/* Label of a run for display: "finetune.rules=AdaMix finetune.epochs=10 repeat=1". */
+void amx_run_label(const struct amx_experiment *exp, size_t run, char *buf, size_t size);
+
 /* ---- one invocation's record ------------------------------------------- */
 
 /* What manifest.json records of an invocation besides the build and host. */

@@ -11,6 +11,7 @@
 
 #include "adamix/config.h"
 #include "adamix/error.h"
+#include "adamix/results.h" /* amx_run_shard, amx_run_in_shard, amx_run_label */
 #include "adamix/sweep.h"
 
 #include <stdbool.h>
@@ -86,15 +87,5 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
  * problem is added to errs once; returns the first one's code, or AMX_OK. */
 enum amx_status amx_experiment_check_data(const struct amx_experiment *exp,
                                           struct amx_errlist *errs);
-
-/* The shard (1-based, of count >= 1) a run belongs to, a function of its id
- * and count alone (rendezvous hashing): adding or removing other runs never
- * moves it, and shards are balanced in expectation, not exactly. */
-int amx_run_shard(const char *id, int count);
-/* Whether run belongs to shard index (1-based) of count; count 0: every run. */
-bool amx_run_in_shard(const struct amx_experiment *exp, size_t run, int index, int count);
-
-/* Label of a run for display: "finetune.rules=AdaMix finetune.epochs=10 repeat=1". */
-void amx_run_label(const struct amx_experiment *exp, size_t run, char *buf, size_t size);
 
 #endif
