@@ -1,9 +1,12 @@
 /* Tests of src/nn against independent truths: the BLAS wrapper and the naive
  * reference against a 2x2 product done by hand and against each other for all
  * four transpose combinations; unit and loss kernels against libm in double;
- * every parameter tensor's gradient against central differences of a
- * double-precision forward pass written here, for both losses and every unit
- * type; CD-k statistics and whole RBM epochs (permutation, noise order,
+ * each backward kernel (dense, activation, cross-entropy, squared error), on
+ * the blocks and parts a split step gives it, against central differences of
+ * its own objective; every parameter tensor's gradient against central
+ * differences of a double-precision forward pass written here, for both
+ * losses and every unit type, also for a network with a layer narrower than
+ * AMX_NN_SPLIT; CD-k statistics and whole RBM epochs (permutation, noise order,
  * momentum, weight decay, last smaller batch) against a double-precision
  * hand computation replaying the documented stream use; reconstruction
  * error against the same double forward; unrolling against the transposes;
@@ -131,35 +134,91 @@ static double unit_f(enum amx_unit u, double z)
     return NAN;
 }
 
+static const enum amx_unit all_units[4] = {AMX_UNIT_LOGISTIC, AMX_UNIT_TANH, AMX_UNIT_RELU,
+                                           AMX_UNIT_LINEAR};
+
+/* Pre-activations Y (B rows of ld) in [lo, hi], those of the block of N
+ * columns at offset off moved so that z = Y + bias is at least 0.05 from 0,
+ * where relu has its kink: a central difference with h = 1e-5 never
+ * straddles it. */
+static void fill_preact(float *Y, const float *bias, int ld, int off, int B, int N, float lo,
+                        float hi, struct amx_rng *r)
+{
+    fill_uniform(Y, (size_t)B * ld, lo, hi, r);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < N; j++) {
+            float *y = &Y[b * ld + off + j];
+            if (fabsf(*y + bias[j]) < 0.05f) *y += *y + bias[j] < 0 ? -0.1f : 0.1f;
+        }
+}
+
+/* The forward of every unit against libm in double, on a block of N = 5
+ * columns of rows at stride 8 (column offset 2): the columns outside the
+ * block are untouched. */
 START_TEST(test_activation_kernels)
 {
-    const enum amx_unit units[4] = {AMX_UNIT_LOGISTIC, AMX_UNIT_TANH, AMX_UNIT_RELU,
-                                    AMX_UNIT_LINEAR};
-    const int B = 3, N = 5;
-    const float bias[5] = {0.5f, -1.0f, 0.0f, 2.0f, -0.25f};
+    enum { B = 3, N = 5, LD = 8, OFF = 2 };
+    const float bias[N] = {0.5f, -1.0f, 0.0f, 2.0f, -0.25f};
     struct amx_rng r = test_rng(2);
     for (int u = 0; u < 4; u++) {
-        float z[15], Y[15], dY[15], dZ[15];
-        fill_uniform(z, 15, -3, 3, &r);
-        fill_uniform(dY, 15, -1, 1, &r);
+        float z[B * LD], Y[B * LD];
+        fill_uniform(z, B * LD, -3, 3, &r);
         memcpy(Y, z, sizeof Y);
-        amx_activation_forward(Y, bias, B, N, units[u]);
-        amx_activation_backward(dZ, dY, Y, B, N, units[u]);
-        for (int i = 0; i < 15; i++) {
-            double zz = (double)z[i] + bias[i % N];
-            ck_assert_msg(fabs(Y[i] - unit_f(units[u], zz)) < 1e-6, "unit %d fwd %d", u, i);
-            /* derivative by central difference of the unit in double */
-            double h = 1e-6;
-            double d = (unit_f(units[u], zz + h) - unit_f(units[u], zz - h)) / (2 * h);
-            ck_assert_msg(fabs(dZ[i] - dY[i] * d) < 1e-5, "unit %d bwd %d: %g vs %g", u, i, dZ[i],
-                          dY[i] * d);
+        amx_activation_forward(Y + OFF, bias, LD, B, N, all_units[u]);
+        for (int i = 0; i < B * LD; i++) {
+            int c = i % LD - OFF;
+            if (c < 0 || c >= N) {
+                ck_assert_msg(memcmp(&Y[i], &z[i], sizeof Y[i]) == 0, "unit %d wrote column %d", u,
+                              i % LD);
+                continue;
+            }
+            double zz = (double)z[i] + bias[c];
+            ck_assert_msg(fabs(Y[i] - unit_f(all_units[u], zz)) < 1e-6, "unit %d fwd %d", u, i);
         }
-        /* in place */
-        memcpy(dZ, dY, sizeof dZ);
-        float ref[15];
-        amx_activation_backward(ref, dY, Y, B, N, units[u]);
-        amx_activation_backward(dZ, dZ, Y, B, N, units[u]);
-        ck_assert(memcmp(ref, dZ, sizeof ref) == 0);
+    }
+}
+END_TEST
+
+/* amx_activation_backward against central differences. With
+ * L(z) = sum_ij G_ij f(z_ij), z = Y + bias, dL/dz = G f'(z), which the kernel
+ * computes in place (dZ = G on entry) from the forward's OUTPUT. The central
+ * difference (L(z + h e_ij) - L(z - h e_ij)) / 2h, in double with the exact
+ * unit, is G_ij (f(z_ij + h) - f(z_ij - h)) / 2h (the other terms cancel);
+ * h = 1e-5 leaves a truncation error h^2 |f'''| / 6 < 1e-10. Tolerance 1e-5:
+ * the forward's outputs are within 1e-6 of exact (test_activation_kernels)
+ * and |d f'/dy| <= 2 (f' = y(1-y), 1-y^2), so f' is within 2e-6, times
+ * |G| <= 1, plus float rounding; a wrong derivative (y for y(1-y), a lost
+ * factor, a wrong column) is off by more than 0.01 somewhere on [-3, 3], and
+ * each unit must have a |dL/dz| > 0.1 to fail on. A block of N = 5 columns at
+ * stride 8: the columns outside it keep G. */
+START_TEST(test_activation_backward)
+{
+    enum { B = 4, N = 5, LD = 8, OFF = 2 };
+    const float bias[N] = {0.5f, -1.0f, 0.0f, 0.25f, -0.25f};
+    struct amx_rng r = test_rng(3);
+    for (int u = 0; u < 4; u++) {
+        const enum amx_unit unit = all_units[u];
+        float z[B * LD], Y[B * LD], G[B * LD], dZ[B * LD];
+        fill_preact(z, bias, LD, OFF, B, N, -3, 3, &r);
+        fill_uniform(G, B * LD, -1, 1, &r);
+        memcpy(Y, z, sizeof Y);
+        amx_activation_forward(Y + OFF, bias, LD, B, N, unit);
+        memcpy(dZ, G, sizeof dZ);
+        amx_activation_backward(dZ + OFF, Y + OFF, LD, B, N, unit);
+        double biggest = 0;
+        for (int i = 0; i < B * LD; i++) {
+            int c = i % LD - OFF;
+            if (c < 0 || c >= N) {
+                ck_assert(memcmp(&dZ[i], &G[i], sizeof dZ[i]) == 0);
+                continue;
+            }
+            const double zz = (double)z[i] + bias[c], h = 1e-5;
+            double fd = G[i] * (unit_f(unit, zz + h) - unit_f(unit, zz - h)) / (2 * h);
+            ck_assert_msg(fabs(dZ[i] - fd) <= 1e-5, "unit %d at %d: backward %.8g, central %.8g", u,
+                          i, dZ[i], fd);
+            if (fabs(fd) > biggest) biggest = fabs(fd);
+        }
+        ck_assert_msg(biggest > 0.1, "unit %d: gradient too small to test (%g)", u, biggest);
     }
 }
 END_TEST
@@ -172,7 +231,7 @@ START_TEST(test_loss_kernels)
     const float bias[3] = {0.1f, 0.0f, 0.0f};
     float Y[6], dZ[6];
     memcpy(Y, z, sizeof Y);
-    double ce = amx_cross_entropy_forward(Y, bias, x, 2, 3);
+    double ce = amx_cross_entropy_forward(Y, bias, x, 3, 2, 3);
     /* by hand in double: -[x log p + (1-x) log(1-p)], p = sigmoid(z + b),
      * and for the saturated logits (where log p or log(1-p) would be log 0 in
      * float) their asymptotes: z = 100, x = 0 gives 100; z = -99.9, x = 1
@@ -189,44 +248,258 @@ START_TEST(test_loss_kernels)
         ck_assert(fabs(Y[i] - sigm(zz)) < 1e-7);
     }
     ck_assert_msg(fabs(ce - expect) < 1e-5, "CE %.9g vs %.9g", ce, expect);
-    amx_cross_entropy_backward(dZ, Y, x, 2, 3);
+    amx_cross_entropy_backward(dZ, Y, x, 3, 2, 3);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - (Y[i] - x[i]) / 2.0) < 1e-7);
 
-    double se = amx_squared_error_forward(Y, x, 2, 3);
+    double se = amx_squared_error_forward(Y, x, 3, 2, 3);
     double sexp = 0.0;
     for (int i = 0; i < 6; i++)
         sexp += ((double)Y[i] - x[i]) * ((double)Y[i] - x[i]);
     ck_assert(fabs(se - sexp) < 1e-12);
-    amx_squared_error_backward(dZ, Y, x, 2, 3, AMX_UNIT_LOGISTIC);
+    amx_squared_error_backward(dZ, Y, x, 3, 2, 3, AMX_UNIT_LOGISTIC);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - 2.0 * (Y[i] - x[i]) * Y[i] * (1 - Y[i]) / 2.0) < 1e-7);
-    amx_squared_error_backward(dZ, Y, x, 2, 3, AMX_UNIT_LINEAR);
+    amx_squared_error_backward(dZ, Y, x, 3, 2, 3, AMX_UNIT_LINEAR);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - (Y[i] - x[i])) < 1e-7);
+    /* a block of columns [1, 3) of the same rows: the sums of its pixels only */
+    double se_block = amx_squared_error_forward(Y + 1, x + 1, 3, 2, 2), sb = 0.0;
+    for (int i = 0; i < 6; i++)
+        if (i % 3) sb += ((double)Y[i] - x[i]) * ((double)Y[i] - x[i]);
+    ck_assert(fabs(se_block - sb) < 1e-12);
 }
 END_TEST
 
-START_TEST(test_dense_kernels)
+/* softplus(z) - x z, the cross-entropy of one pixel from its logit, in
+ * double (log1p(exp(-|z|)) cannot overflow). */
+static double ce_pixel(double z, double x)
 {
-    /* X (2x3), W (3x2), dZ (2x2) by hand:
-     * XW = [1 2 3; 4 5 6][1 0; 0 1; 1 1] = [4 5; 10 11]
-     * dW = X^T dZ with dZ = [1 -1; 2 0.5] = [9 1; 12 0.5; 15 0]
-     * db = [3 -0.5]; dX = dZ W^T = [1 -1 0; 2 0.5 2.5] */
-    const float X[6] = {1, 2, 3, 4, 5, 6}, W[6] = {1, 0, 0, 1, 1, 1}, dZ[4] = {1, -1, 2, 0.5f};
-    float Y[4], dW[6], db[2], dX[6];
-    amx_dense_forward(Y, X, W, 2, 3, 2);
-    const float eY[4] = {4, 5, 10, 11}, edW[6] = {9, 1, 12, 0.5f, 15, 0}, edb[2] = {3, -0.5f},
-                edX[6] = {1, -1, 0, 2, 0.5f, 2.5f};
-    for (int i = 0; i < 4; i++)
-        ck_assert(Y[i] == eY[i]);
-    for (int i = 0; i < 6; i++)
-        dW[i] = dX[i] = NAN;
-    db[0] = db[1] = NAN;
-    amx_dense_backward(dX, dW, db, dZ, X, W, 2, 3, 2);
-    for (int i = 0; i < 6; i++)
-        ck_assert(dW[i] == edW[i] && dX[i] == edX[i]);
-    ck_assert(db[0] == edb[0] && db[1] == edb[1]);
+    return (z > 0 ? z : 0) + log1p(exp(-fabs(z))) - x * z;
+}
+
+/* amx_cross_entropy_forward then _backward against central differences of
+ * the mean batch loss L(z) = (1/B) sum_ij [softplus(z_ij) - x_ij z_ij],
+ * z = Y + bias: dL/dz = (p - x) / B. The central difference in double,
+ * h = 1e-5, needs only the perturbed pixel's term (truncation < 1e-11).
+ * Tolerance 1e-6: p is within 2e-6 of sigmoid(z) (test_units_whole_range
+ * bounds it relatively), so (p - x) / B is within 5e-7 for B = 4; a lost 1/B
+ * (4 times too large), a sign, or p from the wrong column is off by more
+ * than 0.01, and some |dL/dz| must exceed 0.05. Logits in [-6, 6] (p near 0
+ * and 1), targets binary and fractional; a block of N = 5 columns of rows at
+ * stride 9, offset 3: dZ's other columns are untouched. The forward's sum
+ * is checked too, against the double loss. */
+START_TEST(test_cross_entropy_backward)
+{
+    enum { B = 4, N = 5, LD = 9, OFF = 3 };
+    const float bias[N] = {0.3f, -0.7f, 0.0f, 1.5f, -2.0f};
+    struct amx_rng r = test_rng(4);
+    float z[B * LD], Y[B * LD], x[B * LD], dZ[B * LD];
+    fill_uniform(z, B * LD, -6, 6, &r);
+    fill_uniform(x, B * LD, 0, 1, &r);
+    x[OFF] = 0, x[OFF + 1] = 1, x[LD + OFF + 2] = 1; /* binary pixels too */
+    memcpy(Y, z, sizeof Y);
+    for (int i = 0; i < B * LD; i++)
+        dZ[i] = 7.0f;
+    double sum = amx_cross_entropy_forward(Y + OFF, bias, x + OFF, LD, B, N);
+    amx_cross_entropy_backward(dZ + OFF, Y + OFF, x + OFF, LD, B, N);
+    double ref = 0, biggest = 0;
+    for (int i = 0; i < B * LD; i++) {
+        int c = i % LD - OFF;
+        if (c < 0 || c >= N) {
+            ck_assert(dZ[i] == 7.0f);
+            continue;
+        }
+        const double zz = (double)z[i] + bias[c], h = 1e-5;
+        ref += ce_pixel(zz, x[i]);
+        double fd = (ce_pixel(zz + h, x[i]) - ce_pixel(zz - h, x[i])) / (2 * h) / B;
+        ck_assert_msg(fabs(dZ[i] - fd) <= 1e-6, "at %d: backward %.9g, central %.9g", i, dZ[i], fd);
+        if (fabs(fd) > biggest) biggest = fabs(fd);
+    }
+    ck_assert_msg(biggest > 0.05, "gradient too small to test (%g)", biggest);
+    ck_assert_msg(fabs(sum - ref) <= 1e-6 * ref, "CE %.12g vs %.12g", sum, ref);
+}
+END_TEST
+
+/* amx_squared_error_backward, for every output unit, against central
+ * differences of L(z) = (1/B) sum_ij (f(z_ij) - x_ij)^2 with the exact unit in
+ * double, z = Y + bias and P = f(z) from amx_activation_forward (the output
+ * layer's forward): dL/dz = 2 (p - x) f'(z) / B. h = 1e-5, only the perturbed
+ * pixel's term (truncation < 1e-9). Tolerance 1e-5: p is within 1e-6 of f(z)
+ * and f'(p) within 2e-6 (see test_activation_backward), |p - x| <= 4.5 and
+ * f' <= 1, so the error is at most (2/B)(4.5 * 2e-6 + 1e-6) = 5e-6 for B = 4;
+ * a lost factor 2 or 1/B, or f' of the wrong unit, is off by more than 0.01,
+ * and each unit must have a |dL/dz| > 0.02 (for logistic outputs at most
+ * 2 * 0.25 / B = 0.125). A block of N = 5 columns at stride
+ * 7, offset 1; its sum is checked against the double loss. */
+START_TEST(test_squared_error_backward)
+{
+    enum { B = 4, N = 5, LD = 7, OFF = 1 };
+    const float bias[N] = {0.2f, -0.4f, 0.0f, 0.6f, -1.0f};
+    struct amx_rng r = test_rng(5);
+    for (int u = 0; u < 4; u++) {
+        const enum amx_unit unit = all_units[u];
+        float z[B * LD], P[B * LD], x[B * LD], dZ[B * LD];
+        fill_preact(z, bias, LD, OFF, B, N, -3, 3, &r);
+        fill_uniform(x, B * LD, 0, 1, &r);
+        memcpy(P, z, sizeof P);
+        for (int i = 0; i < B * LD; i++)
+            dZ[i] = 7.0f;
+        amx_activation_forward(P + OFF, bias, LD, B, N, unit);
+        double sum = amx_squared_error_forward(P + OFF, x + OFF, LD, B, N);
+        amx_squared_error_backward(dZ + OFF, P + OFF, x + OFF, LD, B, N, unit);
+        double ref = 0, biggest = 0;
+        for (int i = 0; i < B * LD; i++) {
+            int c = i % LD - OFF;
+            if (c < 0 || c >= N) {
+                ck_assert(dZ[i] == 7.0f);
+                continue;
+            }
+            const double zz = (double)z[i] + bias[c], h = 1e-5, t = x[i];
+            double fp = unit_f(unit, zz + h) - t, fm = unit_f(unit, zz - h) - t,
+                   f0 = unit_f(unit, zz) - t;
+            ref += f0 * f0;
+            double fd = (fp * fp - fm * fm) / (2 * h) / B;
+            ck_assert_msg(fabs(dZ[i] - fd) <= 1e-5, "unit %d at %d: backward %.9g, central %.9g", u,
+                          i, dZ[i], fd);
+            if (fabs(fd) > biggest) biggest = fabs(fd);
+        }
+        ck_assert_msg(biggest > 0.02, "unit %d: gradient too small to test (%g)", u, biggest);
+        ck_assert_msg(fabs(sum - ref) <= 1e-5 * ref, "unit %d SE %.12g vs %.12g", u, sum, ref);
+    }
+}
+END_TEST
+
+/* L(X, W, b) = sum_ij G_ij (X W + b)_ij in double (X: B x In, W: In x Out). */
+static double dense_objective(const double *X, const double *W, const double *b, const float *G,
+                              int B, int In, int Out)
+{
+    double L = 0;
+    for (int r = 0; r < B; r++)
+        for (int j = 0; j < Out; j++) {
+            double z = b[j];
+            for (int i = 0; i < In; i++)
+                z += X[r * In + i] * W[i * Out + j];
+            L += G[r * Out + j] * z;
+        }
+    return L;
+}
+
+/* The central difference of dense_objective wrt entry e of v (one of X, W,
+ * b, in double). */
+static double dense_fd(double *v, int e, const double *X, const double *W, const double *b,
+                       const float *G, int B, int In, int Out)
+{
+    const double h = 1e-3, keep = v[e];
+    v[e] = keep + h;
+    double lp = dense_objective(X, W, b, G, B, In, Out);
+    v[e] = keep - h;
+    double lm = dense_objective(X, W, b, G, B, In, Out);
+    v[e] = keep;
+    return (lp - lm) / (2 * h);
+}
+
+/* The dense kernels over the parts of a split layer, In = 7 -> Out = 6,
+ * B = 5: rows [0, 3), [3, 7) and an empty [7, 7) (the empty part of a layer
+ * narrower than AMX_NN_SPLIT), output blocks [0, 2), [2, 6).
+ * Forward: the parts' partial products, summed by amx_dense_forward_sum, are
+ * X W (against double, within float rounding of 7 products <= 1: 1e-5); the
+ * empty part is zero over garbage; an output block writes only its columns.
+ * Backward, against central differences of L = sum G (X W + b) (so dZ = G):
+ * dL/dW = X^T G, dL/dX = G W^T, dL/db = colsum G. L is linear in each entry,
+ * so the difference (h = 1e-3) is exact but for double rounding (~1e-12); the
+ * kernels sum at most 6 float products of terms <= 1 (error < 1e-6).
+ * Tolerance 1e-5; a transposed product, a wrong block offset or a part left
+ * out is off by O(0.1), and every gradient array is poisoned with NaN first,
+ * so each entry must be written by its part. Then alpha and beta:
+ * dW = 0.5 X^T G - 2 dW_old, with no dX and no W (not read for dW). */
+START_TEST(test_dense_backward)
+{
+    enum { B = 5, In = 7, Out = 6 };
+    const int parts[3][2] = {{0, 3}, {3, 7}, {7, 7}}, cols[2][2] = {{0, 2}, {2, 6}};
+    struct amx_rng r = test_rng(6);
+    float X[B * In], W[In * Out], b[Out], G[B * Out];
+    fill_uniform(X, B * In, -1, 1, &r);
+    fill_uniform(W, In * Out, -1, 1, &r);
+    fill_uniform(b, Out, -1, 1, &r);
+    fill_uniform(G, B * Out, -1, 1, &r);
+    double Xd[B * In], Wd[In * Out], bd[Out];
+    for (int i = 0; i < B * In; i++)
+        Xd[i] = X[i];
+    for (int i = 0; i < In * Out; i++)
+        Wd[i] = W[i];
+    for (int i = 0; i < Out; i++)
+        bd[i] = b[i];
+
+    /* forward */
+    float Y[B * Out], P1[B * Out], P2[B * Out], Yc[B * Out];
+    for (int i = 0; i < B * Out; i++)
+        P2[i] = NAN, Yc[i] = 7.0f;
+    amx_dense_forward(Y, X, W, B, In, Out, parts[0][0], parts[0][1], 0, Out);
+    amx_dense_forward(P1, X, W, B, In, Out, parts[1][0], parts[1][1], 0, Out);
+    amx_dense_forward(P2, X, W, B, In, Out, parts[2][0], parts[2][1], 0, Out);
+    for (int i = 0; i < B * Out; i++)
+        ck_assert(P2[i] == 0.0f);
+    float *P[2] = {P1, P2};
+    for (int k = 0; k < 2; k++)
+        amx_dense_forward_sum(Y, P, 2, B, Out, cols[k][0], cols[k][1]);
+    amx_dense_forward(Yc, X, W, B, In, Out, 0, In, 2, 5);
+    for (int rr = 0; rr < B; rr++)
+        for (int j = 0; j < Out; j++) {
+            double z = 0;
+            for (int i = 0; i < In; i++)
+                z += Xd[rr * In + i] * Wd[i * Out + j];
+            ck_assert_msg(fabs(Y[rr * Out + j] - z) < 1e-5, "XW[%d][%d] %g vs %g", rr, j,
+                          Y[rr * Out + j], z);
+            if (j >= 2 && j < 5)
+                ck_assert(fabs(Yc[rr * Out + j] - z) < 1e-5);
+            else
+                ck_assert(Yc[rr * Out + j] == 7.0f);
+        }
+
+    /* backward, part by part */
+    float dX[B * In], dW[In * Out], db[Out];
+    for (int i = 0; i < B * In; i++)
+        dX[i] = NAN;
+    for (int i = 0; i < In * Out; i++)
+        dW[i] = NAN;
+    for (int i = 0; i < Out; i++)
+        db[i] = NAN;
+    for (int k = 0; k < 3; k++)
+        amx_dense_backward(dX, dW, G, X, W, B, In, Out, parts[k][0], parts[k][1], 1.0f, 0.0f);
+    for (int k = 0; k < 2; k++)
+        amx_dense_backward_bias(db, G, B, Out, cols[k][0], cols[k][1]);
+    amx_dense_backward_bias(db, G, B, Out, 6, 6); /* an empty block writes nothing */
+    double biggest[3] = {0};
+    for (int e = 0; e < In * Out; e++) {
+        double fd = dense_fd(Wd, e, Xd, Wd, bd, G, B, In, Out);
+        ck_assert_msg(fabs(dW[e] - fd) <= 1e-5, "dW[%d] %.8g vs %.8g", e, dW[e], fd);
+        biggest[0] = fmax(biggest[0], fabs(fd));
+    }
+    for (int e = 0; e < B * In; e++) {
+        double fd = dense_fd(Xd, e, Xd, Wd, bd, G, B, In, Out);
+        ck_assert_msg(fabs(dX[e] - fd) <= 1e-5, "dX[%d] %.8g vs %.8g", e, dX[e], fd);
+        biggest[1] = fmax(biggest[1], fabs(fd));
+    }
+    for (int e = 0; e < Out; e++) {
+        double fd = dense_fd(bd, e, Xd, Wd, bd, G, B, In, Out);
+        ck_assert_msg(fabs(db[e] - fd) <= 1e-5, "db[%d] %.8g vs %.8g", e, db[e], fd);
+        biggest[2] = fmax(biggest[2], fabs(fd));
+    }
+    for (int q = 0; q < 3; q++)
+        ck_assert_msg(biggest[q] > 0.5, "gradient %d too small to test (%g)", q, biggest[q]);
+
+    /* alpha, beta: dW = 0.5 X^T G - 2 dW_old; X^T G as just checked */
+    float old[In * Out], dW2[In * Out];
+    fill_uniform(old, In * Out, -1, 1, &r);
+    memcpy(dW2, old, sizeof dW2);
+    for (int k = 0; k < 3; k++)
+        amx_dense_backward(NULL, dW2, G, X, NULL, B, In, Out, parts[k][0], parts[k][1], 0.5f,
+                           -2.0f);
+    for (int e = 0; e < In * Out; e++) {
+        double fd = dense_fd(Wd, e, Xd, Wd, bd, G, B, In, Out);
+        ck_assert_msg(fabs(dW2[e] - (0.5 * fd - 2.0 * old[e])) <= 1e-5, "alpha/beta dW[%d]", e);
+    }
 }
 END_TEST
 
@@ -312,18 +585,19 @@ static const struct gcase gcases[] = {
     {AMX_LOSS_SQUARED_ERROR, AMX_UNIT_TANH, AMX_UNIT_LINEAR, AMX_UNIT_RELU},
 };
 
-/* Every gradient entry of every tensor (the 6-4-3-2 network has 106) against
- * a central difference of the double reference (h = 1e-5, truncation error
- * ~1e-10). Tolerance: |g - fd| <= 1e-6 + 1e-3 |fd|, well above the float
- * rounding of the library's backward pass (relative ~1e-6) and far below any
- * missing factor or wrong derivative. Each tensor must have an entry with
- * |fd| > 1e-4 (100 times the absolute tolerance), so that the check has
- * something to fail on. Grads are
- * poisoned with NaN first: every entry must be overwritten. */
-START_TEST(test_gradient_check)
+/* Every gradient entry of every tensor of the network of sizes s_0..s_{L-1}
+ * (the 6-4-3-2 network has 106) against a central difference of the double
+ * reference (h = 1e-5, truncation error ~1e-10), for gradient case gc and
+ * streams from seed. Tolerance: |g - fd| <= 1e-6 + 1e-3 |fd|, well above the
+ * float rounding of the library's backward pass (relative ~1e-6) and far
+ * below any missing factor or wrong derivative. Each tensor must have an
+ * entry with |fd| > 1e-4 (100 times the absolute tolerance), so that the
+ * check has something to fail on. Grads are poisoned with NaN first: every
+ * entry must be overwritten. Then a second step, and one on two threads,
+ * must give the same loss and gradients bit for bit. */
+static void gradient_check(const int *sizes, int L, const struct gcase *gc, uint32_t seed)
 {
-    const struct gcase *gc = &gcases[_i];
-    const int sizes[4] = {6, 4, 3, 2}, L = 4, B = 4, max_batch = 5;
+    const int B = 4, max_batch = 5;
     struct amx_autoencoder ae;
     struct amx_error err;
     ck_assert_int_eq(
@@ -332,16 +606,17 @@ START_TEST(test_gradient_check)
     ck_assert_int_eq(amx_autoencoder_check_loss(&ae, gc->loss, &err), AMX_OK);
     /* weights large enough that the gradient reaches layer 1 through five
      * layers; positive biases keep relu units alive */
-    struct amx_param_tensor t[32];
+    struct amx_param_tensor t[2 * AMX_NN_MAX_DENSE];
     size_t nt = amx_autoencoder_tensors(&ae, t);
-    ck_assert_uint_eq(nt, 12);
-    struct amx_rng pr = test_rng(100 + (uint32_t)_i);
+    ck_assert_uint_eq(nt, 4 * (size_t)(L - 1));
+    struct amx_rng pr = test_rng(100 + seed);
     for (size_t k = 0; k < nt; k++)
         fill_uniform(t[k].theta, t[k].n, t[k].is_bias ? 0.0f : -1.5f, t[k].is_bias ? 0.8f : 1.5f,
                      &pr);
-    float x[4 * 6];
-    struct amx_rng r = test_rng(200 + (uint32_t)_i);
-    fill_uniform(x, 24, 0, 1, &r);
+    float x[4 * 8];
+    ck_assert_int_le(B * sizes[0], 4 * 8);
+    struct amx_rng r = test_rng(200 + seed);
+    fill_uniform(x, (size_t)B * sizes[0], 0, 1, &r);
     x[0] = 0, x[1] = 1; /* binary pixels too */
 
     for (size_t i = 0; i < ae.n_params; i++)
@@ -352,7 +627,7 @@ START_TEST(test_gradient_check)
     for (size_t i = 0; i < ae.n_params; i++)
         p[i] = ae.params[i];
     double ref = ref_loss(sizes, L, gc->hidden, gc->code, gc->output, p, x, B, (int)gc->loss);
-    ck_assert_msg(fabs(loss - ref) <= 1e-5 * fabs(ref) + 1e-6, "case %d loss %.9g vs %.9g", _i,
+    ck_assert_msg(fabs(loss - ref) <= 1e-5 * fabs(ref) + 1e-6, "case %u loss %.9g vs %.9g", seed,
                   loss, ref);
 
     const double h = 1e-5;
@@ -370,21 +645,20 @@ START_TEST(test_gradient_check)
             p[i] = keep;
             double fd = (lp - lm) / (2 * h), g = t[k].grad[e];
             ck_assert_msg(fabs(g - fd) <= 1e-6 + 1e-3 * fabs(fd),
-                          "case %d %s[%zu]: backprop %.8g, central difference %.8g", _i, t[k].name,
-                          e, g, fd);
+                          "case %u %s[%zu]: backprop %.8g, central difference %.8g", seed,
+                          t[k].name, e, g, fd);
             if (fabs(fd) > biggest) biggest = fabs(fd);
         }
-        ck_assert_msg(biggest > 1e-4, "case %d %s: gradient too small to test (%g)", _i, t[k].name,
-                      biggest);
-        if (getenv("NN_VERBOSE")) printf("case %d %s max |g| %g\n", _i, t[k].name, biggest);
+        ck_assert_msg(biggest > 1e-4, "case %u %s: gradient too small to test (%g)", seed,
+                      t[k].name, biggest);
+        if (getenv("NN_VERBOSE")) printf("case %u %s max |g| %g\n", seed, t[k].name, biggest);
     }
     /* a second step on the same batch gives the same gradients (no accumulation) */
     float *g1 = malloc(sizeof(float) * ae.n_params);
     memcpy(g1, ae.grads, sizeof(float) * ae.n_params);
     ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
     ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
-    /* and so does a step split over two threads, bit for bit (every width
-     * here is split into two nonempty column blocks) */
+    /* and so does a step split over two threads, bit for bit */
     ck_assert_int_eq(amx_autoencoder_set_threads(&ae, 2, &err), AMX_OK);
     for (size_t i = 0; i < ae.n_params; i++)
         ae.grads[i] = NAN;
@@ -393,6 +667,26 @@ START_TEST(test_gradient_check)
     free(g1);
     free(p);
     amx_autoencoder_free(&ae);
+}
+
+/* The 6-4-3-2 network: every width is split into two nonempty parts. */
+START_TEST(test_gradient_check)
+{
+    const int sizes[4] = {6, 4, 3, 2};
+    gradient_check(sizes, 4, &gcases[_i], (uint32_t)_i);
+}
+END_TEST
+
+/* A layer narrower than AMX_NN_SPLIT: in 5-3-1 the code layer (3 -> 1) has
+ * one output column, so one of its column blocks is empty (its sum, unit,
+ * db), and the decoder's first layer (1 -> 3) one input row, so one part of
+ * its product is empty (zero partial product, no dW rows, no dX columns);
+ * the 3-wide layers split 1 | 2. Every case of the table. */
+START_TEST(test_gradient_check_narrow)
+{
+    const int sizes[3] = {5, 3, 1};
+    ck_assert_int_lt(sizes[2], AMX_NN_SPLIT);
+    gradient_check(sizes, 3, &gcases[_i], 50 + (uint32_t)_i);
 }
 END_TEST
 
@@ -437,7 +731,7 @@ START_TEST(test_units_whole_range)
     for (int u = 0; u < 2; u++) {
         enum amx_unit unit = u ? AMX_UNIT_TANH : AMX_UNIT_LOGISTIC;
         memcpy(Y, z, sizeof Y);
-        amx_activation_forward(Y, &zero, N, 1, unit);
+        amx_activation_forward(Y, &zero, 1, N, 1, unit);
         for (int i = 0; i < N; i++) {
             if (isnan(z[i])) {
                 ck_assert_msg(isnan(Y[i]), "unit %d: NaN in, %g out", u, Y[i]);
@@ -461,12 +755,12 @@ START_TEST(test_units_whole_range)
         expect += (zz > 0 ? zz : 0) + log1p(exp(-fabs(zz))) - (double)x[i] * zz;
     }
     memcpy(Y, z, sizeof Y);
-    double got = amx_cross_entropy_forward(Y, &zero, x, 541, 1);
+    double got = amx_cross_entropy_forward(Y, &zero, x, 1, 541, 1);
     ck_assert_msg(fabs(got - expect) <= 1e-6 * fabs(expect), "CE %.12g vs %.12g", got, expect);
     for (int i = 0; i < 541; i++)
         ck_assert(fabs(Y[i] - sigm(z[i])) <= 2e-6 * sigm(z[i]) + 1e-37);
     float zn[2] = {0.5f, NAN}, xn[2] = {0, 1};
-    ck_assert(isnan(amx_cross_entropy_forward(zn, &zero, xn, 2, 1)));
+    ck_assert(isnan(amx_cross_entropy_forward(zn, &zero, xn, 1, 2, 1)));
 }
 END_TEST
 
@@ -1355,13 +1649,17 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_gemm_hand_2x2);
     tcase_add_test(tc, test_gemm_vs_reference);
     tcase_add_test(tc, test_activation_kernels);
+    tcase_add_test(tc, test_activation_backward);
     tcase_add_test(tc, test_loss_kernels);
-    tcase_add_test(tc, test_dense_kernels);
+    tcase_add_test(tc, test_cross_entropy_backward);
+    tcase_add_test(tc, test_squared_error_backward);
+    tcase_add_test(tc, test_dense_backward);
     tcase_add_test(tc, test_units_whole_range);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("autoencoder");
     tcase_add_loop_test(tc, test_gradient_check, 0, (int)(sizeof gcases / sizeof gcases[0]));
+    tcase_add_loop_test(tc, test_gradient_check_narrow, 0, (int)(sizeof gcases / sizeof gcases[0]));
     tcase_add_test(tc, test_cross_entropy_needs_logistic);
     tcase_add_test(tc, test_autoencoder_layout);
     tcase_add_test(tc, test_autoencoder_init_errors);

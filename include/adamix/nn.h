@@ -108,37 +108,69 @@ void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
 /* ------------------------------------------------------------------------ */
 /* Kernels: <op>_forward / <op>_backward pairs.                             */
 
-/* Y = f(Y + bias) in place, one pass (bias add fused with the unit).
- * Y: B x N (in: X W, out: activations), bias: N. */
-void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_unit unit);
-/* dZ = dY * f'(z), the derivative computed from the cached OUTPUT Y
- * (logistic y(1-y), tanh 1-y^2, relu [y>0], linear 1).
- * dZ, dY, Y: B x N; dZ may be dY (in place). */
-void amx_activation_backward(float *dZ, const float *dY, const float *Y, int B, int N,
-                             enum amx_unit unit);
+/* The fine-tuning step, the evaluation pass and the RBM's CD-k are sequences
+ * of calls to these kernels (src/nn/autoencoder.c, rbm.c), and
+ * tests/check_nn.c checks each backward against central differences. So that
+ * they serve a step split into the parts of AMX_NN_SPLIT, they work on
+ * blocks: a dense kernel on a range [a, b) of the layer's input width (rows
+ * a..b of W, columns a..b of X) and the forward also on a range [c0, c1) of
+ * its output columns; an elementwise kernel on B rows of N values at a
+ * leading dimension ld >= N, the pointers set to the block's first column.
+ * The whole layer is a = 0, b = In, c0 = 0, c1 = Out, ld = N. */
 
-/* Y = X W (beta 0; the bias is added by the activation pass that follows).
- * Y: B x Out, X: B x In, W: In x Out. */
-void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out);
-/* From dZ (gradient wrt the layer's pre-activation): dW = X^T dZ and
- * db = column sums of dZ, both overwritten (beta 0); dX = dZ W^T unless dX is
- * NULL (the first layer needs none). dZ: B x Out, X: B x In, W: In x Out,
- * dW: In x Out, db: Out, dX: B x In. */
-void amx_dense_backward(float *dX, float *dW, float *db, const float *dZ, const float *X,
-                        const float *W, int B, int In, int Out);
+/* Dense layer, the matrix part of Y = f(X W + b) (the bias is added by the
+ * unit's pass that follows). X: B x In, W: In x Out, Y: B x Out, row-major at
+ * their own widths.
+ * Forward: Y[:, c0:c1] = X[:, a:b] W[a:b, c0:c1], what rows a..b of W
+ * contribute (overwritten; zero when a == b, so that the empty part of a
+ * layer narrower than AMX_NN_SPLIT adds nothing). A split forward computes
+ * each part's rows into a B x Out buffer of its own, then sums them with
+ * amx_dense_forward_sum. */
+void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out, int a,
+                       int b, int c0, int c1);
+/* Y[:, c0:c1] += P[0][:, c0:c1], then += P[1][:, c0:c1], ..., P[n-1]: the
+ * partial products of parts 1..n added to part 0's, in part order.
+ * Y, P[i]: B x Out. */
+void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int c0, int c1);
+/* From dZ (B x Out, the gradient wrt the pre-activation), for rows [a, b) of
+ * the input width (nothing when a == b):
+ *   dW[a:b, :] = alpha X[:, a:b]^T dZ + beta dW[a:b, :]   unless dW is NULL
+ *   dX[:, a:b] = dZ W[a:b, :]^T                           unless dX is NULL
+ * A layer's gradient is alpha 1, beta 0 (dW overwritten, not read); the
+ * first layer needs no dX. The RBM runs the same two products: its CD
+ * statistics are dW products (alpha 1/B, beta 0 for the data; -1/B, beta 1
+ * for the reconstruction), its down pass h W^T is the dX product. X is read
+ * only for dW, W only for dX. dW: In x Out, dX: B x In. */
+void amx_dense_backward(float *dX, float *dW, const float *dZ, const float *X, const float *W,
+                        int B, int In, int Out, int a, int b, float alpha, float beta);
+/* db[c0:c1] = the column sums of dZ[:, c0:c1] (overwritten). dZ: B x Out,
+ * db: Out. */
+void amx_dense_backward_bias(float *db, const float *dZ, int B, int Out, int c0, int c1);
+
+/* Y = f(Y + bias) in place, one pass (bias add fused with the unit).
+ * Y: B rows of N at stride ld (in: X W, out: activations), bias: N. */
+void amx_activation_forward(float *Y, const float *bias, int ld, int B, int N, enum amx_unit unit);
+/* dZ = dY * f'(z) in place (dZ holds dY on entry), the derivative computed
+ * from the cached OUTPUT Y (logistic y(1-y), tanh 1-y^2, relu [y>0],
+ * linear 1). dZ, Y: B rows of N at stride ld. */
+void amx_activation_backward(float *dZ, const float *Y, int ld, int B, int N, enum amx_unit unit);
 
 /* Cross-entropy of a logistic output layer, from the logits: with
- * z = Y + bias, p = sigmoid(z), returns sum over the B images of
+ * z = Y + bias, p = sigmoid(z), returns sum over the B rows of
  * -sum_j [x log p + (1-x) log(1-p)] = sum_j [softplus(z) - x z] (double), and
- * leaves p in Y. Y: B x N (in: X W, out: p), bias: N, x: B x N targets. */
-double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int B, int N);
-/* Gradient of (the sum above) / B wrt z: dZ = (p - x) / B. dZ, P, x: B x N. */
-void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int B, int N);
-/* Sum over the B images of sum_j (p - x)^2 (double). P, x: B x N. */
-double amx_squared_error_forward(const float *P, const float *x, int B, int N);
+ * leaves p in Y. Y (in: X W, out: p), x (targets): B rows of N at stride ld;
+ * bias: N. The sum runs in a fixed order over the block's columns (loss.c),
+ * so a split step sums its blocks' sums in part order. */
+double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int ld, int B, int N);
+/* Gradient of (the sum above) / B wrt z: dZ = (p - x) / B.
+ * dZ, P, x: B rows of N at stride ld. */
+void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int ld, int B, int N);
+/* Sum over the B rows of sum_j (p - x)^2 (double), in the same fixed order.
+ * P, x: B rows of N at stride ld. */
+double amx_squared_error_forward(const float *P, const float *x, int ld, int B, int N);
 /* Gradient of (the sum above) / B wrt z: dZ = 2 (p - x) f'(z) / B, f' from
- * the output P of unit `unit`. dZ, P, x: B x N. */
-void amx_squared_error_backward(float *dZ, const float *P, const float *x, int B, int N,
+ * the output P of unit `unit`. dZ, P, x: B rows of N at stride ld. */
+void amx_squared_error_backward(float *dZ, const float *P, const float *x, int ld, int B, int N,
                                 enum amx_unit unit);
 
 /* ------------------------------------------------------------------------ */
@@ -215,17 +247,15 @@ enum amx_status amx_rbm_train_epoch(struct amx_rbm *rbm, const float *data, size
                                     int batch_size, const struct amx_rbm_hparams *hp, int epoch,
                                     struct amx_rng *order, struct amx_rng *sample,
                                     double *recon_error, struct amx_error *err);
-/* CD-k statistics of one batch, exposed for tests (train_epoch draws the
- * noise and calls it). v0: B x V, B <= max_batch; noise: k x B x H, per Gibbs
- * step s the B x H block s: uniforms in [0,1) for logistic hidden units
- * (state = 1 if u < p else 0), standard normal deviates for linear hidden
- * units (state = mean + noise).
- *   h0 = f(v0 W + bh)                     positive phase, probabilities/means
- *   repeat k times: hs = sample(h); v1 = sigmoid(hs W^T + bv); h = f(v1 W + bh)
- *   gW = (v0^T h0 - v1^T h1) / B, gbv = colsum(v0 - v1) / B,
- *   gbh = colsum(h0 - h1) / B             (v1, h1: the last step's)
- * Visible reconstructions are probabilities, never sampled. Returns the sum
- * over the batch of sum_j (v0 - v1)^2 with v1 the FIRST reconstruction. */
+/* CD-k statistics of one batch: train_epoch draws the noise, calls this per
+ * batch and then updates the parameters from gW, gbv, gbh. v0: B x V, B <= max_batch; noise: k x B
+ * x H, per Gibbs step s the B x H block s: uniforms in [0,1) for logistic hidden units (state = 1
+ * if u < p else 0), standard normal deviates for linear hidden units (state = mean + noise). h0 =
+ * f(v0 W + bh)                     positive phase, probabilities/means repeat k times: hs =
+ * sample(h); v1 = sigmoid(hs W^T + bv); h = f(v1 W + bh) gW = (v0^T h0 - v1^T h1) / B, gbv =
+ * colsum(v0 - v1) / B, gbh = colsum(h0 - h1) / B             (v1, h1: the last step's) Visible
+ * reconstructions are probabilities, never sampled. Returns the sum over the batch of sum_j (v0 -
+ * v1)^2 with v1 the FIRST reconstruction. */
 double amx_rbm_cd_stats(struct amx_rbm *rbm, const float *v0, int B, int k, const float *noise);
 /* out = f(data W + bh): hidden probabilities (logistic) or means (linear, no
  * noise) of n rows; the next RBM's training data. data: n x V, out: n x H.

@@ -9,15 +9,15 @@
  *   linear   y = z                         f' = 1
  * The exponential is internal.h's vectorisable one, so each inner loop is a
  * plain vector sweep (libm's expf and tanhf would be a call per element).
- * Every kernel has a strided form (rows of N at a leading dimension ld) for
- * the autoencoder's column blocks; the public functions are the ld = N case.
- * No GEMM here (blas.c), no loss (loss.c). */
+ * Both work on B rows of N at a leading dimension ld, so that a split step
+ * (AMX_NN_SPLIT in nn.h) applies them to its block of columns of a wider
+ * matrix. No GEMM here (dense.c), no loss (loss.c). */
 #include "internal.h"
 
 #include <math.h>
 
-AMX_NN_CLONES void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N,
-                                           enum amx_unit unit)
+AMX_NN_CLONES void amx_activation_forward(float *Y, const float *bias, int ld, int B, int N,
+                                          enum amx_unit unit)
 {
     switch (unit) {
     case AMX_UNIT_LOGISTIC:
@@ -61,8 +61,8 @@ AMX_NN_CLONES void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, 
     }
 }
 
-AMX_NN_CLONES void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld, int B, int N,
-                                               enum amx_unit unit)
+AMX_NN_CLONES void amx_activation_backward(float *dZ, const float *Y, int ld, int B, int N,
+                                           enum amx_unit unit)
 {
     for (int b = 0; b < B; b++) {
         float *d = dZ + (size_t)b * ld;
@@ -84,26 +84,4 @@ AMX_NN_CLONES void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld
             return;
         }
     }
-}
-
-AMX_NN_CLONES void amx_nn_colsum(float *db, const float *dZ, int ld, int B, int N)
-{
-    memset(db, 0, sizeof *db * (size_t)N);
-    for (int b = 0; b < B; b++) {
-        const float *dz = dZ + (size_t)b * ld;
-        for (int j = 0; j < N; j++)
-            db[j] += dz[j];
-    }
-}
-
-void amx_activation_forward(float *Y, const float *bias, int B, int N, enum amx_unit unit)
-{
-    amx_nn_bias_act_forward(Y, N, bias, B, N, unit);
-}
-
-void amx_activation_backward(float *dZ, const float *dY, const float *Y, int B, int N,
-                             enum amx_unit unit)
-{
-    if (dZ != dY) memcpy(dZ, dY, sizeof *dZ * (size_t)B * (size_t)N);
-    amx_nn_act_backward_inplace(dZ, Y, N, B, N, unit);
 }

@@ -5,9 +5,11 @@
  * either random or the unrolling of a pretrained RBM stack (decoder = the
  * transposes, copied once, then untied).
  *
- * train_step is forward + loss + backward into the gradient slab; the update
- * itself belongs to the optimiser (src/optim), and the loop over epochs and
- * batches to the run module. A step, a forward pass and the reconstruction
+ * train_step is forward + loss + backward into the gradient slab, layer by
+ * layer a sequence of the kernels of nn.h (amx_dense_*, amx_activation_*,
+ * the loss's pair), the ones tests/check_nn.c checks; the update itself
+ * belongs to the optimiser (src/optim), and the loop over epochs and batches
+ * to the run module. A step, a forward pass and the reconstruction
  * error are cut into the fixed parts of AMX_NN_SPLIT (nn.h) and run on the
  * autoencoder's own thread pool when it has one (amx_autoencoder_set_threads);
  * amx_autoencoder_tensor_part and amx_autoencoder_run_parts let the caller's
@@ -223,7 +225,17 @@ enum amx_status amx_autoencoder_check_loss(const struct amx_autoencoder *ae, enu
     return AMX_OK;
 }
 
-/* ---- the step, split into column blocks (AMX_NN_SPLIT in nn.h) ---------- */
+/* ---- the step: forward, loss, backward ---------------------------------- */
+
+/* A step, a forward pass and an evaluation are one job, run by every rank of
+ * the pool at once (one rank without a pool). The work of each layer is cut
+ * into the AMX_NN_SPLIT parts of nn.h; rank r does parts r, r + n, ..., and
+ * one rank does them all one after another, so the arithmetic is the same
+ * whatever the number of ranks. Part k of a layer is block k of its INPUT
+ * width (amx_nn_block of In): rows a..b of W and dW, those of the
+ * optimiser's part k (amx_autoencoder_tensor_part), so that the rank that
+ * updates them is the one that computes them and they stay in its cache;
+ * only activations (B x width) cross between ranks. */
 
 enum job_kind {
     JOB_FORWARD, /* every layer with its unit: the reconstruction */
@@ -237,125 +249,101 @@ struct job {
     int B;
     enum job_kind kind;
     enum amx_loss loss;
-    double part[AMX_NN_SPLIT]; /* per block: loss or squared error */
+    double part[AMX_NN_SPLIT]; /* per block of output columns: loss or squared error */
 };
 
-/* Y[:, c0:c1] += the other parts' partial products P_1 .. P_{S-1} (in
- * that order), then, unless unit is NULL, Y = f(Y + bias) over the block; row
- * by row, so that each row is still in L1 for the unit. Y, P: B rows at
- * stride ld. */
-static void sum_partials(float *Y, float *const *P, int ld, int B, int c0, int c1,
-                         const float *bias, const enum amx_unit *unit)
-{
-    for (int b = 0; b < B; b++) {
-        float *y = Y + (size_t)b * ld + c0;
-        for (int k = 1; k < AMX_NN_SPLIT; k++) {
-            const float *p = P[k - 1] + (size_t)b * ld + c0;
-            for (int j = 0; j < c1 - c0; j++)
-                y[j] += p[j];
-        }
-        if (unit) amx_nn_bias_act_forward(y, ld, bias + c0, 1, c1 - c0, *unit);
-    }
-}
-
-/* The output layer's block [c0, c1) of columns, its matrix product summed:
- * unit and loss, and with JOB_TRAIN dZ[:, c0:c1] into delta[0]. */
+/* The output layer's columns [c0, c1), its product summed: the unit and,
+ * but for JOB_FORWARD, the loss (JOB_RECON: the squared error); with
+ * JOB_TRAIN the loss's gradient dZ[:, c0:c1] into delta[0]. Cross-entropy
+ * computes its sigmoid from the logits itself. Returns the block's sum. */
 static double output_block(struct job *j, struct amx_dense *d, int c0, int c1)
 {
     const int B = j->B, w = c1 - c0, V = d->out;
-    const float *x = j->x + c0;
-    float *Y = d->Y + c0;
-    if (j->kind != JOB_TRAIN) {
-        amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
-        return j->kind == JOB_RECON ? amx_nn_squared_error(Y, x, V, B, w) : 0.0;
+    const float *x = j->x + c0, *bias = d->b + c0;
+    float *Y = d->Y + c0, *dZ = j->ae->delta[0] + c0;
+    if (j->kind == JOB_TRAIN && j->loss == AMX_LOSS_CROSS_ENTROPY) {
+        double loss = amx_cross_entropy_forward(Y, bias, x, V, B, w);
+        amx_cross_entropy_backward(dZ, Y, x, V, B, w);
+        return loss;
     }
-    float *dZ = j->ae->delta[0] + c0;
-    if (j->loss == AMX_LOSS_CROSS_ENTROPY)
-        return amx_nn_cross_entropy(Y, dZ, d->b + c0, x, V, B, w, 1.0f / (float)B);
-    amx_nn_bias_act_forward(Y, V, d->b + c0, B, w, d->unit);
-    double part = amx_nn_squared_error(Y, x, V, B, w);
-    amx_nn_squared_error_grad(dZ, Y, x, V, B, w, 2.0f / (float)B, d->unit);
-    return part;
+    amx_activation_forward(Y, bias, V, B, w, d->unit);
+    if (j->kind == JOB_FORWARD) return 0.0;
+    double loss = amx_squared_error_forward(Y, x, V, B, w);
+    if (j->kind == JOB_TRAIN) amx_squared_error_backward(dZ, Y, x, V, B, w, d->unit);
+    return loss;
 }
 
-/* What one rank does. Part k of every layer is block k of its INPUT width
- * (amx_nn_block of In): rows a..b of W, dW and of the optimiser's part k
- * (amx_autoencoder_tensor_part), so that the rank that updates those rows is
- * the one that reads and writes them in the step, and they stay in its
- * cache; only activations (B x width) cross between ranks.
- *   Forward, layer l: rank k forms the partial product X[:, a:b] W[a:b, :]
- *   (into Y for part 0, into a scratch buffer for the others); the ranks
- *   meet; rank k sums the partials of block k of the OUTPUT columns (in part
- *   order), adds the bias and applies the unit. Those columns are block k of
- *   the next layer's input, which rank k therefore already holds: the next
- *   partial product needs no meeting (the scratch buffers alternate between
- *   even and odd layers, so no rank overwrites a partial still being summed).
- *   The output layer's columns go on to the loss and dZ.
- *   Backward, layer l from the top, once dZ is complete: rank k computes
- *   dW[a:b, :] = X[:, a:b]^T dZ, dX[:, a:b] = dZ W[a:b, :]^T and turns the
- *   latter into the layer below's dZ[:, a:b] (times f', from outputs it
- *   computed itself); db over block k of the output columns (dZ's own block);
- *   the ranks meet, dZ and dX swap buffers. */
+/* Layer l forward, X its input (B x In). Rank k forms the partial product of
+ * part k, X[:, a:b] W[a:b, :] (into Y for part 0, into a scratch buffer for
+ * the others); the ranks meet; rank k sums the partials of block k of the
+ * OUTPUT columns, in part order, then adds the bias and applies the unit (the
+ * output layer: and the loss). Those columns are block k of the next layer's
+ * input, which rank k therefore already holds: the next partial product needs
+ * no meeting (the scratch buffers alternate between even and odd layers, so
+ * no rank overwrites a partial still being summed). */
+static void layer_forward(struct job *j, int l, const float *X, int rank, int n_ranks,
+                          struct amx_nn_pool *pool)
+{
+    struct amx_dense *d = &j->ae->layer[l];
+    float *const *P = j->ae->partial[l & 1];
+    const int B = j->B, In = d->in, Out = d->out;
+    for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+        int a, b;
+        amx_nn_block(In, k, &a, &b);
+        amx_dense_forward(k == 0 ? d->Y : P[k - 1], X, d->W, B, In, Out, a, b, 0, Out);
+    }
+    amx_nn_pool_barrier(pool, rank);
+    for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+        int c0, c1;
+        amx_nn_block(Out, k, &c0, &c1);
+        amx_dense_forward_sum(d->Y, P, AMX_NN_SPLIT - 1, B, Out, c0, c1);
+        if (l < j->ae->n_layers - 1)
+            amx_activation_forward(d->Y + c0, d->b + c0, Out, B, c1 - c0, d->unit);
+        else
+            j->part[k] = output_block(j, d, c0, c1);
+    }
+}
+
+/* Layer l backward, once its dZ (B x Out) is complete. Rank k computes
+ * dW[a:b, :] = X[:, a:b]^T dZ and dX[:, a:b] = dZ W[a:b, :]^T for part k, and
+ * turns the latter into the layer below's dZ[:, a:b] (times f', from outputs
+ * it computed itself), then db over block k of the output columns (dZ's own
+ * block: the columns it made the layer before). Layer 1 needs no dX. */
+static void layer_backward(struct job *j, int l, const float *dZ, float *dX, int rank, int n_ranks)
+{
+    struct amx_dense *d = &j->ae->layer[l];
+    const struct amx_dense *below = l >= 1 ? &j->ae->layer[l - 1] : NULL;
+    const float *X = below ? below->Y : j->x;
+    const int B = j->B, In = d->in, Out = d->out;
+    for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+        int a, b, c0, c1;
+        amx_nn_block(In, k, &a, &b);
+        amx_dense_backward(below ? dX : NULL, d->dW, dZ, X, d->W, B, In, Out, a, b, 1.0f, 0.0f);
+        if (below) amx_activation_backward(dX + a, below->Y + a, In, B, b - a, below->unit);
+        amx_nn_block(Out, k, &c0, &c1);
+        amx_dense_backward_bias(d->db, dZ, B, Out, c0, c1);
+    }
+}
+
+/* What one rank does: the forward through every layer (the output layer's
+ * blocks on to the loss and dZ), then, for a training step, the backward
+ * from the top, dZ and dX swapping buffers, the ranks meeting before each
+ * layer so that its dZ is complete. */
 static void step_job(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
 {
     struct job *j = ctx;
     struct amx_autoencoder *ae = j->ae;
-    const int nd = ae->n_layers, B = j->B;
+    const int nd = ae->n_layers;
     const float *X = j->x;
     for (int l = 0; l < nd; l++) {
-        struct amx_dense *d = &ae->layer[l];
-        float *const *P = ae->partial[l & 1];
-        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
-            int a, b;
-            amx_nn_block(d->in, k, &a, &b);
-            float *dest = k == 0 ? d->Y : P[k - 1];
-            if (a < b)
-                amx_gemm(false, false, B, d->out, b - a, 1.0f, X + a, d->in,
-                         d->W + (size_t)a * d->out, d->out, 0.0f, dest, d->out);
-            else /* an empty slice of a narrow input adds nothing */
-                memset(dest, 0, sizeof(float) * (size_t)B * d->out);
-        }
-        amx_nn_pool_barrier(pool, rank);
-        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
-            int c0, c1;
-            amx_nn_block(d->out, k, &c0, &c1);
-            if (l == nd - 1) j->part[k] = 0.0;
-            if (c0 == c1) continue;
-            if (l < nd - 1) {
-                sum_partials(d->Y, P, d->out, B, c0, c1, d->b, &d->unit);
-            } else {
-                sum_partials(d->Y, P, d->out, B, c0, c1, NULL, NULL);
-                j->part[k] = output_block(j, d, c0, c1);
-            }
-        }
-        X = d->Y;
+        layer_forward(j, l, X, rank, n_ranks, pool);
+        X = ae->layer[l].Y;
     }
     if (j->kind != JOB_TRAIN) return;
-
     float *dZ = ae->delta[0], *dX = ae->delta[1];
     for (int l = nd - 1; l >= 0; l--) {
         amx_nn_pool_barrier(pool, rank); /* dZ complete */
-        struct amx_dense *d = &ae->layer[l];
-        const float *Xl = l >= 1 ? ae->layer[l - 1].Y : j->x;
-        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
-            int a, b;
-            amx_nn_block(d->in, k, &a, &b);
-            if (a < b) {
-                /* dW[a:b, :] (w x Out) = X[:, a:b]^T (w x B) dZ (B x Out) */
-                amx_gemm(true, false, b - a, d->out, B, 1.0f, Xl + a, d->in, dZ, d->out, 0.0f,
-                         d->dW + (size_t)a * d->out, d->out);
-                if (l >= 1) {
-                    struct amx_dense *below = &ae->layer[l - 1];
-                    /* dX[:, a:b] (B x w) = dZ (B x Out) W[a:b, :]^T (Out x w) */
-                    amx_gemm(false, true, B, b - a, d->out, 1.0f, dZ, d->out,
-                             d->W + (size_t)a * d->out, d->out, 0.0f, dX + a, d->in);
-                    amx_nn_act_backward_inplace(dX + a, below->Y + a, d->in, B, b - a, below->unit);
-                }
-            }
-            int c0, c1;
-            amx_nn_block(d->out, k, &c0, &c1);
-            amx_nn_colsum(d->db + c0, dZ + c0, d->out, B, c1 - c0);
-        }
+        layer_backward(j, l, dZ, dX, rank, n_ranks);
         float *t = dZ;
         dZ = dX;
         dX = t;

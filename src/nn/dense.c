@@ -1,31 +1,67 @@
-/* A dense layer's matrix part. Forward: Y = X W (the bias is added by the
- * activation pass that follows, fused with the unit). Backward, from the
- * gradient dZ wrt the pre-activation: dW = X^T dZ, db = column sums of dZ,
- * dX = dZ W^T; every GEMM has beta 0 and writes straight into its destination
- * (the gradient slab), with transposes by flag, never copied. Not here: the
- * unit (activations.c) and the loss (loss.c). */
-#include "adamix/nn.h"
+/* A dense layer's matrix part, on the blocks of a split step (AMX_NN_SPLIT
+ * in nn.h). Forward: Y = X W over rows [a, b) of W, the parts' partial
+ * products then summed in part order (the bias is added by the activation
+ * pass that follows, fused with the unit). Backward, from the gradient dZ wrt
+ * the pre-activation: dW = X^T dZ and dX = dZ W^T over rows [a, b), db =
+ * column sums of dZ over a block of columns. Every product is one amx_gemm
+ * writing straight into its destination, transposes by flag, never copied.
+ * Not here: the unit (activations.c), the loss (loss.c), and which rank runs
+ * which part (the callers). */
+#include "internal.h"
 
 #include <string.h>
 
-void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out)
+void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out, int a,
+                       int b, int c0, int c1)
 {
-    /* Y (B x Out) = X (B x In) W (In x Out) */
-    amx_gemm(false, false, B, Out, In, 1.0f, X, In, W, Out, 0.0f, Y, Out);
+    if (c0 >= c1) return;
+    if (a >= b) { /* an empty part of a narrow input: zero, so that the sum is unchanged */
+        for (int r = 0; r < B; r++)
+            memset(Y + (size_t)r * Out + c0, 0, sizeof *Y * (size_t)(c1 - c0));
+        return;
+    }
+    /* Y[:, c0:c1] (B x w) = X[:, a:b] (B x (b-a)) W[a:b, c0:c1] ((b-a) x w) */
+    amx_gemm(false, false, B, c1 - c0, b - a, 1.0f, X + a, In, W + (size_t)a * Out + c0, Out, 0.0f,
+             Y + c0, Out);
 }
 
-void amx_dense_backward(float *dX, float *dW, float *db, const float *dZ, const float *X,
-                        const float *W, int B, int In, int Out)
+void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int c0, int c1)
 {
-    /* dW (In x Out) = X^T (In x B) dZ (B x Out) */
-    amx_gemm(true, false, In, Out, B, 1.0f, X, In, dZ, Out, 0.0f, dW, Out);
-    /* db (Out) = sum over the B rows of dZ: a row-wise sweep (contiguous) */
-    memset(db, 0, sizeof *db * (size_t)Out);
-    for (int b = 0; b < B; b++) {
-        const float *dz = dZ + (size_t)b * Out;
-        for (int j = 0; j < Out; j++)
-            db[j] += dz[j];
+    for (int r = 0; r < B; r++) {
+        float *y = Y + (size_t)r * Out + c0;
+        for (int k = 0; k < n; k++) {
+            const float *p = P[k] + (size_t)r * Out + c0;
+            for (int j = 0; j < c1 - c0; j++)
+                y[j] += p[j];
+        }
     }
-    /* dX (B x In) = dZ (B x Out) W^T (Out x In) */
-    if (dX) amx_gemm(false, true, B, In, Out, 1.0f, dZ, Out, W, Out, 0.0f, dX, In);
+}
+
+void amx_dense_backward(float *dX, float *dW, const float *dZ, const float *X, const float *W,
+                        int B, int In, int Out, int a, int b, float alpha, float beta)
+{
+    if (a >= b) return;
+    /* dW[a:b, :] ((b-a) x Out) = alpha X[:, a:b]^T ((b-a) x B) dZ (B x Out) + beta dW[a:b, :] */
+    if (dW)
+        amx_gemm(true, false, b - a, Out, B, alpha, X + a, In, dZ, Out, beta, dW + (size_t)a * Out,
+                 Out);
+    /* dX[:, a:b] (B x (b-a)) = dZ (B x Out) W[a:b, :]^T (Out x (b-a)) */
+    if (dX)
+        amx_gemm(false, true, B, b - a, Out, 1.0f, dZ, Out, W + (size_t)a * Out, Out, 0.0f, dX + a,
+                 In);
+}
+
+/* A row-wise sweep (contiguous), B rows added in order. */
+AMX_NN_CLONES void amx_dense_backward_bias(float *db, const float *dZ, int B, int Out, int c0,
+                                           int c1)
+{
+    const int w = c1 - c0;
+    if (w <= 0) return;
+    float *g = db + c0;
+    memset(g, 0, sizeof *g * (size_t)w);
+    for (int r = 0; r < B; r++) {
+        const float *dz = dZ + (size_t)r * Out + c0;
+        for (int j = 0; j < w; j++)
+            g[j] += dz[j];
+    }
 }

@@ -1,8 +1,8 @@
-/* Private to src/nn: strided versions of the elementwise kernels (the
- * autoencoder and the RBM apply them to a block of columns of a wider
- * matrix), a vectorisable exponential, and the small thread pool and block
- * rule (AMX_NN_SPLIT in nn.h) they split their work with. Nothing here is
- * part of the public API. */
+/* Private to src/nn: size arithmetic that cannot wrap, the vectorisable
+ * exponential and logarithm behind the kernels, and the small thread pool and
+ * block rule (AMX_NN_SPLIT in nn.h) that the autoencoder and the RBM split
+ * their work with. Nothing here is part of the public API; the kernels
+ * themselves are public (nn.h), so that the tests check the ones that run. */
 #ifndef ADAMIX_NN_INTERNAL_H
 #define ADAMIX_NN_INTERNAL_H
 
@@ -109,26 +109,6 @@ static inline float amx_nn_log1pf_unit(float e)
     p = p * s2 + 1.0f;
     return 2.0f * s * p;
 }
-
-/* ---- strided kernels: a B x N block of rows with leading dimension ld --- */
-
-/* Y = f(Y + bias) in place. Y: B rows of N at stride ld, bias: N. */
-void amx_nn_bias_act_forward(float *Y, int ld, const float *bias, int B, int N, enum amx_unit unit);
-/* dZ = dZ * f'(z) in place, from the cached output Y (same ld). */
-void amx_nn_act_backward_inplace(float *dZ, const float *Y, int ld, int B, int N,
-                                 enum amx_unit unit);
-/* db (N) = column sums of dZ (B rows of N at stride ld), overwritten. */
-void amx_nn_colsum(float *db, const float *dZ, int ld, int B, int N);
-/* Cross-entropy forward and gradient in one pass: with z = Y + bias and
- * p = sigmoid(z), leaves p in Y, writes dZ = (p - x) * scale and returns the
- * sum of softplus(z) - x z over the block (double). Y, x, dZ: same ld. */
-double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias, const float *x, int ld, int B,
-                            int N, float scale);
-/* Sum of (p - x)^2 over the block (double). P, x: same ld. */
-double amx_nn_squared_error(const float *P, const float *x, int ld, int B, int N);
-/* dZ = (p - x) * scale * f'(z), f' from the output P of `unit`. */
-void amx_nn_squared_error_grad(float *dZ, const float *P, const float *x, int ld, int B, int N,
-                               float scale, enum amx_unit unit);
 
 /* ---- the thread pool ------------------------------------------------------ */
 

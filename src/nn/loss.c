@@ -14,9 +14,10 @@
  * floating-point reduction without -ffast-math), each pixel's term goes to
  * one of LANES partial sums by its column, j mod LANES, and the lanes are
  * added in order at the end: a fixed summation order, whatever the machine.
- * The strided forms (rows of N at a leading dimension ld) serve the
- * autoencoder's column blocks. Not here: the reconstruction error over a
- * data set (autoencoder.c). */
+ * Every kernel works on B rows of N at a leading dimension ld: a split step
+ * (AMX_NN_SPLIT in nn.h) runs it on its block of the output's columns, so a
+ * block's lanes start at its own first column. Not here: the reconstruction
+ * error over a data set (autoencoder.c). */
 #include "internal.h"
 
 #include <math.h>
@@ -60,8 +61,8 @@ static double lanes_total(const double *acc)
     return s;
 }
 
-AMX_NN_CLONES double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias, const float *x,
-                                          int ld, int B, int N, float scale)
+AMX_NN_CLONES double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int ld,
+                                               int B, int N)
 {
     double acc[LANES] = {0};
     float zs[CHUNK], sp[CHUNK];
@@ -79,17 +80,24 @@ AMX_NN_CLONES double amx_nn_cross_entropy(float *Y, float *dZ, const float *bias
                 y[j0 + j] = amx_nn_select(z >= 0.0f, 1.0f, e) / (1.0f + e);
             }
             lanes_fma(acc, sp, t + j0, zs, m);
-            if (dZ) {
-                float *d = dZ + (size_t)b * ld + j0;
-                for (int j = 0; j < m; j++)
-                    d[j] = (y[j0 + j] - t[j0 + j]) * scale;
-            }
         }
     }
     return lanes_total(acc);
 }
 
-AMX_NN_CLONES double amx_nn_squared_error(const float *P, const float *x, int ld, int B, int N)
+AMX_NN_CLONES void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int ld,
+                                              int B, int N)
+{
+    const float scale = 1.0f / (float)B;
+    for (int b = 0; b < B; b++) {
+        float *d = dZ + (size_t)b * ld;
+        const float *p = P + (size_t)b * ld, *t = x + (size_t)b * ld;
+        for (int j = 0; j < N; j++)
+            d[j] = (p[j] - t[j]) * scale;
+    }
+}
+
+AMX_NN_CLONES double amx_squared_error_forward(const float *P, const float *x, int ld, int B, int N)
 {
     double acc[LANES] = {0};
     for (int b = 0; b < B; b++)
@@ -97,38 +105,15 @@ AMX_NN_CLONES double amx_nn_squared_error(const float *P, const float *x, int ld
     return lanes_total(acc);
 }
 
-AMX_NN_CLONES void amx_nn_squared_error_grad(float *dZ, const float *P, const float *x, int ld,
-                                             int B, int N, float scale, enum amx_unit unit)
+AMX_NN_CLONES void amx_squared_error_backward(float *dZ, const float *P, const float *x, int ld,
+                                              int B, int N, enum amx_unit unit)
 {
+    const float scale = 2.0f / (float)B;
     for (int b = 0; b < B; b++) {
         float *d = dZ + (size_t)b * ld;
         const float *p = P + (size_t)b * ld, *t = x + (size_t)b * ld;
         for (int j = 0; j < N; j++)
             d[j] = (p[j] - t[j]) * scale;
     }
-    amx_nn_act_backward_inplace(dZ, P, ld, B, N, unit);
-}
-
-double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int B, int N)
-{
-    return amx_nn_cross_entropy(Y, NULL, bias, x, N, B, N, 0.0f);
-}
-
-void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int B, int N)
-{
-    size_t n = (size_t)B * N;
-    float scale = 1.0f / (float)B;
-    for (size_t i = 0; i < n; i++)
-        dZ[i] = (P[i] - x[i]) * scale;
-}
-
-double amx_squared_error_forward(const float *P, const float *x, int B, int N)
-{
-    return amx_nn_squared_error(P, x, N, B, N);
-}
-
-void amx_squared_error_backward(float *dZ, const float *P, const float *x, int B, int N,
-                                enum amx_unit unit)
-{
-    amx_nn_squared_error_grad(dZ, P, x, N, B, N, 2.0f / (float)B, unit);
+    amx_activation_backward(dZ, P, ld, B, N, unit);
 }

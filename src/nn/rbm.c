@@ -7,10 +7,12 @@
  * switch epoch; L2 weight decay on weights only.
  *
  * Every random number comes from the caller's streams, in the order stated in
- * nn.h. A batch is cut into the fixed parts of AMX_NN_SPLIT (nn.h), blocks
- * of rows of W, and may run on the RBM's thread pool, the momentum update
- * included; results do not depend on the number of threads. Not here: choosing rates or streams per
- * layer, stacking, or saving (the run module does those). */
+ * nn.h. The products and units are the dense and activation kernels of the
+ * autoencoder (nn.h), on the fixed parts of AMX_NN_SPLIT (blocks of rows of
+ * W); a batch's statistics and then its momentum update may run on the RBM's
+ * thread pool, and results do not depend on the number of threads. Not
+ * here: choosing rates or streams per layer, stacking, or saving (the run
+ * module does those). */
 #include "internal.h"
 
 #include <assert.h>
@@ -138,73 +140,51 @@ static void momentum_update(float *restrict theta, float *restrict v, const floa
 /* One batch of CD-k, split like the autoencoder's step: part k is block k of
  * the visible width V (amx_nn_block), i.e. rows a..b of W, gW and vW, which
  * only rank k reads or writes, so they stay in its cache from one batch to
- * the next; what crosses between ranks are B x H and B x V activations.
- *   1  rank k: partial product v0[:, a:b] W[a:b, :] (part 0 into h0, the
- *      others into scratch); meet
- *   2  block k of the hidden columns: h0 = f(sum of partials + bh), in part
- *      order; hs = sample(h0); meet
- *   3  rows a..b: gW[a:b, :] = v0[:, a:b]^T h0 / B (first step only);
+ * the next; what crosses between ranks are B x H and B x V activations. The
+ * RBM is a dense layer V -> H run both ways: up, h = f(v W + bh), its
+ * forward; down, v = sigmoid(h W^T + bv), the product its backward sends to
+ * its input; and its statistics v^T h are its weight gradient's product.
+ *   1  h0 = f(v0 W + bh): rank k forms the partial product of rows a..b,
+ *      meet, sums block k of the hidden columns (in part order) and applies
+ *      the unit; hs = sample(h0) over that block
+ *   2  meet; rows a..b: gW[a:b, :] = v0[:, a:b]^T h0 / B (first step only);
  *      v1[:, a:b] = sigmoid(hs W[a:b, :]^T + bv[a:b]) (first step: its
- *      error); the partial product v1[:, a:b] W[a:b, :]; meet
- *   4  hidden block k: h1 = f(sum of partials + bh); for another Gibbs step
- *      hs = sample(h1), meet, and back to 3; else gbh, and the biases'
- *      update; meet
- *   5  rows a..b: gW[a:b, :] -= v1[:, a:b]^T h1 / B, gbv[a:b], and with
- *      `update` the momentum update of those rows and of bv[a:b]. */
+ *      error); h1 = f(v1 W + bh) as in 1 (the partial product of rows a..b
+ *      needs only v1[:, a:b], no meeting); for another Gibbs step
+ *      hs = sample(h1) and back to 2
+ *   3  hidden block k: gbh; meet; rows a..b: gW[a:b, :] -= v1[:, a:b]^T h1
+ *      / B, gbv[a:b]. */
 struct cd_job {
     struct amx_rbm *rbm;
     const float *v0; /* B x V */
     int B, k;
     const float *noise; /* k x B x H */
-    bool update;
-    float lr, mom, wd;
     double part[AMX_NN_SPLIT];
 };
 
-/* h[:, c0:c1] = f(h + the partial products of parts 1.., in part order,
- * + bh), row by row so that each row is still in L1 for the unit. */
-static void sum_act(struct amx_rbm *rbm, float *h, int B, int c0, int c1)
-{
-    const int H = rbm->H;
-    for (int b = 0; b < B; b++) {
-        float *y = h + (size_t)b * H + c0;
-        for (int k = 1; k < AMX_NN_SPLIT; k++) {
-            const float *p = rbm->partial[k - 1] + (size_t)b * H + c0;
-            for (int j = 0; j < c1 - c0; j++)
-                y[j] += p[j];
-        }
-        amx_nn_bias_act_forward(y, H, rbm->bh + c0, 1, c1 - c0, hidden_unit(rbm));
-    }
-}
-
-/* Rank's share of a partial product vis[:, a:b] W[a:b, :] (B x H). */
-static void partial_hidden(struct amx_rbm *rbm, const float *vis, int B, int rank, int n_ranks,
-                           float *dest0)
+/* h = f(vis W + bh) (vis: B x V, h: B x H), the split forward of the layer
+ * V -> H: partial products of the rank's rows of W (part 0 into h, the
+ * others into scratch), a meeting, then the rank's hidden blocks summed in
+ * part order and through the unit. */
+static void up_pass(struct amx_rbm *rbm, const float *vis, float *h, int B, int rank, int n_ranks,
+                    struct amx_nn_pool *pool)
 {
     const int V = rbm->V, H = rbm->H;
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int a, b;
         amx_nn_block(V, q, &a, &b);
-        float *dest = q == 0 ? dest0 : rbm->partial[q - 1];
-        if (a < b)
-            amx_gemm(false, false, B, H, b - a, 1.0f, vis + a, V, rbm->W + (size_t)a * H, H, 0.0f,
-                     dest, H);
-        else /* an empty slice of a narrow V adds nothing */
-            memset(dest, 0, sizeof(float) * (size_t)B * H);
+        amx_dense_forward(q == 0 ? h : rbm->partial[q - 1], vis, rbm->W, B, V, H, a, b, 0, H);
     }
-}
-
-/* Hidden block: h = f(sum of partials + bh) over the rank's column blocks. */
-static void finish_hidden(struct amx_rbm *rbm, float *h, int B, int rank, int n_ranks)
-{
+    amx_nn_pool_barrier(pool, rank);
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int c0, c1;
-        amx_nn_block(rbm->H, q, &c0, &c1);
-        if (c0 == c1) continue;
-        sum_act(rbm, h, B, c0, c1);
+        amx_nn_block(H, q, &c0, &c1);
+        amx_dense_forward_sum(h, rbm->partial, AMX_NN_SPLIT - 1, B, H, c0, c1);
+        amx_activation_forward(h + c0, rbm->bh + c0, H, B, c1 - c0, hidden_unit(rbm));
     }
 }
 
+/* hs = sample(hp) over the rank's hidden blocks; noise: B x H. */
 static void sample_blocks(struct amx_rbm *rbm, const float *hp, const float *noise, int B, int rank,
                           int n_ranks)
 {
@@ -221,73 +201,76 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
     struct amx_rbm *rbm = j->rbm;
     const int V = rbm->V, H = rbm->H, B = j->B;
     const float inv = 1.0f / (float)B;
-    partial_hidden(rbm, j->v0, B, rank, n_ranks, rbm->h0); /* 1 */
-    amx_nn_pool_barrier(pool, rank);
-    finish_hidden(rbm, rbm->h0, B, rank, n_ranks); /* 2 */
+    up_pass(rbm, j->v0, rbm->h0, B, rank, n_ranks, pool); /* 1 */
     sample_blocks(rbm, rbm->h0, j->noise, B, rank, n_ranks);
     for (int s = 0; s < j->k; s++) {
-        amx_nn_pool_barrier(pool, rank);
-        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) { /* 3 */
+        amx_nn_pool_barrier(pool, rank); /* 2: hs complete */
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
             int a, b;
             amx_nn_block(V, q, &a, &b);
-            if (s == 0) j->part[q] = 0.0;
-            if (a == b) continue;
-            if (s == 0) /* gW[a:b, :] (w x H) = v0[:, a:b]^T h0 / B */
-                amx_gemm(true, false, b - a, H, B, inv, j->v0 + a, V, rbm->h0, H, 0.0f,
-                         rbm->gW + (size_t)a * H, H);
-            /* v1[:, a:b] (B x w) = sigmoid(hs (B x H) W[a:b, :]^T + bv) */
-            amx_gemm(false, true, B, b - a, H, 1.0f, rbm->hs, H, rbm->W + (size_t)a * H, H, 0.0f,
-                     rbm->v1 + a, V);
-            amx_nn_bias_act_forward(rbm->v1 + a, V, rbm->bv + a, B, b - a, AMX_UNIT_LOGISTIC);
-            if (s == 0) j->part[q] = amx_nn_squared_error(rbm->v1 + a, j->v0 + a, V, B, b - a);
+            if (s == 0) /* positive statistics: gW[a:b, :] = v0[:, a:b]^T h0 / B */
+                amx_dense_backward(NULL, rbm->gW, rbm->h0, j->v0, rbm->W, B, V, H, a, b, inv, 0.0f);
+            /* down: v1[:, a:b] = sigmoid(hs W[a:b, :]^T + bv[a:b]) */
+            amx_dense_backward(rbm->v1, NULL, rbm->hs, NULL, rbm->W, B, V, H, a, b, 1.0f, 0.0f);
+            amx_activation_forward(rbm->v1 + a, rbm->bv + a, V, B, b - a, AMX_UNIT_LOGISTIC);
+            if (s == 0) j->part[q] = amx_squared_error_forward(rbm->v1 + a, j->v0 + a, V, B, b - a);
         }
-        partial_hidden(rbm, rbm->v1, B, rank, n_ranks, rbm->h1);
-        amx_nn_pool_barrier(pool, rank);
-        finish_hidden(rbm, rbm->h1, B, rank, n_ranks); /* 4 */
+        up_pass(rbm, rbm->v1, rbm->h1, B, rank, n_ranks, pool);
         if (s + 1 < j->k)
             sample_blocks(rbm, rbm->h1, j->noise + (size_t)(s + 1) * B * H, B, rank, n_ranks);
     }
-    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) { /* 3 */
         int c0, c1;
         amx_nn_block(H, q, &c0, &c1);
         colsum_diff(rbm->gbh + c0, rbm->h0 + c0, rbm->h1 + c0, H, B, c1 - c0, inv);
-        if (j->update)
-            momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, (size_t)(c1 - c0), j->lr,
-                            j->mom, 0.0f);
     }
     amx_nn_pool_barrier(pool, rank);
-    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) { /* 5 */
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int a, b;
         amx_nn_block(V, q, &a, &b);
-        if (a == b) continue;
-        /* negative phase: gW[a:b, :] -= v1[:, a:b]^T h1 / B */
-        amx_gemm(true, false, b - a, H, B, -inv, rbm->v1 + a, V, rbm->h1, H, 1.0f,
-                 rbm->gW + (size_t)a * H, H);
+        /* negative statistics: gW[a:b, :] -= v1[:, a:b]^T h1 / B */
+        amx_dense_backward(NULL, rbm->gW, rbm->h1, rbm->v1, rbm->W, B, V, H, a, b, -inv, 1.0f);
         colsum_diff(rbm->gbv + a, j->v0 + a, rbm->v1 + a, V, B, b - a, inv);
-        if (j->update) {
-            size_t off = (size_t)a * H;
-            momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(b - a) * H, j->lr,
-                            j->mom, j->wd);
-            momentum_update(rbm->bv + a, rbm->vbv + a, rbm->gbv + a, (size_t)(b - a), j->lr, j->mom,
-                            0.0f);
-        }
     }
-}
-
-static double cd_run(struct cd_job *j)
-{
-    amx_nn_pool_run(j->rbm->pool, cd_job_fn, j);
-    double recon = 0.0;
-    for (int q = 0; q < AMX_NN_SPLIT; q++)
-        recon += j->part[q];
-    return recon;
 }
 
 double amx_rbm_cd_stats(struct amx_rbm *rbm, const float *v0, int B, int k, const float *noise)
 {
     assert(B >= 1 && B <= rbm->max_batch && k >= 1);
     struct cd_job j = {.rbm = rbm, .v0 = v0, .B = B, .k = k, .noise = noise};
-    return cd_run(&j);
+    amx_nn_pool_run(rbm->pool, cd_job_fn, &j);
+    double recon = 0.0;
+    for (int q = 0; q < AMX_NN_SPLIT; q++)
+        recon += j.part[q];
+    return recon;
+}
+
+/* The momentum update of the last statistics, in the same parts as
+ * cd_job_fn (rows a..b of W and bv[a:b] by visible block, bh by hidden
+ * block), so each rank updates what it computed; weight decay on W only. */
+struct update_job {
+    struct amx_rbm *rbm;
+    float lr, mom, wd;
+};
+
+static void update_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
+{
+    (void)pool;
+    struct update_job *j = ctx;
+    struct amx_rbm *rbm = j->rbm;
+    const int V = rbm->V, H = rbm->H;
+    for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+        int a, b, c0, c1;
+        amx_nn_block(H, q, &c0, &c1);
+        momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, (size_t)(c1 - c0), j->lr,
+                        j->mom, 0.0f);
+        amx_nn_block(V, q, &a, &b);
+        size_t off = (size_t)a * H;
+        momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(b - a) * H, j->lr,
+                        j->mom, j->wd);
+        momentum_update(rbm->bv + a, rbm->vbv + a, rbm->gbv + a, (size_t)(b - a), j->lr, j->mom,
+                        0.0f);
+    }
 }
 
 /* Makes room for the epoch's permutation (n rows) and noise (m floats);
@@ -352,16 +335,9 @@ enum amx_status amx_rbm_train_epoch(struct amx_rbm *rbm, const float *data, size
         else
             for (size_t i = 0; i < m; i++)
                 rbm->noise[i] = amx_rng_uniform(sample);
-        struct cd_job j = {.rbm = rbm,
-                           .v0 = rbm->v0,
-                           .B = B,
-                           .k = k,
-                           .noise = rbm->noise,
-                           .update = true,
-                           .lr = lr,
-                           .mom = mom,
-                           .wd = wd};
-        recon += cd_run(&j);
+        recon += amx_rbm_cd_stats(rbm, rbm->v0, B, k, rbm->noise);
+        struct update_job u = {.rbm = rbm, .lr = lr, .mom = mom, .wd = wd};
+        amx_nn_pool_run(rbm->pool, update_job_fn, &u);
     }
     if (recon_error) *recon_error = recon / (double)n;
     return AMX_OK;
@@ -383,10 +359,11 @@ static void probs_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *p
         int c0, c1;
         amx_nn_block(H, q, &c0, &c1);
         if (c0 == c1) continue;
-        amx_gemm(false, false, j->n, c1 - c0, V, 1.0f, j->data, V, j->rbm->W + c0, H, 0.0f,
-                 j->out + c0, H);
-        amx_nn_bias_act_forward(j->out + c0, H, j->rbm->bh + c0, j->n, c1 - c0,
-                                hidden_unit(j->rbm));
+        /* out[:, c0:c1] = f(data W[:, c0:c1] + bh[c0:c1]): split by hidden
+         * columns, each block a whole product, as n rows would need n x H
+         * scratch for partial products */
+        amx_dense_forward(j->out, j->data, j->rbm->W, j->n, V, H, 0, V, c0, c1);
+        amx_activation_forward(j->out + c0, j->rbm->bh + c0, H, j->n, c1 - c0, hidden_unit(j->rbm));
     }
 }
 
