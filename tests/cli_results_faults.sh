@@ -138,6 +138,11 @@ sed -i "s/\"$a\"/\"0000000000000000\"/" s1z/runs/0000000000000000/summary.json
 "$prog" merge m4z s1z s2 >merge4z.txt 2>&1
 check "a run of no run id of the experiment: exit 2" [ $? -eq 2 ]
 check "... named" grep -q "s1z/runs/0000000000000000: error: not a run of the merged experiment" merge4z.txt
+cp -r s1 s1h
+sed -i "s/\"config_sha256\": \"$a[0-9a-f]*\"/\"config_sha256\": \"$a$(printf 'f%.0s' {1..48})\"/" "s1h/runs/$a/summary.json"
+"$prog" merge m4h s1h s2 >merge4h.txt 2>&1
+check "a summary.json of another configuration (config_sha256): exit 2" [ $? -eq 2 ]
+check "... named" grep -q "s1h/runs/$a/summary.json: error: \"config_sha256\" is not that of run $a" merge4h.txt
 cp -r s2 s2b
 sed -i 's/"git_commit": "[^"]*"/"git_commit": "0123456"/' s2b/manifest.json
 "$prog" merge m4b s1 s2b >merge4b.txt 2>&1
