@@ -12,8 +12,11 @@
 #include "adamix/node.h"
 #include "testutil.h"
 
+#include "../src/config/schema.h" /* the table itself, for the row checks */
+
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,9 +325,9 @@ START_TEST(test_emit_exact)
                         "  f: \"a: b\"\n"
                         "  g: \" lead\"\n"
                         "h:\n"
-                        "  - i: 1\n"
-                        "    j: [2]\n"
-                        "  - [3]\n"
+                        "- i: 1\n"
+                        "  j: [2]\n"
+                        "- [3]\n"
                         "k: {}\n"
                         "\"1\": -0.5\n");
     free(s);
@@ -358,6 +361,12 @@ START_TEST(test_emit_quoting_kept)
             ck_assert_msg(amx_node_parse_string(s, strlen(s), "e", true, &back, &e) == AMX_OK,
                           "text %zu quoted %d: %s\n%s", i, q, e.msg, s);
             ck_assert_msg(amx_node_equal(m, back), "text %zu quoted %d:\n%s", i, q, s);
+            /* where plain will not do, double quotes (escapes for anything),
+             * never libyaml's own fallback to single quotes */
+            const char *line = strstr(s, "\nv:");
+            line = line ? line + 1 : strncmp(s, "v:", 2) == 0 ? s : NULL;
+            ck_assert_msg(line != NULL, "text %zu quoted %d: no line v:\n%s", i, q, s);
+            ck_assert_msg(strncmp(line, "v: '", 4) != 0, "text %zu quoted %d:\n%s", i, q, s);
             /* beyond equal(): a plain 1 stays plain, a quoted "1" stays quoted */
             const struct amx_node *v = amx_node_map_get(back, "v");
             ck_assert_str_eq(v->text, texts[i]);
@@ -1246,6 +1255,244 @@ START_TEST(test_round_trip_random_values)
 }
 END_TEST
 
+static void set_text(char *dst, size_t size, const char *t)
+{
+    snprintf(dst, size, "%s", t);
+}
+
+/* The texts of these fields of b equal a's; then they are cleared in both
+ * (what follows a text's NUL is whatever was there before). */
+static void same_texts(struct amx_run_config *a, struct amx_run_config *b)
+{
+    char *fa[] = {a->description, a->report.title, a->report.series, a->report.baseline,
+                  a->data.dir};
+    char *fb[] = {b->description, b->report.title, b->report.series, b->report.baseline,
+                  b->data.dir};
+    size_t size[] = {sizeof a->description, sizeof a->report.title, sizeof a->report.series,
+                     sizeof a->report.baseline, sizeof a->data.dir};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_str_eq(fa[i], fb[i]);
+        memset(fa[i], 0, size[i]);
+        memset(fb[i], 0, size[i]);
+    }
+}
+
+/* Strings that look like numbers, booleans or null, YAML's indicators,
+ * empty, long, multi-line and non-ASCII strings keep their exact text through
+ * to_node + emit + parse + bind (config.yaml as written and read back). */
+START_TEST(test_round_trip_awkward_strings)
+{
+    static const char *const texts[] = {"1",
+                                        "-1",
+                                        "0.5",
+                                        "1e3",
+                                        "0x1F",
+                                        ".inf",
+                                        "true",
+                                        "False",
+                                        "yes",
+                                        "on",
+                                        "null",
+                                        "~",
+                                        "",
+                                        "a: b",
+                                        "a #b",
+                                        "#c",
+                                        "- x",
+                                        "[x]",
+                                        "{x}",
+                                        "'q'",
+                                        "\"q\"",
+                                        "x:",
+                                        "? x",
+                                        "--- x",
+                                        "---1",
+                                        "...",
+                                        "%x",
+                                        "@x",
+                                        "`x",
+                                        "&a",
+                                        "*a",
+                                        "!t",
+                                        "|",
+                                        ">",
+                                        " lead",
+                                        "trail ",
+                                        "tab\tx",
+                                        "line\nbreak",
+                                        "cr\rx",
+                                        "bell\x07",
+                                        "back\\slash",
+                                        "2016-01-01",
+                                        "1:30",
+                                        "é ü 日本",
+                                        "\xe2\x80\xa8",
+                                        "\xef\xbb\xbf"
+                                        "bom",
+                                        "a,b",
+                                        "x?y",
+                                        "\\\"'"};
+    struct amx_run_config base;
+    struct amx_errlist errs = {0};
+    ck_assert_int_eq(bind_text(FULL, &base, &errs), AMX_OK);
+    char longtext[AMX_TEXT_MAX];
+    for (size_t i = 0; i + 1 < sizeof longtext; i++)
+        longtext[i] = "word: #x "[i % 9];
+    longtext[sizeof longtext - 1] = '\0';
+    for (size_t i = 0; i <= sizeof texts / sizeof *texts; i++) {
+        const char *t = i < sizeof texts / sizeof *texts ? texts[i] : longtext;
+        struct amx_run_config cfg = base;
+        set_text(cfg.description, sizeof cfg.description, t);
+        set_text(cfg.report.title, sizeof cfg.report.title, t);
+        set_text(cfg.report.series, sizeof cfg.report.series, t);
+        set_text(cfg.report.baseline, sizeof cfg.report.baseline, t);
+        if (t[0]) set_text(cfg.data.dir, sizeof cfg.data.dir, t); /* never empty */
+        struct amx_node *n = amx_config_to_node(&cfg);
+        char *s = amx_node_emit_string(n);
+        struct amx_node *back = NULL;
+        struct amx_error e = {0};
+        ck_assert_msg(amx_node_parse_string(s, strlen(s), cfg.file, true, &back, &e) == AMX_OK,
+                      "text %zu: %s\n%s", i, e.msg, s);
+        struct amx_run_config again;
+        struct amx_errlist errs2 = {0};
+        ck_assert_msg(amx_config_bind(back, &again, &errs2) == AMX_OK, "text %zu: %s", i,
+                      errs_text(&errs2));
+        same_texts(&cfg, &again);
+        assert_cfg_equal(&cfg, &again);
+        amx_errlist_free(&errs2);
+        amx_node_free(back);
+        free(s);
+        amx_node_free(n);
+    }
+    /* one line per value, however long: libyaml folds at 80 columns unless told not to */
+    struct amx_run_config cfg = base;
+    snprintf(cfg.report.title, sizeof cfg.report.title, "%s", longtext);
+    struct amx_node *n = amx_config_to_node(&cfg);
+    char *s = amx_node_emit_string(n);
+    const char *line = strstr(s, "\n  title: \"");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_uint_gt((size_t)(strchr(line + 1, '\n') - line), strlen(longtext));
+    free(s);
+    amx_node_free(n);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+/* ----------------------------------------------------------- the table -- */
+
+/* Every row of the schema records the sizeof of its member, and its type
+ * writes exactly that many bytes (libcyaml checks each field so). */
+START_TEST(test_schema_rows_match_members)
+{
+    char msg[300] = "";
+    ck_assert_msg(amx_schema_check(&amx_schema_top, msg, sizeof msg), "%s", msg);
+    /* the walk sees every row: count them, with a few known ones by size */
+    const struct section *stack[16] = {&amx_schema_top};
+    size_t depth = 1, rows = 0;
+    bool seen_long = false, seen_seed = false, seen_none = false;
+    while (depth > 0) {
+        const struct section *sec = stack[--depth];
+        for (size_t i = 0; i < sec->n; i++) {
+            const struct key *k = &sec->keys[i];
+            rows++;
+            if (k->type == KT_SECTION) {
+                ck_assert_uint_lt(depth, 16);
+                stack[depth++] = k->sub;
+            }
+            if (strcmp(k->name, "train_limit") == 0) {
+                ck_assert_int_eq(k->type, KT_LONG);
+                ck_assert_uint_eq(k->size, sizeof(long));
+                seen_long = true;
+            }
+            if (strcmp(k->name, "seed") == 0) {
+                ck_assert_uint_eq(k->size, sizeof(uint64_t));
+                seen_seed = true;
+            }
+            if (k->opts & KO_NONE) {
+                ck_assert_uint_eq(k->size, sizeof(bool));
+                seen_none = true;
+            }
+            if (k->type == KT_STRING || k->type == KT_NAME) ck_assert_uint_ge(k->size, 2);
+        }
+    }
+    ck_assert(seen_long && seen_seed && seen_none);
+    ck_assert_uint_ge(rows, 40);
+}
+END_TEST
+
+/* The check refuses the rows that would write the wrong width: an int type
+ * aimed at a long (writing half of it), a long type at an int (writing past
+ * it), a row that forgot its size, one outside the struct, and a bad row
+ * inside a subsection. */
+START_TEST(test_schema_check_catches_bad_rows)
+{
+#define OFF_(m) offsetof(struct amx_run_config, m)
+#define SIZE_(m) sizeof(((struct amx_run_config *)0)->m)
+    const struct key good[] = {
+        {.name = "train_limit",
+         .type = KT_LONG,
+         .off = OFF_(data.train_limit),
+         .size = SIZE_(data.train_limit)},
+        {.name = "epochs",
+         .type = KT_INT,
+         .off = OFF_(finetune.epochs),
+         .size = SIZE_(finetune.epochs)},
+        {.name = "dir", .type = KT_STRING, .off = OFF_(data.dir), .size = SIZE_(data.dir)},
+    };
+    const struct key int_at_long[] = {{.name = "train_limit",
+                                       .type = KT_INT,
+                                       .off = OFF_(data.train_limit),
+                                       .size = SIZE_(data.train_limit)}};
+    const struct key long_at_int[] = {{.name = "epochs",
+                                       .type = KT_LONG,
+                                       .off = OFF_(finetune.epochs),
+                                       .size = SIZE_(finetune.epochs)}};
+    const struct key double_at_int[] = {{.name = "epochs",
+                                         .type = KT_DOUBLE,
+                                         .off = OFF_(finetune.epochs),
+                                         .size = SIZE_(finetune.epochs)}};
+    const struct key bool_at_int[] = {{.name = "epochs",
+                                       .type = KT_BOOL,
+                                       .off = OFF_(finetune.epochs),
+                                       .size = SIZE_(finetune.epochs)}};
+    const struct key no_size[] = {{.name = "epochs", .type = KT_INT, .off = OFF_(finetune.epochs)}};
+    const struct key outside[] = {{.name = "far",
+                                   .type = KT_DOUBLE,
+                                   .off = sizeof(struct amx_run_config) - 4,
+                                   .size = sizeof(double)}};
+    const struct key tiny_text[] = {
+        {.name = "dir", .type = KT_STRING, .off = OFF_(data.dir), .size = 1}};
+    const struct section sub = {"data", int_at_long, 1};
+    const struct key nested[] = {{.name = "data", .type = KT_SECTION, .sub = &sub}};
+    char msg[300] = "";
+    const struct section ok = {"", good, sizeof good / sizeof *good};
+    ck_assert_msg(amx_schema_check(&ok, msg, sizeof msg), "%s", msg);
+    const struct {
+        struct section sec;
+        const char *part;
+    } bad[] = {
+        {{"data", int_at_long, 1},
+         "data.train_limit: its type writes 4 bytes, but its member has 8"},
+        {{"finetune", long_at_int, 1},
+         "finetune.epochs: its type writes 8 bytes, but its member has 4"},
+        {{"finetune", double_at_int, 1}, "finetune.epochs: its type writes 8 bytes"},
+        {{"finetune", bool_at_int, 1}, "finetune.epochs: its type writes 1 bytes"},
+        {{"finetune", no_size, 1}, "its member has 0"},
+        {{"", outside, 1}, "far: bytes"},
+        {{"data", tiny_text, 1}, "data.dir: a text key"},
+        {{"", nested, 1}, "data.train_limit: its type writes 4 bytes"},
+    };
+    _Static_assert(sizeof(int) == 4 && sizeof(long) == 8, "the messages above assume LP64");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        msg[0] = '\0';
+        ck_assert_msg(!amx_schema_check(&bad[i].sec, msg, sizeof msg), "bad table %zu passed", i);
+        ck_assert_msg(strstr(msg, bad[i].part), "bad table %zu: %s", i, msg);
+    }
+#undef OFF_
+#undef SIZE_
+}
+END_TEST
+
 /* The experiments shown in docs/experiment-language.md are valid. */
 START_TEST(test_doc_examples_bind)
 {
@@ -1404,6 +1651,9 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_to_node_round_trip);
     tcase_add_test(tc, test_to_node_contents);
     tcase_add_test(tc, test_round_trip_random_values);
+    tcase_add_test(tc, test_round_trip_awkward_strings);
+    tcase_add_test(tc, test_schema_rows_match_members);
+    tcase_add_test(tc, test_schema_check_catches_bad_rows);
     tcase_add_test(tc, test_doc_examples_bind);
     tcase_add_test(tc, test_mutations);
     suite_add_tcase(s, tc);

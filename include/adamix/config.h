@@ -19,6 +19,7 @@
 #include "adamix/optim.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AMX_NAME_MAX 128
@@ -137,6 +138,14 @@ enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_conf
  * in the order of DESIGN.md section 5 (so `config.yaml` is complete). Binding
  * its output gives an equal config. NULL on out of memory. */
 struct amx_node *amx_config_to_node(const struct amx_run_config *cfg);
+
+/* Whether a dotted path ("pretrain.momentum.final") names a key of the
+ * experiment language, read from the same schema table binding reads a file
+ * through, so --set and sweep axes accept exactly the keys a file may have.
+ * `sweep` and anything below it, and anything below finetune.rules (parameter
+ * groups and rule parameters, which binding checks against the rule), pass.
+ * On false, msg says why, with a "did you mean" for a misspelt key. */
+bool amx_config_path_check(const char *path, char *msg, size_t size);
 
 /* "Did you mean": the candidate closest to word by edit distance, if close
  * enough to be a likely misspelling, else NULL. */

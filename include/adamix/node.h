@@ -99,11 +99,14 @@ bool amx_node_map_remove(struct amx_node *map, const char *key);
  * differ (string, number), "abc" and abc do not. */
 bool amx_node_equal(const struct amx_node *a, const struct amx_node *b);
 
-/* Writes the tree as block-style YAML (2-space indent), quoting strings that
- * would otherwise read back as something else. Parsing the output gives an
- * equal tree. Returns 0, or -1 on a write error. */
+/* Writes the tree as YAML with libyaml's emitter: block style (2-space
+ * indent), sequences of scalars in flow style ([784, 256]), strings that
+ * would otherwise read back as something else double-quoted. Parsing the
+ * output gives an equal tree. Returns 0, or -1 on a write error, out of
+ * memory, or a text that is not UTF-8 (which only code can build). */
 int amx_node_emit(const struct amx_node *node, FILE *out);
-/* Same, into a malloc'ed NUL-terminated string (NULL on out of memory). */
+/* Same, into a malloc'ed NUL-terminated string (NULL on the same failures,
+ * write errors aside). */
 char *amx_node_emit_string(const struct amx_node *node);
 
 #endif

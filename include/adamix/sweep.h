@@ -86,9 +86,6 @@ void amx_experiment_free(struct amx_experiment *exp);
  * (%.17g of the bound value). malloc'ed string. Independent of name,
  * description, report, key order, comments and number spelling. */
 char *amx_canonical_form(const struct amx_run_config *cfg);
-/* The same with only what pretraining depends on (data, network, pretrain,
- * seed, repeat), for the pretraining cache key. */
-char *amx_canonical_pretrain_form(const struct amx_run_config *cfg);
 /* id = first AMX_RUN_ID_LEN hex digits of SHA-256(canonical form). */
 void amx_run_id(const struct amx_run_config *cfg, char id[AMX_RUN_ID_LEN + 1]);
 

@@ -1,5 +1,6 @@
 /* Binding: a node tree -> struct amx_run_config, through the schema table of
- * schema.c and, for finetune.rules, the rule registry of optim.h.
+ * schema.c and, for finetune.rules, the rule registry of optim.h
+ * (bind_rules.c).
  *
  * Every default is filled first; then each key of the tree is looked up in
  * the table and its value checked for type and range; then the cross-field
@@ -18,7 +19,7 @@
  * Not here: the `sweep` key (the sweep module removes it before binding, and
  * it is ignored if present), checks that need the data (first layer size
  * against the image size), and anything about files. */
-#include "schema.h"
+#include "bind_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -34,21 +35,8 @@ _Static_assert(sizeof(enum amx_unit) == sizeof(int) && sizeof(enum amx_loss) == 
                    sizeof(enum amx_report_x) == sizeof(int),
                "enums are stored through int pointers");
 
-#define PATH_LEN 320
-
-struct ctx {
-    const struct amx_node *root;
-    struct amx_run_config *cfg;
-    struct amx_errlist *errs;
-    size_t n_errors; /* counted here: the list may drop errors when out of memory */
-    bool layers_ok;  /* network.layers bound without error */
-    bool rules_ok;   /* finetune.rules bound without error */
-};
-
-static void error_at(struct ctx *c, const struct amx_node *at, int line, int col, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-static void error_at(struct ctx *c, const struct amx_node *at, int line, int col, const char *fmt,
-                     ...)
+void bind_error_at(struct ctx *c, const struct amx_node *at, int line, int col, const char *fmt,
+                   ...)
 {
     struct amx_error e;
     const char *file = at && at->file && at->file[0] ? at->file : c->root->file;
@@ -60,15 +48,12 @@ static void error_at(struct ctx *c, const struct amx_node *at, int line, int col
     c->n_errors++;
 }
 
-/* An error about node v, located at v. */
-#define ERROR(c, v, ...) error_at(c, v, (v)->line, (v)->col, __VA_ARGS__)
-
 static void *field(struct ctx *c, size_t off)
 {
     return (char *)c->cfg + off;
 }
 
-static void join(char *buf, const char *prefix, const char *key)
+void bind_join(char *buf, const char *prefix, const char *key)
 {
     if (prefix[0])
         snprintf(buf, PATH_LEN, "%.150s.%.150s", prefix, key);
@@ -88,7 +73,7 @@ static bool is_null(const struct amx_node *v)
 }
 
 /* What a node is, for "(got ...)": the text as written, shortened. */
-static const char *describe(const struct amx_node *v, char *buf, size_t size)
+const char *bind_describe(const struct amx_node *v, char *buf, size_t size)
 {
     if (v->kind == AMX_NODE_MAP) return "a mapping";
     if (v->kind == AMX_NODE_SEQ) return "a sequence";
@@ -131,13 +116,13 @@ static bool number_syntax(const char *s, bool *integer)
 }
 
 /* A number of any spelling as a double; false (reported) when v is not one. */
-static bool get_real(struct ctx *c, const struct amx_node *v, const char *path, const char *what,
-                     double *out)
+bool bind_real(struct ctx *c, const struct amx_node *v, const char *path, const char *what,
+               double *out)
 {
     char d[96];
     bool integer;
     if (v->kind != AMX_NODE_SCALAR || v->quoted || !number_syntax(v->text, &integer)) {
-        ERROR(c, v, "%s must be %s (got %s)", path, what, describe(v, d, sizeof d));
+        ERROR(c, v, "%s must be %s (got %s)", path, what, bind_describe(v, d, sizeof d));
         return false;
     }
     errno = 0;
@@ -152,12 +137,12 @@ static bool get_real(struct ctx *c, const struct amx_node *v, const char *path, 
 }
 
 /* A whole number as a long long: "12", "-3", "6e4", "100.0". */
-static bool get_integer(struct ctx *c, const struct amx_node *v, const char *path, long long *out)
+bool bind_integer(struct ctx *c, const struct amx_node *v, const char *path, long long *out)
 {
     char d[96];
     bool integer;
     if (v->kind != AMX_NODE_SCALAR || v->quoted || !number_syntax(v->text, &integer)) {
-        ERROR(c, v, "%s must be an integer (got %s)", path, describe(v, d, sizeof d));
+        ERROR(c, v, "%s must be an integer (got %s)", path, bind_describe(v, d, sizeof d));
         return false;
     }
     errno = 0;
@@ -192,8 +177,8 @@ static bool in_range(double x, double lo, double hi, unsigned flags)
 
 /* Reports x out of [lo, hi] as "path must be >= lo and < hi (got text)"; the
  * upper bound is left out when it is only the limit of the type. */
-static bool check_range(struct ctx *c, const struct amx_node *v, const char *path, double x,
-                        double lo, double hi, unsigned flags)
+bool bind_check_range(struct ctx *c, const struct amx_node *v, const char *path, double x,
+                      double lo, double hi, unsigned flags)
 {
     if (in_range(x, lo, hi, flags)) return true;
     char a[40] = "", b[40] = "", msg[100] = "";
@@ -214,8 +199,7 @@ static bool check_range(struct ctx *c, const struct amx_node *v, const char *pat
 
 /* Index of v's text in a NULL-terminated word list, or -1 (reported, with a
  * suggestion). */
-static int get_word(struct ctx *c, const struct amx_node *v, const char *path,
-                    const char *const *words)
+int bind_word(struct ctx *c, const struct amx_node *v, const char *path, const char *const *words)
 {
     char d[96], list[300] = "";
     size_t n = 0;
@@ -229,9 +213,9 @@ static int get_word(struct ctx *c, const struct amx_node *v, const char *path,
     const char *s = v->kind == AMX_NODE_SCALAR ? amx_suggest(v->text, words, n) : NULL;
     if (s)
         ERROR(c, v, "%s must be one of %s (got %s); did you mean '%s'?", path, list,
-              describe(v, d, sizeof d), s);
+              bind_describe(v, d, sizeof d), s);
     else
-        ERROR(c, v, "%s must be one of %s (got %s)", path, list, describe(v, d, sizeof d));
+        ERROR(c, v, "%s must be one of %s (got %s)", path, list, bind_describe(v, d, sizeof d));
     return -1;
 }
 
@@ -240,7 +224,7 @@ static void bind_string(struct ctx *c, const struct key *k, const struct amx_nod
 {
     char d[96];
     if (v->kind != AMX_NODE_SCALAR || is_null(v)) {
-        ERROR(c, v, "%s must be a string (got %s)%s", path, describe(v, d, sizeof d),
+        ERROR(c, v, "%s must be a string (got %s)%s", path, bind_describe(v, d, sizeof d),
               is_null(v) ? "; write \"\" for an empty string" : "");
         return;
     }
@@ -264,7 +248,7 @@ static void bind_string(struct ctx *c, const struct key *k, const struct amx_nod
             ERROR(c, v,
                   "%s must be made of a-z, 0-9, '.', '_' and '-' (not \".\" or \"..\"), as it "
                   "names the results folder (got %s)",
-                  path, describe(v, d, sizeof d));
+                  path, bind_describe(v, d, sizeof d));
             return;
         }
     }
@@ -279,7 +263,8 @@ static void bind_seed(struct ctx *c, const struct key *k, const struct amx_node 
     for (const char *p = ok ? v->text : ""; *p; p++)
         if (*p < '0' || *p > '9') ok = false;
     if (!ok) {
-        ERROR(c, v, "%s must be a non-negative integer (got %s)", path, describe(v, d, sizeof d));
+        ERROR(c, v, "%s must be a non-negative integer (got %s)", path,
+              bind_describe(v, d, sizeof d));
         return;
     }
     errno = 0;
@@ -304,7 +289,7 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
         ERROR(c, v,
               "network.layers must be a sequence of layer sizes like [784, 1000, 500, 250, 30] "
               "(got %s)",
-              describe(v, d, sizeof d));
+              bind_describe(v, d, sizeof d));
         return;
     }
     bool ok = true;
@@ -327,8 +312,8 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
     for (size_t i = 0; i < v->n && i < AMX_MAX_LAYERS; i++) {
         long long x;
         snprintf(path, sizeof path, "network.layers[%zu]", i);
-        if (!get_integer(c, v->items[i], path, &x) ||
-            !check_range(c, v->items[i], path, (double)x, k->lo, k->hi, 0)) {
+        if (!bind_integer(c, v->items[i], path, &x) ||
+            !bind_check_range(c, v->items[i], path, (double)x, k->lo, k->hi, 0)) {
             ok = false;
             continue;
         }
@@ -356,7 +341,7 @@ static void bind_targets(struct ctx *c, const struct key *k, const struct amx_no
         n = v->n;
     } else if (v->kind != AMX_NODE_SCALAR) {
         ERROR(c, v, "report.targets must be a sequence of error values like [7.5, 7.0] (got %s)",
-              describe(v, d, sizeof d));
+              bind_describe(v, d, sizeof d));
         return;
     }
     if (n > AMX_MAX_TARGETS) {
@@ -366,8 +351,8 @@ static void bind_targets(struct ctx *c, const struct key *k, const struct amx_no
     for (size_t i = 0; i < n; i++) {
         double x;
         snprintf(path, sizeof path, "report.targets[%zu]", i);
-        if (!get_real(c, items[i], path, "a number", &x) ||
-            !check_range(c, items[i], path, x, k->lo, k->hi, 0))
+        if (!bind_real(c, items[i], path, "a number", &x) ||
+            !bind_check_range(c, items[i], path, x, k->lo, k->hi, 0))
             continue;
         bool dup = false;
         for (size_t j = 0; j < rep->n_targets; j++)
@@ -378,237 +363,6 @@ static void bind_targets(struct ctx *c, const struct key *k, const struct amx_no
         }
         rep->targets[rep->n_targets++] = x;
     }
-}
-
-/* ------------------------------------------------------- finetune.rules -- */
-
-/* "constant, power-exponential (or power), ..." */
-static void rule_list(char *buf, size_t size)
-{
-    buf[0] = '\0';
-    for (size_t i = 0; i < amx_rule_count(); i++) {
-        const struct amx_rule *r = amx_rule_at(i);
-        size_t l = strlen(buf);
-        snprintf(buf + l, size - l, "%s%s", i ? ", " : "", r->name);
-        if (r->alias) {
-            l = strlen(buf);
-            snprintf(buf + l, size - l, " (or %s)", r->alias);
-        }
-    }
-}
-
-static void unknown_rule(struct ctx *c, const struct amx_node *v, const char *path)
-{
-    const char *names[2 * 64];
-    size_t n = 0;
-    for (size_t i = 0; i < amx_rule_count() && n + 2 <= sizeof names / sizeof *names; i++) {
-        names[n++] = amx_rule_at(i)->name;
-        if (amx_rule_at(i)->alias) names[n++] = amx_rule_at(i)->alias;
-    }
-    char list[600], d[96];
-    rule_list(list, sizeof list);
-    const char *s = v->kind == AMX_NODE_SCALAR ? amx_suggest(v->text, names, n) : NULL;
-    if (s)
-        ERROR(c, v, "unknown rule %s in %s; did you mean '%s'?", describe(v, d, sizeof d), path, s);
-    else
-        ERROR(c, v, "unknown rule %s in %s (expected one of: %s)", describe(v, d, sizeof d), path,
-              list);
-}
-
-static bool bind_rule_param(struct ctx *c, const struct amx_rule *r, int idx,
-                            const struct amx_node *v, const char *path, struct amx_rule_spec *spec)
-{
-    const struct amx_rule_param_def *def = &r->params[idx];
-    if (def->choices) {
-        int w = get_word(c, v, path, def->choices);
-        if (w < 0) return false;
-        spec->p[idx] = w;
-        return true;
-    }
-    double x;
-    if (def->flags & AMX_PARAM_INTEGER) {
-        long long i;
-        if (!get_integer(c, v, path, &i)) return false;
-        x = (double)i;
-    } else if (!get_real(c, v, path, "a number", &x)) {
-        return false;
-    }
-    if (!check_range(c, v, path, x, def->lo, def->hi, def->flags)) return false;
-    spec->p[idx] = x;
-    return true;
-}
-
-static void unknown_rule_key(struct ctx *c, const struct amx_rule *r,
-                             const struct amx_node_pair *kp, const char *path)
-{
-    const char *names[3 + AMX_RULE_MAX_PARAMS] = {"eta0", "momentum", "per"};
-    size_t n = 3;
-    char list[300] = "rule, eta0, momentum, per";
-    for (int i = 0; i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++) {
-        names[n++] = r->params[i].name;
-        size_t l = strlen(list);
-        snprintf(list + l, sizeof list - l, ", %s", r->params[i].name);
-    }
-    const char *s = amx_suggest(kp->key, names, n);
-    if (s)
-        error_at(c, kp->value, kp->line, kp->col,
-                 "unknown parameter '%s' for rule %s in %s; did you mean '%s'?", kp->key, r->name,
-                 path, s);
-    else
-        error_at(c, kp->value, kp->line, kp->col,
-                 "unknown parameter '%s' for rule %s in %s (%s takes %s)", kp->key, r->name, path,
-                 r->name, list);
-}
-
-/* One `selector: {rule: NAME, eta0: .., momentum: .., per: .., <params>}`
- * entry, or the shorthand `selector: NAME` (every value its default). */
-static bool bind_rule(struct ctx *c, const struct amx_node_pair *q, struct amx_rule_binding *b)
-{
-    char d[96], path[PATH_LEN], kpath[PATH_LEN];
-    const struct amx_node *v = q->value;
-    join(path, "finetune.rules", q->key);
-    const struct amx_node *name = v;
-    if (v->kind == AMX_NODE_MAP) {
-        name = amx_node_map_get(v, "rule");
-        if (!name) {
-            char list[600];
-            rule_list(list, sizeof list);
-            ERROR(c, v, "%s.rule is required: which rule? (one of: %s)", path, list);
-            return false;
-        }
-    } else if (v->kind != AMX_NODE_SCALAR) {
-        ERROR(c, v, "%s must be a mapping like {rule: adagrad, eta0: 0.01} or a rule name (got %s)",
-              path, describe(v, d, sizeof d));
-        return false;
-    }
-    const struct amx_rule *r = name->kind == AMX_NODE_SCALAR ? amx_rule_find(name->text) : NULL;
-    if (!r) {
-        unknown_rule(c, name, path);
-        return false;
-    }
-    amx_rule_spec_defaults(&b->spec, r);
-    snprintf(b->selector, sizeof b->selector, "%s", q->key);
-    b->line = q->line;
-    b->col = q->col;
-    if (v->kind != AMX_NODE_MAP) return true;
-    bool ok = true;
-    for (size_t i = 0; i < v->n; i++) {
-        const struct amx_node_pair *kp = &v->pairs[i];
-        const struct amx_node *x = kp->value;
-        join(kpath, path, kp->key);
-        int idx;
-        double val;
-        if (strcmp(kp->key, "rule") == 0) {
-            continue;
-        } else if (strcmp(kp->key, "eta0") == 0) {
-            if (get_real(c, x, kpath, "a number", &val) &&
-                check_range(c, x, kpath, val, 0, HUGE_VAL, 0))
-                b->spec.eta0 = val;
-            else
-                ok = false;
-        } else if (strcmp(kp->key, "momentum") == 0) {
-            if (get_real(c, x, kpath, "a number", &val) &&
-                check_range(c, x, kpath, val, 0, 1, AMX_PARAM_HI_OPEN))
-                b->spec.momentum = val;
-            else
-                ok = false;
-        } else if (strcmp(kp->key, "per") == 0) {
-            int w = get_word(c, x, kpath, amx_clock_words);
-            if (w < 0) {
-                ok = false;
-            } else if (!r->uses_clock && w != AMX_CLOCK_EPOCH) {
-                /* it would change nothing but the run id */
-                ERROR(c, x,
-                      "%s: rule %s has no schedule, so per has no effect (got per: step); "
-                      "per applies to power-exponential, exponential, step and adadec",
-                      kpath, r->name);
-                ok = false;
-            } else {
-                b->spec.per = (enum amx_clock)w;
-            }
-        } else if ((idx = amx_rule_param_index(r, kp->key)) >= 0) {
-            if (!bind_rule_param(c, r, idx, x, kpath, &b->spec)) ok = false;
-        } else {
-            unknown_rule_key(c, r, kp, path);
-            ok = false;
-        }
-    }
-    return ok;
-}
-
-static void bad_selector(struct ctx *c, const struct amx_node_pair *q)
-{
-    static const char *const fixed[] = {"all",     "weights",         "biases",
-                                        "encoder", "encoder.weights", "encoder.biases",
-                                        "decoder", "decoder.weights", "decoder.biases"};
-    const char *names[12];
-    char layer[3][AMX_SELECTOR_MAX];
-    size_t n = 0;
-    for (; n < sizeof fixed / sizeof *fixed; n++)
-        names[n] = fixed[n];
-    /* "layer3.weight" -> "layer3.weights": candidates with the same number */
-    long num = 0;
-    if (strncmp(q->key, "layer", 5) == 0 && sscanf(q->key + 5, "%ld", &num) == 1 && num > 0 &&
-        num < 1000000) {
-        snprintf(layer[0], sizeof layer[0], "layer%ld", num);
-        snprintf(layer[1], sizeof layer[1], "layer%ld.weights", num);
-        snprintf(layer[2], sizeof layer[2], "layer%ld.biases", num);
-        for (int i = 0; i < 3; i++)
-            names[n++] = layer[i];
-    }
-    const char *s = amx_suggest(q->key, names, n);
-    if (s)
-        error_at(c, q->value, q->line, q->col,
-                 "unknown parameter group '%s' in finetune.rules; did you mean '%s'?", q->key, s);
-    else
-        error_at(c, q->value, q->line, q->col,
-                 "unknown parameter group '%s' in finetune.rules (expected all, weights, biases, "
-                 "encoder, decoder or layerN, N from 1, each optionally followed by .weights or "
-                 ".biases)",
-                 q->key);
-}
-
-static void bind_rules(struct ctx *c, const struct amx_node_pair *p)
-{
-    char d[96];
-    struct amx_finetune_config *ft = &c->cfg->finetune;
-    const struct amx_node *v = p->value;
-    ft->rules_line = p->line;
-    ft->rules_col = p->col;
-    ft->n_rules = 0;
-    if (v->kind != AMX_NODE_MAP) {
-        ERROR(c, v,
-              "finetune.rules must be a mapping of parameter groups to rules, like "
-              "{all: {rule: constant, eta0: 0.01}} (got %s)",
-              describe(v, d, sizeof d));
-        return;
-    }
-    bool ok = true;
-    if (v->n == 0) {
-        ERROR(c, v,
-              "finetune.rules is empty; expected at least one parameter group, like "
-              "all: {rule: constant, eta0: 0.01}");
-        ok = false;
-    }
-    for (size_t i = 0; i < v->n; i++) {
-        const struct amx_node_pair *q = &v->pairs[i];
-        if (ft->n_rules == AMX_MAX_RULE_BINDINGS) {
-            error_at(c, q->value, q->line, q->col, "finetune.rules has more than %d entries",
-                     AMX_MAX_RULE_BINDINGS);
-            ok = false;
-            break;
-        }
-        if (strlen(q->key) >= AMX_SELECTOR_MAX || !amx_selector_valid(q->key)) {
-            bad_selector(c, q);
-            ok = false;
-            continue;
-        }
-        if (bind_rule(c, q, &ft->rules[ft->n_rules]))
-            ft->n_rules++;
-        else
-            ok = false;
-    }
-    c->rules_ok = ok;
 }
 
 /* ------------------------------------------------------------- sections -- */
@@ -677,7 +431,7 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             bind_section(c, k->sub, v);
         } else {
             ERROR(c, v, "%s must be a mapping of keys%s (got %s)", path,
-                  k->opts & KO_NONE ? " or none" : "", describe(v, d, sizeof d));
+                  k->opts & KO_NONE ? " or none" : "", bind_describe(v, d, sizeof d));
         }
         break;
     case KT_STRING:
@@ -689,7 +443,8 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         break;
     case KT_INT:
     case KT_LONG:
-        if (get_integer(c, v, path, &i) && check_range(c, v, path, (double)i, k->lo, k->hi, 0)) {
+        if (bind_integer(c, v, path, &i) &&
+            bind_check_range(c, v, path, (double)i, k->lo, k->hi, 0)) {
             if (k->type == KT_INT)
                 *(int *)field(c, k->off) = (int)i;
             else
@@ -697,8 +452,8 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         }
         break;
     case KT_DOUBLE:
-        if (get_real(c, v, path, "a number", &x) &&
-            check_range(c, v, path, x, k->lo, k->hi, k->range))
+        if (bind_real(c, v, path, "a number", &x) &&
+            bind_check_range(c, v, path, x, k->lo, k->hi, k->range))
             *(double *)field(c, k->off) = x;
         break;
     case KT_BOOL:
@@ -706,10 +461,10 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             (strcmp(v->text, "true") == 0 || strcmp(v->text, "false") == 0))
             *(bool *)field(c, k->off) = v->text[0] == 't';
         else
-            ERROR(c, v, "%s must be true or false (got %s)", path, describe(v, d, sizeof d));
+            ERROR(c, v, "%s must be true or false (got %s)", path, bind_describe(v, d, sizeof d));
         break;
     case KT_ENUM:
-        if ((w = get_word(c, v, path, k->words)) >= 0) *(int *)field(c, k->off) = w;
+        if ((w = bind_word(c, v, path, k->words)) >= 0) *(int *)field(c, k->off) = w;
         break;
     case KT_LAYERS:
         bind_layers(c, k, v);
@@ -745,11 +500,11 @@ static void unknown_key(struct ctx *c, const struct section *sec, const struct a
     else
         snprintf(where, sizeof where, " at the top level");
     if (s)
-        error_at(c, p->value, p->line, p->col, "unknown key '%s'%s; did you mean '%s'?", p->key,
-                 where, s);
+        bind_error_at(c, p->value, p->line, p->col, "unknown key '%s'%s; did you mean '%s'?",
+                      p->key, where, s);
     else
-        error_at(c, p->value, p->line, p->col, "unknown key '%s'%s (expected one of: %s)", p->key,
-                 where, list);
+        bind_error_at(c, p->value, p->line, p->col, "unknown key '%s'%s (expected one of: %s)",
+                      p->key, where, list);
 }
 
 static void bind_section(struct ctx *c, const struct section *sec, const struct amx_node *map)
@@ -765,13 +520,13 @@ static void bind_section(struct ctx *c, const struct section *sec, const struct 
             unknown_key(c, sec, p);
             continue;
         }
-        join(path, sec->path, k->name);
+        bind_join(path, sec->path, k->name);
         bind_key(c, k, p, path);
     }
     for (size_t j = 0; j < sec->n; j++) {
         const struct key *k = &sec->keys[j];
         if (!(k->opts & KO_REQUIRED) || amx_node_map_pair(map, k->name)) continue;
-        join(path, sec->path, k->name);
+        bind_join(path, sec->path, k->name);
         ERROR(c, map, "%s is required (e.g. %s)", path, k->example ? k->example : "...");
     }
 }
@@ -880,7 +635,7 @@ enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_conf
     if (root->kind != AMX_NODE_MAP) {
         char d[96];
         ERROR(&c, root, "the top level of an experiment must be a mapping of keys (got %s)",
-              describe(root, d, sizeof d));
+              bind_describe(root, d, sizeof d));
         return AMX_ERR_CONFIG;
     }
     bind_section(&c, &amx_schema_top, root);

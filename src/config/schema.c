@@ -1,7 +1,9 @@
 /* The experiment language of DESIGN.md section 5 as data: one row per key,
- * with its type, range, default and offset in struct amx_run_config, in the
- * order config.yaml lists them. Also the word lists of the enums and their
- * name functions. No parsing here (bind.c) and no writing (to_node.c).
+ * with its type, range, default, offset in struct amx_run_config and the
+ * sizeof of that member, in the order config.yaml lists them; and the check
+ * that each row's type writes exactly its member's width. Also the word lists
+ * of the enums and their name functions. No parsing here (bind.c), no
+ * writing (to_node.c), no path lookup (paths.c).
  *
  * Changing the language means changing a row here, then
  * docs/experiment-language.md. */
@@ -10,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,40 +40,54 @@ const char *amx_metric_name(enum amx_metric m)
     return (unsigned)m <= AMX_METRIC_VALIDATION_ERROR ? amx_metric_words[m] : "?";
 }
 
-/* Integers: positive (sizes, epochs) or non-negative (counts where 0 means
+/* Every row records the sizeof of its member (SIZE), which amx_schema_check
+ * compares with the width its type writes.
+ *
+ * Integers: positive (sizes, epochs) or non-negative (counts where 0 means
  * "none" or "all"). */
 #define POS_INT(n, member, d)                                                                      \
     {                                                                                              \
-        .name = n, .type = KT_INT, .off = OFF(member), .lo = 1, .hi = INT_MAX, .def = d            \
+        .name = n, .type = KT_INT, .off = OFF(member), .size = SIZE(member), .lo = 1,              \
+        .hi = INT_MAX, .def = d                                                                    \
     }
 #define BATCH_SIZE(n, member, d)                                                                   \
     {                                                                                              \
-        .name = n, .type = KT_INT, .off = OFF(member), .lo = 1, .hi = AMX_MAX_BATCH_SIZE, .def = d \
+        .name = n, .type = KT_INT, .off = OFF(member), .size = SIZE(member), .lo = 1,              \
+        .hi = AMX_MAX_BATCH_SIZE, .def = d                                                         \
     }
 #define NONNEG_INT(n, member, d)                                                                   \
     {                                                                                              \
-        .name = n, .type = KT_INT, .off = OFF(member), .lo = 0, .hi = INT_MAX, .def = d            \
+        .name = n, .type = KT_INT, .off = OFF(member), .size = SIZE(member), .lo = 0,              \
+        .hi = INT_MAX, .def = d                                                                    \
     }
 #define NONNEG_LONG(n, member, d)                                                                  \
     {                                                                                              \
-        .name = n, .type = KT_LONG, .off = OFF(member), .lo = 0, .hi = (double)LONG_MAX, .def = d  \
+        .name = n, .type = KT_LONG, .off = OFF(member), .size = SIZE(member), .lo = 0,             \
+        .hi = (double)LONG_MAX, .def = d                                                           \
     }
 #define REAL(n, member, l, h, r, d)                                                                \
     {                                                                                              \
-        .name = n, .type = KT_DOUBLE, .off = OFF(member), .lo = l, .hi = h, .range = r, .def = d   \
+        .name = n, .type = KT_DOUBLE, .off = OFF(member), .size = SIZE(member), .lo = l, .hi = h,  \
+        .range = r, .def = d                                                                       \
     }
 #define ENUM(n, member, w, d)                                                                      \
     {                                                                                              \
-        .name = n, .type = KT_ENUM, .off = OFF(member), .words = w, .def = d                       \
+        .name = n, .type = KT_ENUM, .off = OFF(member), .size = SIZE(member), .words = w, .def = d \
     }
 #define TEXT(n, member, d, o)                                                                      \
     {                                                                                              \
         .name = n, .type = KT_STRING, .off = OFF(member), .size = SIZE(member), .sdef = d,         \
         .opts = o                                                                                  \
     }
-#define SECTION(n, s, o, a, e)                                                                     \
+#define SECTION(n, s, o, e)                                                                        \
     {                                                                                              \
-        .name = n, .type = KT_SECTION, .sub = &s, .opts = o, .aux = a, .example = e                \
+        .name = n, .type = KT_SECTION, .sub = &s, .opts = o, .example = e                          \
+    }
+/* A section that may also be the word `none`, which clears the bool flag. */
+#define SECTION_OR_NONE(n, s, flag)                                                                \
+    {                                                                                              \
+        .name = n, .type = KT_SECTION, .sub = &s, .opts = KO_NONE, .aux = OFF(flag),               \
+        .size = SIZE(flag)                                                                         \
     }
 
 static const struct key data_keys[] = {
@@ -88,6 +105,7 @@ static const struct key network_keys[] = {
     {.name = "layers",
      .type = KT_LAYERS,
      .off = OFF(network),
+     .size = SIZE(network),
      .lo = 1,
      .hi = AMX_MAX_LAYER_SIZE,
      .opts = KO_REQUIRED,
@@ -113,7 +131,7 @@ static const struct key pretrain_keys[] = {
     POS_INT("cd_k", pretrain.cd_k, 1),
     REAL("learning_rate", pretrain.learning_rate, 0, HUGE_VAL, 0, 0.1),
     REAL("code_learning_rate", pretrain.code_learning_rate, 0, HUGE_VAL, 0, 0.001),
-    SECTION("momentum", momentum_section, 0, 0, NULL),
+    SECTION("momentum", momentum_section, 0, NULL),
     REAL("weight_decay", pretrain.weight_decay, 0, HUGE_VAL, 0, 0.0002),
     REAL("init_std", pretrain.init_std, 0, HUGE_VAL, AMX_PARAM_LO_OPEN, 0.1),
 };
@@ -127,6 +145,7 @@ static const struct key finetune_keys[] = {
     {.name = "rules",
      .type = KT_RULES,
      .off = OFF(finetune),
+     .size = SIZE(finetune),
      .opts = KO_REQUIRED,
      .example = "rules: {all: {rule: constant, eta0: 0.01}}"},
     REAL("divergence_limit", finetune.divergence_limit, 0, HUGE_VAL, AMX_PARAM_LO_OPEN, 1e6),
@@ -141,7 +160,11 @@ static const struct section evaluation_section = {"evaluation", evaluation_keys,
                                                   sizeof evaluation_keys / sizeof *evaluation_keys};
 
 static const struct key output_keys[] = {
-    {.name = "weights", .type = KT_BOOL, .off = OFF(output.weights), .def = 0},
+    {.name = "weights",
+     .type = KT_BOOL,
+     .off = OFF(output.weights),
+     .size = SIZE(output.weights),
+     .def = 0},
 };
 static const struct section output_section = {"output", output_keys,
                                               sizeof output_keys / sizeof *output_keys};
@@ -150,10 +173,19 @@ static const struct key report_keys[] = {
     ENUM("metric", report.metric, amx_metric_words, AMX_METRIC_TEST_ERROR),
     TEXT("series", report.series, "", 0),
     TEXT("baseline", report.baseline, "", 0),
-    {.name = "targets", .type = KT_TARGETS, .off = OFF(report), .lo = 0, .hi = HUGE_VAL},
+    {.name = "targets",
+     .type = KT_TARGETS,
+     .off = OFF(report),
+     .size = SIZE(report),
+     .lo = 0,
+     .hi = HUGE_VAL},
     ENUM("x", report.x, amx_report_x_words, AMX_X_EPOCH),
     TEXT("title", report.title, "", KO_DEFAULT_NAME),
-    {.name = "log_y", .type = KT_BOOL, .off = OFF(report.log_y), .def = 0},
+    {.name = "log_y",
+     .type = KT_BOOL,
+     .off = OFF(report.log_y),
+     .size = SIZE(report.log_y),
+     .def = 0},
 };
 static const struct section report_section = {"report", report_keys,
                                               sizeof report_keys / sizeof *report_keys};
@@ -166,20 +198,20 @@ static const struct key top_keys[] = {
      .opts = KO_REQUIRED,
      .example = "name: my-experiment"},
     TEXT("description", description, "", 0),
-    {.name = "seed", .type = KT_SEED, .off = OFF(seed), .def = 1},
+    {.name = "seed", .type = KT_SEED, .off = OFF(seed), .size = SIZE(seed), .def = 1},
     POS_INT("repeats", repeats, 1),
     /* which repeat a run is: set for each run by the sweep expansion and
      * written into its config.yaml; an experiment file leaves it out */
     NONNEG_INT("repeat", repeat, 0),
-    SECTION("data", data_section, 0, 0, NULL),
-    SECTION("network", network_section, KO_REQUIRED, 0,
+    SECTION("data", data_section, 0, NULL),
+    SECTION("network", network_section, KO_REQUIRED,
             "network: {layers: [784, 1000, 500, 250, 30]}"),
-    SECTION("pretrain", pretrain_section, KO_NONE, OFF(pretrain.enabled), NULL),
-    SECTION("finetune", finetune_section, KO_REQUIRED, 0,
+    SECTION_OR_NONE("pretrain", pretrain_section, pretrain.enabled),
+    SECTION("finetune", finetune_section, KO_REQUIRED,
             "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}"),
-    SECTION("evaluation", evaluation_section, 0, 0, NULL),
-    SECTION("output", output_section, 0, 0, NULL),
-    SECTION("report", report_section, 0, 0, NULL),
+    SECTION("evaluation", evaluation_section, 0, NULL),
+    SECTION("output", output_section, 0, NULL),
+    SECTION("report", report_section, 0, NULL),
 };
 const struct section amx_schema_top = {"", top_keys, sizeof top_keys / sizeof *top_keys};
 
@@ -189,4 +221,76 @@ void amx_format_double(double x, char *buf, size_t size)
         snprintf(buf, size, "%.*g", prec, x);
         if (strtod(buf, NULL) == x) return;
     }
+}
+
+size_t amx_schema_width(const struct key *k)
+{
+    switch (k->type) {
+    case KT_SECTION:
+        return k->opts & KO_NONE ? sizeof(bool) : 0;
+    case KT_STRING:
+    case KT_NAME:
+        return 0;
+    case KT_SEED:
+        return sizeof(uint64_t);
+    case KT_INT:
+    case KT_ENUM: /* stored through an int pointer (bind.c asserts enums are int-sized) */
+        return sizeof(int);
+    case KT_LONG:
+        return sizeof(long);
+    case KT_DOUBLE:
+        return sizeof(double);
+    case KT_BOOL:
+        return sizeof(bool);
+    case KT_LAYERS:
+        return sizeof(struct amx_network_config);
+    case KT_RULES:
+        return sizeof(struct amx_finetune_config);
+    case KT_TARGETS:
+        return sizeof(struct amx_report_config);
+    }
+    return 0;
+}
+
+bool amx_schema_check(const struct section *sec, char *msg, size_t size)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        const struct key *k = &sec->keys[i];
+        const char *dot = sec->path[0] ? "." : "";
+        size_t want = amx_schema_width(k);
+        size_t at = k->opts & KO_NONE ? k->aux : k->off;
+        if ((k->type == KT_STRING || k->type == KT_NAME) && k->size < 2) {
+            snprintf(msg, size, "%s%s%s: a text key whose char array holds %zu bytes", sec->path,
+                     dot, k->name, k->size);
+            return false;
+        }
+        if (want != 0 && k->size != want) {
+            snprintf(msg, size,
+                     "%s%s%s: its type writes %zu bytes, but its member has %zu (sizeof recorded "
+                     "in the row)",
+                     sec->path, dot, k->name, want, k->size);
+            return false;
+        }
+        if (k->type == KT_SECTION && !(k->opts & KO_NONE) && k->size != 0) {
+            snprintf(msg, size, "%s%s%s: a section names no member, but has size %zu", sec->path,
+                     dot, k->name, k->size);
+            return false;
+        }
+        if (at > sizeof(struct amx_run_config) || k->size > sizeof(struct amx_run_config) - at) {
+            snprintf(msg, size,
+                     "%s%s%s: bytes %zu..%zu lie outside struct amx_run_config (%zu bytes)",
+                     sec->path, dot, k->name, at, at + k->size, sizeof(struct amx_run_config));
+            return false;
+        }
+        if (k->type == KT_ENUM && !k->words) {
+            snprintf(msg, size, "%s%s%s: an enum key without its words", sec->path, dot, k->name);
+            return false;
+        }
+        if (k->type == KT_SECTION && !k->sub) {
+            snprintf(msg, size, "%s%s%s: a section without its keys", sec->path, dot, k->name);
+            return false;
+        }
+        if (k->type == KT_SECTION && !amx_schema_check(k->sub, msg, size)) return false;
+    }
+    return true;
 }

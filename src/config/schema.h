@@ -11,6 +11,7 @@
 
 #include "adamix/config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum key_type {
@@ -41,7 +42,7 @@ struct key {
     const char *name;
     enum key_type type;
     size_t off;               /* offset of the value in struct amx_run_config */
-    size_t size;              /* KT_STRING, KT_NAME: size of the char array */
+    size_t size;              /* sizeof the member at off (KO_NONE: of the bool at aux) */
     double lo, hi;            /* numbers: the range */
     unsigned range;           /* AMX_PARAM_LO_OPEN | AMX_PARAM_HI_OPEN (optim.h) */
     double def;               /* numbers, booleans, enum index */
@@ -60,6 +61,19 @@ struct section {
 };
 
 extern const struct section amx_schema_top;
+
+/* The width a row of this type writes (bind.c stores an int through an int
+ * pointer, and so on); 0 for a char array (KT_STRING, KT_NAME: any size,
+ * the row's size bounds the text) and for a section without `none`. */
+size_t amx_schema_width(const struct key *k);
+
+/* Checks every row of sec and of its subsections against the struct it
+ * fills, as libcyaml checks each field's data size: the recorded size is the
+ * width the row's type writes (so a KT_INT row aimed at a long member, which
+ * would write half of it, is caught), and off + size lies within struct
+ * amx_run_config. On false, msg names the first bad row. For the tests (a
+ * wrong row corrupts memory without a word); binding trusts the table. */
+bool amx_schema_check(const struct section *sec, char *msg, size_t size);
 
 /* Word lists of the enums of config.h, in enum order, NULL-terminated. */
 extern const char *const amx_unit_words[];

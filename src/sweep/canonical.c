@@ -219,31 +219,19 @@ static char *join_lines(struct line_list *l)
     return out;
 }
 
-static void add_common(struct line_list *l, const struct amx_run_config *cfg)
-{
-    add_line(l, "seed=%" PRIu64, cfg->seed);
-    add_line(l, "repeat=%d", cfg->repeat);
-    add_data(l, &cfg->data);
-    add_network(l, &cfg->network);
-    add_pretrain(l, &cfg->pretrain);
-}
-
 char *amx_canonical_form(const struct amx_run_config *cfg)
 {
     struct line_list l = {0};
-    add_common(&l, cfg);
+    add_line(&l, "seed=%" PRIu64, cfg->seed);
+    add_line(&l, "repeat=%d", cfg->repeat);
+    add_data(&l, &cfg->data);
+    add_network(&l, &cfg->network);
+    add_pretrain(&l, &cfg->pretrain);
     add_finetune(&l, &cfg->finetune);
     /* Only when not the default: measuring train_error on every image is what
      * every run did before the key existed, and those runs keep their ids. */
     if (cfg->evaluation.train_subset != 0)
         add_line(&l, "evaluation.train_subset=%ld", cfg->evaluation.train_subset);
-    return join_lines(&l);
-}
-
-char *amx_canonical_pretrain_form(const struct amx_run_config *cfg)
-{
-    struct line_list l = {0};
-    add_common(&l, cfg);
     return join_lines(&l);
 }
 

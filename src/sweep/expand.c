@@ -1,15 +1,13 @@
-/* Loading an experiment: parse, apply overrides, expand the sweep, bind every
- * run (DESIGN.md section 5).
+/* Expanding an experiment's sweep into runs (DESIGN.md section 5), once
+ * read.c has read the section into axes and dimensions.
  *
- * Each key of `sweep` other than zip and exclude is an axis: a sequence gives
- * values, a mapping gives named variants (whole subtrees). Axes multiply in
- * file order, the first slowest; each group of `zip` is one position in that
- * order (where `zip` stands) whose axes advance together; `exclude` removes
- * the points matching all pairs of one of its entries; every point is run
- * `repeats` times, the repeat varying fastest. A point's tree is the root
- * without `sweep`, with each axis value (a clone of the node from the file,
- * marks and all) set at its path; binding it then reports a bad value at the
- * line and column of that value in the sweep section.
+ * Axes multiply in file order, the first slowest; each zip group is one
+ * position in that order (where `zip` stands) whose axes advance together;
+ * `exclude` removes the points matching all pairs of one of its entries;
+ * every point is run `repeats` times, the repeat varying fastest. A point's
+ * tree is the root without `sweep`, with each axis value (a clone of the node
+ * from the file, marks and all) set at its path; binding it then reports a
+ * bad value at the line and column of that value in the sweep section.
  *
  * Errors are collected, never printed: each distinct error once, prefixed
  * with the sweep point it belongs to when it does not hold for every point.
@@ -30,178 +28,9 @@
 #define MAX_POINTS 100000
 #define MAX_RUNS 20000
 
-/* ---- growing strings ---- */
+/* ---- errors ---- */
 
-struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sb_addn(struct sbuf *b, const char *text, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_add(struct sbuf *b, const char *text)
-{
-    sb_addn(b, text, strlen(text));
-}
-
-/* The string, or NULL (and nothing leaked) on out of memory. */
-static char *sb_take(struct sbuf *b)
-{
-    if (b->failed) {
-        free(b->s);
-        return NULL;
-    }
-    if (!b->s) sb_addn(b, "", 0);
-    return b->failed ? NULL : b->s;
-}
-
-/* ---- labels: a value as compact flow YAML ---- */
-
-static bool parse_number(const char *text, double *out)
-{
-    char *end;
-    if (!text[0]) return false;
-    double d = strtod(text, &end);
-    if (*end != '\0' || !isfinite(d)) return false;
-    *out = d;
-    return true;
-}
-
-/* Whether a string read as plain flow YAML would become something else. */
-static bool needs_quotes(const char *t)
-{
-    double d;
-    static const char *const words[] = {"true", "false", "null",  "~",    "yes",  "no",   "on",
-                                        "off",  "True",  "False", "Null", "NULL", "TRUE", "FALSE"};
-    if (!t[0] || parse_number(t, &d)) return true;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcmp(t, words[i]) == 0) return true;
-    if (strpbrk(t, ",[]{}#&*!|>'\"%@`\n\t") || strstr(t, ": ") || t[strlen(t) - 1] == ':')
-        return true;
-    if (t[0] == ' ' || t[strlen(t) - 1] == ' ' || t[0] == '-' || t[0] == '?') return true;
-    return false;
-}
-
-static void flow_label(struct sbuf *b, const struct amx_node *n)
-{
-    switch (n->kind) {
-    case AMX_NODE_SCALAR:
-        if (n->quoted && needs_quotes(n->text)) {
-            sb_add(b, "\"");
-            for (const char *c = n->text; *c; c++) {
-                if (*c == '"' || *c == '\\') sb_add(b, "\\");
-                if (*c == '\n')
-                    sb_add(b, "\\n");
-                else
-                    sb_addn(b, c, 1);
-            }
-            sb_add(b, "\"");
-        } else {
-            sb_add(b, n->text);
-        }
-        break;
-    case AMX_NODE_SEQ:
-        sb_add(b, "[");
-        for (size_t i = 0; i < n->n; i++) {
-            if (i) sb_add(b, ", ");
-            flow_label(b, n->items[i]);
-        }
-        sb_add(b, "]");
-        break;
-    case AMX_NODE_MAP:
-        sb_add(b, "{");
-        for (size_t i = 0; i < n->n; i++) {
-            if (i) sb_add(b, ", ");
-            sb_add(b, n->pairs[i].key);
-            sb_add(b, ": ");
-            flow_label(b, n->pairs[i].value);
-        }
-        sb_add(b, "}");
-        break;
-    }
-}
-
-static char *label_of(const struct amx_node *n)
-{
-    struct sbuf b = {0};
-    flow_label(&b, n);
-    return sb_take(&b);
-}
-
-/* Two values of a value axis are the same when they are structurally equal or
- * are both plain numbers of equal value (so `exclude` may write 1e-2 for 0.01). */
-static bool same_value(const struct amx_node *a, const struct amx_node *b)
-{
-    double x, y;
-    if (amx_node_equal(a, b)) return true;
-    return a->kind == AMX_NODE_SCALAR && b->kind == AMX_NODE_SCALAR && !a->quoted && !b->quoted &&
-           parse_number(a->text, &x) && parse_number(b->text, &y) && x == y;
-}
-
-/* ---- the expander ---- */
-
-struct dim {
-    size_t first, count; /* axes [first, first + count) advance together */
-    size_t n_values;
-};
-
-struct excl_pair {
-    size_t axis;
-    bool *match; /* per value of the axis */
-};
-
-struct excl_entry {
-    size_t n;
-    struct excl_pair *pairs;
-};
-
-/* A distinct error and the points it was found in. */
-struct seen_error {
-    struct amx_error e;
-    long axis;       /* the axis whose value it lies in, or -1 */
-    size_t *point;   /* value index per axis of the first point */
-    size_t n_points; /* points that had it */
-};
-
-struct expander {
-    struct amx_experiment *exp;
-    struct amx_node *schema;
-    const char *sweep_file;
-    const struct amx_node ***values; /* per axis: the value nodes */
-    const char **key_file;           /* per axis: the file its key is in */
-    bool *variant;                   /* per axis: a mapping of named variants */
-    size_t n_dims;
-    struct dim *dims;
-    size_t *dim_of; /* per axis */
-    size_t n_excl;
-    struct excl_entry *excl;
-    struct seen_error *seen;
-    size_t n_seen, cap_seen;
-    size_t n_tried;                      /* points bound (not excluded) */
-    const struct amx_node_pair *exclude; /* sweep.exclude, for "no runs left" */
-    bool nomem;
-};
-
-static void note(struct expander *x, const struct amx_error *e, long axis, const size_t *point)
+void sweep_note(struct expander *x, const struct amx_error *e, long axis, const size_t *point)
 {
     for (size_t i = 0; i < x->n_seen; i++) {
         struct amx_error *s = &x->seen[i].e;
@@ -237,22 +66,18 @@ static void note(struct expander *x, const struct amx_error *e, long axis, const
     x->n_seen++;
 }
 
-static void failf(struct expander *x, enum amx_status code, const char *file, int line, int col,
-                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-/* An error of the sweep section itself (not of a point). */
-static void failf(struct expander *x, enum amx_status code, const char *file, int line, int col,
-                  const char *fmt, ...)
+void sweep_fail(struct expander *x, enum amx_status code, const char *file, int line, int col,
+                const char *fmt, ...)
 {
     struct amx_error e;
     va_list ap;
     va_start(ap, fmt);
     amx_vfail(&e, code, file, line, col, fmt, ap);
     va_end(ap);
-    note(x, &e, -1, NULL);
+    sweep_note(x, &e, -1, NULL);
 }
 
-static size_t count_errors(const struct expander *x)
+size_t sweep_count_errors(const struct expander *x)
 {
     return x->n_seen + (x->nomem ? 1 : 0);
 }
@@ -271,266 +96,6 @@ static void describe_point(const struct expander *x, const size_t *point, const 
         if (k < 0) break;
         used += (size_t)k;
     }
-}
-
-static void list_labels(const struct amx_sweep_axis *ax, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t v = 0; v < ax->n_values && used < size; v++) {
-        int k = snprintf(buf + used, size - used, "%s%s", v ? ", " : "", ax->labels[v]);
-        if (k < 0) break;
-        used += (size_t)k;
-    }
-}
-
-static void list_axes(const struct amx_experiment *exp, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t a = 0; a < exp->n_axes && used < size; a++) {
-        int k = snprintf(buf + used, size - used, "%s%s", a ? ", " : "", exp->axes[a].path);
-        if (k < 0) break;
-        used += (size_t)k;
-    }
-}
-
-/* ---- reading the sweep section ---- */
-
-static bool add_axis(struct expander *x, const struct amx_node_pair *pair, const char *file,
-                     int zip_group)
-{
-    struct amx_experiment *exp = x->exp;
-    const struct amx_node *v = pair->value;
-    char msg[AMX_ERROR_MSG_MAX];
-    /* A key added by --set sweep.AXIS carries its value's mark (node.h), and
-     * its file is the override's, not the sweep section's. */
-    const char *kf = pair->line == v->line && pair->col == v->col && v->file ? v->file : file;
-    for (size_t a = 0; a < exp->n_axes; a++)
-        if (strcmp(exp->axes[a].path, pair->key) == 0) {
-            failf(x, AMX_ERR_CONFIG, kf, pair->line, pair->col,
-                  "sweep axis '%s' is given twice (first at line %d)", pair->key,
-                  exp->axes[a].line);
-            return false;
-        }
-    if (strcmp(pair->key, "sweep") == 0 || strncmp(pair->key, "sweep.", 6) == 0) {
-        failf(x, AMX_ERR_CONFIG, kf, pair->line, pair->col,
-              "a sweep axis cannot be a path into sweep ('%s')", pair->key);
-        return false;
-    }
-    if (!sweep_path_check(x->schema, pair->key, msg, sizeof msg)) {
-        failf(x, AMX_ERR_CONFIG, kf, pair->line, pair->col,
-              "sweep axis '%s' is not a path of the experiment: %s", pair->key, msg);
-        return false;
-    }
-    if (v->kind == AMX_NODE_SCALAR || v->n == 0) {
-        failf(x, AMX_ERR_CONFIG, v->file, v->line, v->col,
-              "sweep axis '%s' must be a non-empty list of values or a mapping of named variants%s",
-              pair->key, v->kind == AMX_NODE_SCALAR ? " (write [v] for a single value)" : "");
-        return false;
-    }
-
-    size_t a = exp->n_axes;
-    struct amx_sweep_axis *axes = realloc(exp->axes, (a + 1) * sizeof *axes);
-    if (axes) exp->axes = axes;
-    const struct amx_node ***values = realloc(x->values, (a + 1) * sizeof *values);
-    if (values) x->values = values;
-    bool *variant = realloc(x->variant, (a + 1) * sizeof *variant);
-    if (variant) x->variant = variant;
-    const char **key_file = realloc(x->key_file, (a + 1) * sizeof *key_file);
-    if (key_file) x->key_file = key_file;
-    if (!axes || !values || !variant || !key_file) {
-        x->nomem = true;
-        return false;
-    }
-    struct amx_sweep_axis *ax = &exp->axes[a];
-    memset(ax, 0, sizeof *ax);
-    x->values[a] = NULL;
-    exp->n_axes++; /* from here on, amx_experiment_free frees it */
-    ax->path = malloc(strlen(pair->key) + 1);
-    ax->labels = calloc(v->n, sizeof *ax->labels);
-    x->values[a] = calloc(v->n, sizeof *x->values[a]);
-    if (!ax->path || !ax->labels || !x->values[a]) {
-        x->nomem = true;
-        return false;
-    }
-    strcpy(ax->path, pair->key);
-    ax->line = pair->line;
-    ax->col = pair->col;
-    ax->zip_group = zip_group;
-    ax->n_values = v->n;
-    x->variant[a] = v->kind == AMX_NODE_MAP;
-    x->key_file[a] = kf;
-    for (size_t i = 0; i < v->n; i++) {
-        if (v->kind == AMX_NODE_MAP) {
-            x->values[a][i] = v->pairs[i].value;
-            ax->labels[i] = malloc(strlen(v->pairs[i].key) + 1);
-            if (ax->labels[i]) strcpy(ax->labels[i], v->pairs[i].key);
-        } else {
-            x->values[a][i] = v->items[i];
-            ax->labels[i] = label_of(v->items[i]);
-        }
-        if (!ax->labels[i]) {
-            x->nomem = true;
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool add_dim(struct expander *x, size_t first, size_t count)
-{
-    struct dim *d = realloc(x->dims, (x->n_dims + 1) * sizeof *d);
-    if (!d) {
-        x->nomem = true;
-        return false;
-    }
-    x->dims = d;
-    x->dims[x->n_dims].first = first;
-    x->dims[x->n_dims].count = count;
-    x->dims[x->n_dims].n_values = x->exp->axes[first].n_values;
-    x->n_dims++;
-    return true;
-}
-
-static void read_zip(struct expander *x, const struct amx_node *zip)
-{
-    if (zip->kind != AMX_NODE_SEQ) {
-        failf(x, AMX_ERR_CONFIG, zip->file, zip->line, zip->col,
-              "sweep.zip must be a list of mappings, each of axes that vary together");
-        return;
-    }
-    for (size_t g = 0; g < zip->n; g++) {
-        const struct amx_node *group = zip->items[g];
-        if (group->kind != AMX_NODE_MAP || group->n == 0) {
-            failf(x, AMX_ERR_CONFIG, group->file, group->line, group->col,
-                  "each entry of sweep.zip must be a non-empty mapping of axes that vary together");
-            continue;
-        }
-        size_t first = x->exp->n_axes;
-        bool ok = true;
-        for (size_t i = 0; i < group->n; i++)
-            ok = add_axis(x, &group->pairs[i], group->file, (int)g) && ok;
-        if (!ok) continue;
-        const struct amx_sweep_axis *axes = x->exp->axes;
-        for (size_t a = first + 1; a < x->exp->n_axes; a++)
-            if (axes[a].n_values != axes[first].n_values) {
-                failf(x, AMX_ERR_CONFIG, group->file, group->line, group->col,
-                      "zipped axes must have the same number of values: '%s' has %zu, '%s' has "
-                      "%zu",
-                      axes[first].path, axes[first].n_values, axes[a].path, axes[a].n_values);
-                ok = false;
-                break;
-            }
-        if (ok) add_dim(x, first, x->exp->n_axes - first);
-    }
-}
-
-static long find_axis(const struct amx_experiment *exp, const char *path)
-{
-    for (size_t a = 0; a < exp->n_axes; a++)
-        if (strcmp(exp->axes[a].path, path) == 0) return (long)a;
-    return -1;
-}
-
-static void read_exclude(struct expander *x, const struct amx_node *ex)
-{
-    const struct amx_experiment *exp = x->exp;
-    char buf[600], sugg[300];
-    if (ex->kind != AMX_NODE_SEQ) {
-        failf(x, AMX_ERR_CONFIG, ex->file, ex->line, ex->col,
-              "sweep.exclude must be a list of mappings (axis: value)");
-        return;
-    }
-    x->excl = calloc(ex->n ? ex->n : 1, sizeof *x->excl);
-    if (!x->excl) {
-        x->nomem = true;
-        return;
-    }
-    for (size_t i = 0; i < ex->n; i++) {
-        const struct amx_node *entry = ex->items[i];
-        if (entry->kind != AMX_NODE_MAP || entry->n == 0) {
-            failf(x, AMX_ERR_CONFIG, entry->file, entry->line, entry->col,
-                  "each entry of sweep.exclude must be a non-empty mapping of sweep axes to "
-                  "values");
-            continue;
-        }
-        struct excl_entry *xe = &x->excl[x->n_excl++];
-        xe->pairs = calloc(entry->n, sizeof *xe->pairs);
-        if (!xe->pairs) {
-            x->nomem = true;
-            return;
-        }
-        for (size_t k = 0; k < entry->n; k++) {
-            const struct amx_node_pair *p = &entry->pairs[k];
-            long a = find_axis(exp, p->key);
-            if (a < 0) {
-                const char **cands = malloc((exp->n_axes ? exp->n_axes : 1) * sizeof *cands);
-                sugg[0] = '\0';
-                if (cands) {
-                    for (size_t j = 0; j < exp->n_axes; j++)
-                        cands[j] = exp->axes[j].path;
-                    const char *s = amx_suggest(p->key, cands, exp->n_axes);
-                    if (s) snprintf(sugg, sizeof sugg, " (did you mean '%s'?)", s);
-                    free(cands);
-                }
-                list_axes(exp, buf, sizeof buf);
-                failf(x, AMX_ERR_CONFIG, entry->file, p->line, p->col,
-                      "exclude names '%s', which is not a sweep axis%s; the axes are: %s", p->key,
-                      sugg, exp->n_axes ? buf : "(none)");
-                continue;
-            }
-            const struct amx_sweep_axis *ax = &exp->axes[a];
-            struct excl_pair *xp = &xe->pairs[xe->n];
-            xp->axis = (size_t)a;
-            xp->match = calloc(ax->n_values, sizeof *xp->match);
-            if (!xp->match) {
-                x->nomem = true;
-                return;
-            }
-            xe->n++;
-            bool any = false;
-            for (size_t v = 0; v < ax->n_values; v++) {
-                if (x->variant[a])
-                    xp->match[v] = p->value->kind == AMX_NODE_SCALAR &&
-                                   strcmp(p->value->text, ax->labels[v]) == 0;
-                else
-                    xp->match[v] = same_value(x->values[a][v], p->value);
-                any = any || xp->match[v];
-            }
-            if (!any) {
-                char *label = label_of(p->value);
-                list_labels(ax, buf, sizeof buf);
-                failf(x, AMX_ERR_CONFIG, p->value->file, p->value->line, p->value->col,
-                      "exclude: %s is not a %s of sweep axis '%s' (it has: %s)",
-                      label ? label : "this", x->variant[a] ? "variant" : "value", ax->path, buf);
-                free(label);
-            }
-        }
-    }
-}
-
-static void read_sweep(struct expander *x, const struct amx_node *sweep)
-{
-    const struct amx_node *exclude = NULL;
-    if (sweep->kind == AMX_NODE_SCALAR && !sweep->quoted &&
-        (!sweep->text[0] || strcmp(sweep->text, "~") == 0 || strcmp(sweep->text, "null") == 0))
-        return; /* `sweep:` with nothing: one point */
-    if (sweep->kind != AMX_NODE_MAP) {
-        failf(x, AMX_ERR_CONFIG, sweep->file, sweep->line, sweep->col,
-              "sweep must be a mapping of axes (path: [values] or path: {name: variant})");
-        return;
-    }
-    for (size_t i = 0; i < sweep->n; i++) {
-        const struct amx_node_pair *p = &sweep->pairs[i];
-        if (strcmp(p->key, "zip") == 0)
-            read_zip(x, p->value);
-        else if (strcmp(p->key, "exclude") == 0)
-            exclude = p->value, x->exclude = p;
-        else if (add_axis(x, p, sweep->file, -1))
-            add_dim(x, x->exp->n_axes - 1, 1);
-    }
-    if (count_errors(x) == 0 && exclude) read_exclude(x, exclude);
 }
 
 /* ---- expanding ---- */
@@ -648,7 +213,7 @@ static struct amx_node *point_tree(struct expander *x, const size_t *point)
             if (sweep_set_path(tree, exp->axes[a].path, v, x->key_file[a], exp->axes[a].line,
                                exp->axes[a].col, &e) != AMX_OK) {
                 amx_node_free(tree);
-                note(x, &e, (long)a, point);
+                sweep_note(x, &e, (long)a, point);
                 return NULL;
             }
         }
@@ -704,14 +269,14 @@ static void check_series(struct expander *x, const struct amx_run_config *cfg,
     struct amx_error e;
     long series = exp->n_axes ? 0 : -1;
     if (cfg->report.series[0]) {
-        series = find_axis(exp, cfg->report.series);
+        series = sweep_find_axis(exp, cfg->report.series);
         if (series < 0) {
             const struct amx_node *n = amx_node_get_path(tree, "report.series");
-            list_axes(exp, buf, sizeof buf);
+            sweep_list_axes(exp, buf, sizeof buf);
             amx_fail(&e, AMX_ERR_CONFIG, n ? n->file : exp->file, n ? n->line : 0, n ? n->col : 0,
                      "report.series '%s' is not a sweep axis (%s%s)", cfg->report.series,
                      exp->n_axes ? "the axes are: " : "the experiment has no sweep", buf);
-            note(x, &e, -1, NULL);
+            sweep_note(x, &e, -1, NULL);
             return;
         }
     }
@@ -724,13 +289,13 @@ static void check_series(struct expander *x, const struct amx_run_config *cfg,
                  "report.baseline '%s' needs a sweep: it names a value of the series axis, and "
                  "the experiment has no sweep",
                  cfg->report.baseline);
-        note(x, &e, -1, NULL);
+        sweep_note(x, &e, -1, NULL);
         return;
     }
     const struct amx_sweep_axis *ax = &exp->axes[series];
     for (size_t v = 0; v < ax->n_values; v++)
         if (strcmp(ax->labels[v], cfg->report.baseline) == 0) return;
-    list_labels(ax, buf, sizeof buf);
+    sweep_list_labels(ax, buf, sizeof buf);
     const char *s =
         amx_suggest(cfg->report.baseline, (const char *const *)ax->labels, ax->n_values);
     char sugg[300] = "";
@@ -738,7 +303,7 @@ static void check_series(struct expander *x, const struct amx_run_config *cfg,
     amx_fail(&e, AMX_ERR_CONFIG, file, line, col,
              "report.baseline '%s' is not a value of the series axis %s (its values: %s)%s",
              cfg->report.baseline, ax->path, buf, sugg);
-    note(x, &e, -1, NULL);
+    sweep_note(x, &e, -1, NULL);
 }
 
 /* The axis values of point p (mixed radix, the last dimension fastest). */
@@ -757,7 +322,7 @@ static void point_at(const struct expander *x, size_t p, size_t *point)
 static long long given_repeats(const struct amx_node *v)
 {
     double d;
-    if (!v || v->kind != AMX_NODE_SCALAR || v->quoted || !parse_number(v->text, &d)) return 0;
+    if (!v || v->kind != AMX_NODE_SCALAR || v->quoted || !sweep_parse_number(v->text, &d)) return 0;
     return d >= 1 && d <= 1e15 && d == floor(d) ? (long long)d : 0;
 }
 
@@ -778,18 +343,18 @@ static bool check_run_count(struct expander *x, size_t total, size_t *point)
     if (repeats < 1) repeats = 1; /* absent or invalid: binding says which */
     if ((double)points * (double)repeats <= MAX_RUNS) return true;
     if (repeats > 1) {
-        failf(x, AMX_ERR_CONFIG, rep->file, rep->line, rep->col,
-              "the experiment has %.0f runs (%zu sweep point%s x %lld repeats), more than the "
-              "limit of %d; expected at most %d: lower repeats or split the experiment",
-              (double)points * (double)repeats, points, points == 1 ? "" : "s", repeats, MAX_RUNS,
-              MAX_RUNS);
+        sweep_fail(x, AMX_ERR_CONFIG, rep->file, rep->line, rep->col,
+                   "the experiment has %.0f runs (%zu sweep point%s x %lld repeats), more than the "
+                   "limit of %d; expected at most %d: lower repeats or split the experiment",
+                   (double)points * (double)repeats, points, points == 1 ? "" : "s", repeats,
+                   MAX_RUNS, MAX_RUNS);
     } else {
         const struct amx_node_pair *sw = amx_node_map_pair(exp->root, "sweep");
-        failf(x, AMX_ERR_CONFIG, sw ? exp->root->file : exp->file, sw ? sw->line : 0,
-              sw ? sw->col : 0,
-              "the sweep has %zu points, more than the limit of %d runs; expected at most %d: "
-              "split the experiment",
-              points, MAX_RUNS, MAX_RUNS);
+        sweep_fail(x, AMX_ERR_CONFIG, sw ? exp->root->file : exp->file, sw ? sw->line : 0,
+                   sw ? sw->col : 0,
+                   "the sweep has %zu points, more than the limit of %d runs; expected at most %d: "
+                   "split the experiment",
+                   points, MAX_RUNS, MAX_RUNS);
     }
     return false;
 }
@@ -800,9 +365,9 @@ static void expand_points(struct expander *x)
     size_t total = 1;
     for (size_t d = 0; d < x->n_dims; d++) {
         if (total > MAX_POINTS / x->dims[d].n_values) {
-            failf(x, AMX_ERR_CONFIG, x->key_file[x->dims[d].first],
-                  exp->axes[x->dims[d].first].line, exp->axes[x->dims[d].first].col,
-                  "the sweep has more than %d points; split the experiment", MAX_POINTS);
+            sweep_fail(x, AMX_ERR_CONFIG, x->key_file[x->dims[d].first],
+                       exp->axes[x->dims[d].first].line, exp->axes[x->dims[d].first].col,
+                       "the sweep has more than %d points; split the experiment", MAX_POINTS);
             return;
         }
         total *= x->dims[d].n_values;
@@ -825,8 +390,8 @@ static void expand_points(struct expander *x)
         memset(cfg, 0, sizeof *cfg);
         if (amx_config_bind(tree, cfg, &errs) != AMX_OK) {
             for (size_t i = 0; i < errs.n; i++)
-                note(x, &errs.items[i], attribute(x, &errs.items[i], point, tree), point);
-            if (errs.n == 0) failf(x, AMX_ERR_CONFIG, exp->file, 0, 0, "invalid experiment");
+                sweep_note(x, &errs.items[i], attribute(x, &errs.items[i], point, tree), point);
+            if (errs.n == 0) sweep_fail(x, AMX_ERR_CONFIG, exp->file, 0, 0, "invalid experiment");
             amx_errlist_free(&errs);
             amx_node_free(tree);
             continue;
@@ -844,16 +409,16 @@ static void expand_points(struct expander *x)
         if (exp->n_runs + (size_t)(last - first) > MAX_RUNS) {
             const struct amx_node *rep = amx_node_map_get(tree, "repeats");
             const struct amx_node_pair *sw = amx_node_map_pair(exp->root, "sweep");
-            failf(x, AMX_ERR_CONFIG, rep ? rep->file : exp->root->file,
-                  rep  ? rep->line
-                  : sw ? sw->line
-                       : 0,
-                  rep  ? rep->col
-                  : sw ? sw->col
-                       : 0,
-                  "%d repeat%s of this sweep point make more than %d runs (%zu before it); "
-                  "expected at most %d in all: lower repeats or split the experiment",
-                  last - first, last - first == 1 ? "" : "s", MAX_RUNS, exp->n_runs, MAX_RUNS);
+            sweep_fail(x, AMX_ERR_CONFIG, rep ? rep->file : exp->root->file,
+                       rep  ? rep->line
+                       : sw ? sw->line
+                            : 0,
+                       rep  ? rep->col
+                       : sw ? sw->col
+                            : 0,
+                       "%d repeat%s of this sweep point make more than %d runs (%zu before it); "
+                       "expected at most %d in all: lower repeats or split the experiment",
+                       last - first, last - first == 1 ? "" : "s", MAX_RUNS, exp->n_runs, MAX_RUNS);
             amx_node_free(tree);
             goto done;
         }
@@ -913,10 +478,11 @@ static void check_duplicates(struct expander *x)
         describe_point(x, a->value, differ, da, sizeof da);
         describe_point(x, b->value, differ, db, sizeof db);
         const struct amx_node *at = first >= 0 ? x->values[first][b->value[first]] : NULL;
-        failf(x, AMX_ERR_CONFIG, at ? at->file : exp->file, at ? at->line : 0, at ? at->col : 0,
-              "sweep points %s and %s give the same run: each sweep value must change what "
-              "is computed (data, network, pretrain, finetune or seed)",
-              da, db);
+        sweep_fail(x, AMX_ERR_CONFIG, at ? at->file : exp->file, at ? at->line : 0,
+                   at ? at->col : 0,
+                   "sweep points %s and %s give the same run: each sweep value must change what "
+                   "is computed (data, network, pretrain, finetune or seed)",
+                   da, db);
     }
 done:
     free(differ);
@@ -978,7 +544,6 @@ static void expander_free(struct expander *x)
     for (size_t i = 0; i < x->n_seen; i++)
         free(x->seen[i].point);
     free(x->seen);
-    amx_node_free(x->schema);
 }
 
 /* Every point excluded: nothing would run, and the results folder would be
@@ -995,196 +560,26 @@ static void no_runs(struct expander *x)
                            ? at->value->file
                            : x->sweep_file;
     if (at)
-        failf(x, AMX_ERR_CONFIG, file, at->line, at->col,
-              "sweep.exclude removes every point of the sweep (all %zu), so there is no run; "
-              "expected an experiment of at least one run",
-              total);
+        sweep_fail(x, AMX_ERR_CONFIG, file, at->line, at->col,
+                   "sweep.exclude removes every point of the sweep (all %zu), so there is no run; "
+                   "expected an experiment of at least one run",
+                   total);
     else
-        failf(x, AMX_ERR_CONFIG, exp->file, 1, 1, "the experiment has no run");
+        sweep_fail(x, AMX_ERR_CONFIG, exp->file, 1, 1, "the experiment has no run");
 }
 
-/* Expands exp->root into axes and runs; the first error's code, or AMX_OK. */
-static enum amx_status expand(struct amx_experiment *exp, struct amx_errlist *errs)
+enum amx_status sweep_expand(struct amx_experiment *exp, struct amx_errlist *errs)
 {
     struct expander x = {0};
     x.exp = exp;
-    x.schema = sweep_schema_new();
-    x.nomem = !x.schema; /* no path could be checked: nothing is expanded */
     const struct amx_node *sweep = amx_node_map_get(exp->root, "sweep");
     x.sweep_file = sweep && sweep->file ? sweep->file : exp->file;
-    if (sweep && !x.nomem) read_sweep(&x, sweep);
-    if (count_errors(&x) == 0) expand_points(&x);
-    if (count_errors(&x) == 0 && exp->n_runs == 0) no_runs(&x);
-    if (count_errors(&x) == 0) check_duplicates(&x);
+    if (sweep) sweep_read(&x, sweep);
+    if (sweep_count_errors(&x) == 0) expand_points(&x);
+    if (sweep_count_errors(&x) == 0 && exp->n_runs == 0) no_runs(&x);
+    if (sweep_count_errors(&x) == 0) check_duplicates(&x);
     enum amx_status st = x.nomem ? AMX_ERR_NOMEM : x.n_seen ? x.seen[0].e.code : AMX_OK;
     report_errors(&x, errs);
     expander_free(&x);
     return st;
-}
-
-/* ---- loading ---- */
-
-static char *copy_string(const char *s)
-{
-    char *c = malloc(strlen(s) + 1);
-    if (c) strcpy(c, s);
-    return c;
-}
-
-static enum amx_status nomem(struct amx_errlist *errs, const char *file)
-{
-    struct amx_error e;
-    amx_fail(&e, AMX_ERR_NOMEM, file, 0, 0, "out of memory");
-    amx_errlist_add(errs, &e);
-    return AMX_ERR_NOMEM;
-}
-
-/* The sweep axis (key of `sweep`, or of one of its zip groups) that path is
- * or lies under, or NULL. */
-static const struct amx_node_pair *swept_by(const struct amx_node *root, const char *path,
-                                            size_t plen)
-{
-    const struct amx_node *sweep = amx_node_map_get(root, "sweep");
-    if (!sweep || sweep->kind != AMX_NODE_MAP) return NULL;
-    for (size_t i = 0; i < sweep->n; i++) {
-        const struct amx_node_pair *p = &sweep->pairs[i];
-        const struct amx_node *group = NULL;
-        if (strcmp(p->key, "exclude") == 0) continue;
-        if (strcmp(p->key, "zip") == 0) {
-            if (p->value->kind != AMX_NODE_SEQ) continue;
-            for (size_t g = 0; g < p->value->n; g++) {
-                group = p->value->items[g];
-                if (group->kind != AMX_NODE_MAP) continue;
-                for (size_t k = 0; k < group->n; k++) {
-                    size_t al = strlen(group->pairs[k].key);
-                    if (plen >= al && strncmp(path, group->pairs[k].key, al) == 0 &&
-                        (plen == al || path[al] == '.'))
-                        return &group->pairs[k];
-                }
-            }
-            continue;
-        }
-        size_t al = strlen(p->key);
-        if (plen >= al && strncmp(path, p->key, al) == 0 && (plen == al || path[al] == '.'))
-            return p;
-    }
-    return NULL;
-}
-
-/* Takes ownership of root (NULL when parsing failed, with err filled). */
-static enum amx_status load(const char *name, enum amx_status parsed, struct amx_node *root,
-                            const struct amx_error *parse_err, const char *const *overrides,
-                            size_t n_overrides, struct amx_experiment **out,
-                            struct amx_errlist *errs)
-{
-    *out = NULL;
-    if (parsed != AMX_OK) {
-        amx_node_free(root);
-        amx_errlist_add(errs, parse_err);
-        return parsed;
-    }
-    struct amx_experiment *exp = calloc(1, sizeof *exp);
-    if (!exp) {
-        amx_node_free(root);
-        return nomem(errs, name);
-    }
-    exp->root = root;
-    exp->file = copy_string(name);
-    exp->overrides = calloc(n_overrides ? n_overrides : 1, sizeof *exp->overrides);
-    if (!exp->file || !exp->overrides) {
-        amx_experiment_free(exp);
-        return nomem(errs, name);
-    }
-    enum amx_status st = AMX_OK;
-    if (root->kind != AMX_NODE_MAP) {
-        struct amx_error e;
-        st = amx_fail(&e, AMX_ERR_CONFIG, root->file, root->line, root->col,
-                      "an experiment must be a mapping of keys (name, network, finetune, ...)");
-        amx_errlist_add(errs, &e);
-    }
-    for (size_t i = 0; i < n_overrides && st == AMX_OK; i++) {
-        exp->overrides[i] = copy_string(overrides[i]);
-        if (!exp->overrides[i]) {
-            amx_experiment_free(exp);
-            return nomem(errs, name);
-        }
-        exp->n_overrides++;
-    }
-    /* every override is tried, so one invocation reports all bad ones */
-    for (size_t i = 0; i < n_overrides && root->kind == AMX_NODE_MAP; i++) {
-        struct amx_error e;
-        enum amx_status s = amx_override_apply(root, overrides[i], &e);
-        if (s != AMX_OK) {
-            amx_errlist_add(errs, &e);
-            if (st == AMX_OK) st = s;
-        }
-    }
-    /* an override of a swept value would be overwritten by every point:
-     * refuse it rather than drop it silently */
-    for (size_t i = 0; i < n_overrides && st == AMX_OK; i++) {
-        const char *eq = strchr(overrides[i], '=');
-        size_t plen = eq ? (size_t)(eq - overrides[i]) : strlen(overrides[i]);
-        if (plen >= 6 && strncmp(overrides[i], "sweep.", 6) == 0) continue;
-        if (plen == 5 && strncmp(overrides[i], "sweep", 5) == 0) continue;
-        const struct amx_node_pair *axis = swept_by(root, overrides[i], plen);
-        if (axis) {
-            struct amx_error e;
-            st = amx_fail(&e, AMX_ERR_CONFIG, axis->value->file, axis->line, axis->col,
-                          "--set %.*s: this value is set by the sweep axis '%s' (here) in every "
-                          "run, so the override would be lost; change the axis instead, e.g. "
-                          "--set 'sweep.%s=...'",
-                          (int)plen, overrides[i], axis->key, axis->key);
-            amx_errlist_add(errs, &e);
-        }
-    }
-    if (st == AMX_OK) st = expand(exp, errs);
-    if (st != AMX_OK) {
-        amx_experiment_free(exp);
-        return st;
-    }
-    *out = exp;
-    return AMX_OK;
-}
-
-enum amx_status amx_experiment_load(const char *path, const char *const *overrides,
-                                    size_t n_overrides, struct amx_experiment **out,
-                                    struct amx_errlist *errs)
-{
-    struct amx_node *root = NULL;
-    struct amx_error e;
-    enum amx_status st = amx_node_parse_file(path, &root, &e);
-    return load(path, st, root, &e, overrides, n_overrides, out, errs);
-}
-
-enum amx_status amx_experiment_load_string(const char *text, size_t len, const char *name,
-                                           const char *const *overrides, size_t n_overrides,
-                                           struct amx_experiment **out, struct amx_errlist *errs)
-{
-    struct amx_node *root = NULL;
-    struct amx_error e;
-    enum amx_status st = amx_node_parse_string(text, len, name, true, &root, &e);
-    return load(name, st, root, &e, overrides, n_overrides, out, errs);
-}
-
-void amx_experiment_free(struct amx_experiment *exp)
-{
-    if (!exp) return;
-    free(exp->file);
-    amx_node_free(exp->root);
-    for (size_t i = 0; i < exp->n_overrides; i++)
-        free(exp->overrides[i]);
-    free(exp->overrides);
-    for (size_t a = 0; a < exp->n_axes; a++) {
-        free(exp->axes[a].path);
-        for (size_t v = 0; v < exp->axes[a].n_values && exp->axes[a].labels; v++)
-            free(exp->axes[a].labels[v]);
-        free(exp->axes[a].labels);
-    }
-    free(exp->axes);
-    for (size_t r = 0; r < exp->n_runs; r++) {
-        free(exp->runs[r].value);
-        amx_node_free(exp->runs[r].tree);
-    }
-    free(exp->runs);
-    free(exp);
 }
