@@ -6,8 +6,8 @@
  * its own objective; every parameter tensor's gradient against central
  * differences of a double-precision forward pass written here, for both
  * losses and every unit type, also for a network with a layer narrower than
- * AMX_NN_SPLIT; CD-k statistics and whole RBM epochs (permutation, noise order,
- * momentum, weight decay, last smaller batch) against a double-precision
+ * AMX_NN_SPLIT, on every matrix-product backend of the build; CD-k statistics and whole RBM epochs
+ * (permutation, noise order, momentum, weight decay, last smaller batch) against a double-precision
  * hand computation replaying the documented stream use; reconstruction
  * error against the same double forward; unrolling against the transposes;
  * and learning: RBM reconstruction error falls over epochs on the 300 real
@@ -669,11 +669,37 @@ static void gradient_check(const int *sizes, int L, const struct gcase *gc, uint
     amx_autoencoder_free(&ae);
 }
 
+#define N_GCASES (sizeof gcases / sizeof gcases[0])
+
+#ifndef AMX_EXPECT_ONEDNN
+#define AMX_EXPECT_ONEDNN 0
+#endif
+
+/* Loop index i of the gradient checks: case i % N_GCASES on backend
+ * i / N_GCASES (blas.c's table). Selects it; false when this build lacks it
+ * (allowed only for onednn in a build without oneDNN). */
+static bool gradient_backend(int i)
+{
+    size_t b = (size_t)i / N_GCASES;
+    const char *name = amx_blas_backend_name(b), *why = amx_blas_backend_unavailable(b);
+    ck_assert_ptr_nonnull(name);
+    if (why) {
+        ck_assert_msg(strcmp(name, "onednn") == 0 && !AMX_EXPECT_ONEDNN, "%s unavailable: %s", name,
+                      why);
+        return false;
+    }
+    struct amx_error err;
+    ck_assert_int_eq(amx_blas_select(name, &err), AMX_OK);
+    amx_blas_set_threads(1);
+    return true;
+}
+
 /* The 6-4-3-2 network: every width is split into two nonempty parts. */
 START_TEST(test_gradient_check)
 {
     const int sizes[4] = {6, 4, 3, 2};
-    gradient_check(sizes, 4, &gcases[_i], (uint32_t)_i);
+    if (!gradient_backend(_i)) return;
+    gradient_check(sizes, 4, &gcases[_i % N_GCASES], (uint32_t)(_i % N_GCASES));
 }
 END_TEST
 
@@ -686,7 +712,8 @@ START_TEST(test_gradient_check_narrow)
 {
     const int sizes[3] = {5, 3, 1};
     ck_assert_int_lt(sizes[2], AMX_NN_SPLIT);
-    gradient_check(sizes, 3, &gcases[_i], 50 + (uint32_t)_i);
+    if (!gradient_backend(_i)) return;
+    gradient_check(sizes, 3, &gcases[_i % N_GCASES], 50 + (uint32_t)(_i % N_GCASES));
 }
 END_TEST
 
@@ -1658,8 +1685,10 @@ static Suite *nn_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("autoencoder");
-    tcase_add_loop_test(tc, test_gradient_check, 0, (int)(sizeof gcases / sizeof gcases[0]));
-    tcase_add_loop_test(tc, test_gradient_check_narrow, 0, (int)(sizeof gcases / sizeof gcases[0]));
+    /* every case on every backend of the table */
+    const int n_grad = (int)(N_GCASES * amx_blas_backend_count());
+    tcase_add_loop_test(tc, test_gradient_check, 0, n_grad);
+    tcase_add_loop_test(tc, test_gradient_check_narrow, 0, n_grad);
     tcase_add_test(tc, test_cross_entropy_needs_logistic);
     tcase_add_test(tc, test_autoencoder_layout);
     tcase_add_test(tc, test_autoencoder_init_errors);

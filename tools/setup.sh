@@ -83,11 +83,13 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# Debian packages: build tools, the libraries of DESIGN.md section 3, the
-# reference PCG for the tests, gnuplot for figures, and npm for the data.
+# Debian packages: build tools, the libraries of DESIGN.md section 3 (oneDNN,
+# libdnnl-dev, for the onednn backend: optional in the build, always installed
+# here; ocl-icd-opencl-dev, only recommended by it, is what its CMake package
+# asks for), the reference PCG for the tests, gnuplot for figures, and npm for the data.
 packages=(build-essential g++ cmake pkg-config git ca-certificates curl
     libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev libpng-dev
-    libpcg-cpp-dev gnuplot-nox)
+    libdnnl-dev ocl-icd-opencl-dev libpcg-cpp-dev gnuplot-nox)
 [ "$do_data" = 1 ] && packages+=(npm)
 [ "$dev" = 1 ] && packages+=(clang-format python3-numpy)
 # Slurm 22.05 (slurmctld, slurmd, the clients) and munge, Debian 12's; the

@@ -89,16 +89,59 @@ struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an auto
 /* ------------------------------------------------------------------------ */
 /* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
 
-/* The BLAS library as it describes itself, for --version and manifests. */
+/* OpenBLAS as it describes itself, for --version and manifests (whatever
+ * backend is selected: OpenBLAS is always linked). */
 const char *amx_blas_config(void);   /* openblas_get_config() */
 const char *amx_blas_corename(void); /* the kernel in use: "SkylakeX", "Haswell", ... */
+
+/* Backends: amx_gemm goes to one of a table of implementations (blas.c),
+ * "openblas" (cblas_sgemm, the default) or "onednn" (oneDNN matmul
+ * primitives, blas_onednn.c, in a build configured with it). The choice is
+ * process-wide and is made once, before any thread computes (the command
+ * line does it, from --backend or ADAMIX_BACKEND); it is provenance, like
+ * the OpenBLAS kernel: results are bit-identical for the same build, backend,
+ * kernel and threads per product, and differ in the last bits otherwise.
+ * docs/backends.md says what each records and guarantees. */
+size_t amx_blas_backend_count(void);
+const char *amx_blas_backend_name(size_t i); /* table order; NULL past the end */
+/* NULL when backend i can be selected in this build on this machine, else
+ * why not (a sentence naming what is missing). */
+const char *amx_blas_backend_unavailable(size_t i);
+/* Selects the backend named `name` for every later amx_gemm. AMX_ERR_USAGE,
+ * the message naming the choices, for an unknown or unavailable name; the
+ * selection is then unchanged. */
+enum amx_status amx_blas_select(const char *name, struct amx_error *err);
+const char *amx_blas_backend(void);         /* the selected backend's name */
+const char *amx_blas_backend_version(void); /* "OpenBLAS 0.3.21", "oneDNN 2.6.3" */
+/* The instruction set the backend dispatches to: OpenBLAS's kernel (as
+ * amx_blas_corename), or oneDNN's effective ISA ("avx512_core_bf16"). */
+const char *amx_blas_backend_isa(void);
+/* The implementations this process's products have run on, comma-separated
+ * in order of first use: "cblas_sgemm" for openblas; oneDNN's
+ * implementation names ("brg:avx512_core, gemm:jit"). Also says when a
+ * product could not be computed by the backend and was computed by
+ * cblas_sgemm instead (oneDNN out of memory): "..., cblas_sgemm (fallback,
+ * 3 products: why)". "" before the first product. */
+void amx_blas_backend_impls(char *buf, size_t size);
+/* oneDNN primitives created so far by this process (0 for openblas): a
+ * product's primitive is made the first time its shape is seen and reused
+ * afterwards, so this stops growing after a run's first steps. */
+size_t amx_blas_backend_primitives(void);
+
+/* Threads per product: amx_blas_set_threads(n) sets OpenBLAS's count and the
+ * OpenMP threads of every oneDNN product, applied by each calling thread
+ * before its next product (a worker whose own threads split a step asks for
+ * 1, so that neither library adds threads of its own). amx_blas_threads() is
+ * OpenBLAS's count, amx_blas_backend_threads() the selected backend's. */
 int amx_blas_threads(void);
+int amx_blas_backend_threads(void);
 void amx_blas_set_threads(int n);
 
 /* C = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T by flag.
  * C: M x N (ldc >= N); op(A): M x K, so A is M x K (lda >= K) or, transposed,
  * K x M (lda >= M); op(B): K x N, so B is K x N (ldb >= N) or N x K
- * (ldb >= K). With beta == 0, C is not read (may hold anything). */
+ * (ldb >= K). With beta == 0, C is not read (may hold anything). M, N >= 1,
+ * K >= 0. Computed by the selected backend. */
 void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 /* Same contract, naive loops accumulating in double: the tests' reference. */

@@ -48,6 +48,9 @@ static const char usage_text[] =
     "      --rerun-failed    rerun only runs whose last attempt failed\n"
     "      --fail-fast       stop at the first failed run (default: keep going)\n"
     "      --save-weights    write each run's weights.npz (= --set output.weights=true)\n"
+    "      --backend NAME    matrix products: openblas (the default) or onednn, when\n"
+    "                        built in (--version lists them); also ADAMIX_BACKEND.\n"
+    "                        Provenance, not part of the run id (docs/backends.md)\n"
     "  -q, --quiet           no progress display (default when stdout is not a terminal)\n"
     "  -h, --help            this text\n"
     "  -V, --version         version, commit and BLAS\n"
@@ -72,6 +75,29 @@ static void print_version(void)
     printf("compiler: %s\n", amx_compiler());
     printf("BLAS: %s; core %s; %d thread%s\n", amx_blas_config(), amx_blas_corename(),
            amx_blas_threads(), amx_blas_threads() == 1 ? "" : "s");
+    int bt = amx_blas_backend_threads();
+    printf("backend: %s (%s; ISA %s; %d thread%s per product)\n", amx_blas_backend(),
+           amx_blas_backend_version(), amx_blas_backend_isa(), bt, bt == 1 ? "" : "s");
+    for (size_t i = 0; i < amx_blas_backend_count(); i++) {
+        const char *why = amx_blas_backend_unavailable(i);
+        printf("  %-9s %s\n", amx_blas_backend_name(i), why ? why : "available");
+    }
+}
+
+/* --backend, else ADAMIX_BACKEND, else the table's default; a name that is
+ * unknown or not built in is a usage error naming the choices. */
+static int select_backend(const char *name)
+{
+    const char *from = "--backend";
+    if (!name) {
+        name = getenv("ADAMIX_BACKEND");
+        from = "ADAMIX_BACKEND";
+        if (!name || !*name) return 0;
+    }
+    struct amx_error err;
+    if (amx_blas_select(name, &err) == AMX_OK) return 0;
+    fprintf(stderr, "adamix-run: error: %s: %s\n(try adamix-run --help)\n", from, err.msg);
+    return 2;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -127,6 +153,8 @@ int main(int argc, char **argv)
 static int dispatch(int argc, char **argv, struct options *opts)
 {
     struct options o = *opts;
+    /* one option a line */
+    /* clang-format off */
     static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
                                              {"jobs", required_argument, 0, 'j'},
                                              {"set", required_argument, 0, 's'},
@@ -143,9 +171,12 @@ static int dispatch(int argc, char **argv, struct options *opts)
                                              {"rtol", required_argument, 0, 8},
                                              {"json", no_argument, 0, 9},
                                              {"save-weights", no_argument, 0, 10},
+                                             {"backend", required_argument, 0, 11},
                                              {0, 0, 0, 0}};
+    /* clang-format on */
     int c;
-    bool shard_given = false;
+    bool shard_given = false, version = false;
+    const char *backend = NULL;
     while ((c = getopt_long(argc, argv, "o:j:s:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -203,6 +234,9 @@ static int dispatch(int argc, char **argv, struct options *opts)
         case 10:
             o.overrides[o.n_overrides++] = "output.weights=true";
             break;
+        case 11:
+            backend = optarg;
+            break;
         case 'q':
             o.quiet = true;
             break;
@@ -210,12 +244,18 @@ static int dispatch(int argc, char **argv, struct options *opts)
             fputs(usage_text, stdout);
             return 0;
         case 'V':
-            print_version();
-            return 0;
+            version = true; /* printed once the backend is chosen */
+            break;
         default:
             fputs(usage_text, stderr);
             return 2;
         }
+    }
+    int brc = select_backend(backend);
+    if (brc) return brc;
+    if (version) {
+        print_version();
+        return 0;
     }
     if (o.force && o.rerun_failed)
         return usage_error("%s", "--force and --rerun-failed exclude each other");

@@ -1,10 +1,16 @@
-/* Matrix products: the one place of the program that calls BLAS
- * (cblas_sgemm, row-major, transposes by flag, never by a transposed copy),
- * and a naive reference with the same contract that the tests compare
- * against. Nothing else: elementwise passes live with their kernels. */
-#include "adamix/nn.h"
+/* Matrix products: the table of backends behind amx_gemm, the OpenBLAS one
+ * (cblas_sgemm, row-major, transposes by flag, never by a transposed copy;
+ * this file is the one that includes cblas.h), and a naive reference with
+ * the same contract that the tests compare every backend against. The oneDNN
+ * backend is in blas_onednn.c. Nothing else: elementwise passes live with
+ * their kernels, and which backend a run uses is the command line's choice
+ * (amx_blas_select), made once per process. */
+#include "internal.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Declared by OpenBLAS's cblas.h on Debian; repeated in case another cblas.h is
  * found first. */
@@ -23,21 +29,170 @@ const char *amx_blas_corename(void)
     return openblas_get_corename();
 }
 
+void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                            int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ---- the OpenBLAS backend ------------------------------------------------ */
+
+static const char *openblas_unavailable(void)
+{
+    return NULL; /* always linked */
+}
+
+/* "OpenBLAS 0.3.21": the first two words of the library's own description
+ * (the library loaded, not the header compiled against). */
+static const char *openblas_version(void)
+{
+    static char v[64];
+    if (!v[0]) {
+        const char *c = openblas_get_config();
+        size_t n = 0;
+        for (int words = 0; c[n] && n < sizeof v - 1; n++)
+            if (c[n] == ' ' && ++words == 2) break;
+        memcpy(v, c, n);
+        v[n] = '\0';
+    }
+    return v;
+}
+
+static void openblas_impls(char *buf, size_t size)
+{
+    snprintf(buf, size, "cblas_sgemm");
+}
+
+static size_t openblas_primitives(void)
+{
+    return 0;
+}
+
+static const struct amx_blas_backend openblas = {
+    .name = "openblas",
+    .unavailable = openblas_unavailable,
+    .version = openblas_version,
+    .isa = amx_blas_corename,
+    .impls = openblas_impls,
+    .primitives = openblas_primitives,
+    .threads = openblas_get_num_threads,
+    .set_threads = openblas_set_num_threads,
+    .gemm = amx_blas_openblas_gemm,
+};
+
+/* ---- the table ----------------------------------------------------------- */
+
+/* The first entry is the default. Every list of backends (messages, --help's
+ * choices, the tests' loops) is read from here. */
+static const struct amx_blas_backend *const backends[] = {&openblas, &amx_blas_onednn};
+#define N_BACKENDS (sizeof backends / sizeof *backends)
+
+/* Set before any thread computes; atomic so that a late reader sees a whole
+ * pointer. */
+static const struct amx_blas_backend *_Atomic selected = &openblas;
+
+static const struct amx_blas_backend *current(void)
+{
+    return atomic_load_explicit(&selected, memory_order_relaxed);
+}
+
+size_t amx_blas_backend_count(void)
+{
+    return N_BACKENDS;
+}
+
+const char *amx_blas_backend_name(size_t i)
+{
+    return i < N_BACKENDS ? backends[i]->name : NULL;
+}
+
+const char *amx_blas_backend_unavailable(size_t i)
+{
+    return i < N_BACKENDS ? backends[i]->unavailable() : "no such backend";
+}
+
+/* "a, b or c" of the backends usable here (available only) or of all. */
+static void list_names(char *buf, size_t size, bool available_only)
+{
+    size_t n = 0, k = 0, count = 0;
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (!available_only || !backends[i]->unavailable()) count++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_BACKENDS && n < size; i++) {
+        if (available_only && backends[i]->unavailable()) continue;
+        const char *sep = k == 0 ? "" : k + 1 == count ? " or " : ", ";
+        int w = snprintf(buf + n, size - n, "%s%s", sep, backends[i]->name);
+        if (w < 0) break;
+        n += (size_t)w;
+        k++;
+    }
+}
+
+enum amx_status amx_blas_select(const char *name, struct amx_error *err)
+{
+    char all[128], usable[128];
+    list_names(all, sizeof all, false);
+    list_names(usable, sizeof usable, true);
+    for (size_t i = 0; i < N_BACKENDS; i++) {
+        if (strcmp(name, backends[i]->name) != 0) continue;
+        const char *why = backends[i]->unavailable();
+        if (why)
+            return amx_fail(err, AMX_ERR_USAGE, NULL, 0, 0,
+                            "backend '%s' is not available: %s; choose %s", name, why, usable);
+        atomic_store_explicit(&selected, backends[i], memory_order_relaxed);
+        return AMX_OK;
+    }
+    return amx_fail(err, AMX_ERR_USAGE, NULL, 0, 0, "unknown backend '%s': expected %s", name, all);
+}
+
+const char *amx_blas_backend(void)
+{
+    return current()->name;
+}
+
+const char *amx_blas_backend_version(void)
+{
+    return current()->version();
+}
+
+const char *amx_blas_backend_isa(void)
+{
+    return current()->isa();
+}
+
+void amx_blas_backend_impls(char *buf, size_t size)
+{
+    if (size == 0) return;
+    current()->impls(buf, size);
+}
+
+size_t amx_blas_backend_primitives(void)
+{
+    return current()->primitives();
+}
+
 int amx_blas_threads(void)
 {
     return openblas_get_num_threads();
 }
 
+int amx_blas_backend_threads(void)
+{
+    return current()->threads();
+}
+
 void amx_blas_set_threads(int n)
 {
-    openblas_set_num_threads(n);
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (!backends[i]->unavailable()) backends[i]->set_threads(n);
 }
 
 void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)
 {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    current()->gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* C[i][j] = alpha * sum_k op(A)[i][k] op(B)[k][j] + beta * C[i][j], where

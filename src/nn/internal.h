@@ -110,6 +110,30 @@ static inline float amx_nn_log1pf_unit(float e)
     return 2.0f * s * p;
 }
 
+/* ---- matrix-product backends (blas.c's table) ------------------------------ */
+
+/* One backend: amx_gemm's contract (nn.h) and what it says about itself. */
+struct amx_blas_backend {
+    const char *name;
+    const char *(*unavailable)(void); /* NULL when usable, else why not */
+    const char *(*version)(void);
+    const char *(*isa)(void);
+    void (*impls)(char *buf, size_t size);
+    size_t (*primitives)(void);
+    int (*threads)(void);
+    void (*set_threads)(int n);
+    void (*gemm)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+};
+
+/* blas_onednn.c; its unavailable() says so in a build without oneDNN. */
+extern const struct amx_blas_backend amx_blas_onednn;
+
+/* cblas_sgemm itself, for a backend that cannot compute a product (blas.c). */
+void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                            int ldc);
+
 /* ---- the thread pool ------------------------------------------------------ */
 
 /* n ranks: the calling thread is rank 0, n - 1 persistent threads the others.

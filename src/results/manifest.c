@@ -89,6 +89,12 @@ enum amx_status amx_results_write_manifest(const struct amx_experiment *exp,
     json_object_set_new(m, "blas", json_string(amx_blas_config()));
     json_object_set_new(m, "blas_core", json_string(amx_blas_corename()));
     json_object_set_new(m, "blas_threads_per_worker", json_integer(1));
+    /* the matrix-product backend the workers use (provenance, not identity;
+     * the implementations each run's products ran on are in its
+     * summary.json: this process makes no product) */
+    json_object_set_new(m, "backend", json_string(amx_blas_backend()));
+    json_object_set_new(m, "backend_version", json_string(amx_blas_backend_version()));
+    json_object_set_new(m, "backend_isa", json_string(amx_blas_backend_isa()));
     json_object_set_new(m, "threads_per_task",
                         json_string("1, or up to 2 for a task that is the only one ready (the "
                                     "results do not depend on it)"));

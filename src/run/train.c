@@ -279,6 +279,15 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     /* the kernel the numbers were computed on: another one changes the last
      * bits (provenance, not identity) */
     json_object_set_new(root, "blas_core", json_string(amx_blas_corename()));
+    /* and the backend that computed the products (docs/backends.md): its
+     * version, the ISA it dispatched to, the implementations this worker's
+     * products ran on */
+    char impls[640];
+    amx_blas_backend_impls(impls, sizeof impls);
+    json_object_set_new(root, "backend", json_string(amx_blas_backend()));
+    json_object_set_new(root, "backend_version", json_string(amx_blas_backend_version()));
+    json_object_set_new(root, "backend_isa", json_string(amx_blas_backend_isa()));
+    json_object_set_new(root, "backend_impl", json_string(impls));
     json_object_set_new(root, "seconds", json_real(o->seconds));
     json_object_set_new(root, "pretrain_seconds", json_real(o->pretrain_seconds));
     json_object_set_new(root, "finetune_seconds", json_real(o->finetune_seconds));

@@ -6,11 +6,18 @@ _adamix_run() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     local opts="--out --jobs --cache --set --shard --dry-run --print-config --force
-        --rerun-failed --fail-fast --save-weights --quiet --help --version --rtol --json"
+        --rerun-failed --fail-fast --save-weights --backend --quiet --help --version --rtol --json"
     local cmds="validate report merge compare"
     case "$prev" in
     -o | --out | --cache)
         COMPREPLY=($(compgen -d -- "$cur"))
+        return
+        ;;
+    --backend)
+        # the backends of `adamix-run --version` (those built in), else the table's names
+        local names
+        names=$("${COMP_WORDS[0]}" --version 2>/dev/null | awk '/^  [a-z]+ +available$/ {print $1}')
+        COMPREPLY=($(compgen -W "${names:-openblas onednn}" -- "$cur"))
         return
         ;;
     -j | --jobs | --shard | --rtol | -s | --set)
