@@ -11,9 +11,11 @@
  * onednn backend available (AMX_EXPECT_ONEDNN from CMake), one without it
  * must refuse it with a message saying why. The whole-network gradient check
  * on each backend is in check_nn.c. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "adamix/nn.h"
 
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -366,6 +368,336 @@ START_TEST(test_onednn_step_makes_nothing)
 }
 END_TEST
 
+/* ---- bf16 ------------------------------------------------------------------- */
+
+/* x rounded to 8 significant bits, ties to even, computed independently of
+ * the library (the quantum of x's binade and nearbyint, whose default
+ * rounding is to nearest even): the quantum is 2^(e-8) for x = m 2^e,
+ * m in [0.5, 1), and 2^-133 below the normal range (bf16 has float's
+ * exponent range, so its subnormals are float's with 16 fewer bits). */
+static float ref_bf16(float x)
+{
+    if (isnan(x) || isinf(x) || x == 0) return x;
+    double q;
+    if (fabs(x) < ldexp(1.0, -126)) {
+        q = ldexp(1.0, -133);
+    } else {
+        int e;
+        frexp(x, &e);
+        q = ldexp(1.0, e - 8);
+    }
+    double r = nearbyint((double)x / q) * q;
+    if (fabs(r) > FLT_MAX) return x > 0 ? INFINITY : -INFINITY;
+    return (float)r;
+}
+
+static float from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+START_TEST(test_bf16_round)
+{
+    /* ties to even, by hand: 1 + 2^-8 lies halfway between 1 and 1 + 2^-7 */
+    ck_assert(amx_bf16_round(from_bits(0x3f808000u)) == 1.0f);
+    ck_assert(amx_bf16_round(from_bits(0x3f818000u)) == from_bits(0x3f820000u));
+    ck_assert(amx_bf16_round(from_bits(0x3f808001u)) == from_bits(0x3f810000u));
+    ck_assert(amx_bf16_round(-0.0f) == 0.0f && signbit(amx_bf16_round(-0.0f)));
+    ck_assert(isinf(amx_bf16_round(FLT_MAX)) && amx_bf16_round(FLT_MAX) > 0);
+    ck_assert(amx_bf16_round(from_bits(0x7f7f0000u)) == from_bits(0x7f7f0000u)); /* largest bf16 */
+    ck_assert(isinf(amx_bf16_round(-INFINITY)) && amx_bf16_round(-INFINITY) < 0);
+    ck_assert(isnan(amx_bf16_round(NAN)));
+    ck_assert(isnan(amx_bf16_round(from_bits(0x7f800001u)))); /* a NaN whose top bits say inf */
+    /* every sign, exponent and the bits around the cut, and random floats */
+    struct amx_rng r = test_rng(5);
+    for (uint32_t i = 0; i < 400000; i++) {
+        uint32_t u =
+            i < 200000 ? (i / 400) << 23 | (i % 400) * 0x5555u % 0x800000u : amx_rng_next(&r);
+        if (i & 1) u |= 0x80000000u;
+        float x = from_bits(u), got = amx_bf16_round(x), want = ref_bf16(x);
+        if (isnan(x)) {
+            ck_assert(isnan(got));
+            continue;
+        }
+        ck_assert_msg(memcmp(&got, &want, sizeof got) == 0, "bits %08x: %a, reference %a", u, got,
+                      want);
+    }
+}
+END_TEST
+
+/* A bf16 product against the reference on bf16-rounded copies (ref_bf16)
+ * within float accumulation's bound (as check_product, gamma_(K+2); plus
+ * K 2^-126 for products that bf16 hardware flushes to zero below float's
+ * normal range), and against the reference on the unrounded f32 operands
+ * within bf16's: each rounded operand is within u_b = 2^-8 relatively (8
+ * significant bits), so a product of two within 2 u_b + u_b^2, on top of
+ * the accumulation bound. And the rounding must show: some entry differs
+ * from the f32 reference by more than float accumulation alone allows. */
+static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, float alpha,
+                               float beta, struct amx_rng *r, int *showed)
+{
+    const int arows = ta ? K : M, acols = ta ? M : K, brows = tb ? N : K, bcols = tb ? K : N;
+    const int lda = acols + pad, ldb = bcols + pad, ldc = N + pad;
+    const size_t na = (size_t)arows * lda, nb = (size_t)brows * ldb, nc = (size_t)M * ldc;
+    float *A = malloc(sizeof(float) * na), *Bm = malloc(sizeof(float) * nb);
+    float *Ar = malloc(sizeof(float) * na), *Br = malloc(sizeof(float) * nb);
+    float *C = malloc(sizeof(float) * nc), *R = malloc(sizeof(float) * nc);
+    float *F = malloc(sizeof(float) * nc), *C0 = malloc(sizeof(float) * nc);
+    ck_assert(A && Bm && Ar && Br && C && R && F && C0);
+    fill_uniform(A, na, -1, 1, r);
+    fill_uniform(Bm, nb, -1, 1, r);
+    fill_uniform(C, nc, -1, 1, r);
+    for (size_t i = 0; i < na; i++)
+        Ar[i] = ref_bf16(A[i]);
+    for (size_t i = 0; i < nb; i++)
+        Br[i] = ref_bf16(Bm[i]);
+    if (beta == 0.0f)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[(size_t)i * ldc + j] = NAN;
+    memcpy(R, C, sizeof(float) * nc);
+    memcpy(F, C, sizeof(float) * nc);
+    memcpy(C0, C, sizeof(float) * nc);
+    amx_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, C, ldc);
+    amx_gemm_ref(ta, tb, M, N, K, alpha, Ar, lda, Br, ldb, beta, R, ldc);
+    amx_gemm_ref(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, F, ldc);
+    const double u = ldexp(1.0, -24), n = K + 2, gamma = n * u / (1 - n * u);
+    const double ub = ldexp(1.0, -8), flush = K * ldexp(1.0, -126);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < ldc; j++) {
+            size_t at = (size_t)i * ldc + j;
+            if (j >= N) {
+                ck_assert(memcmp(&C[at], &C0[at], sizeof *C) == 0);
+                continue;
+            }
+            double mag = 0, magr = 0;
+            for (int k = 0; k < K; k++) {
+                size_t ia = ta ? (size_t)k * lda + i : (size_t)i * lda + k;
+                size_t ib = tb ? (size_t)j * ldb + k : (size_t)k * ldb + j;
+                mag += fabs((double)A[ia] * Bm[ib]);
+                magr += fabs((double)Ar[ia] * Br[ib]);
+            }
+            double bc = beta != 0 ? fabs(beta * C0[at]) : 0;
+            double acc = gamma * (fabs(alpha) * magr + bc) + u * fabs(R[at]) + flush;
+            ck_assert_msg(isfinite(C[at]) && fabs((double)C[at] - R[at]) <= acc,
+                          "%s bf16 ta %d tb %d M %d N %d K %d at (%d,%d): %.9g vs rounded "
+                          "reference %.9g (bound %.3g)",
+                          amx_blas_backend(), ta, tb, M, N, K, i, j, C[at], R[at], acc);
+            double whole = (2 * ub + ub * ub) * fabs(alpha) * mag + acc;
+            ck_assert_msg(fabs((double)C[at] - F[at]) <= whole,
+                          "%s bf16 at (%d,%d): %.9g vs f32 reference %.9g (bound %.3g)",
+                          amx_blas_backend(), i, j, C[at], F[at], whole);
+            double f32_only = gamma * (fabs(alpha) * mag + bc) + u * fabs(F[at]);
+            if (fabs((double)C[at] - F[at]) > f32_only) *showed = 1;
+        }
+    free(A), free(Bm), free(Ar), free(Br), free(C), free(R), free(F), free(C0);
+}
+
+/* _i: the backend. Where bf16 is available (onednn on AVX-512 BF16) its
+ * products; elsewhere amx_gemm_bf16's emulation, which must give the same
+ * numbers (and amx_blas_precision_unavailable must say why not). */
+START_TEST(test_bf16_vs_reference)
+{
+    if (!use_backend((size_t)_i)) return;
+    const char *why = amx_blas_precision_unavailable(AMX_PRECISION_BF16);
+    ck_assert_ptr_null(amx_blas_precision_unavailable(AMX_PRECISION_FP32));
+    if (strcmp(amx_blas_backend(), "openblas") == 0) ck_assert_ptr_nonnull(why);
+    if (strcmp(amx_blas_backend(), "onednn") == 0) {
+        bool native =
+            strstr(amx_blas_backend_isa(), "bf16") || strstr(amx_blas_backend_isa(), "amx");
+        ck_assert_msg(native == (why == NULL), "ISA %s, bf16: %s", amx_blas_backend_isa(),
+                      why ? why : "available");
+    }
+    const int sizes[] = {1, 3, 17, 100};
+    const float ab[][2] = {{1.0f, 0.0f}, {0.7f, -0.3f}, {-1.0f / 17, 1.0f}};
+    struct amx_rng r = test_rng(6);
+    int showed = 0;
+    for (int t = 0; t < 4; t++)
+        for (int m = 0; m < 4; m++)
+            for (int n = 0; n < 4; n++)
+                for (int k = 0; k < 4; k++)
+                    for (int c = 0; c < 3; c++)
+                        check_bf16_product(t >= 2, t & 1, sizes[m], sizes[n], sizes[k],
+                                           (m + n + k + c) % 2 ? 3 : 0, ab[c][0], ab[c][1], &r,
+                                           &showed);
+    /* a split step's shapes, and more rows than one chunk (BF16_ROWS, 1024) */
+    check_bf16_product(false, false, 100, 1000, 392, 0, 1.0f, 0.0f, &r, &showed);
+    check_bf16_product(true, false, 392, 1000, 100, 0, 1.0f, 0.0f, &r, &showed);
+    check_bf16_product(false, true, 100, 504, 1000, 3, 1.0f, 0.0f, &r, &showed);
+    check_bf16_product(false, false, 2500, 30, 50, 1, 1.0f, 0.0f, &r, &showed);
+    ck_assert_msg(showed, "%s: no bf16 product differed from f32 beyond float rounding",
+                  amx_blas_backend());
+    char impls[256];
+    amx_blas_backend_impls(impls, sizeof impls);
+    ck_assert_msg(!strstr(impls, "fallback"), "%s: %s", amx_blas_backend(), impls);
+    if (!why && strcmp(amx_blas_backend(), "onednn") == 0)
+        ck_assert_msg(strstr(impls, "bf16"), "no bf16 implementation among '%s'", impls);
+}
+END_TEST
+
+struct bf16_job {
+    int M, N, K;
+    const float *A, *B;
+    float *C;
+};
+
+static void *bf16_thread(void *arg)
+{
+    struct bf16_job *j = arg;
+    amx_gemm_bf16(false, false, j->M, j->N, j->K, 1.0f, j->A, j->K, j->B, j->N, 0.0f, j->C, j->N);
+    return NULL;
+}
+
+/* bf16 products are bit-identical run to run and on another thread. */
+START_TEST(test_bf16_bit_identical)
+{
+    if (!use_backend(backend_index("onednn"))) return;
+    if (amx_blas_precision_unavailable(AMX_PRECISION_BF16)) return; /* checked above */
+    const int M = 100, N = 250, K = 392;
+    struct amx_rng r = test_rng(7);
+    float *A = malloc(sizeof(float) * M * K), *Bm = malloc(sizeof(float) * K * N);
+    float *C[3];
+    for (int k = 0; k < 3; k++)
+        C[k] = malloc(sizeof(float) * M * N);
+    fill_uniform(A, (size_t)M * K, 0, 1, &r);
+    fill_uniform(Bm, (size_t)K * N, -0.1f, 0.1f, &r);
+    amx_gemm_bf16(false, false, M, N, K, 1.0f, A, K, Bm, N, 0.0f, C[0], N);
+    amx_gemm_bf16(false, false, M, N, K, 1.0f, A, K, Bm, N, 0.0f, C[1], N);
+    struct bf16_job job = {M, N, K, A, Bm, C[2]};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, bf16_thread, &job), 0);
+    pthread_join(t, NULL);
+    ck_assert(memcmp(C[0], C[1], sizeof(float) * M * N) == 0);
+    ck_assert(memcmp(C[0], C[2], sizeof(float) * M * N) == 0);
+    for (int k = 0; k < 3; k++)
+        free(C[k]);
+    free(A), free(Bm);
+}
+END_TEST
+
+/* Where oneDNN's ISA lacks AVX-512 BF16, bf16 is refused with a message
+ * naming the ISA, by amx_blas_precision_unavailable and by the models; fp32
+ * still computes right. ONEDNN_MAX_CPU_ISA=AVX2 (read by oneDNN at its first
+ * call) stands for such a CPU; it takes effect only in a fresh process
+ * (CK_FORK, the default), which the test checks before it relies on it. */
+START_TEST(test_bf16_refused_without_avx512_bf16)
+{
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX2", 1);
+    if (!use_backend(backend_index("onednn"))) return;
+    if (strcmp(amx_blas_backend_isa(), "avx2") != 0) {
+        const char *fork = getenv("CK_FORK");
+        ck_assert_msg(fork && strcmp(fork, "no") == 0,
+                      "ONEDNN_MAX_CPU_ISA=AVX2 did not take (ISA %s) in a fresh process",
+                      amx_blas_backend_isa());
+        return; /* CK_FORK=no: oneDNN started earlier in this process */
+    }
+    const char *why = amx_blas_precision_unavailable(AMX_PRECISION_BF16);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, "AVX-512 BF16") && strstr(why, "avx2"), "message: %s", why);
+    struct amx_autoencoder ae;
+    struct amx_rbm rbm;
+    struct amx_error err = {0};
+    const int sizes[3] = {6, 4, 2};
+    ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                          AMX_UNIT_LOGISTIC, 4, &err),
+                     AMX_OK);
+    ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_ERR_CONFIG);
+    ck_assert_msg(strstr(err.msg, "AVX-512 BF16"), "message: %s", err.msg);
+    ck_assert_int_eq(ae.precision, AMX_PRECISION_FP32);
+    ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
+    amx_autoencoder_free(&ae);
+    ck_assert_int_eq(amx_rbm_init(&rbm, 6, 4, false, 4, &err), AMX_OK);
+    ck_assert_int_eq(amx_rbm_set_precision(&rbm, AMX_PRECISION_BF16, &err), AMX_ERR_CONFIG);
+    amx_rbm_free(&rbm);
+    struct amx_rng r = test_rng(8);
+    check_product(false, true, 17, 100, 3, 3, 0.7f, -0.3f, &r, "onednn on avx2");
+    check_product(true, false, 100, 17, 100, 0, 1.0f, 0.0f, &r, "onednn on avx2");
+}
+END_TEST
+
+/* Max |a - b| over n values, and max |b|. */
+static void max_diff(const float *a, const float *b, size_t n, double *diff, double *scale)
+{
+    *diff = 0, *scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs((double)a[i] - b[i]) > *diff) *diff = fabs((double)a[i] - b[i]);
+        if (fabs((double)b[i]) > *scale) *scale = fabs((double)b[i]);
+    }
+}
+
+/* A bf16 step of the autoencoder and a bf16 CD-1 batch of an RBM, against
+ * the fp32 ones: different (bf16 is in use in the forward and the backward:
+ * the loss and every weight gradient differ) but close: each product's
+ * operands move by at most 2^-8 relatively, so through the 6 products of a
+ * path through the 3-layer-deep network a quantity moves by at most about
+ * 6 2 2^-8 ~ 0.05 of its scale (a loose bound: the products' own, tight
+ * bound is checked above). And bf16 keeps the step's thread independence:
+ * one thread and two give the same bits. The evaluation pass is bf16 too. */
+START_TEST(test_bf16_models)
+{
+    if (!use_backend(backend_index("onednn"))) return;
+    if (amx_blas_precision_unavailable(AMX_PRECISION_BF16)) return; /* checked above */
+    const int sizes[4] = {40, 24, 12, 5}, B = 10;
+    struct amx_error err;
+    struct amx_autoencoder ae[3]; /* fp32, bf16, bf16 on 2 threads */
+    struct amx_rng r = test_rng(9);
+    float x[10 * 40];
+    fill_uniform(x, sizeof x / sizeof *x, 0, 1, &r);
+    double loss[3], recon[3];
+    for (int m = 0; m < 3; m++) {
+        ck_assert_int_eq(amx_autoencoder_init(&ae[m], sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                              AMX_UNIT_LOGISTIC, B, &err),
+                         AMX_OK);
+        struct amx_rng w = test_rng(10);
+        amx_autoencoder_init_random(&ae[m], 0.3, &w);
+        if (m > 0)
+            ck_assert_int_eq(amx_autoencoder_set_precision(&ae[m], AMX_PRECISION_BF16, &err),
+                             AMX_OK);
+        if (m == 2) ck_assert_int_eq(amx_autoencoder_set_threads(&ae[m], 2, &err), AMX_OK);
+        loss[m] = amx_autoencoder_train_step(&ae[m], x, B, AMX_LOSS_CROSS_ENTROPY);
+        recon[m] = amx_autoencoder_recon_error(&ae[m], x, B);
+    }
+    ck_assert(loss[1] != loss[0] && recon[1] != recon[0]);
+    ck_assert_msg(fabs(loss[1] - loss[0]) <= 0.05 * fabs(loss[0]), "loss %.9g vs fp32 %.9g",
+                  loss[1], loss[0]);
+    ck_assert(fabs(recon[1] - recon[0]) <= 0.05 * fabs(recon[0]));
+    ck_assert(loss[2] == loss[1] && recon[2] == recon[1]);
+    ck_assert(memcmp(ae[1].grads, ae[2].grads, sizeof(float) * ae[1].n_params) == 0);
+    for (int l = 0; l < ae[0].n_layers; l++) {
+        const struct amx_dense *d0 = &ae[0].layer[l], *d1 = &ae[1].layer[l];
+        double diff, scale;
+        max_diff(d1->dW, d0->dW, (size_t)d0->in * d0->out, &diff, &scale);
+        ck_assert_msg(diff > 0 && diff <= 0.05 * scale, "layer %d dW: bf16 - fp32 %g, scale %g",
+                      l + 1, diff, scale);
+    }
+    for (int m = 0; m < 3; m++)
+        amx_autoencoder_free(&ae[m]);
+
+    /* the RBM: one CD-1 batch, fp32, bf16, bf16 on 2 threads */
+    struct amx_rbm rbm[3];
+    float noise[10 * 24];
+    fill_uniform(noise, sizeof noise / sizeof *noise, 0, 1, &r);
+    double e[3];
+    for (int m = 0; m < 3; m++) {
+        ck_assert_int_eq(amx_rbm_init(&rbm[m], 40, 24, false, B, &err), AMX_OK);
+        struct amx_rng w = test_rng(11);
+        amx_rbm_init_weights(&rbm[m], 0.3, &w);
+        if (m > 0)
+            ck_assert_int_eq(amx_rbm_set_precision(&rbm[m], AMX_PRECISION_BF16, &err), AMX_OK);
+        if (m == 2) ck_assert_int_eq(amx_rbm_set_threads(&rbm[m], 2, &err), AMX_OK);
+        e[m] = amx_rbm_cd_stats(&rbm[m], x, B, 1, noise);
+    }
+    double diff, scale;
+    max_diff(rbm[1].gW, rbm[0].gW, 40 * 24, &diff, &scale);
+    ck_assert_msg(e[1] != e[0] && diff > 0 && diff <= 0.05 * scale, "gW %g of %g", diff, scale);
+    ck_assert(e[2] == e[1] && memcmp(rbm[1].gW, rbm[2].gW, sizeof(float) * 40 * 24) == 0);
+    for (int m = 0; m < 3; m++)
+        amx_rbm_free(&rbm[m]);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
     Suite *s = suite_create("backend");
@@ -380,6 +712,14 @@ static Suite *backend_suite(void)
     tc = tcase_create("onednn");
     tcase_add_test(tc, test_onednn_primitives_once);
     tcase_add_test(tc, test_onednn_step_makes_nothing);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bf16");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_bf16_round);
+    tcase_add_loop_test(tc, test_bf16_vs_reference, 0, (int)amx_blas_backend_count());
+    tcase_add_test(tc, test_bf16_bit_identical);
+    tcase_add_test(tc, test_bf16_models);
+    tcase_add_test(tc, test_bf16_refused_without_avx512_bf16);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -435,15 +435,15 @@ START_TEST(test_dense_backward)
     float Y[B * Out], P1[B * Out], P2[B * Out], Yc[B * Out];
     for (int i = 0; i < B * Out; i++)
         P2[i] = NAN, Yc[i] = 7.0f;
-    amx_dense_forward(Y, X, W, B, In, Out, parts[0][0], parts[0][1], 0, Out);
-    amx_dense_forward(P1, X, W, B, In, Out, parts[1][0], parts[1][1], 0, Out);
-    amx_dense_forward(P2, X, W, B, In, Out, parts[2][0], parts[2][1], 0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, Y, X, W, B, In, Out, parts[0][0], parts[0][1], 0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, P1, X, W, B, In, Out, parts[1][0], parts[1][1], 0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, P2, X, W, B, In, Out, parts[2][0], parts[2][1], 0, Out);
     for (int i = 0; i < B * Out; i++)
         ck_assert(P2[i] == 0.0f);
     float *P[2] = {P1, P2};
     for (int k = 0; k < 2; k++)
         amx_dense_forward_sum(Y, P, 2, B, Out, cols[k][0], cols[k][1]);
-    amx_dense_forward(Yc, X, W, B, In, Out, 0, In, 2, 5);
+    amx_dense_forward(AMX_PRECISION_FP32, Yc, X, W, B, In, Out, 0, In, 2, 5);
     for (int rr = 0; rr < B; rr++)
         for (int j = 0; j < Out; j++) {
             double z = 0;
@@ -466,7 +466,8 @@ START_TEST(test_dense_backward)
     for (int i = 0; i < Out; i++)
         db[i] = NAN;
     for (int k = 0; k < 3; k++)
-        amx_dense_backward(dX, dW, G, X, W, B, In, Out, parts[k][0], parts[k][1], 1.0f, 0.0f);
+        amx_dense_backward(AMX_PRECISION_FP32, dX, dW, G, X, W, B, In, Out, parts[k][0],
+                           parts[k][1], 1.0f, 0.0f);
     for (int k = 0; k < 2; k++)
         amx_dense_backward_bias(db, G, B, Out, cols[k][0], cols[k][1]);
     amx_dense_backward_bias(db, G, B, Out, 6, 6); /* an empty block writes nothing */
@@ -494,8 +495,8 @@ START_TEST(test_dense_backward)
     fill_uniform(old, In * Out, -1, 1, &r);
     memcpy(dW2, old, sizeof dW2);
     for (int k = 0; k < 3; k++)
-        amx_dense_backward(NULL, dW2, G, X, NULL, B, In, Out, parts[k][0], parts[k][1], 0.5f,
-                           -2.0f);
+        amx_dense_backward(AMX_PRECISION_FP32, NULL, dW2, G, X, NULL, B, In, Out, parts[k][0],
+                           parts[k][1], 0.5f, -2.0f);
     for (int e = 0; e < In * Out; e++) {
         double fd = dense_fd(Wd, e, Xd, Wd, bd, G, B, In, Out);
         ck_assert_msg(fabs(dW2[e] - (0.5 * fd - 2.0 * old[e])) <= 1e-5, "alpha/beta dW[%d]", e);

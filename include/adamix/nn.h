@@ -116,12 +116,12 @@ const char *amx_blas_backend_version(void); /* "OpenBLAS 0.3.21", "oneDNN 2.6.3"
 /* The instruction set the backend dispatches to: OpenBLAS's kernel (as
  * amx_blas_corename), or oneDNN's effective ISA ("avx512_core_bf16"). */
 const char *amx_blas_backend_isa(void);
-/* The implementations this process's products have run on, comma-separated
- * in order of first use: "cblas_sgemm" for openblas; oneDNN's
- * implementation names ("brg:avx512_core, gemm:jit"). Also says when a
- * product could not be computed by the backend and was computed by
- * cblas_sgemm instead (oneDNN out of memory): "..., cblas_sgemm (fallback,
- * 3 products: why)". "" before the first product. */
+/* The implementations this process's products have run on: "cblas_sgemm"
+ * for openblas; for onednn the implementation names of the primitives made,
+ * comma-separated in order of first use ("brg:avx512_core, gemm:jit"; ""
+ * before the first product), and, when oneDNN could not make a primitive and
+ * cblas_sgemm computed its products instead, "..., cblas_sgemm (fallback, 3
+ * products: why)". */
 void amx_blas_backend_impls(char *buf, size_t size);
 /* oneDNN primitives created so far by this process (0 for openblas): a
  * product's primitive is made the first time its shape is seen and reused
@@ -144,7 +144,28 @@ void amx_blas_set_threads(int n);
  * K >= 0. Computed by the selected backend. */
 void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-/* Same contract, naive loops accumulating in double: the tests' reference. */
+/* Precision of the matrix products (compute.precision): fp32, or bf16
+ * inputs with f32 accumulation and f32 outputs. Everything else (parameters,
+ * gradients, activations as stored, errors) is f32 either way. */
+enum amx_precision { AMX_PRECISION_FP32, AMX_PRECISION_BF16 };
+/* NULL when products at this precision can be computed by the selected
+ * backend on this machine, else why not (a sentence). fp32: always NULL;
+ * bf16: the onednn backend on a CPU with AVX-512 BF16 (docs/backends.md:
+ * elsewhere oneDNN refuses bf16 or emulates it more slowly than fp32, so it
+ * is refused here). */
+const char *amx_blas_precision_unavailable(enum amx_precision precision);
+/* x rounded to the nearest bfloat16 (8-bit significand), ties to even,
+ * returned as the float it is exactly; NaN stays NaN, beyond the largest
+ * bf16 it rounds to infinity. */
+float amx_bf16_round(float x);
+/* amx_gemm's contract with op(A) and op(B) rounded to bf16
+ * (amx_bf16_round) and the products accumulated in f32 into C (f32):
+ * C = alpha * bf16(op(A)) bf16(op(B)) + beta * C. Callers check
+ * amx_blas_precision_unavailable first; where bf16 is unavailable the same
+ * numbers are emulated (rounded copies, cblas_sgemm), never wrong. */
+void amx_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* Same contract as amx_gemm, naive loops accumulating in double: the tests' reference. */
 void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -163,14 +184,15 @@ void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
 
 /* Dense layer, the matrix part of Y = f(X W + b) (the bias is added by the
  * unit's pass that follows). X: B x In, W: In x Out, Y: B x Out, row-major at
- * their own widths.
+ * their own widths. prec: the precision of its products (amx_gemm or
+ * amx_gemm_bf16).
  * Forward: Y[:, c0:c1] = X[:, a:b] W[a:b, c0:c1], what rows a..b of W
  * contribute (overwritten; zero when a == b, so that the empty part of a
  * layer narrower than AMX_NN_SPLIT adds nothing). A split forward computes
  * each part's rows into a B x Out buffer of its own, then sums them with
  * amx_dense_forward_sum. */
-void amx_dense_forward(float *Y, const float *X, const float *W, int B, int In, int Out, int a,
-                       int b, int c0, int c1);
+void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const float *W, int B,
+                       int In, int Out, int a, int b, int c0, int c1);
 /* Y[:, c0:c1] += P[0][:, c0:c1], then += P[1][:, c0:c1], ..., P[n-1]: the
  * partial products of parts 1..n added to part 0's, in part order.
  * Y, P[i]: B x Out. */
@@ -184,8 +206,9 @@ void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int
  * statistics are dW products (alpha 1/B, beta 0 for the data; -1/B, beta 1
  * for the reconstruction), its down pass h W^T is the dX product. X is read
  * only for dW, W only for dX. dW: In x Out, dX: B x In. */
-void amx_dense_backward(float *dX, float *dW, const float *dZ, const float *X, const float *W,
-                        int B, int In, int Out, int a, int b, float alpha, float beta);
+void amx_dense_backward(enum amx_precision prec, float *dX, float *dW, const float *dZ,
+                        const float *X, const float *W, int B, int In, int Out, int a, int b,
+                        float alpha, float beta);
 /* db[c0:c1] = the column sums of dZ[:, c0:c1] (overwritten). dZ: B x Out,
  * db: Out. */
 void amx_dense_backward_bias(float *db, const float *dZ, int B, int Out, int c0, int c1);
@@ -256,8 +279,9 @@ struct amx_rbm {
     uint32_t *perm; /* a permutation of the training rows, grown by train_epoch */
     size_t perm_cap;
     float *slab;
-    int n_threads;            /* 1 unless amx_rbm_set_threads said more */
-    struct amx_nn_pool *pool; /* the threads beyond the caller's; NULL with 1 */
+    int n_threads;                /* 1 unless amx_rbm_set_threads said more */
+    struct amx_nn_pool *pool;     /* the threads beyond the caller's; NULL with 1 */
+    enum amx_precision precision; /* of every product; fp32 unless set */
 };
 
 /* Sizes V, H >= 1, max_batch >= 1. Parameters start at zero. On failure the
@@ -271,6 +295,11 @@ void amx_rbm_free(struct amx_rbm *rbm);
  * whatever n. The noise is still drawn by the calling thread, in the order
  * stated above. */
 enum amx_status amx_rbm_set_threads(struct amx_rbm *rbm, int n, struct amx_error *err);
+/* The precision of every product of cd_stats, train_epoch and hidden_probs
+ * (fp32 after init). AMX_ERR_CONFIG, saying why, when the selected backend
+ * cannot compute it here (amx_blas_precision_unavailable). */
+enum amx_status amx_rbm_set_precision(struct amx_rbm *rbm, enum amx_precision precision,
+                                      struct amx_error *err);
 /* W ~ N(0, init_std^2) drawn row-major from rng (V*H normals); biases and
  * momentum increments 0. */
 void amx_rbm_init_weights(struct amx_rbm *rbm, double init_std, struct amx_rng *rng);
@@ -338,8 +367,9 @@ struct amx_autoencoder {
     float
         *partial[2][AMX_NN_SPLIT > 1 ? AMX_NN_SPLIT - 1 : 1]; /* same size: the partial
                                products of parts 1.. of a split forward, for even and odd layers */
-    int n_threads;            /* 1 unless amx_autoencoder_set_threads said more */
-    struct amx_nn_pool *pool; /* the threads beyond the caller's; NULL with 1 */
+    int n_threads;                /* 1 unless amx_autoencoder_set_threads said more */
+    struct amx_nn_pool *pool;     /* the threads beyond the caller's; NULL with 1 */
+    enum amx_precision precision; /* of every product; fp32 unless set */
 };
 
 /* Shapes are checked (2 <= n_layers <= AMX_MAX_LAYERS, sizes >= 1,
@@ -351,6 +381,10 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
 void amx_autoencoder_free(struct amx_autoencoder *ae);
 enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
                                             struct amx_error *err);
+/* The precision of every product of the step, the forward pass and the
+ * reconstruction error (fp32 after init), as amx_rbm_set_precision. */
+enum amx_status amx_autoencoder_set_precision(struct amx_autoencoder *ae,
+                                              enum amx_precision precision, struct amx_error *err);
 /* Without pretraining: W ~ N(0, init_std^2) for layers 1..2(L-1) in order,
  * each row-major, from rng; biases 0. */
 void amx_autoencoder_init_random(struct amx_autoencoder *ae, double init_std, struct amx_rng *rng);

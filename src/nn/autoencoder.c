@@ -290,7 +290,8 @@ static void layer_forward(struct job *j, int l, const float *X, int rank, int n_
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
         int a, b;
         amx_nn_block(In, k, &a, &b);
-        amx_dense_forward(k == 0 ? d->Y : P[k - 1], X, d->W, B, In, Out, a, b, 0, Out);
+        amx_dense_forward(j->ae->precision, k == 0 ? d->Y : P[k - 1], X, d->W, B, In, Out, a, b, 0,
+                          Out);
     }
     amx_nn_pool_barrier(pool, rank);
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
@@ -318,7 +319,8 @@ static void layer_backward(struct job *j, int l, const float *dZ, float *dX, int
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
         int a, b, c0, c1;
         amx_nn_block(In, k, &a, &b);
-        amx_dense_backward(below ? dX : NULL, d->dW, dZ, X, d->W, B, In, Out, a, b, 1.0f, 0.0f);
+        amx_dense_backward(j->ae->precision, below ? dX : NULL, d->dW, dZ, X, d->W, B, In, Out, a,
+                           b, 1.0f, 0.0f);
         if (below) amx_activation_backward(dX + a, below->Y + a, In, B, b - a, below->unit);
         amx_nn_block(Out, k, &c0, &c1);
         amx_dense_backward_bias(d->db, dZ, B, Out, c0, c1);
@@ -426,4 +428,13 @@ enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
     enum amx_status st = amx_nn_pool_create(&ae->pool, n, err);
     if (st == AMX_OK) ae->n_threads = n;
     return st;
+}
+
+enum amx_status amx_autoencoder_set_precision(struct amx_autoencoder *ae,
+                                              enum amx_precision precision, struct amx_error *err)
+{
+    const char *why = amx_blas_precision_unavailable(precision);
+    if (why) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "%s", why);
+    ae->precision = precision;
+    return AMX_OK;
 }

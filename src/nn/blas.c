@@ -8,8 +8,11 @@
 #include "internal.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Declared by OpenBLAS's cblas.h on Debian; repeated in case another cblas.h is
@@ -35,6 +38,54 @@ void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, flo
 {
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+float amx_bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) { /* NaN: stays a (quiet) NaN */
+        u = (u | 0x00400000u) & 0xffff0000u;
+    } else { /* to nearest, ties to even, on the 16 bits dropped; overflow -> inf */
+        u += 0x7fffu + ((u >> 16) & 1u);
+        u &= 0xffff0000u;
+    }
+    float r;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+/* op(X) rounded to bf16 into a dense copy (rows x cols). */
+static float *bf16_copy(const float *X, int rows, int cols, int ld)
+{
+    float *c = malloc(sizeof *c * (size_t)rows * (size_t)cols);
+    if (!c) return NULL;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++)
+            c[(size_t)r * cols + j] = amx_bf16_round(X[(size_t)r * ld + j]);
+    return c;
+}
+
+void amx_blas_bf16_emulated(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                            int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    const int ar = trans_a ? K : M, ac = trans_a ? M : K, br = trans_b ? N : K,
+              bc = trans_b ? K : N;
+    float *a = K > 0 ? bf16_copy(A, ar, ac, lda) : NULL;
+    float *b = K > 0 ? bf16_copy(B, br, bc, ldb) : NULL;
+    if (K > 0 && (!a || !b)) { /* no memory even for that: NaN, which a run reports as diverged */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[(size_t)i * ldc + j] = NAN;
+    } else {
+        static const float zero = 0.0f;
+        amx_blas_openblas_gemm(trans_a, trans_b, M, N, K, alpha, a ? a : &zero, ac > 0 ? ac : 1,
+                               b ? b : &zero, bc > 0 ? bc : 1, beta, C, ldc);
+    }
+    free(a);
+    free(b);
 }
 
 /* ---- the OpenBLAS backend ------------------------------------------------ */
@@ -70,6 +121,12 @@ static size_t openblas_primitives(void)
     return 0;
 }
 
+static const char *openblas_bf16_unavailable(void)
+{
+    return "the openblas backend has no bf16 products (Debian's OpenBLAS exports no bf16 GEMM): "
+           "select the onednn backend (--backend onednn)";
+}
+
 static const struct amx_blas_backend openblas = {
     .name = "openblas",
     .unavailable = openblas_unavailable,
@@ -80,6 +137,8 @@ static const struct amx_blas_backend openblas = {
     .threads = openblas_get_num_threads,
     .set_threads = openblas_set_num_threads,
     .gemm = amx_blas_openblas_gemm,
+    .bf16_unavailable = openblas_bf16_unavailable,
+    .gemm_bf16 = NULL,
 };
 
 /* ---- the table ----------------------------------------------------------- */
@@ -193,6 +252,23 @@ void amx_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, cons
               const float *B, int ldb, float beta, float *C, int ldc)
 {
     current()->gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+const char *amx_blas_precision_unavailable(enum amx_precision precision)
+{
+    if (precision == AMX_PRECISION_FP32) return NULL;
+    const struct amx_blas_backend *b = current();
+    return b->bf16_unavailable();
+}
+
+void amx_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                   int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    const struct amx_blas_backend *b = current();
+    if (b->gemm_bf16 && !b->bf16_unavailable())
+        b->gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else /* callers check amx_blas_precision_unavailable first; never a wrong product */
+        amx_blas_bf16_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* C[i][j] = alpha * sum_k op(A)[i][k] op(B)[k][j] + beta * C[i][j], where

@@ -26,7 +26,17 @@
  * are computed by cblas_sgemm, counted, and amx_blas_backend_impls says so:
  * never a wrong or missing product, never a silent change of provenance.
  *
- * Not here: bf16, the choice of backend (blas.c, the command line). */
+ * bf16 (amx_gemm_bf16): the same primitives with bf16 sources and an f32
+ * destination (f32 accumulation). The f32 operands are rounded to bf16
+ * (round to nearest even, by bf16_round below, not by oneDNN) into the
+ * thread's conversion buffers, dense, before each product; a product of many
+ * rows (amx_rbm_hidden_probs' whole data set) goes in fixed chunks of
+ * BF16_ROWS rows, so the buffers stay small. It is offered only where
+ * oneDNN runs bf16 natively (AVX-512 BF16): elsewhere oneDNN refuses bf16
+ * (AVX2) or emulates it slower than fp32 (AVX-512 without BF16), and
+ * amx_blas_precision_unavailable says so.
+ *
+ * Not here: the choice of backend (blas.c, the command line). */
 #define _GNU_SOURCE /* RTLD_DEFAULT */
 #include "internal.h"
 
@@ -36,6 +46,10 @@ static const char *unavailable(void)
 {
     return "this build has no oneDNN (install the Debian package libdnnl-dev and configure "
            "with -DADAMIX_WITH_ONEDNN=ON)";
+}
+static const char *bf16_unavailable(void)
+{
+    return unavailable();
 }
 static const char *none_str(void)
 {
@@ -67,6 +81,8 @@ const struct amx_blas_backend amx_blas_onednn = {
     .threads = none_threads,
     .set_threads = none_set_threads,
     .gemm = amx_blas_openblas_gemm, /* never selected: unavailable */
+    .bf16_unavailable = bf16_unavailable,
+    .gemm_bf16 = NULL,
 };
 
 #else /* AMX_WITH_ONEDNN */
@@ -89,9 +105,15 @@ const struct amx_blas_backend amx_blas_onednn = {
 /* What fixes a primitive; compared and hashed as bytes (no padding: all
  * 32-bit fields). */
 struct key {
+    int32_t bf16; /* 1: bf16 sources (dense), f32 destination */
     int32_t ta, tb, M, N, K, lda, ldb, ldc, threads;
     uint32_t alpha, beta;
 };
+
+/* Rows of op(A) per bf16 product: a product of more rows is computed in
+ * chunks of this many (the last smaller), a fixed cut, so that results never
+ * depend on anything but the shape. */
+#define BF16_ROWS 1024
 
 enum { MEM_A, MEM_B, MEM_C, MEM_SCRATCH, N_MEM };
 
@@ -109,6 +131,8 @@ struct state {
     size_t cap, n;
     void *scratch; /* the scratchpad of every primitive of this thread */
     size_t scratch_size;
+    uint16_t *bf16[2]; /* the bf16 copies of op(A) and op(B) of the current product */
+    size_t bf16_cap[2];
     int threads; /* the OpenMP threads this thread last applied; 0: none yet */
     struct state *next, **prev_next;
 };
@@ -194,6 +218,8 @@ static void free_state(void *p)
     if (s->stream) dnnl_stream_destroy(s->stream);
     free(s->slot);
     free(s->scratch);
+    free(s->bf16[0]);
+    free(s->bf16[1]);
     free(s);
 }
 
@@ -270,8 +296,9 @@ static dnnl_status_t make_primitive(const struct key *k, struct entry *e, struct
     float alpha, beta;
     memcpy(&alpha, &k->alpha, sizeof alpha);
     memcpy(&beta, &k->beta, sizeof beta);
-    dnnl_status_t st = dnnl_memory_desc_init_by_strides(&md[0], 2, da, dnnl_f32, sa);
-    if (st == dnnl_success) st = dnnl_memory_desc_init_by_strides(&md[1], 2, db, dnnl_f32, sb);
+    const dnnl_data_type_t src = k->bf16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_status_t st = dnnl_memory_desc_init_by_strides(&md[0], 2, da, src, sa);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_strides(&md[1], 2, db, src, sb);
     if (st == dnnl_success) st = dnnl_memory_desc_init_by_strides(&md[2], 2, dc, dnnl_f32, sc);
     if (st == dnnl_success) st = dnnl_matmul_desc_init(&mm, &md[0], &md[1], NULL, &md[2]);
     if (st == dnnl_success) st = dnnl_primitive_attr_create(&attr);
@@ -347,28 +374,36 @@ static struct entry *lookup(struct state *s, const struct key *k)
     return e;
 }
 
-static void onednn_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                        int ldc)
+/* C = beta C, as cblas_sgemm does for K = 0 (oneDNN has no empty products;
+ * beta == 0: C is not read). */
+static void scale_only(int M, int N, float beta, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) { /* C = beta C, as cblas_sgemm (oneDNN has no empty products) */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
-                C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
-        return;
-    }
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++)
+            C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+}
+
+/* This thread's state with its OpenMP threads applied; NULL (reported) when
+ * oneDNN cannot start. */
+static struct state *ready_state(void)
+{
     struct state *s = thread_state();
     if (!s) {
         note_fallback("starting oneDNN on a thread", engine_status);
-        amx_blas_openblas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
+        return NULL;
     }
     int want = atomic_load_explicit(&want_threads, memory_order_relaxed);
     if (want > 0 && s->threads != want && omp_set_threads) omp_set_threads(want);
     if (want > 0) s->threads = want;
-    struct key k = {.ta = trans_a,
-                    .tb = trans_b,
+    return s;
+}
+
+static struct key make_key(bool bf16, bool ta, bool tb, int M, int N, int K, float alpha, int lda,
+                           int ldb, float beta, int ldc)
+{
+    struct key k = {.bf16 = bf16,
+                    .ta = ta,
+                    .tb = tb,
                     .M = M,
                     .N = N,
                     .K = K,
@@ -378,12 +413,13 @@ static void onednn_gemm(bool trans_a, bool trans_b, int M, int N, int K, float a
                     .threads = omp_max_threads ? omp_max_threads() : 1};
     memcpy(&k.alpha, &alpha, sizeof alpha);
     memcpy(&k.beta, &beta, sizeof beta);
-    struct entry *e = lookup(s, &k);
-    if (!e || !e->prim) {
-        if (!e) note_fallback("growing the primitive cache", dnnl_out_of_memory);
-        amx_blas_openblas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
+    return k;
+}
+
+/* Runs entry e's primitive on sources A, B (f32 or bf16 as its key says)
+ * and destination C. */
+static void execute(struct state *s, struct entry *e, const void *A, const void *B, float *C)
+{
     /* oneDNN never writes a source; its handles are not const */
     dnnl_memory_set_data_handle(e->mem[MEM_A], (void *)(uintptr_t)A);
     dnnl_memory_set_data_handle(e->mem[MEM_B], (void *)(uintptr_t)B);
@@ -403,6 +439,124 @@ static void onednn_gemm(bool trans_a, bool trans_b, int M, int N, int K, float a
     dnnl_status_t st = dnnl_primitive_execute(e->prim, s->stream, nargs, args);
     if (st == dnnl_success) st = dnnl_stream_wait(s->stream);
     if (st != dnnl_success) note_fallback("executing a matmul (its product may be wrong)", st);
+}
+
+static void onednn_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                        const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                        int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_only(M, N, beta, C, ldc);
+        return;
+    }
+    struct state *s = ready_state();
+    struct key k = make_key(false, trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, ldc);
+    struct entry *e = s ? lookup(s, &k) : NULL;
+    if (!e || !e->prim) {
+        if (s && !e) note_fallback("growing the primitive cache", dnnl_out_of_memory);
+        amx_blas_openblas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    execute(s, e, A, B, C);
+}
+
+/* ---- bf16 ----------------------------------------------------------------- */
+
+/* x rounded to the nearest bf16, ties to even: the upper half of
+ * amx_bf16_round's bits. */
+static inline uint16_t bf16_round(float x)
+{
+    float r = amx_bf16_round(x);
+    uint32_t u;
+    memcpy(&u, &r, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
+/* out (rows x cols, dense) = bf16 of X (rows x cols at leading dimension ld). */
+static void to_bf16(uint16_t *out, const float *X, int rows, int cols, int ld)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *x = X + (size_t)r * ld;
+        uint16_t *o = out + (size_t)r * cols;
+        for (int c = 0; c < cols; c++)
+            o[c] = bf16_round(x[c]);
+    }
+}
+
+/* Conversion buffer i of this thread, at least n values; NULL when it cannot
+ * grow (it grows with the first products of each size only). */
+static uint16_t *bf16_buffer(struct state *s, int i, size_t n)
+{
+    if (n <= s->bf16_cap[i]) return s->bf16[i];
+    uint16_t *p = malloc(n * sizeof *p);
+    if (!p) return NULL;
+    free(s->bf16[i]);
+    s->bf16[i] = p;
+    s->bf16_cap[i] = n;
+    return p;
+}
+
+static void onednn_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                             const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                             int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_only(M, N, beta, C, ldc);
+        return;
+    }
+    /* op(A)'s rows in fixed chunks when A is not transposed (its rows are
+     * then whole rows of memory); a transposed A is a batch (K) of rows and
+     * small */
+    if (!trans_a && M > BF16_ROWS) {
+        for (int r = 0; r < M; r += BF16_ROWS)
+            onednn_gemm_bf16(false, trans_b, M - r < BF16_ROWS ? M - r : BF16_ROWS, N, K, alpha,
+                             A + (size_t)r * lda, lda, B, ldb, beta, C + (size_t)r * ldc, ldc);
+        return;
+    }
+    const int ar = trans_a ? K : M, ac = trans_a ? M : K, br = trans_b ? N : K,
+              bc = trans_b ? K : N;
+    struct state *s = ready_state();
+    uint16_t *a = s ? bf16_buffer(s, 0, (size_t)ar * ac) : NULL;
+    uint16_t *b = s ? bf16_buffer(s, 1, (size_t)br * bc) : NULL;
+    struct key k = make_key(true, trans_a, trans_b, M, N, K, alpha, ac, bc, beta, ldc);
+    struct entry *e = a && b ? lookup(s, &k) : NULL;
+    if (!e || !e->prim) {
+        if (s && !e)
+            note_fallback("growing the bf16 buffers or the primitive cache", dnnl_out_of_memory);
+        amx_blas_bf16_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    to_bf16(a, A, ar, ac, lda);
+    to_bf16(b, B, br, bc, ldb);
+    execute(s, e, a, b, C);
+}
+
+/* bf16 natively: oneDNN's effective ISA has the AVX-512 BF16 instructions.
+ * Its ISA values are bit masks, each containing those it extends
+ * (avx512_core_bf16 = avx512_core_vnni + BF16, avx512_core_amx above it). */
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+static char bf16_why[240]; /* "" when bf16 is native here */
+
+static void judge_bf16(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    const unsigned need = (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    if ((isa & need) == need) return;
+    const char *name = dnnl_cpu_isa2str((dnnl_cpu_isa_t)isa);
+    snprintf(bf16_why, sizeof bf16_why,
+             "bf16 products need a CPU with AVX-512 BF16 (avx512_bf16), and oneDNN's ISA here is "
+             "%s (where oneDNN refuses bf16 or emulates it more slowly than fp32)",
+             name && strncmp(name, "cpu_isa_", 8) == 0 ? name + 8
+             : name                                    ? name
+                                                       : "unknown");
+}
+
+static const char *onednn_bf16_unavailable(void)
+{
+    pthread_once(&bf16_once, judge_bf16);
+    return bf16_why[0] ? bf16_why : NULL;
 }
 
 static const char *onednn_unavailable(void)
@@ -465,6 +619,8 @@ const struct amx_blas_backend amx_blas_onednn = {
     .threads = onednn_threads,
     .set_threads = onednn_set_threads,
     .gemm = onednn_gemm,
+    .bf16_unavailable = onednn_bf16_unavailable,
+    .gemm_bf16 = onednn_gemm_bf16,
 };
 
 #endif /* AMX_WITH_ONEDNN */

@@ -124,6 +124,11 @@ struct amx_blas_backend {
     void (*set_threads)(int n);
     void (*gemm)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+    /* amx_gemm_bf16's contract; NULL (and bf16_unavailable NULL) when the
+     * backend has no bf16 at all */
+    const char *(*bf16_unavailable)(void);
+    void (*gemm_bf16)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc);
 };
 
 /* blas_onednn.c; its unavailable() says so in a build without oneDNN. */
@@ -131,6 +136,14 @@ extern const struct amx_blas_backend amx_blas_onednn;
 
 /* cblas_sgemm itself, for a backend that cannot compute a product (blas.c). */
 void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                            int ldc);
+
+/* amx_gemm_bf16's contract computed by cblas_sgemm on the operands rounded
+ * to bf16 (copies, exact in f32): the result of bf16 hardware but for the
+ * order of the f32 sums. For a backend that could not compute a bf16
+ * product; it allocates the copies. */
+void amx_blas_bf16_emulated(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta, float *C,
                             int ldc);
 

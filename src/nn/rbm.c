@@ -173,7 +173,8 @@ static void up_pass(struct amx_rbm *rbm, const float *vis, float *h, int B, int 
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int a, b;
         amx_nn_block(V, q, &a, &b);
-        amx_dense_forward(q == 0 ? h : rbm->partial[q - 1], vis, rbm->W, B, V, H, a, b, 0, H);
+        amx_dense_forward(rbm->precision, q == 0 ? h : rbm->partial[q - 1], vis, rbm->W, B, V, H, a,
+                          b, 0, H);
     }
     amx_nn_pool_barrier(pool, rank);
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
@@ -209,9 +210,11 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
             int a, b;
             amx_nn_block(V, q, &a, &b);
             if (s == 0) /* positive statistics: gW[a:b, :] = v0[:, a:b]^T h0 / B */
-                amx_dense_backward(NULL, rbm->gW, rbm->h0, j->v0, rbm->W, B, V, H, a, b, inv, 0.0f);
+                amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h0, j->v0, rbm->W, B, V, H,
+                                   a, b, inv, 0.0f);
             /* down: v1[:, a:b] = sigmoid(hs W[a:b, :]^T + bv[a:b]) */
-            amx_dense_backward(rbm->v1, NULL, rbm->hs, NULL, rbm->W, B, V, H, a, b, 1.0f, 0.0f);
+            amx_dense_backward(rbm->precision, rbm->v1, NULL, rbm->hs, NULL, rbm->W, B, V, H, a, b,
+                               1.0f, 0.0f);
             amx_activation_forward(rbm->v1 + a, rbm->bv + a, V, B, b - a, AMX_UNIT_LOGISTIC);
             if (s == 0) j->part[q] = amx_squared_error_forward(rbm->v1 + a, j->v0 + a, V, B, b - a);
         }
@@ -229,7 +232,8 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
         int a, b;
         amx_nn_block(V, q, &a, &b);
         /* negative statistics: gW[a:b, :] -= v1[:, a:b]^T h1 / B */
-        amx_dense_backward(NULL, rbm->gW, rbm->h1, rbm->v1, rbm->W, B, V, H, a, b, -inv, 1.0f);
+        amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h1, rbm->v1, rbm->W, B, V, H, a, b,
+                           -inv, 1.0f);
         colsum_diff(rbm->gbv + a, j->v0 + a, rbm->v1 + a, V, B, b - a, inv);
     }
 }
@@ -362,7 +366,7 @@ static void probs_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *p
         /* out[:, c0:c1] = f(data W[:, c0:c1] + bh[c0:c1]): split by hidden
          * columns, each block a whole product, as n rows would need n x H
          * scratch for partial products */
-        amx_dense_forward(j->out, j->data, j->rbm->W, j->n, V, H, 0, V, c0, c1);
+        amx_dense_forward(j->rbm->precision, j->out, j->data, j->rbm->W, j->n, V, H, 0, V, c0, c1);
         amx_activation_forward(j->out + c0, j->rbm->bh + c0, H, j->n, c1 - c0, hidden_unit(j->rbm));
     }
 }
@@ -390,4 +394,13 @@ enum amx_status amx_rbm_set_threads(struct amx_rbm *rbm, int n, struct amx_error
     enum amx_status st = amx_nn_pool_create(&rbm->pool, n, err);
     if (st == AMX_OK) rbm->n_threads = n;
     return st;
+}
+
+enum amx_status amx_rbm_set_precision(struct amx_rbm *rbm, enum amx_precision precision,
+                                      struct amx_error *err)
+{
+    const char *why = amx_blas_precision_unavailable(precision);
+    if (why) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "%s", why);
+    rbm->precision = precision;
+    return AMX_OK;
 }
