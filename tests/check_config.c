@@ -848,7 +848,7 @@ static const struct bind_case bind_cases[] = {
     {HEAD "colour: x\n",
      "unknown key 'colour' at the top level (expected one of: name, "
      "description, seed, repeats, repeat, data, network, pretrain, finetune, "
-     "evaluation, output, report, sweep)",
+     "compute, evaluation, output, report, sweep)",
      7, 1},
     {HEAD "description: [a]\n", "description must be a string (got a sequence)", 7, 14},
     {HEAD "data: []\n", "data must be a mapping of keys (got a sequence)", 7, 7},
@@ -1183,10 +1183,11 @@ START_TEST(test_to_node_contents)
     ck_assert_int_eq(bind_text(MINIMAL, &cfg, &errs), AMX_OK);
     struct amx_node *t = amx_config_to_node(&cfg);
     /* every key, in the order of DESIGN.md section 5 */
-    const char *top[] = {"name",    "description", "seed",     "repeats",    "repeat", "data",
-                         "network", "pretrain",    "finetune", "evaluation", "output", "report"};
-    ck_assert_uint_eq(t->n, 12);
-    for (size_t i = 0; i < 12; i++)
+    const char *top[] = {"name",       "description", "seed",     "repeats",  "repeat",
+                         "data",       "network",     "pretrain", "finetune", "compute",
+                         "evaluation", "output",      "report"};
+    ck_assert_uint_eq(t->n, 13);
+    for (size_t i = 0; i < 13; i++)
         ck_assert_str_eq(t->pairs[i].key, top[i]);
     const char *pre[] = {
         "epochs",   "batch_size",   "cd_k",    "learning_rate", "code_learning_rate",

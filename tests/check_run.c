@@ -438,6 +438,7 @@ static const struct key_case key_differ[] = {
     {"pretrain.momentum.switch_epoch", {"pretrain.momentum.switch_epoch=1"}, 0},
     {"pretrain.weight_decay", {"pretrain.weight_decay=0.001"}, 0},
     {"pretrain.init_std", {"pretrain.init_std=0.2"}, 0},
+    {"compute.precision", {"compute.precision=bf16"}, 0},
     {"seed", {"seed=6"}, 0},
     {"repeat", {NULL}, 1},
 };

@@ -1347,6 +1347,40 @@ START_TEST(test_report_baseline)
 }
 END_TEST
 
+/* compute.precision: fp32 (the default, and what every run did before the
+ * key) keeps the id; bf16 is another computation, another id; the canonical
+ * form names it only then; a misspelt value is located. */
+START_TEST(test_precision_identity)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
+    single_id(BASE, a);
+    single_id(BASE "compute: {precision: fp32}\n", b);
+    ck_assert_str_eq(a, b);
+    single_id(BASE "compute: {precision: bf16}\n", c);
+    ck_assert_str_ne(a, c);
+    struct amx_experiment *exp = load_ok(BASE "compute: {precision: bf16}\n", NULL, 0);
+    ck_assert_int_eq(exp->runs[0].cfg.compute.precision, AMX_PRECISION_BF16);
+    char *form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_nonnull(strstr(form, "compute.precision=bf16\n"));
+    free(form);
+    amx_experiment_free(exp);
+    exp = load_ok(BASE, NULL, 0);
+    ck_assert_int_eq(exp->runs[0].cfg.compute.precision, AMX_PRECISION_FP32);
+    form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_null(strstr(form, "compute"));
+    free(form);
+    amx_experiment_free(exp);
+    const char *ov[] = {"compute.precision=bf16"};
+    exp = load_ok(BASE, ov, 1);
+    ck_assert_int_eq(exp->runs[0].cfg.compute.precision, AMX_PRECISION_BF16);
+    amx_experiment_free(exp);
+    struct amx_errlist errs = {0};
+    load_bad(BASE "compute: {precision: fp16}\n", NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 22, "must be one of fp32, bf16 (got fp16)");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 START_TEST(test_train_subset_identity)
 {
     char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
@@ -1425,6 +1459,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_report_baseline);
     tcase_add_test(tc, test_train_subset_identity);
+    tcase_add_test(tc, test_precision_identity);
     suite_add_tcase(s, tc);
     return s;
 }

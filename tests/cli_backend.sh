@@ -6,7 +6,9 @@
 # manifest saying so (version, ISA, implementations, no fallback); two onednn
 # invocations (-j 1 and -j 2) agree bit for bit, timing aside; the run ids are
 # those of openblas (provenance, not identity) and `compare` finds the two
-# backends' results in agreement. AMX_EXPECT_ONEDNN (from CMake) says whether
+# backends' results in agreement; compute.precision: bf16 fails on openblas
+# saying why and, where oneDNN has AVX-512 BF16, runs on onednn under ids of
+# its own. AMX_EXPECT_ONEDNN (from CMake) says whether
 # this build has oneDNN: a build that should and does not fails here.
 #
 # usage: cli_backend.sh PROGRAM SOURCE_DIR
@@ -93,4 +95,23 @@ check "openblas summaries name openblas" \
     [ "$(grep -l '"backend": "openblas"' "$work"/c/runs/*/summary.json | wc -l)" = 4 ]
 "$prog" compare "$work/a" "$work/c" >"$work/cmp" 2>&1
 check "compare: the two backends' results agree (exit $?)" [ "$?" = 0 ]
+
+# --- compute.precision: bf16 -------------------------------------------------------
+"$prog" -q -j 2 -o "$work/d" "$exp" compute.precision=bf16 >"$work/log" 2>&1
+check "bf16 on openblas: every run fails (exit $?)" grep -q '4 runs: 0 ok, 0 diverged, 4 failed' "$work/log"
+check "bf16 on openblas: says why, naming the key and the backend to choose" \
+    grep -q 'compute.precision is bf16, but the openblas backend has no bf16 products.*--backend onednn' "$work/log"
+if grep -qE '^backend: onednn \(oneDNN [0-9.]+; ISA [a-z0-9_]*(bf16|amx)' "$work/version2"; then
+    "$prog" --backend onednn -q -j 2 -o "$work/e" "$exp" compute.precision=bf16 >"$work/log" 2>&1
+    check "bf16 on onednn: smoke finishes" grep -q '4 runs: 4 ok' "$work/log"
+    check "bf16 runs have ids of their own" not cmp -s <(ls "$work/a/runs") <(ls "$work/e/runs")
+    check "bf16 runs ran bf16 primitives, no fallback" \
+        [ "$(grep -l '"backend_impl": "[^"]*(bf16)' "$work"/e/runs/*/summary.json | wc -l)" = 4 ] &&
+        ! grep -q fallback "$work"/e/runs/*/summary.json
+    check "bf16 config.yaml says so" grep -q 'precision: bf16' "$work"/e/runs/*/config.yaml
+    "$prog" compare "$work/a" "$work/e" >"$work/cmp" 2>&1
+    check "compare: bf16 agrees with fp32 on the smoke experiment (exit $?)" [ "$?" = 0 ]
+else
+    echo "skipped: bf16 on onednn (oneDNN's ISA here has no AVX-512 BF16: $(head -1 "$work/version2"))"
+fi
 finish

@@ -41,6 +41,7 @@ enum amx_report_x { AMX_X_EPOCH, AMX_X_SECONDS };
 const char *amx_unit_name(enum amx_unit u);
 const char *amx_loss_name(enum amx_loss l);
 const char *amx_metric_name(enum amx_metric m);
+const char *amx_precision_name(enum amx_precision p);
 
 struct amx_data_config {
     char dir[AMX_PATH_MAX];              /* default "data/mnist" */
@@ -87,6 +88,12 @@ struct amx_finetune_config {
     double divergence_limit;   /* default 1e6 */
 };
 
+/* How the matrix products are computed (nn.h, docs/backends.md): fp32, or
+ * bf16 inputs with f32 accumulation (f32 parameters, gradients and errors). */
+struct amx_compute_config {
+    enum amx_precision precision; /* default fp32 */
+};
+
 /* What is measured after each epoch besides the test set (always whole). */
 struct amx_evaluation_config {
     long train_subset; /* 0 = train_error on every training image; N = on the first N */
@@ -122,6 +129,7 @@ struct amx_run_config {
     struct amx_network_config network;
     struct amx_pretrain_config pretrain;
     struct amx_finetune_config finetune;
+    struct amx_compute_config compute;
     struct amx_evaluation_config evaluation;
     struct amx_output_config output;
     struct amx_report_config report;

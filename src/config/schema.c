@@ -24,6 +24,7 @@ const char *const amx_loss_words[] = {"cross_entropy", "squared_error", NULL};
 const char *const amx_metric_words[] = {"test_error", "train_error", "validation_error", NULL};
 const char *const amx_report_x_words[] = {"epoch", "seconds", NULL};
 const char *const amx_clock_words[] = {"epoch", "step", NULL};
+const char *const amx_precision_words[] = {"fp32", "bf16", NULL};
 
 const char *amx_unit_name(enum amx_unit u)
 {
@@ -38,6 +39,11 @@ const char *amx_loss_name(enum amx_loss l)
 const char *amx_metric_name(enum amx_metric m)
 {
     return (unsigned)m <= AMX_METRIC_VALIDATION_ERROR ? amx_metric_words[m] : "?";
+}
+
+const char *amx_precision_name(enum amx_precision p)
+{
+    return (unsigned)p <= AMX_PRECISION_BF16 ? amx_precision_words[p] : "?";
 }
 
 /* Every row records the sizeof of its member (SIZE), which amx_schema_check
@@ -153,6 +159,12 @@ static const struct key finetune_keys[] = {
 static const struct section finetune_section = {"finetune", finetune_keys,
                                                 sizeof finetune_keys / sizeof *finetune_keys};
 
+static const struct key compute_keys[] = {
+    ENUM("precision", compute.precision, amx_precision_words, AMX_PRECISION_FP32),
+};
+static const struct section compute_section = {"compute", compute_keys,
+                                               sizeof compute_keys / sizeof *compute_keys};
+
 static const struct key evaluation_keys[] = {
     NONNEG_LONG("train_subset", evaluation.train_subset, 0),
 };
@@ -209,6 +221,7 @@ static const struct key top_keys[] = {
     SECTION_OR_NONE("pretrain", pretrain_section, pretrain.enabled),
     SECTION("finetune", finetune_section, KO_REQUIRED,
             "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}"),
+    SECTION("compute", compute_section, 0, NULL),
     SECTION("evaluation", evaluation_section, 0, NULL),
     SECTION("output", output_section, 0, NULL),
     SECTION("report", report_section, 0, NULL),

@@ -81,6 +81,7 @@ extern const char *const amx_loss_words[];
 extern const char *const amx_metric_words[];
 extern const char *const amx_report_x_words[];
 extern const char *const amx_clock_words[];
+extern const char *const amx_precision_words[];
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as x. */
 void amx_format_double(double x, char *buf, size_t size);

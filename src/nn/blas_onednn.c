@@ -338,8 +338,11 @@ static dnnl_status_t make_primitive(const struct key *k, struct entry *e, struct
     if (st == dnnl_success) {
         const char *impl = NULL;
         if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success &&
-            impl)
-            note_impl(impl);
+            impl) {
+            char name[128]; /* bf16 primitives say so: their names need not */
+            snprintf(name, sizeof name, "%s%s", impl, k->bf16 ? " (bf16)" : "");
+            note_impl(name);
+        }
         atomic_fetch_add_explicit(&n_primitives, 1, memory_order_relaxed);
     }
     if (pd) dnnl_primitive_desc_destroy(pd);

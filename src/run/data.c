@@ -219,7 +219,8 @@ bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
 {
     /* Exactly what the RBM stack depends on (DESIGN.md section 8): the
      * training rows (file contents, limit, held-out tail), the layer sizes,
-     * whether the top RBM is linear, the pretrain section, seed and repeat.
+     * whether the top RBM is linear, the pretrain section, seed and repeat,
+     * and compute.precision.
      * Not the test set, the data folder's spelling, or fine-tuning. */
     const struct amx_pretrain_config *p = &cfg->pretrain;
     struct amx_buf b = {0};
@@ -229,6 +230,10 @@ bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
     for (int i = 0; i < cfg->network.n_layers; i++)
         amx_buf_printf(&b, "%d,", cfg->network.layers[i]);
     amx_buf_printf(&b, "\ncode=%s\n", amx_unit_name(cfg->network.code));
+    /* the products' precision, only when not fp32 (as in the run id, so
+     * that fp32 stacks keep their keys) */
+    if (cfg->compute.precision != AMX_PRECISION_FP32)
+        amx_buf_printf(&b, "precision=%s\n", amx_precision_name(cfg->compute.precision));
     amx_buf_printf(&b,
                    "epochs=%d\nbatch_size=%d\ncd_k=%d\nlearning_rate=%.17g\n"
                    "code_learning_rate=%.17g\nmomentum=%.17g,%.17g,%d\nweight_decay=%.17g\n"

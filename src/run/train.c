@@ -56,6 +56,16 @@ static enum amx_status alloc_rbms(const struct amx_run_config *cfg, struct amx_r
     return AMX_OK;
 }
 
+/* compute.precision, or why this backend and CPU cannot compute it (an
+ * error naming the key, before any training). */
+static enum amx_status check_precision(const struct amx_run_config *cfg, struct amx_error *err)
+{
+    const char *why = amx_blas_precision_unavailable(cfg->compute.precision);
+    if (!why) return AMX_OK;
+    return amx_fail(err, AMX_ERR_CONFIG, cfg->file, 0, 0, "compute.precision is %s, but %s",
+                    amx_precision_name(cfg->compute.precision), why);
+}
+
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
                                   const char *cache_path, const char *log_path, int threads,
                                   amx_progress_fn progress, void *pctx, struct amx_error *err)
@@ -80,8 +90,11 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     const float *input = d->train;
     float *owned = NULL;
     size_t rows = d->n_train;
-    for (int l = 0; l < n && st == AMX_OK; l++)
+    st = check_precision(cfg, err);
+    for (int l = 0; l < n && st == AMX_OK; l++) {
         st = amx_rbm_set_threads(&rbms[l], threads, err);
+        if (st == AMX_OK) st = amx_rbm_set_precision(&rbms[l], cfg->compute.precision, err);
+    }
     for (int l = 0; l < n && st == AMX_OK; l++) {
         struct amx_rbm *r = &rbms[l];
         amx_rbm_init_weights(r, pc->init_std, &init);
@@ -341,6 +354,8 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                               fc->batch_size, err);
     if (st == AMX_OK) st = amx_autoencoder_check_loss(&ae, fc->loss, err);
     if (st == AMX_OK) st = amx_autoencoder_set_threads(&ae, threads, err);
+    if (st == AMX_OK) st = check_precision(cfg, err);
+    if (st == AMX_OK) st = amx_autoencoder_set_precision(&ae, cfg->compute.precision, err);
     if (st != AMX_OK) goto done;
     if (cfg->pretrain.enabled) {
         struct amx_rbm rbms[AMX_MAX_LAYERS];

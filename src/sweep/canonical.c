@@ -9,7 +9,9 @@
  * description, repeats, report and every file location are left out, so
  * renaming an experiment, reordering keys or editing comments keeps run ids.
  * evaluation.train_subset changes what train_error measures, so it is part of
- * the form, written only when it is not 0 (the behaviour before it existed).
+ * the form, written only when it is not 0 (the behaviour before it existed);
+ * compute.precision likewise, only when it is not fp32. The backend
+ * (--backend) is provenance, never part of the form.
  *
  * It does not decide whether two different configurations compute the same
  * thing ({all: X} and {weights: X, biases: X} get different ids): an id may be
@@ -232,6 +234,9 @@ char *amx_canonical_form(const struct amx_run_config *cfg)
      * every run did before the key existed, and those runs keep their ids. */
     if (cfg->evaluation.train_subset != 0)
         add_line(&l, "evaluation.train_subset=%ld", cfg->evaluation.train_subset);
+    /* Likewise: every run before compute.precision was fp32. */
+    if (cfg->compute.precision != AMX_PRECISION_FP32)
+        add_line(&l, "compute.precision=%s", amx_precision_name(cfg->compute.precision));
     return join_lines(&l);
 }
 
