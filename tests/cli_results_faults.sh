@@ -148,6 +148,11 @@ sed -i 's/"git_commit": "[^"]*"/"git_commit": "0123456"/' s2b/manifest.json
 "$prog" merge m4b s1 s2b >merge4b.txt 2>&1
 check "shards of different builds: exit 2" [ $? -eq 2 ]
 check "... says which field" grep -q "s2b/manifest.json: error: \"git_commit\" is \"0123456\"" merge4b.txt
+cp -r s2 s2c
+sed -i 's/"backend": "[^"]*"/"backend": "onednn-elsewhere"/' s2c/manifest.json
+"$prog" merge m4c s1 s2c >merge4c.txt 2>&1
+check "shards of different backends: exit 2" [ $? -eq 2 ]
+check "... says so" grep -q "s2c/manifest.json: error: \"backend\" is \"onednn-elsewhere\"" merge4c.txt
 
 # ---- item 5: a second invocation on a folder in use is refused at once
 "$prog" -q -j 1 -o busy "$slow" >busy1.txt 2>&1 &

@@ -233,10 +233,11 @@ static enum amx_status collect_shard(const struct amx_experiment *exp, const cha
     return st;
 }
 
-/* The fields of a manifest that name the build; shards of different builds
- * are not one experiment's results (DESIGN.md section 8). */
-static const char *const build_fields[] = {"version",  "git_commit", "git_dirty",
-                                           "compiler", "cflags",     "blas"};
+/* The fields of a manifest that name the build and the matrix-product
+ * backend; shards of different builds or backends are not one experiment's
+ * results (DESIGN.md section 8): their last bits differ. */
+static const char *const build_fields[] = {"version", "git_commit", "git_dirty", "compiler",
+                                           "cflags",  "blas",       "backend"};
 
 /* Whether manifest b names the same build and data as a (dir_a, dir_b: their
  * folders); AMX_ERR_CONFIG naming the field that differs. */
