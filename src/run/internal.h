@@ -94,5 +94,4 @@ enum amx_status amx_write_gallery(const char *dir, const float *orig, const floa
 enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder *ae, size_t rows,
                                   size_t cols, struct amx_error *err);
 
-
 #endif
