@@ -1,9 +1,12 @@
-/* Benchmark: the cost of one AdaMix update (weights: current-gradient,
- * biases: power-exponential) against the constant rule, over the parameter
- * tensors of the unrolled 784-1000-500-250-30 autoencoder (about 2.84 million
- * parameters). Prints the median time of each, their ratio and the extra
- * milliseconds AdaMix adds to a fine-tuning step. Times only the optimizer
- * step (no forward or backward pass); run by hand, never by the test suite.
+/* Benchmark: the cost of one update under each rule of Figure 4 (AdaMix in
+ * its two readings: weights current-gradient with window: step, K = 1, or
+ * window: epoch, K = 1e-4, biases power-exponential; AdaGrad; AdaDec) against
+ * the constant rule, over the parameter tensors of the unrolled
+ * 784-1000-500-250-30 autoencoder (about 2.84 million parameters). Prints the
+ * median time of each, the ratio to constant and the extra milliseconds per
+ * fine-tuning step; the rules are timed in turn, three rounds, the best
+ * median of each kept. Times only the optimizer step (no forward or backward
+ * pass); run by hand, never by the test suite.
  *
  *   bench_update [reps]      (default 50) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -97,39 +100,56 @@ int main(int argc, char **argv)
     }
 
     struct amx_rule_binding constant[] = {bind("all", "constant")};
-    struct amx_rule_binding adamix[] = {bind("weights", "current-gradient"),
-                                        bind("biases", "power-exponential")};
-    struct amx_optimizer *oc = NULL, *oa = NULL;
+    struct amx_rule_binding step_k1[] = {bind("weights", "current-gradient"),
+                                         bind("biases", "power-exponential")};
+    struct amx_rule_binding epoch_k[] = {bind("weights", "current-gradient"),
+                                         bind("biases", "power-exponential")};
+    const struct amx_rule *cg = amx_rule_find("current-gradient");
+    epoch_k[0].spec.p[amx_rule_param_index(cg, "K")] = 1e-4;
+    epoch_k[0].spec.p[amx_rule_param_index(cg, "window")] = 1; /* epoch */
+    struct amx_rule_binding adagrad[] = {bind("all", "adagrad")};
+    struct amx_rule_binding adadec[] = {bind("all", "adadec")};
+    struct {
+        const char *name;
+        struct amx_rule_binding *b;
+        int n;
+        struct amx_optimizer *opt;
+        double ms;
+    } rules[] = {{"constant", constant, 1, NULL, 1e300},
+                 {"AdaMix (window: epoch, K 1e-4)", epoch_k, 2, NULL, 1e300},
+                 {"AdaMix (window: step, K 1)", step_k1, 2, NULL, 1e300},
+                 {"AdaGrad", adagrad, 1, NULL, 1e300},
+                 {"AdaDec", adadec, 1, NULL, 1e300}};
+    const int n_rules = (int)(sizeof rules / sizeof rules[0]);
     struct amx_error err;
-    if (amx_optimizer_init(&oc, t, 2 * DEPTH, constant, 1, &err) != AMX_OK ||
-        amx_optimizer_init(&oa, t, 2 * DEPTH, adamix, 2, &err) != AMX_OK) {
-        fprintf(stderr, "bench_update: %s\n", err.msg);
-        return 1;
+    for (int k = 0; k < n_rules; k++) {
+        if (amx_optimizer_init(&rules[k].opt, t, 2 * DEPTH, rules[k].b, rules[k].n, &err) !=
+            AMX_OK) {
+            fprintf(stderr, "bench_update: %s: %s\n", rules[k].name, err.msg);
+            return 1;
+        }
+        amx_optimizer_epoch_begin(rules[k].opt, 0);
     }
-    amx_optimizer_epoch_begin(oc, 0);
-    amx_optimizer_epoch_begin(oa, 0);
 
     double *samples = malloc((size_t)reps * sizeof *samples);
     if (!samples) return 1;
-    /* Alternate the two a few times and keep the best median of each, so a
-     * burst of load from other processes does not decide the ratio. */
-    double mc = 1e300, ma = 1e300;
-    for (int round = 0; round < 3; round++) {
-        double c = median_step_ms(oc, reps, samples);
-        double a = median_step_ms(oa, reps, samples);
-        mc = c < mc ? c : mc;
-        ma = a < ma ? a : ma;
-    }
+    /* Take turns a few times and keep the best median of each, so a burst of
+     * load from other processes does not decide the ratios. */
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < n_rules; k++) {
+            double ms = median_step_ms(rules[k].opt, reps, samples);
+            if (ms < rules[k].ms) rules[k].ms = ms;
+        }
     printf("parameters           %zu (784-1000-500-250-30 unrolled, %d tensors)\n", total,
            2 * DEPTH);
-    printf("constant update      %.3f ms (median of %d)\n", mc, reps);
-    printf("AdaMix update        %.3f ms (median of %d)\n", ma, reps);
-    printf("ratio AdaMix/const   %.2f\n", ma / mc);
-    printf("extra per step       %.3f ms\n", ma - mc);
+    printf("%-32s %9s %9s %16s\n", "rule", "ms/update", "/constant", "extra ms/update");
+    for (int k = 0; k < n_rules; k++)
+        printf("%-32s %9.3f %9.2f %16.3f\n", rules[k].name, rules[k].ms, rules[k].ms / rules[0].ms,
+               rules[k].ms - rules[0].ms);
 
     free(samples);
-    amx_optimizer_free(oc);
-    amx_optimizer_free(oa);
+    for (int k = 0; k < n_rules; k++)
+        amx_optimizer_free(rules[k].opt);
     for (int i = 0; i < 2 * DEPTH; i++) {
         free(t[i].theta);
         free(t[i].grad);
