@@ -470,6 +470,9 @@ START_TEST(test_figure_script)
     ck_assert_ptr_nonnull(strstr(gp, "set terminal svg"));
     ck_assert_ptr_nonnull(strstr(gp, "set terminal pngcairo"));
     ck_assert_ptr_null(strstr(gp, "logscale"));
+    /* a short title keeps the full sizes (SVG 20, PNG 16) */
+    ck_assert_ptr_nonnull(strstr(gp, "set title font ',20'"));
+    ck_assert_ptr_nonnull(strstr(gp, "set title font ',16'"));
     /* the data: three blocks; AdaMix [784, 30] at epoch 0 is mean 33, sd sqrt(2) */
     char *dat = slurp(dir, "figure.dat");
     ck_assert_ptr_nonnull(dat);
@@ -478,6 +481,17 @@ START_TEST(test_figure_script)
     ck_assert_ptr_null(strstr(dat, "# index 3: "));
     free(gp);
     free(dat);
+    /* a title too long for 800 pixels at those sizes gets smaller fonts, so
+     * that it is not cut: its 69 characters need 0.8 f 69 <= 0.92 * 800,
+     * f <= 13, in the PNG and 0.6 f 69 <= 736, f <= 17, in the SVG */
+    struct amx_report_config lt =
+        report_config("Fig. 4 on full MNIST: AdaMix against AdaGrad, AdaDec and constant SGD");
+    ck_assert_uint_eq(strlen(lt.title), 69);
+    ck_assert_int_eq(build(dir, &lt, false, &res, &err), AMX_OK);
+    gp = slurp(dir, "figure.gp");
+    ck_assert_ptr_nonnull(strstr(gp, "set title font ',17'"));
+    ck_assert_ptr_nonnull(strstr(gp, "set title font ',13'"));
+    free(gp);
     /* log_y and the train metric */
     rc.log_y = true;
     rc.metric = AMX_METRIC_TRAIN_ERROR;

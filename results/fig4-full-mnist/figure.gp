@@ -30,11 +30,11 @@ set linetype 5 lc rgb '#9467bd' lw 2.2 dt (16,5) pt 5
 do for [fmt in formats] {
     if (fmt eq 'svg') {
         set terminal svg size 800,500 dynamic noenhanced font 'DejaVu Sans,15' background rgb 'white'
-        set title font ',20'
+        set title font ',17'
         set output svg_out
     } else {
         set terminal pngcairo size 800,500 noenhanced font 'DejaVu Sans,12' background rgb 'white'
-        set title font ',16'
+        set title font ',13'
         set output png_out
     }
     plot \

@@ -360,20 +360,36 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
 
     int width = 800;
     if (key_outside) width = 800 + 9 * (int)longest;
+    /* A long title gets a smaller font rather than being cut at the edges:
+     * DejaVu Sans averages about 0.6 em per character, and pngcairo draws a
+     * point as 4/3 pixels (SVG: 1), so n characters at size f take about
+     * 0.8 f n pixels in the PNG (0.6 f n in the SVG); keep that within 92%
+     * of the width. */
+    size_t chars = 0;
+    for (const char *c = title; *c; c++)
+        chars += ((unsigned char)*c & 0xC0) != 0x80; /* UTF-8: count the first bytes */
+    double room = 0.92 * width;
+    int png_title = 16, svg_title = 20;
+    if (chars > 0 && 0.8 * png_title * (double)chars > room)
+        png_title = (int)(room / (0.8 * (double)chars));
+    if (chars > 0 && 0.6 * svg_title * (double)chars > room)
+        svg_title = (int)(room / (0.6 * (double)chars));
+    if (png_title < 8) png_title = 8;
+    if (svg_title < 10) svg_title = 10;
     amx_buf_printf(&g,
                    "\ndo for [fmt in formats] {\n"
                    "    if (fmt eq 'svg') {\n"
                    "        set terminal svg size %d,500 dynamic noenhanced font 'DejaVu "
                    "Sans,15' background rgb 'white'\n"
-                   "        set title font ',20'\n"
+                   "        set title font ',%d'\n"
                    "        set output svg_out\n"
                    "    } else {\n"
                    "        set terminal pngcairo size %d,500 noenhanced font 'DejaVu "
                    "Sans,12' background rgb 'white'\n"
-                   "        set title font ',16'\n"
+                   "        set title font ',%d'\n"
                    "        set output png_out\n"
                    "    }\n",
-                   width, width);
+                   width, svg_title, width, png_title);
     if (np == 0) {
         amx_buf_printf(&g, "    # no complete run yet: an empty frame\n"
                            "    set label 1 'no complete run yet' at graph 0.5, graph 0.5 "
