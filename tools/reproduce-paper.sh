@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Reruns every experiment behind the paper figures, in order: the tuning
-# sweeps (tune-*.yaml, on held-out training images), then Figures 4-7 with
-# the tuned constants, each into a fresh folder, and ends by comparing every
-# one with the committed results/<name> (adamix-run compare), printing the
-# deviations. The pretraining cache is shared in OUT/.cache.
+# sweeps (on held-out training images), then Figures 4-7 with the tuned
+# constants (and, for full MNIST, Hinton and Salakhutdinov's anchor), each
+# into a fresh folder, and ends by comparing every one with the committed
+# results/<name> (adamix-run compare), printing the deviations. The
+# pretraining cache is shared in OUT/.cache.
 #
-#   tools/reproduce-paper.sh [-j N] [--out DIR] [--data DIR] [--rtol X]
+#   tools/reproduce-paper.sh [-j N] [--study full|small] [--out DIR] [--data DIR] [--rtol X]
 #
+#   --study S    full (default): the full-MNIST study (tune60k-baselines,
+#                adamix-readings-tune, fig4..fig7-full-mnist, hs-anchor),
+#                computed with OPENBLAS_CORETYPE=SkylakeX: pin it for a
+#                bit-identical rerun. small: the first study on the
+#                10,000-digit set (tune-*, fig4-adamix-vs-baselines, fig5..7),
+#                computed on Haswell; run it with --data data/mnist-10k
+#                (after tools/get-mnist.sh --source mnist-10k)
 #   --out DIR    where the reruns go (default: reproduce/<date>-<time>; never results/)
 #   --data DIR   the data folder (data.dir) for every experiment; default: the
-#                experiments' own (data/mnist). The committed Figures 4-7 were
-#                computed on the 10,000-digit set: --data data/mnist-10k (after
-#                tools/get-mnist.sh --source mnist-10k) reruns them; another
-#                data.dir changes the run ids, and compare joins the runs by
-#                their sweep values instead.
+#                experiments' own (data/mnist). Another data.dir changes the
+#                run ids, and compare joins the runs by their sweep values instead.
 #   --rtol X     compare's relative tolerance (default 0.01)
 #
 # Same build, same data, same OpenBLAS kernel as the committed manifests name
@@ -26,7 +31,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 prog=build/adamix-run
 usage() {
-    echo "usage: tools/reproduce-paper.sh [-j N] [--out DIR] [--data DIR] [--rtol X]" >&2
+    echo "usage: tools/reproduce-paper.sh [-j N] [--study full|small] [--out DIR] [--data DIR] [--rtol X]" >&2
     exit 2
 }
 [ -x "$prog" ] || {
@@ -37,6 +42,7 @@ usage() {
 out=reproduce/$(date -u +%Y%m%d-%H%M%S)
 data=
 rtol=0.01
+study=full
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -48,6 +54,11 @@ while [ $# -gt 0 ]; do
     --out)
         [ $# -ge 2 ] || usage
         out=$2
+        shift
+        ;;
+    --study)
+        [ $# -ge 2 ] || usage
+        case "$2" in full | small) study=$2 ;; *) usage ;; esac
         shift
         ;;
     --data)
@@ -89,9 +100,14 @@ fi
 mkdir -p "$out"
 args+=(--cache "$out/.cache")
 
-exps=(tune-constant tune-adagrad tune-adadec tune-adamix
-    fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates
-    fig7-bias-learning-rates)
+if [ "$study" = full ]; then
+    exps=(tune60k-baselines adamix-readings-tune fig4-full-mnist fig5-full-mnist
+        fig6-full-mnist fig7-full-mnist hs-anchor)
+else
+    exps=(tune-constant tune-adagrad tune-adadec tune-adamix
+        fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates
+        fig7-bias-learning-rates)
+fi
 start=$(date +%s)
 failed=0
 for exp in "${exps[@]}"; do
