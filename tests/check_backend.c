@@ -445,7 +445,9 @@ static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, f
     float *Ar = malloc(sizeof(float) * na), *Br = malloc(sizeof(float) * nb);
     float *C = malloc(sizeof(float) * nc), *R = malloc(sizeof(float) * nc);
     float *F = malloc(sizeof(float) * nc), *C0 = malloc(sizeof(float) * nc);
-    ck_assert(A && Bm && Ar && Br && C && R && F && C0);
+    float *H = malloc(sizeof(float) * nc);
+    uint16_t *Ah = malloc(sizeof(uint16_t) * na), *Bh = malloc(sizeof(uint16_t) * nb);
+    ck_assert(A && Bm && Ar && Br && C && R && F && C0 && H && Ah && Bh);
     fill_uniform(A, na, -1, 1, r);
     fill_uniform(Bm, nb, -1, 1, r);
     fill_uniform(C, nc, -1, 1, r);
@@ -460,7 +462,14 @@ static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, f
     memcpy(R, C, sizeof(float) * nc);
     memcpy(F, C, sizeof(float) * nc);
     memcpy(C0, C, sizeof(float) * nc);
+    memcpy(H, C, sizeof(float) * nc);
+    /* the operands' bf16 copies at the same strides, the pads too */
+    for (size_t i = 0; i < na; i++)
+        Ah[i] = amx_bf16_bits(A[i]);
+    for (size_t i = 0; i < nb; i++)
+        Bh[i] = amx_bf16_bits(Bm[i]);
     amx_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, C, ldc);
+    amx_gemm_bf16h(ta, tb, M, N, K, alpha, Ah, lda, Bh, ldb, beta, H, ldc);
     amx_gemm_ref(ta, tb, M, N, K, alpha, Ar, lda, Br, ldb, beta, R, ldc);
     amx_gemm_ref(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, F, ldc);
     const double u = ldexp(1.0, -24), n = K + 2, gamma = n * u / (1 - n * u);
@@ -470,6 +479,7 @@ static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, f
             size_t at = (size_t)i * ldc + j;
             if (j >= N) {
                 ck_assert(memcmp(&C[at], &C0[at], sizeof *C) == 0);
+                ck_assert(memcmp(&H[at], &C0[at], sizeof *H) == 0);
                 continue;
             }
             double mag = 0, magr = 0;
@@ -485,6 +495,10 @@ static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, f
                           "%s bf16 ta %d tb %d M %d N %d K %d at (%d,%d): %.9g vs rounded "
                           "reference %.9g (bound %.3g)",
                           amx_blas_backend(), ta, tb, M, N, K, i, j, C[at], R[at], acc);
+            ck_assert_msg(isfinite(H[at]) && fabs((double)H[at] - R[at]) <= acc,
+                          "%s bf16h ta %d tb %d M %d N %d K %d at (%d,%d): %.9g vs rounded "
+                          "reference %.9g (bound %.3g)",
+                          amx_blas_backend(), ta, tb, M, N, K, i, j, H[at], R[at], acc);
             double whole = (2 * ub + ub * ub) * fabs(alpha) * mag + acc;
             ck_assert_msg(fabs((double)C[at] - F[at]) <= whole,
                           "%s bf16 at (%d,%d): %.9g vs f32 reference %.9g (bound %.3g)",
@@ -492,7 +506,8 @@ static void check_bf16_product(bool ta, bool tb, int M, int N, int K, int pad, f
             double f32_only = gamma * (fabs(alpha) * mag + bc) + u * fabs(F[at]);
             if (fabs((double)C[at] - F[at]) > f32_only) *showed = 1;
         }
-    free(A), free(Bm), free(Ar), free(Br), free(C), free(R), free(F), free(C0);
+    free(A), free(Bm), free(Ar), free(Br), free(C), free(R), free(F), free(C0), free(H);
+    free(Ah), free(Bh);
 }
 
 /* _i: the backend. Where bf16 is available (onednn on AVX-512 BF16) its
@@ -627,6 +642,158 @@ static void max_diff(const float *a, const float *b, size_t n, double *diff, dou
     }
 }
 
+/* The bf16 copies the products read (issue 12: written where the values
+ * are made, never converted product by product) are always the bf16 of the
+ * f32 values beside them: the weights' after set_precision, init and every
+ * optimiser update (through the tensors' theta16, on 1 and 2 threads of
+ * parts), every hidden activation after a step, the batch's; the RBM's W16
+ * after every batch of an epoch. And the copies change the arithmetic of
+ * nothing but the products: the same step with the copies taken away (every
+ * product then rounds its own operands) gives a loss and gradients within
+ * the bf16 model bound of test_bf16_models. */
+static void check_copy(const uint16_t *h, const float *x, size_t rows, size_t cols, size_t ld,
+                       const char *what)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            size_t at = r * ld + j;
+            ck_assert_msg(h[at] == amx_bf16_bits(x[at]), "%s[%zu][%zu]: copy 0x%04x, bf16 0x%04x",
+                          what, r, j, h[at], amx_bf16_bits(x[at]));
+        }
+}
+
+static void check_weights16(const struct amx_autoencoder *ae, const char *when)
+{
+    ck_assert(ae->params16 != NULL);
+    for (int l = 0; l < ae->n_layers; l++) {
+        const struct amx_dense *d = &ae->layer[l];
+        char what[64];
+        snprintf(what, sizeof what, "%s: layer %d W", when, l + 1);
+        check_copy(ae->params16 + (d->W - ae->params), d->W, (size_t)d->in, (size_t)d->out,
+                   (size_t)d->out, what);
+    }
+}
+
+struct parts_ctx {
+    struct amx_optimizer *opt[AMX_NN_SPLIT];
+};
+
+static void step_part(void *ctx, int part, int n_parts)
+{
+    (void)n_parts;
+    amx_optimizer_step(((struct parts_ctx *)ctx)->opt[part]);
+}
+
+START_TEST(test_bf16_copies)
+{
+    if (!use_backend(backend_index("onednn"))) return;
+    if (amx_blas_precision_unavailable(AMX_PRECISION_BF16)) return; /* checked above */
+    const int sizes[4] = {40, 24, 12, 5}, B = 10;
+    struct amx_error err;
+    struct amx_rng r = test_rng(12);
+    float x[10 * 40];
+    fill_uniform(x, sizeof x / sizeof *x, 0, 1, &r);
+    for (int threads = 1; threads <= 2; threads++) {
+        struct amx_autoencoder ae;
+        ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                              AMX_UNIT_LOGISTIC, B, &err),
+                         AMX_OK);
+        struct amx_rng w = test_rng(13);
+        amx_autoencoder_init_random(&ae, 0.3, &w);
+        ck_assert(ae.params16 == NULL && ae.acts16 == NULL); /* fp32: no copies */
+        ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_OK);
+        ck_assert_int_eq(amx_autoencoder_set_threads(&ae, threads, &err), AMX_OK);
+        check_weights16(&ae, "set_precision");
+        amx_autoencoder_init_random(&ae, 0.2, &w);
+        check_weights16(&ae, "init_random");
+        /* one optimiser per part, AdaMix (weights current-gradient with
+         * momentum, biases power-exponential), as the run module does */
+        struct amx_rule_binding bind[2];
+        memset(bind, 0, sizeof bind);
+        snprintf(bind[0].selector, sizeof bind[0].selector, "weights");
+        amx_rule_spec_defaults(&bind[0].spec, amx_rule_find("current-gradient"));
+        bind[0].spec.eta0 = 0.05;
+        bind[0].spec.momentum = 0.5;
+        snprintf(bind[1].selector, sizeof bind[1].selector, "biases");
+        amx_rule_spec_defaults(&bind[1].spec, amx_rule_find("power-exponential"));
+        bind[1].spec.eta0 = 0.05;
+        struct parts_ctx pc;
+        for (int p = 0; p < AMX_NN_SPLIT; p++) {
+            struct amx_param_tensor t[AMX_NN_MAX_DENSE * 2];
+            size_t nt = amx_autoencoder_tensor_part(&ae, p, AMX_NN_SPLIT, t);
+            for (size_t i = 0; i < nt; i++)
+                ck_assert(t[i].is_bias ? t[i].theta16 == NULL : t[i].theta16 != NULL);
+            ck_assert_int_eq(amx_optimizer_init(&pc.opt[p], t, nt, bind, 2, &err), AMX_OK);
+        }
+        for (int s = 0; s < 3; s++) {
+            for (int p = 0; p < AMX_NN_SPLIT; p++)
+                amx_optimizer_epoch_begin(pc.opt[p], s);
+            double loss = amx_autoencoder_train_step(&ae, x, B, AMX_LOSS_CROSS_ENTROPY);
+            ck_assert(isfinite(loss));
+            check_copy(ae.x16, x, (size_t)B, 40, 40, "the batch");
+            for (int l = 0; l + 1 < ae.n_layers; l++) { /* hidden and code activations */
+                const struct amx_dense *d = &ae.layer[l];
+                check_copy(ae.acts16 + (d->Y - ae.acts), d->Y, (size_t)B, (size_t)d->out,
+                           (size_t)d->out, "an activation");
+            }
+            amx_autoencoder_run_parts(&ae, step_part, &pc);
+            check_weights16(&ae, "an update");
+        }
+
+        /* the same step without the copies: every product rounds its own */
+        struct amx_autoencoder bare;
+        ck_assert_int_eq(amx_autoencoder_init(&bare, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                                              AMX_UNIT_LOGISTIC, B, &err),
+                         AMX_OK);
+        ck_assert_int_eq(amx_autoencoder_set_precision(&bare, AMX_PRECISION_BF16, &err), AMX_OK);
+        memcpy(bare.params, ae.params, sizeof(float) * ae.n_params);
+        free(bare.params16), free(bare.acts16), free(bare.x16);
+        bare.params16 = bare.acts16 = bare.x16 = NULL;
+        amx_autoencoder_sync_bf16(&ae);
+        double l1 = amx_autoencoder_train_step(&ae, x, B, AMX_LOSS_CROSS_ENTROPY);
+        double l0 = amx_autoencoder_train_step(&bare, x, B, AMX_LOSS_CROSS_ENTROPY);
+        ck_assert_msg(fabs(l1 - l0) <= 0.05 * fabs(l0), "loss %.9g, without copies %.9g", l1, l0);
+        double diff, scale;
+        max_diff(ae.grads, bare.grads, ae.n_params, &diff, &scale);
+        ck_assert_msg(diff <= 0.05 * scale, "gradients: %g apart, scale %g", diff, scale);
+        for (int p = 0; p < AMX_NN_SPLIT; p++)
+            amx_optimizer_free(pc.opt[p]);
+        amx_autoencoder_free(&bare);
+        /* back to fp32: the copies go */
+        ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
+        ck_assert(ae.params16 == NULL && ae.acts16 == NULL && ae.x16 == NULL);
+        amx_autoencoder_free(&ae);
+
+        /* the RBM: an epoch of 3 batches, W16 after it; the batch copies */
+        struct amx_rbm rbm;
+        ck_assert_int_eq(amx_rbm_init(&rbm, 40, 24, false, 4, &err), AMX_OK);
+        ck_assert_int_eq(amx_rbm_set_precision(&rbm, AMX_PRECISION_BF16, &err), AMX_OK);
+        ck_assert_int_eq(amx_rbm_set_threads(&rbm, threads, &err), AMX_OK);
+        amx_rbm_init_weights(&rbm, 0.3, &w);
+        check_copy(rbm.W16, rbm.W, 40, 24, 24, "RBM W after init_weights");
+        struct amx_rbm_hparams hp = {.learning_rate = 0.1,
+                                     .momentum_initial = 0.5,
+                                     .momentum_final = 0.9,
+                                     .momentum_switch_epoch = 1,
+                                     .weight_decay = 0.0002,
+                                     .cd_k = 1};
+        struct amx_rng order = test_rng(14), sample = test_rng(15);
+        for (int e = 0; e < 2; e++) {
+            ck_assert_int_eq(
+                amx_rbm_train_epoch(&rbm, x, 10, 4, &hp, e, &order, &sample, NULL, &err), AMX_OK);
+            check_copy(rbm.W16, rbm.W, 40, 24, 24, "RBM W after an epoch");
+            /* the last batch had 2 rows */
+            check_copy(rbm.v0_16, rbm.v0, 2, 40, 40, "RBM v0");
+            check_copy(rbm.h0_16, rbm.h0, 2, 24, 24, "RBM h0");
+            check_copy(rbm.hs16, rbm.hs, 2, 24, 24, "RBM hs");
+            check_copy(rbm.v1_16, rbm.v1, 2, 40, 40, "RBM v1");
+            check_copy(rbm.h1_16, rbm.h1, 2, 24, 24, "RBM h1");
+        }
+        amx_rbm_free(&rbm);
+    }
+}
+END_TEST
+
 /* A bf16 step of the autoencoder and a bf16 CD-1 batch of an RBM, against
  * the fp32 ones: different (bf16 is in use in the forward and the backward:
  * the loss and every weight gradient differ) but close: each product's
@@ -719,6 +886,7 @@ static Suite *backend_suite(void)
     tcase_add_loop_test(tc, test_bf16_vs_reference, 0, (int)amx_blas_backend_count());
     tcase_add_test(tc, test_bf16_bit_identical);
     tcase_add_test(tc, test_bf16_models);
+    tcase_add_test(tc, test_bf16_copies);
     tcase_add_test(tc, test_bf16_refused_without_avx512_bf16);
     suite_add_tcase(s, tc);
     return s;

@@ -164,7 +164,7 @@ START_TEST(test_activation_kernels)
         float z[B * LD], Y[B * LD];
         fill_uniform(z, B * LD, -3, 3, &r);
         memcpy(Y, z, sizeof Y);
-        amx_activation_forward(Y + OFF, bias, LD, B, N, all_units[u]);
+        amx_activation_forward(Y + OFF, NULL, bias, LD, B, N, all_units[u]);
         for (int i = 0; i < B * LD; i++) {
             int c = i % LD - OFF;
             if (c < 0 || c >= N) {
@@ -202,9 +202,9 @@ START_TEST(test_activation_backward)
         fill_preact(z, bias, LD, OFF, B, N, -3, 3, &r);
         fill_uniform(G, B * LD, -1, 1, &r);
         memcpy(Y, z, sizeof Y);
-        amx_activation_forward(Y + OFF, bias, LD, B, N, unit);
+        amx_activation_forward(Y + OFF, NULL, bias, LD, B, N, unit);
         memcpy(dZ, G, sizeof dZ);
-        amx_activation_backward(dZ + OFF, Y + OFF, LD, B, N, unit);
+        amx_activation_backward(dZ + OFF, NULL, Y + OFF, LD, B, N, unit);
         double biggest = 0;
         for (int i = 0; i < B * LD; i++) {
             int c = i % LD - OFF;
@@ -248,7 +248,7 @@ START_TEST(test_loss_kernels)
         ck_assert(fabs(Y[i] - sigm(zz)) < 1e-7);
     }
     ck_assert_msg(fabs(ce - expect) < 1e-5, "CE %.9g vs %.9g", ce, expect);
-    amx_cross_entropy_backward(dZ, Y, x, 3, 2, 3);
+    amx_cross_entropy_backward(dZ, NULL, Y, x, 3, 2, 3);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - (Y[i] - x[i]) / 2.0) < 1e-7);
 
@@ -257,10 +257,10 @@ START_TEST(test_loss_kernels)
     for (int i = 0; i < 6; i++)
         sexp += ((double)Y[i] - x[i]) * ((double)Y[i] - x[i]);
     ck_assert(fabs(se - sexp) < 1e-12);
-    amx_squared_error_backward(dZ, Y, x, 3, 2, 3, AMX_UNIT_LOGISTIC);
+    amx_squared_error_backward(dZ, NULL, Y, x, 3, 2, 3, AMX_UNIT_LOGISTIC);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - 2.0 * (Y[i] - x[i]) * Y[i] * (1 - Y[i]) / 2.0) < 1e-7);
-    amx_squared_error_backward(dZ, Y, x, 3, 2, 3, AMX_UNIT_LINEAR);
+    amx_squared_error_backward(dZ, NULL, Y, x, 3, 2, 3, AMX_UNIT_LINEAR);
     for (int i = 0; i < 6; i++)
         ck_assert(fabs(dZ[i] - (Y[i] - x[i])) < 1e-7);
     /* a block of columns [1, 3) of the same rows: the sums of its pixels only */
@@ -302,7 +302,7 @@ START_TEST(test_cross_entropy_backward)
     for (int i = 0; i < B * LD; i++)
         dZ[i] = 7.0f;
     double sum = amx_cross_entropy_forward(Y + OFF, bias, x + OFF, LD, B, N);
-    amx_cross_entropy_backward(dZ + OFF, Y + OFF, x + OFF, LD, B, N);
+    amx_cross_entropy_backward(dZ + OFF, NULL, Y + OFF, x + OFF, LD, B, N);
     double ref = 0, biggest = 0;
     for (int i = 0; i < B * LD; i++) {
         int c = i % LD - OFF;
@@ -345,9 +345,9 @@ START_TEST(test_squared_error_backward)
         memcpy(P, z, sizeof P);
         for (int i = 0; i < B * LD; i++)
             dZ[i] = 7.0f;
-        amx_activation_forward(P + OFF, bias, LD, B, N, unit);
+        amx_activation_forward(P + OFF, NULL, bias, LD, B, N, unit);
         double sum = amx_squared_error_forward(P + OFF, x + OFF, LD, B, N);
-        amx_squared_error_backward(dZ + OFF, P + OFF, x + OFF, LD, B, N, unit);
+        amx_squared_error_backward(dZ + OFF, NULL, P + OFF, x + OFF, LD, B, N, unit);
         double ref = 0, biggest = 0;
         for (int i = 0; i < B * LD; i++) {
             int c = i % LD - OFF;
@@ -435,15 +435,18 @@ START_TEST(test_dense_backward)
     float Y[B * Out], P1[B * Out], P2[B * Out], Yc[B * Out];
     for (int i = 0; i < B * Out; i++)
         P2[i] = NAN, Yc[i] = 7.0f;
-    amx_dense_forward(AMX_PRECISION_FP32, Y, X, W, B, In, Out, parts[0][0], parts[0][1], 0, Out);
-    amx_dense_forward(AMX_PRECISION_FP32, P1, X, W, B, In, Out, parts[1][0], parts[1][1], 0, Out);
-    amx_dense_forward(AMX_PRECISION_FP32, P2, X, W, B, In, Out, parts[2][0], parts[2][1], 0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, Y, X, NULL, W, NULL, B, In, Out, parts[0][0], parts[0][1],
+                      0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, P1, X, NULL, W, NULL, B, In, Out, parts[1][0],
+                      parts[1][1], 0, Out);
+    amx_dense_forward(AMX_PRECISION_FP32, P2, X, NULL, W, NULL, B, In, Out, parts[2][0],
+                      parts[2][1], 0, Out);
     for (int i = 0; i < B * Out; i++)
         ck_assert(P2[i] == 0.0f);
     float *P[2] = {P1, P2};
     for (int k = 0; k < 2; k++)
         amx_dense_forward_sum(Y, P, 2, B, Out, cols[k][0], cols[k][1]);
-    amx_dense_forward(AMX_PRECISION_FP32, Yc, X, W, B, In, Out, 0, In, 2, 5);
+    amx_dense_forward(AMX_PRECISION_FP32, Yc, X, NULL, W, NULL, B, In, Out, 0, In, 2, 5);
     for (int rr = 0; rr < B; rr++)
         for (int j = 0; j < Out; j++) {
             double z = 0;
@@ -466,8 +469,8 @@ START_TEST(test_dense_backward)
     for (int i = 0; i < Out; i++)
         db[i] = NAN;
     for (int k = 0; k < 3; k++)
-        amx_dense_backward(AMX_PRECISION_FP32, dX, dW, G, X, W, B, In, Out, parts[k][0],
-                           parts[k][1], 1.0f, 0.0f);
+        amx_dense_backward(AMX_PRECISION_FP32, dX, dW, G, NULL, X, NULL, W, NULL, B, In, Out,
+                           parts[k][0], parts[k][1], 1.0f, 0.0f);
     for (int k = 0; k < 2; k++)
         amx_dense_backward_bias(db, G, B, Out, cols[k][0], cols[k][1]);
     amx_dense_backward_bias(db, G, B, Out, 6, 6); /* an empty block writes nothing */
@@ -495,8 +498,8 @@ START_TEST(test_dense_backward)
     fill_uniform(old, In * Out, -1, 1, &r);
     memcpy(dW2, old, sizeof dW2);
     for (int k = 0; k < 3; k++)
-        amx_dense_backward(AMX_PRECISION_FP32, NULL, dW2, G, X, NULL, B, In, Out, parts[k][0],
-                           parts[k][1], 0.5f, -2.0f);
+        amx_dense_backward(AMX_PRECISION_FP32, NULL, dW2, G, NULL, X, NULL, NULL, NULL, B, In, Out,
+                           parts[k][0], parts[k][1], 0.5f, -2.0f);
     for (int e = 0; e < In * Out; e++) {
         double fd = dense_fd(Wd, e, Xd, Wd, bd, G, B, In, Out);
         ck_assert_msg(fabs(dW2[e] - (0.5 * fd - 2.0 * old[e])) <= 1e-5, "alpha/beta dW[%d]", e);
@@ -759,7 +762,7 @@ START_TEST(test_units_whole_range)
     for (int u = 0; u < 2; u++) {
         enum amx_unit unit = u ? AMX_UNIT_TANH : AMX_UNIT_LOGISTIC;
         memcpy(Y, z, sizeof Y);
-        amx_activation_forward(Y, &zero, 1, N, 1, unit);
+        amx_activation_forward(Y, NULL, &zero, 1, N, 1, unit);
         for (int i = 0; i < N; i++) {
             if (isnan(z[i])) {
                 ck_assert_msg(isnan(Y[i]), "unit %d: NaN in, %g out", u, Y[i]);

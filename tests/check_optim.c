@@ -7,6 +7,7 @@
  * the logged rate statistics against closed forms and direct minima and
  * maxima; the parameter-group selectors, their precedence and every coverage
  * error; and the registry (names, aliases, defaults within their ranges). */
+#include "adamix/bf16.h"
 #include "adamix/optim.h"
 
 #include <check.h>
@@ -222,7 +223,7 @@ static void check_against_reference(const struct amx_rule_spec *spec, size_t n, 
         theta[i] = (float)(0.5 - 0.01 * (double)i);
         R->theta[i] = theta[i];
     }
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
     struct amx_rule_binding b = make_binding("all", *spec, 3, 5);
     struct amx_optimizer *opt = NULL;
     struct amx_error err;
@@ -301,7 +302,7 @@ static float *run_rule(const struct amx_rule_spec *spec, size_t n, int updates)
     ck_assert(theta && grad);
     for (size_t i = 0; i < n; i++)
         theta[i] = (float)(0.25 + 0.03 * (double)i);
-    struct amx_param_tensor t = {"layer1.biases", 1, true, true, theta, grad, n};
+    struct amx_param_tensor t = {"layer1.biases", 1, true, true, theta, grad, n, NULL};
     struct amx_rule_binding b = make_binding("all", *spec, 1, 1);
     struct amx_optimizer *opt = NULL;
     ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, NULL), AMX_OK);
@@ -444,7 +445,7 @@ START_TEST(test_adagrad_min_max)
         grad[i] = 0.5f;
     grad[1234] = 30.0f; /* in the third chunk of 512, lane 210 % 64 */
     grad[1499] = 0.0f;  /* the ragged tail */
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
     const struct pv p[] = {{"K", 1}, {0}};
     struct amx_rule_binding b =
         make_binding("all", make_spec("adagrad", 0.2, 0, AMX_CLOCK_EPOCH, p), 1, 1);
@@ -766,7 +767,7 @@ END_TEST
 START_TEST(test_momentum_first_updates)
 {
     float theta[3] = {1, 2, 3}, grad[3] = {0.5f, -1, 2};
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, 3};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, 3, NULL};
     struct amx_rule_binding b =
         make_binding("all", make_spec("constant", 0.1, 0.9, AMX_CLOCK_EPOCH, NULL), 1, 1);
     struct amx_optimizer *opt = NULL;
@@ -783,6 +784,63 @@ START_TEST(test_momentum_first_updates)
 }
 END_TEST
 
+/* The bf16 copies (issue 12): with theta16 given, every rule case (both
+ * clocks, with and without momentum) leaves theta16[i] == amx_bf16_bits of
+ * theta[i] after every update, and theta itself bit for bit where it would
+ * be without the copies (the copy is written beside the f32 path, never
+ * instead of it). n = 1100 spans two chunks and a partial one of the
+ * adaptive rules' loops; one wild gradient makes a NaN theta, whose copy
+ * must be a NaN too. */
+START_TEST(test_bf16_copies_kept)
+{
+    const struct rule_case *c = &rule_cases[_i];
+    enum { N = 1100 };
+    float *theta[2], *grad = malloc(N * sizeof *grad);
+    uint16_t *t16 = malloc(N * sizeof *t16);
+    theta[0] = malloc(N * sizeof(float));
+    theta[1] = malloc(N * sizeof(float));
+    ck_assert(grad && t16 && theta[0] && theta[1]);
+    struct amx_optimizer *opt[2] = {NULL, NULL};
+    for (int m = 0; m < 2; m++) {
+        for (size_t i = 0; i < N; i++)
+            theta[m][i] = (float)(0.5 - 0.001 * (double)i);
+        struct amx_param_tensor t = {"layer1.weights", 1,    false, true,
+                                     theta[m],         grad, N,     m ? t16 : NULL};
+        struct amx_rule_binding b =
+            make_binding("all", make_spec(c->rule, 0.05, c->mu, c->per, c->p), 1, 1);
+        ck_assert_int_eq(amx_optimizer_init(&opt[m], &t, 1, &b, 1, NULL), AMX_OK);
+    }
+    memset(t16, 0xff, N * sizeof *t16); /* the update must write every copy */
+    long step = 0;
+    for (int e = 0; e < 3; e++) {
+        for (int m = 0; m < 2; m++)
+            amx_optimizer_epoch_begin(opt[m], e);
+        for (int k = 0; k < 4; k++, step++) {
+            for (size_t i = 0; i < N; i++)
+                grad[i] = (float)grad_of(step, i);
+            if (e == 2 && k == 3) grad[7] = INFINITY; /* theta[7] becomes inf or NaN */
+            for (int m = 0; m < 2; m++)
+                amx_optimizer_step(opt[m]);
+            ck_assert_msg(memcmp(theta[0], theta[1], N * sizeof(float)) == 0,
+                          "%s: theta with the bf16 copies differs from theta without", c->rule);
+            for (size_t i = 0; i < N; i++) {
+                uint16_t want = amx_bf16_bits(theta[1][i]);
+                ck_assert_msg(t16[i] == want ||
+                                  (isnan(theta[1][i]) && isnan(amx_bf16_float(t16[i]))),
+                              "%s update %ld: theta16[%zu] = 0x%04x, bf16 of %.9g is 0x%04x",
+                              c->rule, step, i, t16[i], theta[1][i], want);
+            }
+        }
+    }
+    for (int m = 0; m < 2; m++) {
+        amx_optimizer_free(opt[m]);
+        free(theta[m]);
+    }
+    free(grad);
+    free(t16);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -793,6 +851,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_current_gradient_first_update_is_adagrad);
     tcase_add_test(tc, test_power_c0_is_constant);
     tcase_add_test(tc, test_momentum_first_updates);
+    tcase_add_loop_test(tc, test_bf16_copies_kept, 0, N_RULE_CASES);
     suite_add_tcase(s, tc);
     tc = tcase_create("stats");
     tcase_add_test(tc, test_schedule_mean_closed_form);

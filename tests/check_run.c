@@ -1024,7 +1024,7 @@ START_TEST(test_momentum_with_adaptive_rules)
         b.spec.p[idx] = c->pval[k];
     }
     float theta[MOM_N] = {0.25f, -0.5f, 1.0f}, grad[MOM_N];
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, MOM_N};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, MOM_N, NULL};
     struct amx_optimizer *opt = NULL;
     struct amx_error err = {0};
     ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, &err), AMX_OK);

@@ -54,6 +54,7 @@
 #define ADAMIX_NN_H
 
 #include "adamix/error.h"
+#include "adamix/bf16.h"
 #include "adamix/optim.h" /* struct amx_param_tensor */
 #include "adamix/rng.h"
 
@@ -165,6 +166,14 @@ float amx_bf16_round(float x);
  * numbers are emulated (rounded copies, cblas_sgemm), never wrong. */
 void amx_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                    int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The same product with op(A) and op(B) already in bf16 (adamix/bf16.h), at
+ * their own leading dimensions: C = alpha * op(A) op(B) + beta * C, f32
+ * accumulation and output. What the network's products run on at bf16,
+ * their operands being the bf16 copies written where the values are made.
+ * Where bf16 is unavailable, the same numbers by cblas_sgemm on widened
+ * copies. */
+void amx_gemm_bf16h(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const uint16_t *A,
+                    int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc);
 /* Same contract as amx_gemm, naive loops accumulating in double: the tests' reference. */
 void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
@@ -184,15 +193,21 @@ void amx_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
 
 /* Dense layer, the matrix part of Y = f(X W + b) (the bias is added by the
  * unit's pass that follows). X: B x In, W: In x Out, Y: B x Out, row-major at
- * their own widths. prec: the precision of its products (amx_gemm or
- * amx_gemm_bf16).
+ * their own widths. prec: the precision of its products (amx_gemm or, at
+ * bf16, amx_gemm_bf16h). At bf16 an operand may come with its bf16 copy
+ * (X16, W16, dZ16: the same layout, each value amx_bf16_bits of the f32 one
+ * beside it): a product whose two operands both have one runs on them
+ * (amx_gemm_bf16h); else it rounds its f32 operands itself (amx_gemm_bf16).
+ * The numbers are the same either way; only the order of the f32 sums inside
+ * the product may differ. At fp32 the copies are ignored (pass NULL).
  * Forward: Y[:, c0:c1] = X[:, a:b] W[a:b, c0:c1], what rows a..b of W
  * contribute (overwritten; zero when a == b, so that the empty part of a
  * layer narrower than AMX_NN_SPLIT adds nothing). A split forward computes
  * each part's rows into a B x Out buffer of its own, then sums them with
  * amx_dense_forward_sum. */
-void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const float *W, int B,
-                       int In, int Out, int a, int b, int c0, int c1);
+void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const uint16_t *X16,
+                       const float *W, const uint16_t *W16, int B, int In, int Out, int a, int b,
+                       int c0, int c1);
 /* Y[:, c0:c1] += P[0][:, c0:c1], then += P[1][:, c0:c1], ..., P[n-1]: the
  * partial products of parts 1..n added to part 0's, in part order.
  * Y, P[i]: B x Out. */
@@ -205,21 +220,29 @@ void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int
  * first layer needs no dX. The RBM runs the same two products: its CD
  * statistics are dW products (alpha 1/B, beta 0 for the data; -1/B, beta 1
  * for the reconstruction), its down pass h W^T is the dX product. X is read
- * only for dW, W only for dX. dW: In x Out, dX: B x In. */
+ * only for dW, W only for dX. dW: In x Out, dX: B x In. The bf16 copies
+ * dZ16, X16, W16 as for the forward. */
 void amx_dense_backward(enum amx_precision prec, float *dX, float *dW, const float *dZ,
-                        const float *X, const float *W, int B, int In, int Out, int a, int b,
-                        float alpha, float beta);
+                        const uint16_t *dZ16, const float *X, const uint16_t *X16, const float *W,
+                        const uint16_t *W16, int B, int In, int Out, int a, int b, float alpha,
+                        float beta);
 /* db[c0:c1] = the column sums of dZ[:, c0:c1] (overwritten). dZ: B x Out,
  * db: Out. */
 void amx_dense_backward_bias(float *db, const float *dZ, int B, int Out, int c0, int c1);
 
+/* Every kernel below that writes a matrix the products read next takes an
+ * optional bf16 copy of it (Y16, dZ16: same layout; NULL for none), written
+ * in the same pass, row by row: the copies of nn.h's dense kernels. */
+
 /* Y = f(Y + bias) in place, one pass (bias add fused with the unit).
  * Y: B rows of N at stride ld (in: X W, out: activations), bias: N. */
-void amx_activation_forward(float *Y, const float *bias, int ld, int B, int N, enum amx_unit unit);
+void amx_activation_forward(float *Y, uint16_t *Y16, const float *bias, int ld, int B, int N,
+                            enum amx_unit unit);
 /* dZ = dY * f'(z) in place (dZ holds dY on entry), the derivative computed
  * from the cached OUTPUT Y (logistic y(1-y), tanh 1-y^2, relu [y>0],
  * linear 1). dZ, Y: B rows of N at stride ld. */
-void amx_activation_backward(float *dZ, const float *Y, int ld, int B, int N, enum amx_unit unit);
+void amx_activation_backward(float *dZ, uint16_t *dZ16, const float *Y, int ld, int B, int N,
+                             enum amx_unit unit);
 
 /* Cross-entropy of a logistic output layer, from the logits: with
  * z = Y + bias, p = sigmoid(z), returns sum over the B rows of
@@ -230,14 +253,15 @@ void amx_activation_backward(float *dZ, const float *Y, int ld, int B, int N, en
 double amx_cross_entropy_forward(float *Y, const float *bias, const float *x, int ld, int B, int N);
 /* Gradient of (the sum above) / B wrt z: dZ = (p - x) / B.
  * dZ, P, x: B rows of N at stride ld. */
-void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int ld, int B, int N);
+void amx_cross_entropy_backward(float *dZ, uint16_t *dZ16, const float *P, const float *x, int ld,
+                                int B, int N);
 /* Sum over the B rows of sum_j (p - x)^2 (double), in the same fixed order.
  * P, x: B rows of N at stride ld. */
 double amx_squared_error_forward(const float *P, const float *x, int ld, int B, int N);
 /* Gradient of (the sum above) / B wrt z: dZ = 2 (p - x) f'(z) / B, f' from
  * the output P of unit `unit`. dZ, P, x: B rows of N at stride ld. */
-void amx_squared_error_backward(float *dZ, const float *P, const float *x, int ld, int B, int N,
-                                enum amx_unit unit);
+void amx_squared_error_backward(float *dZ, uint16_t *dZ16, const float *P, const float *x, int ld,
+                                int B, int N, enum amx_unit unit);
 
 /* ------------------------------------------------------------------------ */
 /* Restricted Boltzmann machine, CD-k (Hinton's recipe).                    */
@@ -282,6 +306,11 @@ struct amx_rbm {
     int n_threads;                /* 1 unless amx_rbm_set_threads said more */
     struct amx_nn_pool *pool;     /* the threads beyond the caller's; NULL with 1 */
     enum amx_precision precision; /* of every product; fp32 unless set */
+    /* At bf16 only (else NULL), one allocation: the bf16 copies the products
+     * read (adamix/bf16.h). W16 of W, rewritten by each update in the same
+     * pass; v0_16, h0_16, hs16, v1_16, h1_16 of the batch matrices, written
+     * where those are made. */
+    uint16_t *slab16, *W16, *v0_16, *h0_16, *hs16, *v1_16, *h1_16;
 };
 
 /* Sizes V, H >= 1, max_batch >= 1. Parameters start at zero. On failure the
@@ -297,9 +326,14 @@ void amx_rbm_free(struct amx_rbm *rbm);
 enum amx_status amx_rbm_set_threads(struct amx_rbm *rbm, int n, struct amx_error *err);
 /* The precision of every product of cd_stats, train_epoch and hidden_probs
  * (fp32 after init). AMX_ERR_CONFIG, saying why, when the selected backend
- * cannot compute it here (amx_blas_precision_unavailable). */
+ * cannot compute it here (amx_blas_precision_unavailable); AMX_ERR_NOMEM
+ * when the bf16 copies cannot be allocated (the precision is then
+ * unchanged). bf16 allocates them and copies W; fp32 frees them. */
 enum amx_status amx_rbm_set_precision(struct amx_rbm *rbm, enum amx_precision precision,
                                       struct amx_error *err);
+/* After W was written other than by init_weights or train_epoch (e.g.
+ * loaded): W16 = bf16 of W. Nothing at fp32. */
+void amx_rbm_sync_bf16(struct amx_rbm *rbm);
 /* W ~ N(0, init_std^2) drawn row-major from rng (V*H normals); biases and
  * momentum increments 0. */
 void amx_rbm_init_weights(struct amx_rbm *rbm, double init_std, struct amx_rng *rng);
@@ -370,6 +404,14 @@ struct amx_autoencoder {
     int n_threads;                /* 1 unless amx_autoencoder_set_threads said more */
     struct amx_nn_pool *pool;     /* the threads beyond the caller's; NULL with 1 */
     enum amx_precision precision; /* of every product; fp32 unless set */
+    size_t n_acts;                /* floats in acts */
+    /* At bf16 only (else NULL): the bf16 copies the products read
+     * (adamix/bf16.h). params16: n_params, the weights' copies (the biases'
+     * places unused), kept by the optimiser through the weight tensors'
+     * theta16 (amx_autoencoder_tensors); acts16: n_acts, at acts' offsets,
+     * the activations and deltas, written by the kernels that make them;
+     * x16: max_batch x s_0, the batch, converted at the start of a pass. */
+    uint16_t *params16, *acts16, *x16;
 };
 
 /* Shapes are checked (2 <= n_layers <= AMX_MAX_LAYERS, sizes >= 1,
@@ -385,6 +427,10 @@ enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
  * reconstruction error (fp32 after init), as amx_rbm_set_precision. */
 enum amx_status amx_autoencoder_set_precision(struct amx_autoencoder *ae,
                                               enum amx_precision precision, struct amx_error *err);
+/* After weights were written other than by init_random, from_rbms or an
+ * optimiser given the tensors' theta16: params16 = bf16 of the weights.
+ * Nothing at fp32. */
+void amx_autoencoder_sync_bf16(struct amx_autoencoder *ae);
 /* Without pretraining: W ~ N(0, init_std^2) for layers 1..2(L-1) in order,
  * each row-major, from rng; biases 0. */
 void amx_autoencoder_init_random(struct amx_autoencoder *ae, double init_std, struct amx_rng *rng);
@@ -397,7 +443,9 @@ enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const stru
                                           int n, struct amx_error *err);
 /* Fills out[0 .. 2*n_layers) with the parameter tensors in slab order:
  * "layerN.weights" then "layerN.biases" for N = 1 .. n_layers, theta/grad
- * pointing into the slabs. out may be NULL to count. Returns the count. */
+ * pointing into the slabs; at bf16 a weight tensor's theta16 points at its
+ * bf16 copies (params16), which the optimiser's update then keeps (NULL
+ * otherwise). out may be NULL to count. Returns the count. */
 size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_param_tensor *out);
 /* The same tensors, each cut into the AMX_NN_SPLIT parts that the step's
  * threads work on, out receiving part `part` (0-based) of every tensor, in

@@ -11,12 +11,11 @@
  *
  * Worked example (what the run module does):
  *
- *   struct amx_param_tensor t[] = {{"layer1.weights", 1, false, true, W1, dW1, 784 * 1000}, ...};
- *   struct amx_optimizer *opt;
- *   amx_optimizer_init(&opt, t, nt, bindings, nb, &err);   // resolves selectors
- *   for each epoch: amx_optimizer_epoch_begin(opt, epoch);
- *       for each batch: backprop fills the grad arrays; amx_optimizer_step(opt);
- *       amx_optimizer_group_stats(opt, i);                   // rate_mean/min/max of group i
+ *   struct amx_param_tensor t[] = {{"layer1.weights", 1, false, true, W1, dW1, 784 * 1000, NULL},
+ * ...}; struct amx_optimizer *opt; amx_optimizer_init(&opt, t, nt, bindings, nb, &err);   //
+ * resolves selectors for each epoch: amx_optimizer_epoch_begin(opt, epoch); for each batch:
+ * backprop fills the grad arrays; amx_optimizer_step(opt); amx_optimizer_group_stats(opt, i); //
+ * rate_mean/min/max of group i
  *
  * Nothing here does I/O or knows about YAML. */
 #ifndef ADAMIX_OPTIM_H
@@ -26,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define AMX_RULE_MAX_PARAMS 8
 #define AMX_MAX_RULE_BINDINGS 32
@@ -74,6 +74,7 @@ struct amx_rule_ctx {
     long epoch;         /* epoch index from 0 */
     long step;          /* update index from 0 over the whole fine-tuning */
     long step_in_epoch; /* update index from 0 within this epoch */
+    uint16_t *theta16;  /* the tensor's bf16 copies, or NULL (amx_param_tensor) */
 };
 
 struct amx_rule {
@@ -87,7 +88,9 @@ struct amx_rule {
     /* Applies one update to theta[0..n) given g[0..n). state has
      * n*state_floats floats (zeroed at init, laid out as state_floats arrays of
      * n floats, i.e. state + k*n is the k-th array); velocity has n floats or is NULL when
-     * momentum is 0. Adds every effective rate to stats. Allocates nothing. */
+     * momentum is 0. Adds every effective rate to stats. When ctx->theta16
+     * is set, writes theta16[i] = amx_bf16_bits(theta[i]) for every i in the
+     * same pass (adamix/bf16.h). Allocates nothing. */
     void (*update)(const struct amx_rule_ctx *ctx, float *theta, const float *g, float *state,
                    float *velocity, size_t n, struct amx_rate_stats *stats);
     /* Called at the start of every epoch (may be NULL), e.g. to reset a window. */
@@ -112,6 +115,9 @@ struct amx_param_tensor {
     float *theta;
     float *grad;
     size_t n;
+    /* NULL, or n bf16 copies of theta (adamix/bf16.h) that every update
+     * rewrites in the same pass: theta16[i] = amx_bf16_bits(theta[i]) */
+    uint16_t *theta16;
 };
 
 /* One `finetune.rules` entry: selector -> configured rule. line/col locate

@@ -11,20 +11,27 @@
  * plain vector sweep (libm's expf and tanhf would be a call per element).
  * Both work on B rows of N at a leading dimension ld, so that a split step
  * (AMX_NN_SPLIT in nn.h) applies them to its block of columns of a wider
- * matrix. No GEMM here (dense.c), no loss (loss.c). */
+ * matrix. Each writes, when given one, the bf16 copy of its result row by
+ * row in the same pass (nn.h). No GEMM here (dense.c), no loss (loss.c). */
 #include "internal.h"
 
 #include <math.h>
 
-AMX_NN_CLONES void amx_activation_forward(float *Y, const float *bias, int ld, int B, int N,
-                                          enum amx_unit unit)
+AMX_NN_CLONES void amx_activation_forward(float *Y, uint16_t *Y16, const float *bias, int ld, int B,
+                                          int N, enum amx_unit unit)
 {
+    /* each row's bf16 copy right after the row, while it is in L1 */
+#define COPY_ROW(b, y)                                                                             \
+    do {                                                                                           \
+        if (Y16) amx_bf16_store(Y16 + (size_t)(b)*ld, (y), (size_t)N);                             \
+    } while (0)
     switch (unit) {
     case AMX_UNIT_LOGISTIC:
         for (int b = 0; b < B; b++) {
             float *y = Y + (size_t)b * ld;
             for (int j = 0; j < N; j++)
                 y[j] = 1.0f / (1.0f + amx_nn_expf(-(y[j] + bias[j])));
+            COPY_ROW(b, y);
         }
         break;
     case AMX_UNIT_TANH:
@@ -40,6 +47,7 @@ AMX_NN_CLONES void amx_activation_forward(float *Y, const float *bias, int ld, i
                     z * (1.0f + z2 * (-1.0f / 3.0f + z2 * (2.0f / 15.0f + z2 * (-17.0f / 315.0f))));
                 y[j] = amx_nn_select(fabsf(z) < 0.125f, s, amx_nn_select(z < 0.0f, -t, t));
             }
+            COPY_ROW(b, y);
         }
         break;
     case AMX_UNIT_RELU:
@@ -49,6 +57,7 @@ AMX_NN_CLONES void amx_activation_forward(float *Y, const float *bias, int ld, i
                 float z = y[j] + bias[j];
                 y[j] = z > 0.0f ? z : 0.0f;
             }
+            COPY_ROW(b, y);
         }
         break;
     case AMX_UNIT_LINEAR:
@@ -56,13 +65,15 @@ AMX_NN_CLONES void amx_activation_forward(float *Y, const float *bias, int ld, i
             float *y = Y + (size_t)b * ld;
             for (int j = 0; j < N; j++)
                 y[j] += bias[j];
+            COPY_ROW(b, y);
         }
         break;
     }
+#undef COPY_ROW
 }
 
-AMX_NN_CLONES void amx_activation_backward(float *dZ, const float *Y, int ld, int B, int N,
-                                           enum amx_unit unit)
+AMX_NN_CLONES void amx_activation_backward(float *dZ, uint16_t *dZ16, const float *Y, int ld, int B,
+                                           int N, enum amx_unit unit)
 {
     for (int b = 0; b < B; b++) {
         float *d = dZ + (size_t)b * ld;
@@ -80,8 +91,9 @@ AMX_NN_CLONES void amx_activation_backward(float *dZ, const float *Y, int ld, in
             for (int j = 0; j < N; j++)
                 d[j] = y[j] > 0.0f ? d[j] : 0.0f;
             break;
-        case AMX_UNIT_LINEAR:
-            return;
+        case AMX_UNIT_LINEAR: /* dZ = dY */
+            break;
         }
+        if (dZ16) amx_bf16_store(dZ16 + (size_t)b * ld, d, (size_t)N);
     }
 }

@@ -97,6 +97,7 @@ enum amx_status amx_autoencoder_init(struct amx_autoencoder *ae, const int *laye
     ae->n_layers = nd;
     ae->max_batch = max_batch;
     ae->n_params = n_params;
+    ae->n_acts = n_slab;
     ae->n_threads = 1;
     size_t off = 0;
     float *act = ae->acts;
@@ -129,6 +130,9 @@ void amx_autoencoder_free(struct amx_autoencoder *ae)
     free(ae->params);
     free(ae->grads);
     free(ae->acts);
+    free(ae->params16);
+    free(ae->acts16);
+    free(ae->x16);
     memset(ae, 0, sizeof *ae);
 }
 
@@ -141,6 +145,7 @@ void amx_autoencoder_init_random(struct amx_autoencoder *ae, double init_std, st
             d->W[i] = (float)(init_std * amx_rng_normal(rng));
         memset(d->b, 0, sizeof(float) * (size_t)d->out);
     }
+    amx_autoencoder_sync_bf16(ae);
 }
 
 enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const struct amx_rbm *rbms,
@@ -167,6 +172,7 @@ enum amx_status amx_autoencoder_from_rbms(struct amx_autoencoder *ae, const stru
                 dec->W[(size_t)h * V + v] = r->W[(size_t)v * H + h];
         memcpy(dec->b, r->bv, sizeof(float) * (size_t)V);
     }
+    amx_autoencoder_sync_bf16(ae);
     return AMX_OK;
 }
 
@@ -186,6 +192,7 @@ size_t amx_autoencoder_tensors(const struct amx_autoencoder *ae, struct amx_para
                 t->theta = kind ? d->b : d->W;
                 t->grad = kind ? d->db : d->dW;
                 t->n = kind ? (size_t)d->out : (size_t)d->in * d->out;
+                t->theta16 = !kind && ae->params16 ? ae->params16 + (d->W - ae->params) : NULL;
             }
         }
     }
@@ -206,6 +213,7 @@ size_t amx_autoencoder_tensor_part(const struct amx_autoencoder *ae, int part, i
             size_t row = out[i].is_bias ? 1 : (size_t)d->out;
             out[i].theta += (size_t)lo * row;
             out[i].grad += (size_t)lo * row;
+            if (out[i].theta16) out[i].theta16 += (size_t)lo * row;
             out[i].n = (size_t)(hi - lo) * row;
         }
     return nt;
@@ -252,6 +260,21 @@ struct job {
     double part[AMX_NN_SPLIT]; /* per block of output columns: loss or squared error */
 };
 
+/* The bf16 copy of p, a matrix in the activation slab (an activation, a
+ * delta); NULL at fp32. */
+static uint16_t *act16(const struct amx_autoencoder *ae, const float *p)
+{
+    if (!ae->acts16) return NULL;
+    assert(p >= ae->acts && p < ae->acts + ae->n_acts);
+    return ae->acts16 + (p - ae->acts);
+}
+
+/* The bf16 copy of layer d's weights; NULL at fp32. */
+static const uint16_t *weights16(const struct amx_autoencoder *ae, const struct amx_dense *d)
+{
+    return ae->params16 ? ae->params16 + (d->W - ae->params) : NULL;
+}
+
 /* The output layer's columns [c0, c1), its product summed: the unit and,
  * but for JOB_FORWARD, the loss (JOB_RECON: the squared error); with
  * JOB_TRAIN the loss's gradient dZ[:, c0:c1] into delta[0]. Cross-entropy
@@ -261,15 +284,17 @@ static double output_block(struct job *j, struct amx_dense *d, int c0, int c1)
     const int B = j->B, w = c1 - c0, V = d->out;
     const float *x = j->x + c0, *bias = d->b + c0;
     float *Y = d->Y + c0, *dZ = j->ae->delta[0] + c0;
+    /* the reconstruction is no product's operand; dZ is the next one's */
+    uint16_t *dZ16 = j->ae->acts16 ? act16(j->ae, j->ae->delta[0]) + c0 : NULL;
     if (j->kind == JOB_TRAIN && j->loss == AMX_LOSS_CROSS_ENTROPY) {
         double loss = amx_cross_entropy_forward(Y, bias, x, V, B, w);
-        amx_cross_entropy_backward(dZ, Y, x, V, B, w);
+        amx_cross_entropy_backward(dZ, dZ16, Y, x, V, B, w);
         return loss;
     }
-    amx_activation_forward(Y, bias, V, B, w, d->unit);
+    amx_activation_forward(Y, NULL, bias, V, B, w, d->unit);
     if (j->kind == JOB_FORWARD) return 0.0;
     double loss = amx_squared_error_forward(Y, x, V, B, w);
-    if (j->kind == JOB_TRAIN) amx_squared_error_backward(dZ, Y, x, V, B, w, d->unit);
+    if (j->kind == JOB_TRAIN) amx_squared_error_backward(dZ, dZ16, Y, x, V, B, w, d->unit);
     return loss;
 }
 
@@ -281,26 +306,28 @@ static double output_block(struct job *j, struct amx_dense *d, int c0, int c1)
  * input, which rank k therefore already holds: the next partial product needs
  * no meeting (the scratch buffers alternate between even and odd layers, so
  * no rank overwrites a partial still being summed). */
-static void layer_forward(struct job *j, int l, const float *X, int rank, int n_ranks,
-                          struct amx_nn_pool *pool)
+static void layer_forward(struct job *j, int l, const float *X, const uint16_t *X16, int rank,
+                          int n_ranks, struct amx_nn_pool *pool)
 {
-    struct amx_dense *d = &j->ae->layer[l];
-    float *const *P = j->ae->partial[l & 1];
+    struct amx_autoencoder *ae = j->ae;
+    struct amx_dense *d = &ae->layer[l];
+    float *const *P = ae->partial[l & 1];
     const int B = j->B, In = d->in, Out = d->out;
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
         int a, b;
         amx_nn_block(In, k, &a, &b);
-        amx_dense_forward(j->ae->precision, k == 0 ? d->Y : P[k - 1], X, d->W, B, In, Out, a, b, 0,
-                          Out);
+        amx_dense_forward(ae->precision, k == 0 ? d->Y : P[k - 1], X, X16, d->W, weights16(ae, d),
+                          B, In, Out, a, b, 0, Out);
     }
     amx_nn_pool_barrier(pool, rank);
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
         int c0, c1;
         amx_nn_block(Out, k, &c0, &c1);
         amx_dense_forward_sum(d->Y, P, AMX_NN_SPLIT - 1, B, Out, c0, c1);
-        if (l < j->ae->n_layers - 1)
-            amx_activation_forward(d->Y + c0, d->b + c0, Out, B, c1 - c0, d->unit);
-        else
+        if (l < ae->n_layers - 1) {
+            uint16_t *Y16 = ae->acts16 ? act16(ae, d->Y) + c0 : NULL;
+            amx_activation_forward(d->Y + c0, Y16, d->b + c0, Out, B, c1 - c0, d->unit);
+        } else
             j->part[k] = output_block(j, d, c0, c1);
     }
 }
@@ -312,16 +339,22 @@ static void layer_forward(struct job *j, int l, const float *X, int rank, int n_
  * block: the columns it made the layer before). Layer 1 needs no dX. */
 static void layer_backward(struct job *j, int l, const float *dZ, float *dX, int rank, int n_ranks)
 {
-    struct amx_dense *d = &j->ae->layer[l];
-    const struct amx_dense *below = l >= 1 ? &j->ae->layer[l - 1] : NULL;
+    struct amx_autoencoder *ae = j->ae;
+    struct amx_dense *d = &ae->layer[l];
+    const struct amx_dense *below = l >= 1 ? &ae->layer[l - 1] : NULL;
     const float *X = below ? below->Y : j->x;
+    const uint16_t *X16 = below ? act16(ae, below->Y) : ae->x16;
+    const uint16_t *dZ16 = act16(ae, dZ);
+    uint16_t *dX16 = below ? act16(ae, dX) : NULL;
     const int B = j->B, In = d->in, Out = d->out;
     for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
         int a, b, c0, c1;
         amx_nn_block(In, k, &a, &b);
-        amx_dense_backward(j->ae->precision, below ? dX : NULL, d->dW, dZ, X, d->W, B, In, Out, a,
-                           b, 1.0f, 0.0f);
-        if (below) amx_activation_backward(dX + a, below->Y + a, In, B, b - a, below->unit);
+        amx_dense_backward(ae->precision, below ? dX : NULL, d->dW, dZ, dZ16, X, X16, d->W,
+                           weights16(ae, d), B, In, Out, a, b, 1.0f, 0.0f);
+        if (below)
+            amx_activation_backward(dX + a, dX16 ? dX16 + a : NULL, below->Y + a, In, B, b - a,
+                                    below->unit);
         amx_nn_block(Out, k, &c0, &c1);
         amx_dense_backward_bias(d->db, dZ, B, Out, c0, c1);
     }
@@ -337,9 +370,17 @@ static void step_job(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool)
     struct amx_autoencoder *ae = j->ae;
     const int nd = ae->n_layers;
     const float *X = j->x;
+    const uint16_t *X16 = ae->x16;
+    if (X16) /* the batch's bf16 copy: each rank the input block its parts read */
+        for (int k = rank; k < AMX_NN_SPLIT; k += n_ranks) {
+            int a, b;
+            amx_nn_block(ae->sizes[0], k, &a, &b);
+            amx_nn_store_bf16(ae->x16 + a, X + a, ae->sizes[0], j->B, b - a);
+        }
     for (int l = 0; l < nd; l++) {
-        layer_forward(j, l, X, rank, n_ranks, pool);
+        layer_forward(j, l, X, X16, rank, n_ranks, pool);
         X = ae->layer[l].Y;
+        X16 = act16(ae, X);
     }
     if (j->kind != JOB_TRAIN) return;
     float *dZ = ae->delta[0], *dX = ae->delta[1];
@@ -430,11 +471,51 @@ enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
     return st;
 }
 
+/* n bf16 values, zero, on a cache line (n <= AMX_NN_MAX_FLOATS, as every
+ * slab here: the bytes cannot wrap). */
+static uint16_t *alloc16(size_t n)
+{
+    size_t bytes = (n * sizeof(uint16_t) + 63) / 64 * 64;
+    uint16_t *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
 enum amx_status amx_autoencoder_set_precision(struct amx_autoencoder *ae,
                                               enum amx_precision precision, struct amx_error *err)
 {
     const char *why = amx_blas_precision_unavailable(precision);
     if (why) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "%s", why);
+    if (precision == AMX_PRECISION_BF16 && !ae->params16) {
+        uint16_t *p = alloc16(ae->n_params), *a = alloc16(ae->n_acts),
+                 *x = alloc16((size_t)ae->max_batch * (size_t)ae->sizes[0]);
+        if (!p || !a || !x) {
+            free(p);
+            free(a);
+            free(x);
+            return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
+                            "out of memory for the bf16 copies of an autoencoder of %zu parameters",
+                            ae->n_params);
+        }
+        ae->params16 = p;
+        ae->acts16 = a;
+        ae->x16 = x;
+    } else if (precision != AMX_PRECISION_BF16) {
+        free(ae->params16);
+        free(ae->acts16);
+        free(ae->x16);
+        ae->params16 = ae->acts16 = ae->x16 = NULL;
+    }
     ae->precision = precision;
+    amx_autoencoder_sync_bf16(ae);
     return AMX_OK;
+}
+
+void amx_autoencoder_sync_bf16(struct amx_autoencoder *ae)
+{
+    if (!ae->params16) return;
+    for (int l = 0; l < ae->n_layers; l++) {
+        const struct amx_dense *d = &ae->layer[l];
+        amx_bf16_store(ae->params16 + (d->W - ae->params), d->W, (size_t)d->in * d->out);
+    }
 }

@@ -42,17 +42,7 @@ void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, flo
 
 float amx_bf16_round(float x)
 {
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) { /* NaN: stays a (quiet) NaN */
-        u = (u | 0x00400000u) & 0xffff0000u;
-    } else { /* to nearest, ties to even, on the 16 bits dropped; overflow -> inf */
-        u += 0x7fffu + ((u >> 16) & 1u);
-        u &= 0xffff0000u;
-    }
-    float r;
-    memcpy(&r, &u, sizeof r);
-    return r;
+    return amx_bf16_float(amx_bf16_bits(x));
 }
 
 /* op(X) rounded to bf16 into a dense copy (rows x cols). */
@@ -76,6 +66,39 @@ void amx_blas_bf16_emulated(bool trans_a, bool trans_b, int M, int N, int K, flo
     float *a = K > 0 ? bf16_copy(A, ar, ac, lda) : NULL;
     float *b = K > 0 ? bf16_copy(B, br, bc, ldb) : NULL;
     if (K > 0 && (!a || !b)) { /* no memory even for that: NaN, which a run reports as diverged */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C[(size_t)i * ldc + j] = NAN;
+    } else {
+        static const float zero = 0.0f;
+        amx_blas_openblas_gemm(trans_a, trans_b, M, N, K, alpha, a ? a : &zero, ac > 0 ? ac : 1,
+                               b ? b : &zero, bc > 0 ? bc : 1, beta, C, ldc);
+    }
+    free(a);
+    free(b);
+}
+
+/* op(X) of bf16 values widened to f32 (exact) into a dense copy. */
+static float *widen_copy(const uint16_t *X, int rows, int cols, int ld)
+{
+    float *c = malloc(sizeof *c * (size_t)rows * (size_t)cols);
+    if (!c) return NULL;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++)
+            c[(size_t)r * cols + j] = amx_bf16_float(X[(size_t)r * ld + j]);
+    return c;
+}
+
+void amx_blas_bf16h_emulated(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                             const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta,
+                             float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    const int ar = trans_a ? K : M, ac = trans_a ? M : K, br = trans_b ? N : K,
+              bc = trans_b ? K : N;
+    float *a = K > 0 ? widen_copy(A, ar, ac, lda) : NULL;
+    float *b = K > 0 ? widen_copy(B, br, bc, ldb) : NULL;
+    if (K > 0 && (!a || !b)) { /* as amx_blas_bf16_emulated */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++)
                 C[(size_t)i * ldc + j] = NAN;
@@ -139,6 +162,7 @@ static const struct amx_blas_backend openblas = {
     .gemm = amx_blas_openblas_gemm,
     .bf16_unavailable = openblas_bf16_unavailable,
     .gemm_bf16 = NULL,
+    .gemm_bf16h = NULL,
 };
 
 /* ---- the table ----------------------------------------------------------- */
@@ -269,6 +293,16 @@ void amx_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
         b->gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else /* callers check amx_blas_precision_unavailable first; never a wrong product */
         amx_blas_bf16_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void amx_gemm_bf16h(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const uint16_t *A,
+                    int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc)
+{
+    const struct amx_blas_backend *b = current();
+    if (b->gemm_bf16h && !b->bf16_unavailable())
+        b->gemm_bf16h(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        amx_blas_bf16h_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* C[i][j] = alpha * sum_k op(A)[i][k] op(B)[k][j] + beta * C[i][j], where

@@ -26,15 +26,16 @@
  * are computed by cblas_sgemm, counted, and amx_blas_backend_impls says so:
  * never a wrong or missing product, never a silent change of provenance.
  *
- * bf16 (amx_gemm_bf16): the same primitives with bf16 sources and an f32
- * destination (f32 accumulation). The f32 operands are rounded to bf16
- * (round to nearest even, by bf16_round below, not by oneDNN) into the
- * thread's conversion buffers, dense, before each product; a product of many
- * rows (amx_rbm_hidden_probs' whole data set) goes in fixed chunks of
- * BF16_ROWS rows, so the buffers stay small. It is offered only where
- * oneDNN runs bf16 natively (AVX-512 BF16): elsewhere oneDNN refuses bf16
- * (AVX2) or emulates it slower than fp32 (AVX-512 without BF16), and
- * amx_blas_precision_unavailable says so.
+ * bf16: the same primitives with bf16 sources and an f32 destination (f32
+ * accumulation). amx_gemm_bf16h takes operands already in bf16 at their own
+ * strides (the network's bf16 copies, written where the values are made:
+ * adamix/bf16.h); amx_gemm_bf16 takes f32 operands and rounds them (to
+ * nearest even, by amx_bf16_bits, not by oneDNN) into the thread's dense
+ * conversion buffers first, a product of many rows (amx_rbm_hidden_probs'
+ * whole data set) in fixed chunks of BF16_ROWS rows, so the buffers stay
+ * small. bf16 is offered only where oneDNN runs it natively (AVX-512 BF16):
+ * elsewhere oneDNN refuses bf16 (AVX2) or emulates it slower than fp32
+ * (AVX-512 without BF16), and amx_blas_precision_unavailable says so.
  *
  * Not here: the choice of backend (blas.c, the command line). */
 #define _GNU_SOURCE /* RTLD_DEFAULT */
@@ -83,6 +84,7 @@ const struct amx_blas_backend amx_blas_onednn = {
     .gemm = amx_blas_openblas_gemm, /* never selected: unavailable */
     .bf16_unavailable = bf16_unavailable,
     .gemm_bf16 = NULL,
+    .gemm_bf16h = NULL,
 };
 
 #else /* AMX_WITH_ONEDNN */
@@ -105,7 +107,7 @@ const struct amx_blas_backend amx_blas_onednn = {
 /* What fixes a primitive; compared and hashed as bytes (no padding: all
  * 32-bit fields). */
 struct key {
-    int32_t bf16; /* 1: bf16 sources (dense), f32 destination */
+    int32_t bf16; /* 1: bf16 sources, f32 destination */
     int32_t ta, tb, M, N, K, lda, ldb, ldc, threads;
     uint32_t alpha, beta;
 };
@@ -466,25 +468,11 @@ static void onednn_gemm(bool trans_a, bool trans_b, int M, int N, int K, float a
 
 /* ---- bf16 ----------------------------------------------------------------- */
 
-/* x rounded to the nearest bf16, ties to even: the upper half of
- * amx_bf16_round's bits. */
-static inline uint16_t bf16_round(float x)
-{
-    float r = amx_bf16_round(x);
-    uint32_t u;
-    memcpy(&u, &r, sizeof u);
-    return (uint16_t)(u >> 16);
-}
-
 /* out (rows x cols, dense) = bf16 of X (rows x cols at leading dimension ld). */
 static void to_bf16(uint16_t *out, const float *X, int rows, int cols, int ld)
 {
-    for (int r = 0; r < rows; r++) {
-        const float *x = X + (size_t)r * ld;
-        uint16_t *o = out + (size_t)r * cols;
-        for (int c = 0; c < cols; c++)
-            o[c] = bf16_round(x[c]);
-    }
+    for (int r = 0; r < rows; r++)
+        amx_bf16_store(out + (size_t)r * cols, X + (size_t)r * ld, (size_t)cols);
 }
 
 /* Conversion buffer i of this thread, at least n values; NULL when it cannot
@@ -500,6 +488,30 @@ static uint16_t *bf16_buffer(struct state *s, int i, size_t n)
     return p;
 }
 
+/* The bf16 product of operands already in bf16, at their own strides (a
+ * primitive per shape and strides, as for f32). */
+static void onednn_gemm_bf16h(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                              const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta,
+                              float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_only(M, N, beta, C, ldc);
+        return;
+    }
+    struct state *s = ready_state();
+    struct key k = make_key(true, trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, ldc);
+    struct entry *e = s ? lookup(s, &k) : NULL;
+    if (!e || !e->prim) {
+        if (s && !e) note_fallback("growing the primitive cache", dnnl_out_of_memory);
+        amx_blas_bf16h_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    execute(s, e, A, B, C);
+}
+
+/* The bf16 product of f32 operands: each rounded into this thread's dense
+ * conversion buffers, then onednn_gemm_bf16h. */
 static void onednn_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                              const float *A, int lda, const float *B, int ldb, float beta, float *C,
                              int ldc)
@@ -523,17 +535,14 @@ static void onednn_gemm_bf16(bool trans_a, bool trans_b, int M, int N, int K, fl
     struct state *s = ready_state();
     uint16_t *a = s ? bf16_buffer(s, 0, (size_t)ar * ac) : NULL;
     uint16_t *b = s ? bf16_buffer(s, 1, (size_t)br * bc) : NULL;
-    struct key k = make_key(true, trans_a, trans_b, M, N, K, alpha, ac, bc, beta, ldc);
-    struct entry *e = a && b ? lookup(s, &k) : NULL;
-    if (!e || !e->prim) {
-        if (s && !e)
-            note_fallback("growing the bf16 buffers or the primitive cache", dnnl_out_of_memory);
+    if (!a || !b) {
+        if (s) note_fallback("growing the bf16 buffers", dnnl_out_of_memory);
         amx_blas_bf16_emulated(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     to_bf16(a, A, ar, ac, lda);
     to_bf16(b, B, br, bc, ldb);
-    execute(s, e, a, b, C);
+    onednn_gemm_bf16h(trans_a, trans_b, M, N, K, alpha, a, ac, b, bc, beta, C, ldc);
 }
 
 /* bf16 natively: oneDNN's effective ISA has the AVX-512 BF16 instructions.
@@ -624,6 +633,7 @@ const struct amx_blas_backend amx_blas_onednn = {
     .gemm = onednn_gemm,
     .bf16_unavailable = onednn_bf16_unavailable,
     .gemm_bf16 = onednn_gemm_bf16,
+    .gemm_bf16h = onednn_gemm_bf16h,
 };
 
 #endif /* AMX_WITH_ONEDNN */

@@ -4,26 +4,32 @@
  * pass that follows, fused with the unit). Backward, from the gradient dZ wrt
  * the pre-activation: dW = X^T dZ and dX = dZ W^T over rows [a, b), db =
  * column sums of dZ over a block of columns. Every product is one amx_gemm
- * (amx_gemm, or amx_gemm_bf16 at bf16 precision) writing straight into its
- * destination, transposes by flag, never copied.
+ * (or, at bf16 precision, amx_gemm_bf16h on the operands' bf16 copies)
+ * writing straight into its destination, transposes by flag, never copied.
  * Not here: the unit (activations.c), the loss (loss.c), and which rank runs
  * which part (the callers). */
 #include "internal.h"
 
 #include <string.h>
 
-/* The product at the layer's precision. */
+/* The product at the layer's precision: at bf16 on the operands' bf16
+ * copies when both have one, else on the f32 operands rounded by the
+ * product. */
 static void gemm(enum amx_precision prec, bool ta, bool tb, int M, int N, int K, float alpha,
-                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+                 const float *A, const uint16_t *A16, int lda, const float *B, const uint16_t *B16,
+                 int ldb, float beta, float *C, int ldc)
 {
-    if (prec == AMX_PRECISION_BF16)
-        amx_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
+    if (prec != AMX_PRECISION_BF16)
         amx_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (A16 && B16)
+        amx_gemm_bf16h(ta, tb, M, N, K, alpha, A16, lda, B16, ldb, beta, C, ldc);
+    else
+        amx_gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const float *W, int B,
-                       int In, int Out, int a, int b, int c0, int c1)
+void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const uint16_t *X16,
+                       const float *W, const uint16_t *W16, int B, int In, int Out, int a, int b,
+                       int c0, int c1)
 {
     if (c0 >= c1) return;
     if (a >= b) { /* an empty part of a narrow input: zero, so that the sum is unchanged */
@@ -32,8 +38,9 @@ void amx_dense_forward(enum amx_precision prec, float *Y, const float *X, const 
         return;
     }
     /* Y[:, c0:c1] (B x w) = X[:, a:b] (B x (b-a)) W[a:b, c0:c1] ((b-a) x w) */
-    gemm(prec, false, false, B, c1 - c0, b - a, 1.0f, X + a, In, W + (size_t)a * Out + c0, Out,
-         0.0f, Y + c0, Out);
+    const size_t w_off = (size_t)a * Out + c0;
+    gemm(prec, false, false, B, c1 - c0, b - a, 1.0f, X + a, X16 ? X16 + a : NULL, In, W + w_off,
+         W16 ? W16 + w_off : NULL, Out, 0.0f, Y + c0, Out);
 }
 
 void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int c0, int c1)
@@ -49,18 +56,20 @@ void amx_dense_forward_sum(float *Y, float *const *P, int n, int B, int Out, int
 }
 
 void amx_dense_backward(enum amx_precision prec, float *dX, float *dW, const float *dZ,
-                        const float *X, const float *W, int B, int In, int Out, int a, int b,
-                        float alpha, float beta)
+                        const uint16_t *dZ16, const float *X, const uint16_t *X16, const float *W,
+                        const uint16_t *W16, int B, int In, int Out, int a, int b, float alpha,
+                        float beta)
 {
     if (a >= b) return;
+    const size_t w_off = (size_t)a * Out;
     /* dW[a:b, :] ((b-a) x Out) = alpha X[:, a:b]^T ((b-a) x B) dZ (B x Out) + beta dW[a:b, :] */
     if (dW)
-        gemm(prec, true, false, b - a, Out, B, alpha, X + a, In, dZ, Out, beta,
-             dW + (size_t)a * Out, Out);
+        gemm(prec, true, false, b - a, Out, B, alpha, X + a, X16 ? X16 + a : NULL, In, dZ, dZ16,
+             Out, beta, dW + w_off, Out);
     /* dX[:, a:b] (B x (b-a)) = dZ (B x Out) W[a:b, :]^T (Out x (b-a)) */
     if (dX)
-        gemm(prec, false, true, B, b - a, Out, 1.0f, dZ, Out, W + (size_t)a * Out, Out, 0.0f,
-             dX + a, In);
+        gemm(prec, false, true, B, b - a, Out, 1.0f, dZ, dZ16, Out, W + w_off,
+             W16 ? W16 + w_off : NULL, Out, 0.0f, dX + a, In);
 }
 
 /* A row-wise sweep (contiguous), B rows added in order. */

@@ -6,6 +6,7 @@
 #ifndef ADAMIX_NN_INTERNAL_H
 #define ADAMIX_NN_INTERNAL_H
 
+#include "adamix/bf16.h"
 #include "adamix/nn.h"
 
 #include <stdbool.h>
@@ -129,6 +130,10 @@ struct amx_blas_backend {
     const char *(*bf16_unavailable)(void);
     void (*gemm_bf16)(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
                       int lda, const float *B, int ldb, float beta, float *C, int ldc);
+    /* amx_gemm_bf16h's contract; NULL when the backend has no bf16 */
+    void (*gemm_bf16h)(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                       const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta, float *C,
+                       int ldc);
 };
 
 /* blas_onednn.c; its unavailable() says so in a build without oneDNN. */
@@ -146,6 +151,22 @@ void amx_blas_openblas_gemm(bool trans_a, bool trans_b, int M, int N, int K, flo
 void amx_blas_bf16_emulated(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta, float *C,
                             int ldc);
+
+/* amx_gemm_bf16h's contract by cblas_sgemm on the bf16 operands widened to
+ * f32 (exact copies, allocated here). */
+void amx_blas_bf16h_emulated(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                             const uint16_t *A, int lda, const uint16_t *B, int ldb, float beta,
+                             float *C, int ldc);
+
+/* h (B rows of N at stride ld) = bf16 of Y (the same layout): the bf16 copy
+ * of a block a kernel has just written, row by row while the row is in the
+ * cache. Nothing when h is NULL. */
+static inline void amx_nn_store_bf16(uint16_t *h, const float *Y, int ld, int B, int N)
+{
+    if (!h) return;
+    for (int b = 0; b < B; b++)
+        amx_bf16_store(h + (size_t)b * ld, Y + (size_t)b * ld, (size_t)N);
+}
 
 /* ---- the thread pool ------------------------------------------------------ */
 

@@ -85,8 +85,8 @@ AMX_NN_CLONES double amx_cross_entropy_forward(float *Y, const float *bias, cons
     return lanes_total(acc);
 }
 
-AMX_NN_CLONES void amx_cross_entropy_backward(float *dZ, const float *P, const float *x, int ld,
-                                              int B, int N)
+AMX_NN_CLONES void amx_cross_entropy_backward(float *dZ, uint16_t *dZ16, const float *P,
+                                              const float *x, int ld, int B, int N)
 {
     const float scale = 1.0f / (float)B;
     for (int b = 0; b < B; b++) {
@@ -94,6 +94,7 @@ AMX_NN_CLONES void amx_cross_entropy_backward(float *dZ, const float *P, const f
         const float *p = P + (size_t)b * ld, *t = x + (size_t)b * ld;
         for (int j = 0; j < N; j++)
             d[j] = (p[j] - t[j]) * scale;
+        if (dZ16) amx_bf16_store(dZ16 + (size_t)b * ld, d, (size_t)N);
     }
 }
 
@@ -105,8 +106,9 @@ AMX_NN_CLONES double amx_squared_error_forward(const float *P, const float *x, i
     return lanes_total(acc);
 }
 
-AMX_NN_CLONES void amx_squared_error_backward(float *dZ, const float *P, const float *x, int ld,
-                                              int B, int N, enum amx_unit unit)
+AMX_NN_CLONES void amx_squared_error_backward(float *dZ, uint16_t *dZ16, const float *P,
+                                              const float *x, int ld, int B, int N,
+                                              enum amx_unit unit)
 {
     const float scale = 2.0f / (float)B;
     for (int b = 0; b < B; b++) {
@@ -115,5 +117,5 @@ AMX_NN_CLONES void amx_squared_error_backward(float *dZ, const float *P, const f
         for (int j = 0; j < N; j++)
             d[j] = (p[j] - t[j]) * scale;
     }
-    amx_activation_backward(dZ, P, ld, B, N, unit);
+    amx_activation_backward(dZ, dZ16, P, ld, B, N, unit); /* writes dZ16 */
 }

@@ -10,7 +10,9 @@
  * nn.h. The products and units are the dense and activation kernels of the
  * autoencoder (nn.h), on the fixed parts of AMX_NN_SPLIT (blocks of rows of
  * W); a batch's statistics and then its momentum update may run on the RBM's
- * thread pool, and results do not depend on the number of threads. Not
+ * thread pool, and results do not depend on the number of threads. At bf16
+ * the products read bf16 copies (nn.h) written where their values are made:
+ * W16 by the update, the batch's by the up and down passes. Not
  * here: choosing rates or streams per layer, stacking, or saving (the run
  * module does those). */
 #include "internal.h"
@@ -75,6 +77,7 @@ void amx_rbm_free(struct amx_rbm *rbm)
 {
     amx_nn_pool_destroy(rbm->pool);
     free(rbm->slab);
+    free(rbm->slab16);
     free(rbm->noise);
     free(rbm->perm);
     memset(rbm, 0, sizeof *rbm);
@@ -90,6 +93,7 @@ void amx_rbm_init_weights(struct amx_rbm *rbm, double init_std, struct amx_rng *
     memset(rbm->vbv, 0, sizeof(float) * (size_t)rbm->V);
     memset(rbm->bh, 0, sizeof(float) * (size_t)rbm->H);
     memset(rbm->vbh, 0, sizeof(float) * (size_t)rbm->H);
+    amx_rbm_sync_bf16(rbm);
 }
 
 static enum amx_unit hidden_unit(const struct amx_rbm *rbm)
@@ -98,9 +102,10 @@ static enum amx_unit hidden_unit(const struct amx_rbm *rbm)
 }
 
 /* hs = sample(hp): logistic: 1 if u < p else 0; linear: mean + N(0,1).
- * B rows of w values at stride ld in hs, hp and noise. */
-static void sample_hidden(float *hs, const float *hp, const float *noise, int ld, int B, int w,
-                          bool linear)
+ * B rows of w values at stride ld in hs, hp and noise (and hs16, hs's bf16
+ * copy, when given). */
+static void sample_hidden(float *hs, uint16_t *hs16, const float *hp, const float *noise, int ld,
+                          int B, int w, bool linear)
 {
     for (int b = 0; b < B; b++) {
         float *s = hs + (size_t)b * ld;
@@ -111,6 +116,7 @@ static void sample_hidden(float *hs, const float *hp, const float *noise, int ld
         else
             for (int j = 0; j < w; j++)
                 s[j] = u[j] < p[j] ? 1.0f : 0.0f;
+        if (hs16) amx_bf16_store(hs16 + (size_t)b * ld, s, (size_t)w);
     }
 }
 
@@ -127,13 +133,22 @@ static void colsum_diff(float *g, const float *a, const float *c, int ld, int B,
         g[j] *= inv;
 }
 
-/* v = mom v + lr (g - wd theta); theta += v, over n values. */
-static void momentum_update(float *restrict theta, float *restrict v, const float *restrict g,
-                            size_t n, float lr, float mom, float wd)
+/* v = mom v + lr (g - wd theta); theta += v, over n values; with theta16,
+ * each new theta's bf16 copy in the same loop. */
+static void momentum_update(float *restrict theta, uint16_t *restrict theta16, float *restrict v,
+                            const float *restrict g, size_t n, float lr, float mom, float wd)
 {
-    for (size_t i = 0; i < n; i++) {
-        v[i] = mom * v[i] + lr * (g[i] - wd * theta[i]);
-        theta[i] += v[i];
+    if (theta16) {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mom * v[i] + lr * (g[i] - wd * theta[i]);
+            theta[i] += v[i];
+            theta16[i] = amx_bf16_bits(theta[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mom * v[i] + lr * (g[i] - wd * theta[i]);
+            theta[i] += v[i];
+        }
     }
 }
 
@@ -166,22 +181,23 @@ struct cd_job {
  * V -> H: partial products of the rank's rows of W (part 0 into h, the
  * others into scratch), a meeting, then the rank's hidden blocks summed in
  * part order and through the unit. */
-static void up_pass(struct amx_rbm *rbm, const float *vis, float *h, int B, int rank, int n_ranks,
-                    struct amx_nn_pool *pool)
+static void up_pass(struct amx_rbm *rbm, const float *vis, const uint16_t *vis16, float *h,
+                    uint16_t *h16, int B, int rank, int n_ranks, struct amx_nn_pool *pool)
 {
     const int V = rbm->V, H = rbm->H;
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int a, b;
         amx_nn_block(V, q, &a, &b);
-        amx_dense_forward(rbm->precision, q == 0 ? h : rbm->partial[q - 1], vis, rbm->W, B, V, H, a,
-                          b, 0, H);
+        amx_dense_forward(rbm->precision, q == 0 ? h : rbm->partial[q - 1], vis, vis16, rbm->W,
+                          rbm->W16, B, V, H, a, b, 0, H);
     }
     amx_nn_pool_barrier(pool, rank);
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int c0, c1;
         amx_nn_block(H, q, &c0, &c1);
         amx_dense_forward_sum(h, rbm->partial, AMX_NN_SPLIT - 1, B, H, c0, c1);
-        amx_activation_forward(h + c0, rbm->bh + c0, H, B, c1 - c0, hidden_unit(rbm));
+        amx_activation_forward(h + c0, h16 ? h16 + c0 : NULL, rbm->bh + c0, H, B, c1 - c0,
+                               hidden_unit(rbm));
     }
 }
 
@@ -192,7 +208,8 @@ static void sample_blocks(struct amx_rbm *rbm, const float *hp, const float *noi
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int c0, c1;
         amx_nn_block(rbm->H, q, &c0, &c1);
-        sample_hidden(rbm->hs + c0, hp + c0, noise + c0, rbm->H, B, c1 - c0, rbm->linear_hidden);
+        sample_hidden(rbm->hs + c0, rbm->hs16 ? rbm->hs16 + c0 : NULL, hp + c0, noise + c0, rbm->H,
+                      B, c1 - c0, rbm->linear_hidden);
     }
 }
 
@@ -202,7 +219,13 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
     struct amx_rbm *rbm = j->rbm;
     const int V = rbm->V, H = rbm->H, B = j->B;
     const float inv = 1.0f / (float)B;
-    up_pass(rbm, j->v0, rbm->h0, B, rank, n_ranks, pool); /* 1 */
+    if (rbm->v0_16) /* the batch's bf16 copy: each rank the visible block its parts read */
+        for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
+            int a, b;
+            amx_nn_block(V, q, &a, &b);
+            amx_nn_store_bf16(rbm->v0_16 + a, j->v0 + a, V, B, b - a);
+        }
+    up_pass(rbm, j->v0, rbm->v0_16, rbm->h0, rbm->h0_16, B, rank, n_ranks, pool); /* 1 */
     sample_blocks(rbm, rbm->h0, j->noise, B, rank, n_ranks);
     for (int s = 0; s < j->k; s++) {
         amx_nn_pool_barrier(pool, rank); /* 2: hs complete */
@@ -210,15 +233,16 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
             int a, b;
             amx_nn_block(V, q, &a, &b);
             if (s == 0) /* positive statistics: gW[a:b, :] = v0[:, a:b]^T h0 / B */
-                amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h0, j->v0, rbm->W, B, V, H,
-                                   a, b, inv, 0.0f);
+                amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h0, rbm->h0_16, j->v0,
+                                   rbm->v0_16, rbm->W, rbm->W16, B, V, H, a, b, inv, 0.0f);
             /* down: v1[:, a:b] = sigmoid(hs W[a:b, :]^T + bv[a:b]) */
-            amx_dense_backward(rbm->precision, rbm->v1, NULL, rbm->hs, NULL, rbm->W, B, V, H, a, b,
-                               1.0f, 0.0f);
-            amx_activation_forward(rbm->v1 + a, rbm->bv + a, V, B, b - a, AMX_UNIT_LOGISTIC);
+            amx_dense_backward(rbm->precision, rbm->v1, NULL, rbm->hs, rbm->hs16, NULL, NULL,
+                               rbm->W, rbm->W16, B, V, H, a, b, 1.0f, 0.0f);
+            amx_activation_forward(rbm->v1 + a, rbm->v1_16 ? rbm->v1_16 + a : NULL, rbm->bv + a, V,
+                                   B, b - a, AMX_UNIT_LOGISTIC);
             if (s == 0) j->part[q] = amx_squared_error_forward(rbm->v1 + a, j->v0 + a, V, B, b - a);
         }
-        up_pass(rbm, rbm->v1, rbm->h1, B, rank, n_ranks, pool);
+        up_pass(rbm, rbm->v1, rbm->v1_16, rbm->h1, rbm->h1_16, B, rank, n_ranks, pool);
         if (s + 1 < j->k)
             sample_blocks(rbm, rbm->h1, j->noise + (size_t)(s + 1) * B * H, B, rank, n_ranks);
     }
@@ -232,8 +256,8 @@ static void cd_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *pool
         int a, b;
         amx_nn_block(V, q, &a, &b);
         /* negative statistics: gW[a:b, :] -= v1[:, a:b]^T h1 / B */
-        amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h1, rbm->v1, rbm->W, B, V, H, a, b,
-                           -inv, 1.0f);
+        amx_dense_backward(rbm->precision, NULL, rbm->gW, rbm->h1, rbm->h1_16, rbm->v1, rbm->v1_16,
+                           rbm->W, rbm->W16, B, V, H, a, b, -inv, 1.0f);
         colsum_diff(rbm->gbv + a, j->v0 + a, rbm->v1 + a, V, B, b - a, inv);
     }
 }
@@ -266,14 +290,14 @@ static void update_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *
     for (int q = rank; q < AMX_NN_SPLIT; q += n_ranks) {
         int a, b, c0, c1;
         amx_nn_block(H, q, &c0, &c1);
-        momentum_update(rbm->bh + c0, rbm->vbh + c0, rbm->gbh + c0, (size_t)(c1 - c0), j->lr,
+        momentum_update(rbm->bh + c0, NULL, rbm->vbh + c0, rbm->gbh + c0, (size_t)(c1 - c0), j->lr,
                         j->mom, 0.0f);
         amx_nn_block(V, q, &a, &b);
         size_t off = (size_t)a * H;
-        momentum_update(rbm->W + off, rbm->vW + off, rbm->gW + off, (size_t)(b - a) * H, j->lr,
-                        j->mom, j->wd);
-        momentum_update(rbm->bv + a, rbm->vbv + a, rbm->gbv + a, (size_t)(b - a), j->lr, j->mom,
-                        0.0f);
+        momentum_update(rbm->W + off, rbm->W16 ? rbm->W16 + off : NULL, rbm->vW + off,
+                        rbm->gW + off, (size_t)(b - a) * H, j->lr, j->mom, j->wd);
+        momentum_update(rbm->bv + a, NULL, rbm->vbv + a, rbm->gbv + a, (size_t)(b - a), j->lr,
+                        j->mom, 0.0f);
     }
 }
 
@@ -366,8 +390,10 @@ static void probs_job_fn(void *ctx, int rank, int n_ranks, struct amx_nn_pool *p
         /* out[:, c0:c1] = f(data W[:, c0:c1] + bh[c0:c1]): split by hidden
          * columns, each block a whole product, as n rows would need n x H
          * scratch for partial products */
-        amx_dense_forward(j->rbm->precision, j->out, j->data, j->rbm->W, j->n, V, H, 0, V, c0, c1);
-        amx_activation_forward(j->out + c0, j->rbm->bh + c0, H, j->n, c1 - c0, hidden_unit(j->rbm));
+        amx_dense_forward(j->rbm->precision, j->out, j->data, NULL, j->rbm->W, j->rbm->W16, j->n, V,
+                          H, 0, V, c0, c1);
+        amx_activation_forward(j->out + c0, NULL, j->rbm->bh + c0, H, j->n, c1 - c0,
+                               hidden_unit(j->rbm));
     }
 }
 
@@ -401,6 +427,33 @@ enum amx_status amx_rbm_set_precision(struct amx_rbm *rbm, enum amx_precision pr
 {
     const char *why = amx_blas_precision_unavailable(precision);
     if (why) return amx_fail(err, AMX_ERR_CONFIG, NULL, 0, 0, "%s", why);
+    if (precision == AMX_PRECISION_BF16 && !rbm->slab16) {
+        /* W, v0, h0, hs, v1, h1: sizes amx_rbm_init has checked (their sum
+         * is below the float slab's) */
+        size_t vh = (size_t)rbm->V * rbm->H, bv = (size_t)rbm->max_batch * rbm->V,
+               bh = (size_t)rbm->max_batch * rbm->H;
+        uint16_t *s = calloc(vh + 2 * bv + 3 * bh, sizeof *s);
+        if (!s)
+            return amx_fail(err, AMX_ERR_NOMEM, NULL, 0, 0,
+                            "out of memory for the bf16 copies of a %d x %d RBM", rbm->V, rbm->H);
+        rbm->slab16 = s;
+        rbm->W16 = s, s += vh;
+        rbm->v0_16 = s, s += bv;
+        rbm->v1_16 = s, s += bv;
+        rbm->h0_16 = s, s += bh;
+        rbm->hs16 = s, s += bh;
+        rbm->h1_16 = s;
+    } else if (precision != AMX_PRECISION_BF16) {
+        free(rbm->slab16);
+        rbm->slab16 = rbm->W16 = rbm->v0_16 = rbm->v1_16 = rbm->h0_16 = rbm->hs16 = rbm->h1_16 =
+            NULL;
+    }
     rbm->precision = precision;
+    amx_rbm_sync_bf16(rbm);
     return AMX_OK;
+}
+
+void amx_rbm_sync_bf16(struct amx_rbm *rbm)
+{
+    if (rbm->W16) amx_bf16_store(rbm->W16, rbm->W, (size_t)rbm->V * rbm->H);
 }

@@ -158,6 +158,7 @@ void amx_optimizer_step(struct amx_optimizer *opt)
             .epoch = opt->epoch,
             .step = opt->step,
             .step_in_epoch = opt->step_in_epoch,
+            .theta16 = s->t.theta16,
         };
         g->spec.rule->update(&ctx, s->t.theta, s->t.grad, s->state, s->velocity, s->t.n, &g->stats);
     }

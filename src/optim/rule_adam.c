@@ -57,7 +57,8 @@ AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *thet
     for (size_t i = 0; i < n; i += AMX_CHUNK) {
         const size_t m = n - i < AMX_CHUNK ? n - i : AMX_CHUNK;
         block(&c, g + i, m1 + i, m2 + i, r, d, m);
-        apply_step(theta + i, d, velocity ? velocity + i : NULL, m, mu);
+        apply_step(theta + i, ctx->theta16 ? ctx->theta16 + i : NULL, d,
+                   velocity ? velocity + i : NULL, m, mu);
         lanes_add(&L, r, m);
     }
     lanes_finish(&L, n, stats);

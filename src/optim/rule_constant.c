@@ -7,7 +7,7 @@ static void update(const struct amx_rule_ctx *ctx, float *theta, const float *g,
                    float *velocity, size_t n, struct amx_rate_stats *stats)
 {
     const float eta = (float)ctx->spec->eta0;
-    apply_uniform(theta, g, velocity, n, eta, (float)ctx->spec->momentum);
+    apply_uniform(theta, ctx->theta16, g, velocity, n, eta, (float)ctx->spec->momentum);
     stats_add_uniform(stats, eta, n);
 }
 

@@ -45,7 +45,8 @@ AMX_VECTOR_CLONES static void update(const struct amx_rule_ctx *ctx, float *thet
             block_sum_rate(eta0, K, g + i, state + i, r, d, m);
         else
             block_step(eta0, K, g + i, r, d, m);
-        apply_step(theta + i, d, velocity ? velocity + i : NULL, m, mu);
+        apply_step(theta + i, ctx->theta16 ? ctx->theta16 + i : NULL, d,
+                   velocity ? velocity + i : NULL, m, mu);
         lanes_add(&L, r, m);
     }
     lanes_finish(&L, n, stats);

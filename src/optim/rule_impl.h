@@ -11,6 +11,7 @@
 #ifndef ADAMIX_OPTIM_RULE_IMPL_H
 #define ADAMIX_OPTIM_RULE_IMPL_H
 
+#include "adamix/bf16.h"
 #include "adamix/optim.h"
 
 #include <math.h>
@@ -155,14 +156,27 @@ static inline void stats_add_uniform(struct amx_rate_stats *s, double rate, size
 }
 
 /* theta -= eta*g, or with momentum v <- mu*v - eta*g; theta <- theta + v.
- * One rate for the whole tensor (schedule rules). */
-static inline void apply_uniform(float *restrict theta, const float *restrict g,
-                                 float *restrict velocity, size_t n, float eta, float mu)
+ * One rate for the whole tensor (schedule rules). With theta16, each new
+ * theta's bf16 copy is written in the same loop (adamix/bf16.h). */
+static inline void apply_uniform(float *restrict theta, uint16_t *restrict theta16,
+                                 const float *restrict g, float *restrict velocity, size_t n,
+                                 float eta, float mu)
 {
-    if (velocity) {
+    if (velocity && theta16) {
         for (size_t i = 0; i < n; i++) {
             velocity[i] = mu * velocity[i] - eta * g[i];
             theta[i] += velocity[i];
+            theta16[i] = amx_bf16_bits(theta[i]);
+        }
+    } else if (velocity) {
+        for (size_t i = 0; i < n; i++) {
+            velocity[i] = mu * velocity[i] - eta * g[i];
+            theta[i] += velocity[i];
+        }
+    } else if (theta16) {
+        for (size_t i = 0; i < n; i++) {
+            theta[i] -= eta * g[i];
+            theta16[i] = amx_bf16_bits(theta[i]);
         }
     } else {
         for (size_t i = 0; i < n; i++)
@@ -171,14 +185,25 @@ static inline void apply_uniform(float *restrict theta, const float *restrict g,
 }
 
 /* The same with a step d[i] already multiplied by its rate (adaptive rules):
- * theta -= d, or v <- mu*v - d; theta <- theta + v. */
-static inline void apply_step(float *restrict theta, const float *restrict d,
-                              float *restrict velocity, size_t n, float mu)
+ * theta -= d, or v <- mu*v - d; theta <- theta + v; theta16 as above. */
+static inline void apply_step(float *restrict theta, uint16_t *restrict theta16,
+                              const float *restrict d, float *restrict velocity, size_t n, float mu)
 {
-    if (velocity) {
+    if (velocity && theta16) {
         for (size_t i = 0; i < n; i++) {
             velocity[i] = mu * velocity[i] - d[i];
             theta[i] += velocity[i];
+            theta16[i] = amx_bf16_bits(theta[i]);
+        }
+    } else if (velocity) {
+        for (size_t i = 0; i < n; i++) {
+            velocity[i] = mu * velocity[i] - d[i];
+            theta[i] += velocity[i];
+        }
+    } else if (theta16) {
+        for (size_t i = 0; i < n; i++) {
+            theta[i] -= d[i];
+            theta16[i] = amx_bf16_bits(theta[i]);
         }
     } else {
         for (size_t i = 0; i < n; i++)

@@ -18,7 +18,7 @@ static void update(const struct amx_rule_ctx *ctx, float *theta, const float *g,
 {
     const struct amx_rule_spec *s = ctx->spec;
     const float eta = (float)(s->eta0 * power_schedule(ctx->t, s->p[P_R], s->p[P_C]));
-    apply_uniform(theta, g, velocity, n, eta, (float)s->momentum);
+    apply_uniform(theta, ctx->theta16, g, velocity, n, eta, (float)s->momentum);
     stats_add_uniform(stats, eta, n);
 }
 

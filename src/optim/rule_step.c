@@ -17,7 +17,7 @@ static void update(const struct amx_rule_ctx *ctx, float *theta, const float *g,
 {
     const struct amx_rule_spec *s = ctx->spec;
     const float eta = (float)(s->eta0 * pow(s->p[P_GAMMA], floor(ctx->t / s->p[P_EVERY])));
-    apply_uniform(theta, g, velocity, n, eta, (float)s->momentum);
+    apply_uniform(theta, ctx->theta16, g, velocity, n, eta, (float)s->momentum);
     stats_add_uniform(stats, eta, n);
 }
 
