@@ -20,6 +20,17 @@
  * v1 = hs W^T, h1 = v1 W, gW -= v1^T h1), at 1 and 2 threads of the RBM's
  * pool.
  *
+ * Then the same work on the other compute backends and precisions this build
+ * and CPU offer (issue 12): oneDNN in fp32 and, where oneDNN runs bf16
+ * natively, oneDNN with bf16 products (compute.precision bf16): AdaMix on 1
+ * and 2 threads, the constant rule on 1, the evaluation pass and the RBM
+ * epoch on 1, each as "<backend>_<precision>_<measure>", and the backend's own
+ * limit, the same 23 products on it (in bf16 on the operands' bf16 copies,
+ * nothing converted: what the hardware gives bf16 here). The other GEMM
+ * limits stay OpenBLAS's (the limit the issue asks to pass), measured with
+ * openblas selected; the backend is switched between measures, never during
+ * one.
+ *
  * Every measure is repeated, interleaved with the others (so a burst of load
  * from other processes hits all of them alike), and the medians are printed
  * with their ratios, then one "RESULT name value" line per number for
@@ -90,7 +101,16 @@ static int layer_out(int l)
 struct gemm_bufs {
     float *W[ND], *dW[ND], *Y[ND]; /* Y[l]: B x out(l) */
     float *x, *d0, *d1;            /* B x 784; B x 1000 ping-pong */
+    /* bf16 copies of the operands, for the bf16 limit (amx_gemm_bf16h) */
+    uint16_t *W16[ND], *Y16[ND], *x16, *d16;
 };
+
+static uint16_t *copy16(const float *x, size_t n)
+{
+    uint16_t *h = xmalloc(n * sizeof *h);
+    amx_bf16_store(h, x, n);
+    return h;
+}
 
 static void gemm_bufs_init(struct gemm_bufs *g, struct amx_rng *r)
 {
@@ -111,13 +131,19 @@ static void gemm_bufs_init(struct gemm_bufs *g, struct amx_rng *r)
         g->x[i] = amx_rng_uniform(r);
     for (size_t i = 0; i < (size_t)BATCH * 1000; i++)
         g->d0[i] = g->d1[i] = 0.01f * (amx_rng_uniform(r) - 0.5f);
+    for (int l = 0; l < ND; l++) {
+        g->W16[l] = copy16(g->W[l], (size_t)layer_in(l) * layer_out(l));
+        g->Y16[l] = copy16(g->Y[l], (size_t)BATCH * layer_out(l));
+    }
+    g->x16 = copy16(g->x, (size_t)BATCH * 784);
+    g->d16 = copy16(g->d0, (size_t)BATCH * 1000);
 }
 
 static void gemm_bufs_free(struct gemm_bufs *g)
 {
     for (int l = 0; l < ND; l++)
-        free(g->W[l]), free(g->dW[l]), free(g->Y[l]);
-    free(g->x), free(g->d0), free(g->d1);
+        free(g->W[l]), free(g->dW[l]), free(g->Y[l]), free(g->W16[l]), free(g->Y16[l]);
+    free(g->x), free(g->d0), free(g->d1), free(g->x16), free(g->d16);
 }
 
 /* Forward: Y_l = X_l W_l (B x out), X_0 = x, X_l = Y_{l-1}. */
@@ -147,6 +173,29 @@ static void gemm_step(struct gemm_bufs *g, int B)
             dz = dx;
             dx = t;
         }
+    }
+}
+
+/* The same 23 calls as bf16 products of the operands' bf16 copies
+ * (amx_gemm_bf16h: nothing converted), the f32 results into the same
+ * buffers: the bf16 limit of the selected backend. The copies of the
+ * backward's dZ are one B x 1000 buffer for every layer (their values do
+ * not matter to the speed). */
+static void gemm_step16(struct gemm_bufs *g, int B)
+{
+    const uint16_t *in = g->x16;
+    for (int l = 0; l < ND; l++) {
+        amx_gemm_bf16h(false, false, B, layer_out(l), layer_in(l), 1.0f, in, layer_in(l), g->W16[l],
+                       layer_out(l), 0.0f, g->Y[l], layer_out(l));
+        in = g->Y16[l];
+    }
+    for (int l = ND - 1; l >= 0; l--) {
+        const uint16_t *X = l ? g->Y16[l - 1] : g->x16;
+        int in_w = layer_in(l), out = layer_out(l);
+        amx_gemm_bf16h(true, false, in_w, out, B, 1.0f, X, in_w, g->d16, out, 0.0f, g->dW[l], out);
+        if (l)
+            amx_gemm_bf16h(false, true, B, in_w, out, 1.0f, g->d16, out, g->W16[l], out, 0.0f,
+                           g->d1, in_w);
     }
 }
 
@@ -187,13 +236,14 @@ static struct amx_rule_binding bind(const char *selector, const char *rule, doub
 }
 
 static void trainer_init(struct trainer *t, bool adamix, int threads, bool serial_update,
-                         struct amx_rng *r)
+                         enum amx_precision prec, struct amx_rng *r)
 {
     struct amx_error err;
     memset(t, 0, sizeof *t);
     if (amx_autoencoder_init(&t->ae, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                              AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
-        amx_autoencoder_set_threads(&t->ae, threads, &err) != AMX_OK) {
+        amx_autoencoder_set_threads(&t->ae, threads, &err) != AMX_OK ||
+        amx_autoencoder_set_precision(&t->ae, prec, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         exit(1);
     }
@@ -288,6 +338,104 @@ static const char *const names[N_MEASURES] = {"gemm_limit_1t",
                                               "rbm_cd1_1t",
                                               "rbm_cd1_2t"};
 
+/* ---- the other backends and precisions ------------------------------- */
+
+enum { V_MIX1, V_MIX2, V_CONST1, V_EVAL1, V_RBM1, V_GEMM1, N_VMEASURES };
+static const char *const vnames[N_VMEASURES] = {"finetune_adamix_1t",   "finetune_adamix_2t",
+                                                "finetune_constant_1t", "eval_1t",
+                                                "rbm_cd1_1t",           "gemm_limit_1t"};
+
+struct variant {
+    const char *backend, *tag;
+    enum amx_precision prec;
+    bool on;              /* available in this build, on this CPU */
+    struct trainer tr[3]; /* AdaMix 1t, AdaMix 2t, constant 1t */
+    struct amx_autoencoder ev;
+    struct amx_rbm rbm;
+    double t[N_VMEASURES][MAX_REPS];
+};
+
+static void select_backend(const char *name)
+{
+    struct amx_error err;
+    if (amx_blas_select(name, &err) != AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        exit(1);
+    }
+}
+
+/* Makes variant v's models if its backend and precision are available here
+ * (weights from the same stream as the OpenBLAS ones' sizes, not values:
+ * speed does not depend on them). */
+static void variant_init(struct variant *v, struct amx_rng *r)
+{
+    size_t bi = 0;
+    while (bi < amx_blas_backend_count() && strcmp(amx_blas_backend_name(bi), v->backend) != 0)
+        bi++;
+    v->on = bi < amx_blas_backend_count() && !amx_blas_backend_unavailable(bi);
+    if (!v->on) return;
+    select_backend(v->backend);
+    if (amx_blas_precision_unavailable(v->prec)) {
+        v->on = false;
+        select_backend("openblas");
+        return;
+    }
+    struct amx_error err;
+    trainer_init(&v->tr[0], true, 1, false, v->prec, r);
+    trainer_init(&v->tr[1], true, 2, false, v->prec, r);
+    trainer_init(&v->tr[2], false, 1, false, v->prec, r);
+    if (amx_autoencoder_init(&v->ev, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
+                             AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
+        amx_autoencoder_set_precision(&v->ev, v->prec, &err) != AMX_OK ||
+        amx_rbm_init(&v->rbm, 784, 1000, false, BATCH, &err) != AMX_OK ||
+        amx_rbm_set_precision(&v->rbm, v->prec, &err) != AMX_OK) {
+        fprintf(stderr, "bench_finetune: %s\n", err.msg);
+        exit(1);
+    }
+    amx_autoencoder_init_random(&v->ev, 0.1, r);
+    amx_rbm_init_weights(&v->rbm, 0.1, r);
+    select_backend("openblas");
+}
+
+static void variant_free(struct variant *v)
+{
+    if (!v->on) return;
+    for (int i = 0; i < 3; i++)
+        trainer_free(&v->tr[i]);
+    amx_autoencoder_free(&v->ev);
+    amx_rbm_free(&v->rbm);
+}
+
+/* One repetition of every measure of v, its backend selected meanwhile. */
+static void variant_rep(struct variant *v, int rep, const float *data, int steps, double images,
+                        size_t rbm_rows, const struct amx_rbm_hparams *hp, struct amx_rng *order,
+                        struct amx_rng *sample, struct gemm_bufs *g)
+{
+    if (!v->on) return;
+    select_backend(v->backend);
+    struct amx_error err;
+    double t0 = now();
+    for (int s = 0; s < steps; s++) /* this backend's own limit, at its precision */
+        if (v->prec == AMX_PRECISION_BF16)
+            gemm_step16(g, BATCH);
+        else
+            gemm_step(g, BATCH);
+    v->t[V_GEMM1][rep] = now() - t0;
+    for (int i = 0; i < 3; i++) {
+        t0 = now();
+        for (int s = 0; s < steps; s++)
+            trainer_step(&v->tr[i], data);
+        v->t[V_MIX1 + i][rep] = now() - t0;
+    }
+    t0 = now();
+    amx_autoencoder_recon_error(&v->ev, data, (size_t)images);
+    v->t[V_EVAL1][rep] = now() - t0;
+    t0 = now();
+    amx_rbm_train_epoch(&v->rbm, data, rbm_rows, BATCH, hp, rep, order, sample, NULL, &err);
+    v->t[V_RBM1][rep] = now() - t0;
+    select_backend("openblas");
+}
+
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 11;
@@ -308,7 +456,7 @@ int main(int argc, char **argv)
     enum { N_TR = 5 }; /* constant 1t, AdaMix 1t, constant 2t, AdaMix 2t, AdaMix 2t serial */
     struct trainer tr[N_TR];
     for (int i = 0; i < N_TR; i++)
-        trainer_init(&tr[i], i == 4 || (i & 1), i < 2 ? 1 : 2, i == 4, &r);
+        trainer_init(&tr[i], i == 4 || (i & 1), i < 2 ? 1 : 2, i == 4, AMX_PRECISION_FP32, &r);
     struct amx_autoencoder ev1, ev2; /* evaluation: a copy of tr[0]'s sizes */
     struct amx_error err;
     if (amx_autoencoder_init(&ev1, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC,
@@ -321,6 +469,12 @@ int main(int argc, char **argv)
     }
     amx_autoencoder_init_random(&ev1, 0.1, &r);
     memcpy(ev2.params, ev1.params, sizeof(float) * ev1.n_params);
+    static struct variant variants[] = {
+        {.backend = "onednn", .tag = "onednn_fp32"},
+        {.backend = "onednn", .tag = "onednn_bf16", .prec = AMX_PRECISION_BF16}};
+    enum { N_VARIANTS = sizeof variants / sizeof *variants };
+    for (int v = 0; v < N_VARIANTS; v++)
+        variant_init(&variants[v], &r);
 
     /* RBM 784 x 1000, CD-1, one epoch over `images` rows of the data */
     const int V = 784, H = 1000;
@@ -354,6 +508,12 @@ int main(int argc, char **argv)
         trainer_step(&tr[i], data);
     amx_autoencoder_recon_error(&ev1, data, BATCH);
     amx_autoencoder_recon_error(&ev2, data, BATCH);
+    static double warm[N_VMEASURES][MAX_REPS]; /* the warm-up's times, discarded */
+    for (int v = 0; v < N_VARIANTS; v++)
+        if (variants[v].on) {
+            variant_rep(&variants[v], 0, data, 1, BATCH, BATCH, &hp, &order, &sample, &g);
+            memcpy(variants[v].t, warm, sizeof warm);
+        }
 
     static double t[N_MEASURES][MAX_REPS];
     for (int rep = 0; rep < reps; rep++) {
@@ -398,6 +558,9 @@ int main(int argc, char **argv)
         t0 = now();
         amx_rbm_train_epoch(&rbm2, data, rbm_rows, BATCH, &hp, rep, &order, &sample, NULL, &err);
         t[M_RBM2][rep] = now() - t0;
+
+        for (int v = 0; v < N_VARIANTS; v++)
+            variant_rep(&variants[v], rep, data, steps, images, rbm_rows, &hp, &order, &sample, &g);
     }
 
     double med[N_MEASURES], ips[N_MEASURES];
@@ -445,6 +608,29 @@ int main(int argc, char **argv)
     printf("RESULT eff_rbm_1t %.4f\n", med[M_RBMGEMM1] / med[M_RBM1]);
     printf("RESULT speedup_rbm_2t %.4f\n", med[M_RBM1] / med[M_RBM2]);
 
+    for (int v = 0; v < N_VARIANTS; v++) {
+        struct variant *va = &variants[v];
+        if (!va->on) {
+            printf("\n%s: not available in this build or on this CPU\n", va->tag);
+            continue;
+        }
+        select_backend(va->backend);
+        char impls[512];
+        amx_blas_backend_impls(impls, sizeof impls);
+        printf("\n%s (%s, ISA %s; %s)\n", va->tag, amx_blas_backend_version(),
+               amx_blas_backend_isa(), impls);
+        printf("RESULT %s_isa %s\n", va->tag, amx_blas_backend_isa());
+        select_backend("openblas");
+        for (int m = 0; m < N_VMEASURES; m++) {
+            double n = m == V_RBM1 ? (double)rbm_rows : images;
+            double ips_v = n / median(va->t[m], reps);
+            printf("%-34s %10.0f images/s\n", vnames[m], ips_v);
+            printf("RESULT %s_%s %.1f\n", va->tag, vnames[m], ips_v);
+        }
+    }
+
+    for (int v = 0; v < N_VARIANTS; v++)
+        variant_free(&variants[v]);
     for (int i = 0; i < N_TR; i++)
         trainer_free(&tr[i]);
     amx_autoencoder_free(&ev1);

@@ -19,7 +19,12 @@
 # 3. Memory: one fine-tuning run of the 784-1000-500-250-30 network under
 #    AdaMix, its worker process sampled through /proc: peak private memory
 #    (what it does not share with the parent, which holds the data) against
-#    parameters + gradients + rule state + activations.
+#    parameters + gradients + rule state + activations; again at
+#    compute.precision bf16 on oneDNN where available, the budget then with
+#    the bf16 copies of the weights, activations and batch.
+# bench_finetune also measures the oneDNN backend in fp32 and bf16 (issue 12)
+# and torch_autoencoder.py PyTorch's bf16 autocast; the second table and the
+# targets of issue 12 come from those.
 #
 # Builds bench_finetune and adamix-run in the build folder (default build/)
 # when missing or stale; installs python3-torch with apt when it is missing
@@ -221,7 +226,16 @@ if [ "$do_memory" = 1 ]; then
   train: fixture-images-idx3-ubyte.gz
   test: fixture-t10k-images-idx3-ubyte.gz"
     fi
-    cat >"$tmp/memory-bench.yaml" <<EOF
+    for prec in fp32 bf16; do
+        backend_opt=()
+        if [ "$prec" = bf16 ]; then
+            "$prog" --version | grep -q '^  onednn *available' || {
+                say "memory: no oneDNN here, no bf16 measure"
+                continue
+            }
+            backend_opt=(--backend onednn)
+        fi
+        cat >"$tmp/memory-bench-$prec.yaml" <<EOF
 # written by tools/bench/run.sh: one AdaMix fine-tuning run of the full network
 name: memory-bench
 seed: 9
@@ -230,6 +244,7 @@ data:
 network:
   layers: [784, 1000, 500, 250, 30]
 pretrain: none
+compute: {precision: $prec}
 finetune:
   epochs: 2
   batch_size: 100
@@ -237,12 +252,12 @@ finetune:
     weights: {rule: current-gradient, eta0: 0.01, K: 1}
     biases: {rule: power-exponential, eta0: 0.01, r: 10, c: 1}
 EOF
-    say "memory: one fine-tuning worker of 784-1000-500-250-30 under AdaMix"
-    "$py" - "$prog" "$tmp/memory-bench.yaml" "$tmp/memory-out" >>"$results" <<'EOF'
+        say "memory: one fine-tuning worker of 784-1000-500-250-30 under AdaMix, $prec"
+        "$py" - "$prog" "$tmp/memory-bench-$prec.yaml" "$tmp/memory-out-$prec" "$prec" "${backend_opt[@]}" >>"$results" <<'EOF'
 import os, subprocess, sys, time
 
-prog, yaml, out = sys.argv[1:4]
-proc = subprocess.Popen([prog, "-q", "-j", "1", "-o", out, yaml],
+prog, yaml, out, prec = sys.argv[1:5]
+proc = subprocess.Popen([prog, "-q", "-j", "1", *sys.argv[5:], "-o", out, yaml],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 def kb(pid, fields, name):
@@ -271,19 +286,24 @@ while proc.poll() is None:
         if h: peak_hwm = max(peak_hwm, h)
     time.sleep(0.02)
 # the model's own memory: parameters, gradients, AdaMix state (current-gradient
-# keeps one float per weight; power-exponential none), activations at batch 100
+# keeps one float per weight; power-exponential none), activations at batch 100;
+# at bf16 also the 2-byte copies of the weights, the activations and the batch
 s = [784, 1000, 500, 250, 30]
 shapes = [(s[i], s[i + 1]) for i in range(4)] + [(s[i + 1], s[i]) for i in reversed(range(4))]
 weights = sum(a * b for a, b in shapes)
 biases = sum(b for _, b in shapes)
 acts = 100 * (sum(b for _, b in shapes) + 2 * max(s))
 budget = 4 * (2 * (weights + biases) + weights + acts) / 1024
-print(f"memory default 1 worker_peak_private_kb {peak_private}")
-print(f"memory default 1 worker_peak_rss_kb {peak_hwm}")
-print(f"memory default 1 parent_rss_kb {parent_rss}")
-print(f"memory default 1 model_budget_kb {budget:.0f}")
-print(f"memory default 1 memory_ratio {peak_private / budget:.4f}")
+if prec == "bf16":
+    budget += 2 * (weights + biases + acts + 100 * s[0]) / 1024
+tag = "" if prec == "fp32" else "bf16_"
+print(f"memory default 1 {tag}worker_peak_private_kb {peak_private}")
+print(f"memory default 1 {tag}worker_peak_rss_kb {peak_hwm}")
+print(f"memory default 1 {tag}parent_rss_kb {parent_rss}")
+print(f"memory default 1 {tag}model_budget_kb {budget:.0f}")
+print(f"memory default 1 {tag}memory_ratio {peak_private / budget:.4f}")
 EOF
+    done
 fi
 
 # ---- the table ------------------------------------------------------------------
@@ -387,5 +407,64 @@ print("\ntargets (issue 8)")
 for label, value, op, goal, ok in targets:
     status = "not run" if ok is None else ("met" if ok else "NOT MET")
     print(f"  {label:50s} {fmt(value, '{:.3f}'):>7s}  {op} {goal:<5}  {status}")
+
+# ---- issue 12: the compute backends and bf16 ----
+tags = [("openblas fp32", ""), ("onednn fp32", "onednn_fp32_"), ("onednn bf16", "onednn_bf16_")]
+cols = ("finetune_adamix_1t", "finetune_adamix_2t", "finetune_constant_1t", "eval_1t", "rbm_cd1_1t")
+print("\ncompute backends (issue 12), images/s; the GEMM limits are OpenBLAS's, same process")
+print(f"{'':14s} {'AdaMix 1t':>10s} {'AdaMix 2t':>10s} {'const 1t':>10s} {'eval 1t':>10s} "
+      f"{'RBM 1t':>10s}   {'tuned 1t':>9s} {'tuned 2t':>9s}")
+for label, t in tags:
+    cells = [med("ours", "default", t + n) for n in cols]
+    tuned = [med("ours", "tuned", t + n) for n in cols[:2]]
+    print(f"{label:14s} " + " ".join(f"{fmt(c):>10s}" for c in cells) + "   " +
+          " ".join(f"{fmt(c):>9s}" for c in tuned))
+for label, name in [("PyTorch fp32", "torch_adamix"), ("PyTorch bf16", "torch_adamix_bf16")]:
+    d = [med("torch", "default", f"{name}_{k}t") for k in (1, 2)]
+    tn = [med("torch", "tuned", f"{name}_{k}t") for k in (1, 2)]
+    print(f"{label:14s} {fmt(d[0]):>10s} {fmt(d[1]):>10s} {'':>10s} {'':>10s} {'':>10s}   "
+          f"{fmt(tn[0]):>9s} {fmt(tn[1]):>9s}")
+print(f"OpenBLAS limits, 1 thread: step {fmt(e('gemm_limit_1t'))}, evaluation "
+      f"{fmt(e('eval_gemm_limit_1t'))}, RBM {fmt(e('rbm_gemm_limit_1t'))}")
+print(f"the step's 23 products alone, 1 thread: OpenBLAS {fmt(e('gemm_limit_1t'))}, onednn fp32 "
+      f"{fmt(e('onednn_fp32_gemm_limit_1t'))}, onednn bf16 on bf16 copies "
+      f"{fmt(e('onednn_bf16_gemm_limit_1t'))} (bf16 / OpenBLAS "
+      f"{fmt(ratio(e('onednn_bf16_gemm_limit_1t'), e('gemm_limit_1t')), '{:.2f}')}: what the "
+      f"hardware gives bf16 here)")
+isa = text.get(("ours", "onednn_bf16_isa")) or text.get(("ours", "onednn_fp32_isa"))
+print(f"oneDNN ISA: {isa or 'oneDNN not available'}")
+t12 = []
+def target12(label, value, op, goal):
+    ok = None if value is None else (value >= goal if op == ">=" else value <= goal)
+    t12.append((label, value, op, goal, ok))
+tu = lambda side, n: med(side, "tuned", n)
+target12("onednn fp32 step / OpenBLAS GEMM limit, 1 thread",
+         ratio(e("onednn_fp32_finetune_adamix_1t"), e("gemm_limit_1t")), ">=", 1.10)
+target12("onednn fp32 step / PyTorch fp32 tuned, 1 thread",
+         ratio(tu("ours", "onednn_fp32_finetune_adamix_1t"), tu("torch", "torch_adamix_1t")),
+         ">=", 1.25)
+target12("onednn fp32 step, 2 threads / 1 thread",
+         ratio(e("onednn_fp32_finetune_adamix_2t"), e("onednn_fp32_finetune_adamix_1t")), ">=", 1.8)
+target12("bf16 step / our OpenBLAS fp32 step, 1 thread",
+         ratio(e("onednn_bf16_finetune_adamix_1t"), e("finetune_adamix_1t")), ">=", 1.7)
+for k in (1, 2):
+    target12(f"bf16 step / PyTorch bf16 autocast tuned, {k} thread{'s' if k > 1 else ''}",
+             ratio(tu("ours", f"onednn_bf16_finetune_adamix_{k}t"),
+                   tu("torch", f"torch_adamix_bf16_{k}t")), ">=", 1.5)
+for what, lim, label in (("eval_1t", "eval_gemm_limit_1t", "evaluation"),
+                         ("rbm_cd1_1t", "rbm_gemm_limit_1t", "RBM CD-1 epoch")):
+    target12(f"{label}, onednn fp32 / OpenBLAS limit, 1 thread",
+             ratio(e("onednn_fp32_" + what), e(lim)), ">=", 1.10)
+    target12(f"{label}, onednn bf16 / OpenBLAS limit, 1 thread",
+             ratio(e("onednn_bf16_" + what), e(lim)), ">=", 1.6)
+target12("sweep of 8 runs, -j 2 / -j 1 wall time", ratio(j1, j2), ">=", 1.9)
+target12("worker peak memory / model, fp32", med("memory", "default", "memory_ratio"), "<=", 1.25)
+target12("worker peak memory / model with the bf16 copies, bf16",
+         med("memory", "default", "bf16_memory_ratio"), "<=", 1.25)
+print("\ntargets (issue 12)")
+for label, value, op, goal, ok in t12:
+    status = "not run" if ok is None else ("met" if ok else "NOT MET")
+    print(f"  {label:56s} {fmt(value, '{:.3f}'):>7s}  {op} {goal:<5}  {status}")
+
 EOF
 if [ -n "$keep" ]; then say "raw outputs kept in $tmp"; fi

@@ -8,7 +8,10 @@ reduction='sum', divided by B), one step = gather a batch of 100 random rows of
 the data set, forward, backward, update. Updates: the constant rule
 (torch.optim.SGD, lr 0.01) and AdaMix written as a researcher would in
 PyTorch (weights: theta -= eta0 g / sqrt(K + g^2); biases:
-theta -= eta0 (1 + t/r)^-c g). Also one RBM CD-1 epoch on 784 x 1000 (Hinton's
+theta -= eta0 (1 + t/r)^-c g); AdaMix also under torch.autocast("cpu",
+dtype=torch.bfloat16), PyTorch's own bf16 mixed precision (the forward and
+the loss in autocast, the backward and the update as PyTorch then does them:
+issue 12's bf16 peer). Also one RBM CD-1 epoch on 784 x 1000 (Hinton's
 recipe: probabilities for the statistics, sampled hidden states, momentum and
 weight decay), as amx_rbm_train_epoch does it.
 
@@ -115,7 +118,7 @@ class AdaMix:
             p.add_(p.grad, alpha=-rate)
 
 
-def finetune_rate(rule, threads, data, reps, steps):
+def finetune_rate(rule, threads, data, reps, steps, bf16=False):
     set_threads(threads)
     torch.manual_seed(1)
     model = build_model()
@@ -130,7 +133,11 @@ def finetune_rate(rule, threads, data, reps, steps):
         x = data[perm[pos[0]:pos[0] + BATCH]]
         pos[0] += BATCH
         opt.zero_grad()
-        loss = loss_fn(model(x), x) / BATCH
+        if bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = loss_fn(model(x), x) / BATCH
+        else:
+            loss = loss_fn(model(x), x) / BATCH
         loss.backward()
         opt.step()
 
@@ -191,6 +198,8 @@ def main():
     for t in THREADS:
         for rule in ("constant", "adamix"):
             results[f"torch_{rule}_{t}t"] = finetune_rate(rule, t, data, ARGS.reps, ARGS.steps)
+        results[f"torch_adamix_bf16_{t}t"] = finetune_rate("adamix", t, data, ARGS.reps,
+                                                           ARGS.steps, bf16=True)
     results["torch_rbm_cd1_1t"] = rbm_rate(data, ARGS.reps, min(ARGS.steps * BATCH, N_DATA))
 
     print(f"torch_autoencoder: PyTorch {torch.__version__}, OpenBLAS core {core}, "
