@@ -24,7 +24,9 @@
 #    the bf16 copies of the weights, activations and batch.
 # bench_finetune also measures the oneDNN backend in fp32 and bf16 (issue 12)
 # and torch_autoencoder.py PyTorch's bf16 autocast; the second table and the
-# targets of issue 12 come from those.
+# targets of issue 12 come from those. 4. Threads: tools/bench/threads.py
+#    samples every thread of adamix-run -j 1 and -j 2 on each backend: never
+#    more busy at once than cores.
 #
 # Builds bench_finetune and adamix-run in the build folder (default build/)
 # when missing or stale; installs python3-torch with apt when it is missing
@@ -306,6 +308,18 @@ EOF
     done
 fi
 
+# ---- 4. threads: never more busy than cores (issue 12, item 3) ------------------
+if [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || [ -f "$root/data/mnist/train-images-idx3-ubyte" ]; then
+    backends=(openblas)
+    "$prog" --version | grep -q '^  onednn *available' && backends+=(onednn)
+    say "threads: busy threads of adamix-run -j 1 and -j 2 on ${backends[*]}"
+    "$py" "$root/tools/bench/threads.py" "$prog" "$root/data/mnist" "${backends[@]}" >"$tmp/threads.txt" ||
+        die "tools/bench/threads.py failed"
+    collect threads default 1 <"$tmp/threads.txt"
+else
+    say "threads: no data/mnist, skipped"
+fi
+
 # ---- the table ------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 cores=$(nproc)
@@ -458,6 +472,10 @@ for what, lim, label in (("eval_1t", "eval_gemm_limit_1t", "evaluation"),
     target12(f"{label}, onednn bf16 / OpenBLAS limit, 1 thread",
              ratio(e("onednn_bf16_" + what), e(lim)), ">=", 1.6)
 target12("sweep of 8 runs, -j 2 / -j 1 wall time", ratio(j1, j2), ">=", 1.9)
+busy = [v[0] for (side, _, n), v in vals.items() if side == "threads" and n.startswith("threads_busy_")]
+tcores = med("threads", "default", "threads_cores")
+target12("most threads busy at once / cores (any backend, -j, runs)",
+         ratio(max(busy), tcores) if busy and tcores else None, "<=", 1.0)
 target12("worker peak memory / model, fp32", med("memory", "default", "memory_ratio"), "<=", 1.25)
 target12("worker peak memory / model with the bf16 copies, bf16",
          med("memory", "default", "bf16_memory_ratio"), "<=", 1.25)
