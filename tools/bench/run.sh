@@ -64,7 +64,7 @@ while [ $# -gt 0 ]; do
         ;;
     --keep) keep=${2:?}; shift ;;
     -h | --help)
-        sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown option '$1' (see --help)" ;;
