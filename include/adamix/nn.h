@@ -424,7 +424,10 @@ void amx_autoencoder_free(struct amx_autoencoder *ae);
 enum amx_status amx_autoencoder_set_threads(struct amx_autoencoder *ae, int n,
                                             struct amx_error *err);
 /* The precision of every product of the step, the forward pass and the
- * reconstruction error (fp32 after init), as amx_rbm_set_precision. */
+ * reconstruction error (fp32 after init), as amx_rbm_set_precision. Set it
+ * before amx_autoencoder_tensors or _tensor_part hand out the tensors: their
+ * theta16 point into the bf16 copies that a change of precision allocates
+ * or frees. */
 enum amx_status amx_autoencoder_set_precision(struct amx_autoencoder *ae,
                                               enum amx_precision precision, struct amx_error *err);
 /* After weights were written other than by init_random, from_rbms or an

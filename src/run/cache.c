@@ -140,6 +140,7 @@ enum amx_status amx_cache_load(const char *path, struct amx_rbm *rbms, int n, do
         p += sizeof(float) * V;
         memcpy(rbms[i].bh, p, sizeof(float) * H);
         p += sizeof(float) * H;
+        amx_rbm_sync_bf16(&rbms[i]); /* their bf16 copies, if they have any */
     }
     st = AMX_OK;
 out:
