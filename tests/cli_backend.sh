@@ -40,7 +40,12 @@ check "unknown ADAMIX_BACKEND: exit 2 (got $?)" [ "$?" = 2 ]
 check "unknown ADAMIX_BACKEND: says where it came from" grep -q '^adamix-run: error: ADAMIX_BACKEND: ' "$work/err"
 check "unknown ADAMIX_BACKEND: nothing written" [ ! -e "$work/bad" ]
 "$prog" --version >"$work/version"
-check "--version: the default backend is openblas" grep -q '^backend: openblas (OpenBLAS ' "$work/version"
+# the program's default: onednn where it is built in (the fastest), else openblas
+if [ "$expect" = 1 ]; then
+    check "--version: the default backend is onednn" grep -q '^backend: onednn (oneDNN ' "$work/version"
+else
+    check "--version: the default backend is openblas" grep -q '^backend: openblas (OpenBLAS ' "$work/version"
+fi
 check "--version lists openblas as available" grep -qE '^  openblas +available$' "$work/version"
 ADAMIX_BACKEND=cublas "$prog" --backend openblas --version >/dev/null 2>&1
 check "--backend wins over ADAMIX_BACKEND (exit $?)" [ "$?" = 0 ]
@@ -87,6 +92,16 @@ for d in "$work"/a/runs/*/; do
 done
 check "onednn: -j 1 and -j 2 invocations bit-identical, timing aside ($same of 4 runs)" [ "$same" = 4 ]
 
+"$prog" -q -j 2 -o "$work/f" "$exp" >"$work/log" 2>&1
+check "smoke with no backend named: computed on onednn" \
+    [ "$(grep -l '"backend": "onednn"' "$work"/f/runs/*/summary.json | wc -l)" = 4 ]
+same=0
+for d in "$work"/a/runs/*/; do
+    id=$(basename "$d")
+    cmp -s <(norm_curve "$d/curve.csv") <(norm_curve "$work/f/runs/$id/curve.csv") && same=$((same + 1))
+done
+check "... bit-identical to --backend onednn ($same of 4 runs)" [ "$same" = 4 ]
+
 "$prog" --backend openblas -q -j 2 -o "$work/c" "$exp" >"$work/log" 2>&1
 check "smoke on openblas finishes" grep -q '4 runs: 4 ok' "$work/log"
 check "the same run ids on both backends (provenance, not identity)" \
@@ -97,7 +112,7 @@ check "openblas summaries name openblas" \
 check "compare: the two backends' results agree (exit $?)" [ "$?" = 0 ]
 
 # --- compute.precision: bf16 -------------------------------------------------------
-"$prog" -q -j 2 -o "$work/d" "$exp" compute.precision=bf16 >"$work/log" 2>&1
+"$prog" --backend openblas -q -j 2 -o "$work/d" "$exp" compute.precision=bf16 >"$work/log" 2>&1
 check "bf16 on openblas: every run fails (exit $?)" grep -q '4 runs: 0 ok, 0 diverged, 4 failed' "$work/log"
 check "bf16 on openblas: says why, naming the key and the backend to choose" \
     grep -q 'compute.precision is bf16, but the openblas backend has no bf16 products.*--backend onednn' "$work/log"

@@ -101,14 +101,23 @@ rc=$?
 check "a baseline that is no series value: exit 2 (got $rc)" [ "$rc" = 2 ]
 check "... located, with the values" grep -q "is not a value of the series axis finetune.rules (its values: AdaMix, constant)" c9.txt
 
-# 6. the kernel note: a folder computed on another kernel
-sed 's/"blas_core": "[^"]*"/"blas_core": "Elsewhere"/' a/manifest.json >m.json && mv m.json a/manifest.json
-"$prog" -q -o a "$exp" report.baseline=constant >c10.txt 2>&1
+# 6. the provenance note: a folder computed on another OpenBLAS kernel (its
+# manifest says so), then on another backend
+sed -e 's/"blas_core": "[^"]*"/"blas_core": "Elsewhere"/' \
+    -e 's/"backend": "[^"]*"/"backend": "openblas"/' \
+    -e 's/"backend_isa": "[^"]*"/"backend_isa": "Elsewhere"/' a/manifest.json >m.json && mv m.json a/manifest.json
+"$prog" -q --backend openblas -o a "$exp" report.baseline=constant >c10.txt 2>&1
 check "rerun on another kernel: one note naming it" \
     grep -q "^note: a/manifest.json names the OpenBLAS kernel Elsewhere.*OPENBLAS_CORETYPE=Elsewhere" c10.txt
-"$prog" -q -o a "$exp" report.baseline=constant >c11.txt 2>&1
+"$prog" -q --backend openblas -o a "$exp" report.baseline=constant >c11.txt 2>&1
 check "... also on the next invocation (the kernel stays in the manifest's history)" \
     grep -q "^note: .*Elsewhere" c11.txt
+if "$prog" --backend onednn --version >/dev/null 2>&1; then
+    "$prog" -q --backend onednn -o a "$exp" report.baseline=constant >c13.txt 2>&1
+    check "rerun on another backend: one note naming it, with how to pin it" \
+        grep -q "^note: a/manifest.json names the backend openblas ($("$prog" --backend openblas --version | sed -n 's/^backend: .*ISA \([^;]*\);.*/\1/p')), this run computes on onednn .*--backend openblas and OPENBLAS_CORETYPE=" c13.txt
+    check "... one note only" [ "$(grep -c '^note:' c13.txt)" = 1 ]
+fi
 "$prog" -q -o fresh "$exp" >c12.txt 2>&1
 check "a fresh folder: no note" not grep -q "^note:" c12.txt
 

@@ -9,7 +9,8 @@
 #   tools/reproduce-paper.sh [-j N] [--study full|small] [--out DIR] [--data DIR] [--rtol X]
 #
 #   --study S    full (default): the full-MNIST study (tune60k-baselines,
-#                adamix-readings-tune, fig4..fig7-full-mnist, hs-anchor),
+#                adamix-readings-tune, fig4..fig7-full-mnist,
+#                adamix-readings-full-mnist, hs-anchor),
 #                computed with OPENBLAS_CORETYPE=SkylakeX: pin it for a
 #                bit-identical rerun. small: the first study on the
 #                10,000-digit set (tune-*, fig4-adamix-vs-baselines, fig5..7),
@@ -21,10 +22,14 @@
 #                run ids, and compare joins the runs by their sweep values instead.
 #   --rtol X     compare's relative tolerance (default 0.01)
 #
-# Same build, same data, same OpenBLAS kernel as the committed manifests name
-# (OPENBLAS_CORETYPE pins it): every run bit-identical (timing aside). Another
-# kernel: agreement within the spread between repeats, which compare reports
-# per sweep point. Exit 0 when every experiment agrees, 1 when one differs or
+# Every committed result was computed on the openblas backend, so this script
+# computes on it too (ADAMIX_BACKEND=openblas unless ADAMIX_BACKEND is set:
+# onednn, the program's default where it is built in, is faster and agrees
+# within the spread between repeats, not bit for bit). Same build, same data,
+# same OpenBLAS kernel as the committed manifests name (OPENBLAS_CORETYPE pins
+# it): every run bit-identical (timing aside). Another kernel or backend:
+# agreement within the spread between repeats, which compare reports per
+# sweep point. Exit 0 when every experiment agrees, 1 when one differs or
 # fails, 2 for bad usage.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -99,10 +104,11 @@ else
 fi
 mkdir -p "$out"
 args+=(--cache "$out/.cache")
+export ADAMIX_BACKEND=${ADAMIX_BACKEND:-openblas}
 
 if [ "$study" = full ]; then
     exps=(tune60k-baselines adamix-readings-tune fig4-full-mnist fig5-full-mnist
-        fig6-full-mnist fig7-full-mnist hs-anchor)
+        fig6-full-mnist fig7-full-mnist adamix-readings-full-mnist hs-anchor)
 else
     exps=(tune-constant tune-adagrad tune-adadec tune-adamix
         fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates

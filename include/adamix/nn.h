@@ -96,7 +96,7 @@ const char *amx_blas_config(void);   /* openblas_get_config() */
 const char *amx_blas_corename(void); /* the kernel in use: "SkylakeX", "Haswell", ... */
 
 /* Backends: amx_gemm goes to one of a table of implementations (blas.c),
- * "openblas" (cblas_sgemm, the default) or "onednn" (oneDNN matmul
+ * "openblas" (cblas_sgemm, the library's initial choice) or "onednn" (oneDNN matmul
  * primitives, blas_onednn.c, in a build configured with it). The choice is
  * process-wide and is made once, before any thread computes (the command
  * line does it, from --backend or ADAMIX_BACKEND); it is provenance, like
@@ -112,6 +112,11 @@ const char *amx_blas_backend_unavailable(size_t i);
  * the message naming the choices, for an unknown or unavailable name; the
  * selection is then unchanged. */
 enum amx_status amx_blas_select(const char *name, struct amx_error *err);
+/* The backend the program selects when neither --backend nor ADAMIX_BACKEND
+ * names one: the fastest usable here by tools/bench (docs/performance.md),
+ * "onednn" when it is available, else "openblas". The library itself starts
+ * on "openblas" until something is selected. */
+const char *amx_blas_program_default(void);
 const char *amx_blas_backend(void);         /* the selected backend's name */
 const char *amx_blas_backend_version(void); /* "OpenBLAS 0.3.21", "oneDNN 2.6.3" */
 /* The instruction set the backend dispatches to: OpenBLAS's kernel (as

@@ -74,10 +74,20 @@ enum amx_status amx_results_write_manifest(const struct amx_experiment *exp,
                                            const char *started, const char *ended, json_t *previous,
                                            struct amx_error *err);
 
-/* The OpenBLAS kernel that dir's manifest (this or an earlier invocation)
- * names when it is not now: copied into other, true. False when every
- * invocation used now, or there is no readable manifest. */
-bool amx_results_other_kernel(const char *dir, const char *now, char *other, size_t size);
+/* What computed a results folder's runs: the backend and the ISA it
+ * dispatched to (for openblas, the OpenBLAS kernel). */
+struct amx_compute_id {
+    char backend[32];
+    char isa[64];
+};
+
+/* The first invocation of dir's manifest (the last, then the earlier ones)
+ * whose backend or ISA is not now's: copied into other, true. A manifest
+ * written before backends existed names only blas_core: openblas on that
+ * kernel. False when every invocation computed as now, or there is no
+ * readable manifest. */
+bool amx_results_other_compute(const char *dir, const struct amx_compute_id *now,
+                               struct amx_compute_id *other);
 
 /* ---- resume -------------------------------------------------------------- */
 

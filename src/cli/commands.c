@@ -161,19 +161,35 @@ static int build_report(const struct amx_experiment *exp, const char *dir)
     return 0;
 }
 
-/* A rerun into a folder whose runs were computed on another BLAS kernel gets
- * curves that differ in their last bits (then like a change of seed): say so
- * once, with how to pin the kernel the folder names. */
-static void note_kernel(const char *out)
+/* A rerun into a folder whose runs were computed on another backend, or on
+ * another ISA of the same one (OpenBLAS's kernel), gets curves that differ in
+ * their last bits (then like a change of seed): say so once, with how to
+ * compute as the folder did. */
+static void note_compute(const char *out)
 {
-    const char *now = amx_blas_corename();
-    char other[64];
-    if (amx_results_other_kernel(out, now, other, sizeof other))
+    struct amx_compute_id now, other;
+    memset(&now, 0, sizeof now);
+    snprintf(now.backend, sizeof now.backend, "%s", amx_blas_backend());
+    snprintf(now.isa, sizeof now.isa, "%s", amx_blas_backend_isa());
+    if (!amx_results_other_compute(out, &now, &other)) return;
+    const char *tail = "(they agree within the spread between repeats; adamix-run compare checks)";
+    if (strcmp(other.backend, now.backend) != 0) {
+        printf("note: %s/manifest.json names the backend %s (%s), this run computes on %s (%s): "
+               "runs computed now will not be bit-identical to those computed there %s. For a "
+               "bit-identical rerun: --backend %s",
+               out, other.backend, other.isa, now.backend, now.isa, tail, other.backend);
+        if (strcmp(other.backend, "openblas") == 0) printf(" and OPENBLAS_CORETYPE=%s", other.isa);
+        printf("\n");
+    } else if (strcmp(now.backend, "openblas") == 0) {
         printf("note: %s/manifest.json names the OpenBLAS kernel %s, this run computes on %s: runs "
-               "computed now will not be bit-identical to those computed there on %s (they agree "
-               "within the spread between repeats; adamix-run compare checks). For a "
+               "computed now will not be bit-identical to those computed there on %s %s. For a "
                "bit-identical rerun: OPENBLAS_CORETYPE=%s\n",
-               out, other, now, other, other);
+               out, other.isa, now.isa, other.isa, tail, other.isa);
+    } else {
+        printf("note: %s/manifest.json names the %s ISA %s, this run computes on %s: runs computed "
+               "now will not be bit-identical to those computed there %s\n",
+               out, now.backend, other.isa, now.isa, tail);
+    }
 }
 
 int cmd_run(const char *file, const struct options *o, int argc, char **argv)
@@ -206,7 +222,7 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
                                     .argc = argc,
                                     .argv = argv,
                                     .experiment_text = text};
-    note_kernel(out);
+    note_compute(out);
     struct display d = {
         .live = !o->quiet && isatty(STDOUT_FILENO), .started = cli_now(), .workers = o->jobs};
     struct amx_runner_result res;

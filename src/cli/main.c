@@ -48,9 +48,10 @@ static const char usage_text[] =
     "      --rerun-failed    rerun only runs whose last attempt failed\n"
     "      --fail-fast       stop at the first failed run (default: keep going)\n"
     "      --save-weights    write each run's weights.npz (= --set output.weights=true)\n"
-    "      --backend NAME    matrix products: openblas (the default) or onednn, when\n"
-    "                        built in (--version lists them); also ADAMIX_BACKEND.\n"
-    "                        Provenance, not part of the run id (docs/backends.md)\n"
+    "      --backend NAME    matrix products: onednn (the default when built in: the\n"
+    "                        fastest, docs/performance.md) or openblas (--version\n"
+    "                        lists them); also ADAMIX_BACKEND. Provenance, not part\n"
+    "                        of the run id (docs/backends.md)\n"
     "  -q, --quiet           no progress display (default when stdout is not a terminal)\n"
     "  -h, --help            this text\n"
     "  -V, --version         version, commit and BLAS\n"
@@ -84,15 +85,19 @@ static void print_version(void)
     }
 }
 
-/* --backend, else ADAMIX_BACKEND, else the table's default; a name that is
- * unknown or not built in is a usage error naming the choices. */
+/* --backend, else ADAMIX_BACKEND, else the program's default (the fastest
+ * available: amx_blas_program_default); a name that is unknown or not built
+ * in is a usage error naming the choices. */
 static int select_backend(const char *name)
 {
     const char *from = "--backend";
     if (!name) {
         name = getenv("ADAMIX_BACKEND");
         from = "ADAMIX_BACKEND";
-        if (!name || !*name) return 0;
+        if (!name || !*name) {
+            name = amx_blas_program_default();
+            from = "the default backend";
+        }
     }
     struct amx_error err;
     if (amx_blas_select(name, &err) == AMX_OK) return 0;

@@ -145,21 +145,29 @@ enum amx_status amx_results_write_manifest(const struct amx_experiment *exp,
     return st;
 }
 
-bool amx_results_other_kernel(const char *dir, const char *now, char *other, size_t size)
+bool amx_results_other_compute(const char *dir, const struct amx_compute_id *now,
+                               struct amx_compute_id *other)
 {
     char path[AMX_PATH_MAX + 32];
     amx_path_join(path, sizeof path, dir, "manifest.json");
     json_error_t jerr;
     json_t *m = json_load_file(path, 0, &jerr);
     if (!m) return false;
-    /* the kernels of this folder: its last invocation's and every earlier one's */
+    /* this folder's invocations: the last one and every earlier one */
     bool found = false;
     json_t *prev = json_object_get(m, "previous");
     for (size_t i = 0; i <= json_array_size(prev) && !found; i++) {
         json_t *e = i == 0 ? m : json_array_get(prev, i - 1);
-        const char *core = json_string_value(json_object_get(e, "blas_core"));
-        if (core && now && strcmp(core, now) != 0) {
-            snprintf(other, size, "%s", core);
+        const char *backend = json_string_value(json_object_get(e, "backend"));
+        const char *isa = json_string_value(json_object_get(e, "backend_isa"));
+        if (!backend) { /* before backends: OpenBLAS on its kernel */
+            backend = "openblas";
+            isa = json_string_value(json_object_get(e, "blas_core"));
+        }
+        if (!isa) continue; /* not a manifest of ours: nothing to say */
+        if (strcmp(backend, now->backend) != 0 || strcmp(isa, now->isa) != 0) {
+            snprintf(other->backend, sizeof other->backend, "%s", backend);
+            snprintf(other->isa, sizeof other->isa, "%s", isa);
             found = true;
         }
     }
