@@ -7,9 +7,17 @@ Runs adamix-run on a small sweep (2 repeats of a 784-500-250-30 AdaMix run,
 5,000 training images; and 1 repeat alone, whose only run gets every core)
 for each backend and -j 1, -j 2, and samples every thread of every process
 of the run through /proc every 0.2 s: a thread is busy in an interval when
-it used more than 10% of it. Prints, per case, the most threads busy at once
-and the most threads a process had (idle pool threads count there, not in
-"busy"), then "RESULT name value" lines for tools/bench/run.sh.
+it used more than 10% of it. Two threads that ran one after the other
+within one interval both count, so a count above the cores in a few
+intervals is not yet oversubscription; what is, is threads waiting for a
+core: each thread's run-queue wait (/proc/.../schedstat, the time it was
+runnable but not running) is summed over the run, against the CPU time the
+threads got. Prints, per case, the most threads busy in one interval, the
+intervals with more busy threads than cores, the run-queue wait as a share
+of the CPU time, and the most threads a process had (idle pool threads
+count there, not in "busy"), then "RESULT name value" lines for
+tools/bench/run.sh. The wait share is meaningful on quiet cores only (other
+processes make our threads wait too).
 
     /usr/bin/python3 tools/bench/threads.py ADAMIX_RUN DATA_DIR [BACKEND...]
 """
@@ -35,9 +43,10 @@ def children(root):
     return pids
 
 
-def measure(cmd):
+def measure(cmd, cores):
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    prev, most_busy, most_threads = {}, 0, 0
+    prev, most_busy, most_threads, over = {}, 0, 0, 0
+    sched = {}  # (pid, tid) -> (ns on a core, ns waiting for one), the last read
     while p.poll() is None:
         busy = 0
         for pid in children(p.pid):
@@ -49,17 +58,22 @@ def measure(cmd):
             for t in tids:
                 try:
                     f = open(f"/proc/{pid}/task/{t}/stat").read().rsplit(")", 1)[1].split()
-                except OSError:
+                    run_ns, wait_ns = map(int, open(f"/proc/{pid}/task/{t}/schedstat").read().split()[:2])
+                except (OSError, ValueError):
                     continue
                 cpu = (int(f[11]) + int(f[12])) / HZ
                 if (pid, t) in prev and cpu - prev[(pid, t)] > 0.02:
                     busy += 1
                 prev[(pid, t)] = cpu
+                sched[(pid, t)] = (run_ns, wait_ns)
         most_busy = max(most_busy, busy)
+        over += busy > cores
         time.sleep(0.2)
     if p.returncode != 0:
         sys.exit(f"threads.py: {' '.join(cmd)} failed: {p.stderr.read().decode()[-400:]}")
-    return most_busy, most_threads
+    run = sum(r for r, _ in sched.values())
+    wait = sum(w for _, w in sched.values())
+    return most_busy, most_threads, over, wait / run if run else 0.0
 
 
 def main():
@@ -92,12 +106,16 @@ finetune:
             for b in backends:
                 for j in (1, 2):
                     out = os.path.join(tmp, f"out-{b}-{j}-{repeats}")
-                    busy, threads = measure([prog, "-q", "-j", str(j), "--backend", b, "-o", out,
-                                             exp])
+                    busy, threads, over, wait = measure(
+                        [prog, "-q", "-j", str(j), "--backend", b, "-o", out, exp], cores)
                     runs = f"{repeats} run{'s' if repeats > 1 else ''}"
-                    print(f"{b:9s} -j {j}, {runs}: at most {busy} threads busy at once "
-                          f"({cores} cores), at most {threads} threads in a process")
+                    print(f"{b:9s} -j {j}, {runs}: at most {busy} threads busy in one interval "
+                          f"({cores} cores; {over} intervals above), run-queue wait "
+                          f"{100 * wait:.1f}% of the CPU time, at most {threads} threads in a "
+                          f"process")
                     print(f"RESULT threads_busy_{b}_j{j}_runs{repeats} {busy}")
+                    print(f"RESULT threads_over_{b}_j{j}_runs{repeats} {over}")
+                    print(f"RESULT threads_wait_{b}_j{j}_runs{repeats} {wait:.4f}")
                     print(f"RESULT threads_max_{b}_j{j}_runs{repeats} {threads}")
     print(f"RESULT threads_cores {cores}")
 
