@@ -11,8 +11,8 @@ it used more than 10% of it. Two threads that ran one after the other
 within one interval both count, so a count above the cores in a few
 intervals is not yet oversubscription; what is, is threads waiting for a
 core: each thread's run-queue wait (/proc/.../schedstat, the time it was
-runnable but not running) is summed over the run, against the CPU time the
-threads got. Prints, per case, the most threads busy in one interval, the
+runnable but not running) is summed over the run's working threads (those
+with 50 ms or more on a core), against the CPU time they got. Prints, per case, the most threads busy in one interval, the
 intervals with more busy threads than cores, the run-queue wait as a share
 of the CPU time, and the most threads a process had (idle pool threads
 count there, not in "busy"), then "RESULT name value" lines for
@@ -71,8 +71,13 @@ def measure(cmd, cores):
         time.sleep(0.2)
     if p.returncode != 0:
         sys.exit(f"threads.py: {' '.join(cmd)} failed: {p.stderr.read().decode()[-400:]}")
-    run = sum(r for r, _ in sched.values())
-    wait = sum(w for _, w in sched.values())
+    # threads that computed (50 ms or more on a core): a thread that is made
+    # and parks at once (a pool's idle helper) waits about 0.1 s for a core
+    # at its start on 2 busy cores while doing nothing, which would swamp the
+    # wait of a short run's working threads
+    work = [(r, w) for r, w in sched.values() if r >= 50_000_000]
+    run = sum(r for r, _ in work)
+    wait = sum(w for _, w in work)
     return most_busy, most_threads, over, wait / run if run else 0.0
 
 
