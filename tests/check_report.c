@@ -1050,6 +1050,37 @@ START_TEST(test_paired_report)
 }
 END_TEST
 
+/* No paired table, and a warning that says why: the baseline names no
+ * series value that has complete runs, or every listed point is the
+ * baseline itself (a sweep cut down to the baseline's value). */
+START_TEST(test_paired_warnings)
+{
+    char *dir = make_paired_fixture();
+    const char *ax[] = {"finetune.rules"};
+    struct amx_report_result res;
+    struct amx_error err;
+    struct amx_report_config rc = report_config("paired");
+    snprintf(rc.baseline, sizeof rc.baseline, "Z"); /* no such value */
+    struct amx_report_input in = {dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL};
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    ck_assert_msg(strstr(res.warning, "report.baseline \"Z\": no complete run has that "
+                                      "finetune.rules; no paired statistics"),
+                  "warning: %s", res.warning);
+    snprintf(rc.baseline, sizeof rc.baseline, "B");
+    struct amx_report_input only_b = {dir, &rc, "exp", 1, ax, 3, pids, false, 3, NULL};
+    ck_assert_int_eq(amx_report_build(&only_b, &res, &err), AMX_OK);
+    ck_assert_uint_eq(res.n_complete, 3);
+    ck_assert_msg(strstr(res.warning, "report.baseline \"B\": every point is a baseline point"),
+                  "warning: %s", res.warning);
+    ck_assert_ptr_null(strstr(res.warning, "no complete run has that"));
+    char *md = slurp(dir, "report.md");
+    ck_assert_ptr_null(strstr(md, "## Paired"));
+    free(md);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_md_escapes_labels)
 {
     char *dir = make_paired_fixture();
@@ -1129,6 +1160,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_paired_stats_small);
     tcase_add_test(tc, test_median_censored);
     tcase_add_test(tc, test_paired_report);
+    tcase_add_test(tc, test_paired_warnings);
     tcase_add_test(tc, test_md_escapes_labels);
     tcase_add_test(tc, test_figure_against_seconds);
     suite_add_tcase(s, tc);

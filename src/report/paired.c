@@ -196,6 +196,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
     if (!scratch) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     bool want = rep->baseline[0] && ctx->series_axis != RPT_NONE;
     enum amx_status st = AMX_OK;
+    bool seen_baseline = false; /* some point has a baseline point, maybe itself */
     for (size_t p = 0; p < ctx->n_points && st == AMX_OK; p++) {
         struct rpt_point *pt = &ctx->points[p];
         pt->baseline = RPT_NONE;
@@ -203,6 +204,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
             st = target_stats(ctx, p, t, err);
         if (!want || st != AMX_OK) continue;
         size_t b = find_baseline(ctx, p);
+        if (b != RPT_NONE) seen_baseline = true;
         if (b == RPT_NONE || b == p) continue;
         pt->baseline = b;
         ctx->points[b].is_baseline = true;
@@ -231,8 +233,13 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         }
     }
     free(scratch);
-    if (want && !ctx->paired && ctx->n_points > 0)
+    if (want && !ctx->paired && ctx->n_points > 0 && !seen_baseline)
         rpt_warn(ctx, "report.baseline \"%s\": no complete run has that %s; no paired statistics",
+                 rep->baseline, in->axes[ctx->series_axis]);
+    else if (want && !ctx->paired && ctx->n_points > 0)
+        rpt_warn(ctx,
+                 "report.baseline \"%s\": every point is a baseline point (no other value of %s "
+                 "has complete runs); no paired statistics",
                  rep->baseline, in->axes[ctx->series_axis]);
     return st;
 }
