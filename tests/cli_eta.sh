@@ -17,7 +17,9 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 exp=$work/smoke.yaml
 sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
-args=(-j 1 "$exp" finetune.epochs=40 'network.layers=[784, 256, 32]')
+# long enough (about 7 s on oneDNN, 18 s on OpenBLAS's Prescott kernel, on
+# 2 cores) that the ETA, shown in whole seconds, starts well above 0
+args=(-j 1 "$exp" finetune.epochs=120 'network.layers=[784, 256, 32]')
 
 "$prog" -o plain "${args[@]}" >plain.txt 2>&1
 check "not on a terminal: no live display" not grep -q "ETA\|runs done" plain.txt
