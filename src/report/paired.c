@@ -233,14 +233,18 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         }
     }
     free(scratch);
-    if (want && !ctx->paired && ctx->n_points > 0 && !seen_baseline)
-        rpt_warn(ctx, "report.baseline \"%s\": no complete run has that %s; no paired statistics",
-                 rep->baseline, in->axes[ctx->series_axis]);
-    else if (want && !ctx->paired && ctx->n_points > 0)
-        rpt_warn(ctx,
-                 "report.baseline \"%s\": every point is a baseline point (no other value of %s "
-                 "has complete runs); no paired statistics",
-                 rep->baseline, in->axes[ctx->series_axis]);
+    if (want && !ctx->paired && ctx->n_points > 0) {
+        const char *axis = in->axes[ctx->series_axis];
+        if (!seen_baseline)
+            rpt_warn(ctx,
+                     "report.baseline \"%s\": no complete run has that %s; no paired statistics",
+                     rep->baseline, axis);
+        else
+            rpt_warn(ctx,
+                     "report.baseline \"%s\": every point is a baseline point (no other value of "
+                     "%s has complete runs); no paired statistics",
+                     rep->baseline, axis);
+    }
     return st;
 }
 
