@@ -87,6 +87,11 @@ struct amx_nn_pool; /* a thread pool (src/nn/pool.c), owned by an RBM or an auto
  * the last bits. */
 #define AMX_NN_SPLIT 2
 
+/* Block k of AMX_NN_SPLIT of a width n: [*lo, *hi), by the rule above;
+ * blocks are empty only when n < AMX_NN_SPLIT. (Public so that benchmarks
+ * time the very products a step makes.) */
+void amx_nn_block(int n, int k, int *lo, int *hi);
+
 /* ------------------------------------------------------------------------ */
 /* Matrix products (src/nn/blas.c: the only file that calls BLAS).          */
 

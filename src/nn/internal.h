@@ -184,9 +184,6 @@ int amx_nn_pool_size(const struct amx_nn_pool *pool);
 void amx_nn_pool_run(struct amx_nn_pool *pool, amx_nn_job_fn fn, void *ctx);
 void amx_nn_pool_barrier(struct amx_nn_pool *pool, int rank);
 
-/* Block k of AMX_NN_SPLIT of a width n: [*lo, *hi). Edges are multiples of
- * 8 floats (32 bytes, an AVX vector) when n >= 64, else n * k / AMX_NN_SPLIT;
- * blocks are empty only when n < AMX_NN_SPLIT. */
-void amx_nn_block(int n, int k, int *lo, int *hi);
+/* amx_nn_block (nn.h) cuts a width into the parts. */
 
 #endif

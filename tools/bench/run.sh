@@ -458,6 +458,17 @@ print(f"the step's 23 products alone, 1 thread: OpenBLAS {fmt(e('gemm_limit_1t')
       f"{fmt(e('onednn_bf16_gemm_limit_1t'))} (bf16 / OpenBLAS "
       f"{fmt(ratio(e('onednn_bf16_gemm_limit_1t'), e('gemm_limit_1t')), '{:.2f}')}: what the "
       f"hardware gives bf16 here)")
+# what a backend's products alone give against OpenBLAS's (same calls, same
+# process): a step, an evaluation or an RBM epoch is its products and more, so
+# a ratio target above its ceiling cannot be met on this CPU
+for tag in ("onednn_fp32", "onednn_bf16"):
+    if e(tag + "_ceiling_step") is None:
+        continue
+    print(f"{tag} products / OpenBLAS's (the ceiling of the ratio targets): step "
+          f"{fmt(e(tag + '_ceiling_step'), '{:.3f}')}, the split step's own products "
+          f"{fmt(e(tag + '_ceiling_split'), '{:.3f}')}, evaluation "
+          f"{fmt(e(tag + '_ceiling_eval'), '{:.3f}')}, RBM {fmt(e(tag + '_ceiling_rbm'), '{:.3f}')}; "
+          f"AdaMix step / its products {fmt(e(tag + '_eff_split_adamix_1t'), '{:.3f}')}")
 isa = text.get(("ours", "onednn_bf16_isa")) or text.get(("ours", "onednn_fp32_isa"))
 print(f"oneDNN ISA: {isa or 'oneDNN not available'}")
 t12 = []
