@@ -15,9 +15,13 @@ runnable but not running) is summed over the run's working threads (those
 with 50 ms or more on a core), against the CPU time they got. Prints, per case, the most threads busy in one interval, the
 intervals with more busy threads than cores, the run-queue wait as a share
 of the CPU time, and the most threads a process had (idle pool threads
-count there, not in "busy"), then "RESULT name value" lines for
-tools/bench/run.sh. The wait share is meaningful on quiet cores only (other
-processes make our threads wait too).
+count there, not in "busy"). Then the calibration, measured the same way:
+the wait of `cores` processes that only spin (nothing oversubscribed: the
+machine's background, this sampler included) and of `cores` + 1 (one busy
+thread too many). A run's excess wait over the first, as a fraction of the
+gap between the two, is how many threads too many it kept busy on average
+(tools/bench/run.sh's target: at most 0.25). Then "RESULT name value" lines
+for tools/bench/run.sh. Meaningful on quiet cores only.
 
     /usr/bin/python3 tools/bench/threads.py ADAMIX_RUN DATA_DIR [BACKEND...]
 """
@@ -81,6 +85,32 @@ def measure(cmd, cores):
     return most_busy, most_threads, over, wait / run if run else 0.0
 
 
+# k processes that do nothing but spin for a few seconds: the calibration of
+# the wait. With k = cores nothing is oversubscribed and what they wait is
+# this machine's background (the sampler, the kernel, other processes); with
+# k = cores + 1 one busy thread is too many, and each waits about 1 / cores
+# of the time it runs.
+SPIN = """import os, sys, time
+k, secs = int(sys.argv[1]), float(sys.argv[2])
+kids = []
+for _ in range(k):
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            pass
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+"""
+
+
+def calibrate(cores):
+    """The run-queue wait of cores and of cores + 1 spinning processes."""
+    return [measure([sys.executable, "-c", SPIN, str(k), "6"], cores)[3] for k in (cores, cores + 1)]
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -122,6 +152,11 @@ finetune:
                     print(f"RESULT threads_over_{b}_j{j}_runs{repeats} {over}")
                     print(f"RESULT threads_wait_{b}_j{j}_runs{repeats} {wait:.4f}")
                     print(f"RESULT threads_max_{b}_j{j}_runs{repeats} {threads}")
+    ref, ref_over = calibrate(cores)
+    print(f"calibration: {cores} spinning processes wait {100 * ref:.1f}% of their CPU time, "
+          f"{cores + 1} wait {100 * ref_over:.1f}% (one busy thread too many)")
+    print(f"RESULT threads_ref_wait {ref:.4f}")
+    print(f"RESULT threads_ref_wait_over {ref_over:.4f}")
     print(f"RESULT threads_cores {cores}")
 
 
