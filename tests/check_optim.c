@@ -478,6 +478,72 @@ START_TEST(test_adagrad_min_max)
 }
 END_TEST
 
+/* The sum of current-gradient rates eta0 / sqrt(K + g^2) (window: step) over
+ * g[0..n), in the order src/optim/rule_impl.h documents: chunks of 512
+ * rates, each folded into 64 float lane sums (rate i of a chunk into lane
+ * i % 64, in order), the lanes added into a double in lane order, the chunk
+ * sums added in chunk order; but for lanes added in reverse in chunk
+ * rev_chunk, and chunks swap and swap + 1 exchanged (-1: neither). */
+static double rate_sum_in_order(const float *g, size_t n, float eta0, float K, int rev_chunk,
+                                int swap)
+{
+    double chunk[16] = {0};
+    int nc = 0;
+    for (size_t c = 0; c < n; c += 512, nc++) {
+        ck_assert_int_lt(nc, 16);
+        float lane[64] = {0};
+        for (size_t i = c; i < n && i < c + 512; i++)
+            lane[(i - c) % 64] += eta0 / sqrtf(K + g[i] * g[i]);
+        for (int j = 0; j < 64; j++)
+            chunk[nc] += lane[nc == rev_chunk ? 63 - j : j];
+    }
+    if (swap >= 0) {
+        double t = chunk[swap];
+        chunk[swap] = chunk[swap + 1];
+        chunk[swap + 1] = t;
+    }
+    double sum = 0;
+    for (int k = 0; k < nc; k++)
+        sum += chunk[k];
+    return sum;
+}
+
+/* The logged mean rate's sum, to the bit, on a tensor of 10 chunks and a
+ * ragged tail (the optimizer sums them in batches of 4 pending chunks: 4 +
+ * 4 + 3). Rates are about 1e-3 but for lane 0 of chunks 3 and 4 (about
+ * 1e9), so that the double sums round: the test first checks that another
+ * order of the lanes of chunk 4, or of chunks 4 and 5, gives other bits. */
+START_TEST(test_rate_sum_order)
+{
+    const size_t n = 10 * 512 + 37;
+    float *theta = calloc(n, sizeof *theta), *grad = malloc(n * sizeof *grad);
+    ck_assert(theta && grad);
+    for (size_t i = 0; i < n; i++)
+        grad[i] = i == 3 * 512 || i == 4 * 512
+                      ? 1e-11f
+                      : (float)(10.0 * (1.0 + (double)((i * 7919) % 1009) / 1009.0));
+    const float eta0 = (float)0.01, K = (float)1e-20;
+    const double want = rate_sum_in_order(grad, n, eta0, K, -1, -1);
+    ck_assert(rate_sum_in_order(grad, n, eta0, K, 4, -1) != want);
+    ck_assert(rate_sum_in_order(grad, n, eta0, K, -1, 4) != want);
+
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    const struct pv p[] = {{"K", 1e-20}, {0}};
+    struct amx_rule_binding b =
+        make_binding("all", make_spec("current-gradient", 0.01, 0, AMX_CLOCK_EPOCH, p), 1, 1);
+    struct amx_optimizer *opt = NULL;
+    ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, NULL), AMX_OK);
+    amx_optimizer_epoch_begin(opt, 0);
+    amx_optimizer_step(opt);
+    struct amx_rate_stats st = amx_optimizer_group_stats(opt, 0);
+    ck_assert_double_eq(st.count, (double)n);
+    ck_assert_msg(st.sum == want, "rate sum %.17g, in the documented order %.17g", st.sum, want);
+    amx_optimizer_free(opt);
+    free(theta);
+    free(grad);
+}
+END_TEST
+
 /* AdaMix as written in an experiment: two groups, each with its own rule and
  * its own statistics, each tensor moved by its group's rule. */
 START_TEST(test_adamix_groups)
@@ -856,6 +922,7 @@ static Suite *optim_suite(void)
     tc = tcase_create("stats");
     tcase_add_test(tc, test_schedule_mean_closed_form);
     tcase_add_test(tc, test_adagrad_min_max);
+    tcase_add_test(tc, test_rate_sum_order);
     tcase_add_test(tc, test_adamix_groups);
     suite_add_tcase(s, tc);
     tc = tcase_create("groups");

@@ -70,19 +70,54 @@ static inline void block_sum_rate(float eta0, float K, const float *restrict g, 
     }
 }
 
-/* Per-lane partial statistics of an adaptive rule over one call. */
+/* Per-lane partial statistics of an adaptive rule over one call. A chunk's
+ * lanes are summed into a double in lane order, a chain of AMX_LANES
+ * dependent additions; the lanes of AMX_PENDING chunks wait in `pend` and
+ * their chains run side by side (lanes_flush), each in its own order, the
+ * chunk sums then added to `sum` in chunk order: the same additions, in the
+ * same order, as one chunk at a time. */
+#define AMX_PENDING 4
 struct lane_stats {
     double sum;
     float mn[AMX_LANES], mx[AMX_LANES];
+    float pend[AMX_PENDING][AMX_LANES];
+    int n_pend;
 };
 
 static inline void lanes_init(struct lane_stats *L)
 {
     L->sum = 0;
+    L->n_pend = 0;
     for (int j = 0; j < AMX_LANES; j++) {
         L->mn[j] = HUGE_VALF;
         L->mx[j] = -HUGE_VALF;
     }
+}
+
+/* Adds the pending chunks' lane sums to L->sum, chunk by chunk. */
+static inline void lanes_flush(struct lane_stats *L)
+{
+    if (L->n_pend == AMX_PENDING) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int j = 0; j < AMX_LANES; j++) {
+            s0 += L->pend[0][j];
+            s1 += L->pend[1][j];
+            s2 += L->pend[2][j];
+            s3 += L->pend[3][j];
+        }
+        L->sum += s0;
+        L->sum += s1;
+        L->sum += s2;
+        L->sum += s3;
+    } else {
+        for (int k = 0; k < L->n_pend; k++) {
+            double s = 0;
+            for (int j = 0; j < AMX_LANES; j++)
+                s += L->pend[k][j];
+            L->sum += s;
+        }
+    }
+    L->n_pend = 0;
 }
 
 /* Adds the m <= AMX_CHUNK rates of one chunk. The comparisons are written as
@@ -111,18 +146,18 @@ static inline void lanes_add(struct lane_stats *restrict L, const float *restric
         mn[j] = x < mn[j] ? x : mn[j];
         mx[j] = x > mx[j] ? x : mx[j];
     }
-    double s = 0;
     for (int j = 0; j < AMX_LANES; j++) {
-        s += part[j];
+        L->pend[L->n_pend][j] = part[j];
         L->mn[j] = mn[j];
         L->mx[j] = mx[j];
     }
-    L->sum += s;
+    if (++L->n_pend == AMX_PENDING) lanes_flush(L);
 }
 
 /* Folds the lanes of a call over n parameters into the group's stats. */
-static inline void lanes_finish(const struct lane_stats *L, size_t n, struct amx_rate_stats *s)
+static inline void lanes_finish(struct lane_stats *L, size_t n, struct amx_rate_stats *s)
 {
+    lanes_flush(L);
     if (n == 0) return;
     float mn = HUGE_VALF, mx = -HUGE_VALF;
     for (int j = 0; j < AMX_LANES; j++) {
