@@ -544,6 +544,52 @@ START_TEST(test_rate_sum_order)
 }
 END_TEST
 
+/* Rule state is allocated only where it is read: current-gradient with
+ * window: step none, with window: epoch one float per parameter (as AdaGrad),
+ * a momentum one more; the step reading moves theta as before. */
+START_TEST(test_state_only_where_read)
+{
+    const size_t n = 1024; /* a multiple of 16: no rounding */
+    float *theta = calloc(n, sizeof *theta), *grad = malloc(n * sizeof *grad);
+    ck_assert(theta && grad);
+    for (size_t i = 0; i < n; i++)
+        grad[i] = (float)i / 1024.0f - 0.5f;
+    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    const struct pv step[] = {{"K", 1}, {"window", 0}, {0}},
+                    epoch[] = {{"K", 1}, {"window", 1}, {0}}, k1[] = {{"K", 1}, {0}};
+    const struct {
+        const char *rule;
+        const struct pv *p;
+        double mu;
+        size_t want;
+    } cases[] = {{"current-gradient", step, 0, 0},
+                 {"current-gradient", epoch, 0, n},
+                 {"current-gradient", step, 0.9, n},
+                 {"adagrad", k1, 0, n},
+                 {"constant", NULL, 0, 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        memset(theta, 0, n * sizeof *theta);
+        struct amx_rule_binding b = make_binding(
+            "all", make_spec(cases[c].rule, 0.01, cases[c].mu, AMX_CLOCK_EPOCH, cases[c].p), 1, 1);
+        struct amx_optimizer *opt = NULL;
+        ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, NULL), AMX_OK);
+        ck_assert_msg(amx_optimizer_state_floats(opt) == cases[c].want, "%s case %zu: %zu floats",
+                      cases[c].rule, c, amx_optimizer_state_floats(opt));
+        amx_optimizer_epoch_begin(opt, 0);
+        amx_optimizer_step(opt);
+        amx_optimizer_step(opt);
+        if (c == 0) /* window: step, no state: two updates of eta0 / sqrt(1 + g^2) */
+            for (size_t i = 0; i < n; i++) {
+                float r = 0.01f / sqrtf(1.0f + grad[i] * grad[i]);
+                ck_assert_float_eq(theta[i], -(r * grad[i]) - r * grad[i]);
+            }
+        amx_optimizer_free(opt);
+    }
+    free(theta);
+    free(grad);
+}
+END_TEST
+
 /* AdaMix as written in an experiment: two groups, each with its own rule and
  * its own statistics, each tensor moved by its group's rule. */
 START_TEST(test_adamix_groups)
@@ -923,6 +969,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_schedule_mean_closed_form);
     tcase_add_test(tc, test_adagrad_min_max);
     tcase_add_test(tc, test_rate_sum_order);
+    tcase_add_test(tc, test_state_only_where_read);
     tcase_add_test(tc, test_adamix_groups);
     suite_add_tcase(s, tc);
     tc = tcase_create("groups");

@@ -83,8 +83,12 @@ struct amx_rule {
     const char *summary; /* the formula in one line */
     const struct amx_rule_param_def *params;
     int n_params;
-    int state_floats; /* per parameter, besides the momentum velocity */
-    bool uses_clock;  /* the rate depends on t (so `per` matters) */
+    int state_floats; /* per parameter, besides the momentum velocity: the most */
+    /* The state arrays this spec needs, at most state_floats (NULL: always
+     * state_floats): a rule whose parameters leave its state unread gets
+     * none (state is then NULL in update and epoch_begin). */
+    int (*state_floats_for)(const struct amx_rule_spec *spec);
+    bool uses_clock; /* the rate depends on t (so `per` matters) */
     /* Applies one update to theta[0..n) given g[0..n). state has
      * n*state_floats floats (zeroed at init, laid out as state_floats arrays of
      * n floats, i.e. state + k*n is the k-th array); velocity has n floats or is NULL when
@@ -162,6 +166,9 @@ void amx_optimizer_epoch_begin(struct amx_optimizer *opt, long epoch);
 /* One update of every tensor from its grad array. Allocates nothing. */
 void amx_optimizer_step(struct amx_optimizer *opt);
 size_t amx_optimizer_group_count(const struct amx_optimizer *opt);
+/* Floats of rule state and momentum velocity the optimizer holds (each
+ * tensor's rounded up to 16). */
+size_t amx_optimizer_state_floats(const struct amx_optimizer *opt);
 const char *amx_optimizer_group_name(const struct amx_optimizer *opt, size_t i);
 /* Rate statistics of group i since the last epoch_begin. */
 struct amx_rate_stats amx_optimizer_group_stats(const struct amx_optimizer *opt, size_t i);

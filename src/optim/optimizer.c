@@ -18,7 +18,7 @@
 struct slot {
     struct amx_param_tensor t;
     int group;       /* binding index */
-    float *state;    /* rule->state_floats arrays of t.n floats, or NULL */
+    float *state;    /* the spec's state arrays (state_floats) of t.n floats, or NULL */
     float *velocity; /* t.n floats when the group's momentum > 0, else NULL */
 };
 
@@ -56,6 +56,13 @@ static void reset_stats(struct amx_optimizer *opt)
 {
     for (size_t g = 0; g < opt->n_groups; g++)
         memset(&opt->groups[g].stats, 0, sizeof opt->groups[g].stats);
+}
+
+/* The state arrays per parameter a spec's rule needs. */
+static int state_floats(const struct amx_rule_spec *spec)
+{
+    return spec->rule->state_floats_for ? spec->rule->state_floats_for(spec)
+                                        : spec->rule->state_floats;
 }
 
 enum amx_status amx_optimizer_init(struct amx_optimizer **out,
@@ -96,7 +103,7 @@ enum amx_status amx_optimizer_init(struct amx_optimizer **out,
     size_t total = 0;
     for (size_t i = 0; i < n_tensors; i++) {
         const struct amx_rule_spec *spec = &opt->groups[assign[i]].spec;
-        total += round_up((size_t)spec->rule->state_floats * tensors[i].n);
+        total += round_up((size_t)state_floats(spec) * tensors[i].n);
         if (spec->momentum > 0) total += round_up(tensors[i].n);
     }
     if (total) {
@@ -114,7 +121,7 @@ enum amx_status amx_optimizer_init(struct amx_optimizer **out,
     for (size_t i = 0; i < n_tensors; i++) {
         struct slot *s = &opt->slots[i];
         const struct amx_rule_spec *spec = &opt->groups[assign[i]].spec;
-        size_t ns = (size_t)spec->rule->state_floats * tensors[i].n;
+        size_t ns = (size_t)state_floats(spec) * tensors[i].n;
         s->t = tensors[i];
         s->group = assign[i];
         s->state = ns ? opt->slab + off : NULL;
@@ -164,6 +171,11 @@ void amx_optimizer_step(struct amx_optimizer *opt)
     }
     opt->step++;
     opt->step_in_epoch++;
+}
+
+size_t amx_optimizer_state_floats(const struct amx_optimizer *opt)
+{
+    return opt->slab_floats;
 }
 
 size_t amx_optimizer_group_count(const struct amx_optimizer *opt)

@@ -17,7 +17,8 @@
 #    data/mnist is missing) with adamix-run -j 1 and -j 2, whole-process wall
 #    time, alternating, median of the rounds.
 # 3. Memory: one fine-tuning run of the 784-1000-500-250-30 network under
-#    AdaMix, its worker process sampled through /proc: peak private dirty
+#    AdaMix (window: epoch, K 1e-4: the reading with rule state), its worker
+#    process sampled through /proc: peak private dirty
 #    memory (what it wrote and shares with no one; the data stay the
 #    parent's) against parameters + gradients + rule state + activations; the
 #    private clean pages (library code only this worker has read so far,
@@ -260,7 +261,7 @@ finetune:
   epochs: 2
   batch_size: 100
   rules:
-    weights: {rule: current-gradient, eta0: 0.01, K: 1}
+    weights: {rule: current-gradient, eta0: 0.01, K: 1.0e-4, window: epoch}
     biases: {rule: power-exponential, eta0: 0.01, r: 10, c: 1}
 EOF
         say "memory: one fine-tuning worker of 784-1000-500-250-30 under AdaMix, $prec"
@@ -304,7 +305,8 @@ while proc.poll() is None:
         if h: peak_hwm = max(peak_hwm, h)
     time.sleep(0.02)
 # the model's own memory: parameters, gradients, AdaMix state (current-gradient
-# keeps one float per weight; power-exponential none), activations at batch 100;
+# with window: epoch, the full-MNIST study's best reading, keeps one float per
+# weight; with window: step none; power-exponential none), activations at batch 100;
 # at bf16 also the 2-byte copies of the weights, the activations and the batch
 s = [784, 1000, 500, 250, 30]
 shapes = [(s[i], s[i + 1]) for i in range(4)] + [(s[i + 1], s[i]) for i in reversed(range(4))]
