@@ -77,6 +77,7 @@ static inline void block_sum_rate(float eta0, float K, const float *restrict g, 
  * chunk sums then added to `sum` in chunk order: the same additions, in the
  * same order, as one chunk at a time. */
 #define AMX_PENDING 4
+_Static_assert(AMX_PENDING == 4, "lanes_flush runs exactly 4 chains side by side");
 struct lane_stats {
     double sum;
     float mn[AMX_LANES], mx[AMX_LANES];
