@@ -12,7 +12,9 @@
  * must refuse it with a message saying why. The whole-network gradient check
  * on each backend is in check_nn.c. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
+#include "adamix/bf16.h"
 #include "adamix/nn.h"
+#include "adamix/optim.h"
 
 #include <check.h>
 #include <float.h>
@@ -347,14 +349,14 @@ START_TEST(test_onednn_step_makes_nothing)
 {
     if (!use_backend(backend_index("onednn"))) return;
     const int sizes[4] = {40, 24, 12, 5};
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 10, &err),
                      AMX_OK);
-    ck_assert_int_eq(amx_autoencoder_set_threads(&ae, 2, &err), AMX_OK);
+    ck_assert_int_eq(amx_net_set_threads(&ae, 2, &err), AMX_OK);
     struct amx_rng r = test_rng(3);
-    amx_autoencoder_init_random(&ae, 0.1, &r);
+    amx_net_init_random(&ae, 0.1, &r);
     float x[10 * 40];
     fill_uniform(x, sizeof x / sizeof *x, 0, 1, &r);
     size_t n0 = amx_blas_backend_primitives();
@@ -364,7 +366,7 @@ START_TEST(test_onednn_step_makes_nothing)
     for (int s = 0; s < 3; s++)
         ck_assert(amx_autoencoder_train_step(&ae, x, 10, AMX_LOSS_CROSS_ENTROPY) == l1);
     ck_assert_uint_eq(amx_blas_backend_primitives(), n1);
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
 }
 END_TEST
 
@@ -611,18 +613,18 @@ START_TEST(test_bf16_refused_without_avx512_bf16)
     const char *why = amx_blas_precision_unavailable(AMX_PRECISION_BF16);
     ck_assert_ptr_nonnull(why);
     ck_assert_msg(strstr(why, "AVX-512 BF16") && strstr(why, "avx2"), "message: %s", why);
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_rbm rbm;
     struct amx_error err = {0};
     const int sizes[3] = {6, 4, 2};
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 4, &err),
                      AMX_OK);
-    ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_net_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_ERR_CONFIG);
     ck_assert_msg(strstr(err.msg, "AVX-512 BF16"), "message: %s", err.msg);
     ck_assert_int_eq(ae.precision, AMX_PRECISION_FP32);
-    ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
-    amx_autoencoder_free(&ae);
+    ck_assert_int_eq(amx_net_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
+    amx_net_free(&ae);
     ck_assert_int_eq(amx_rbm_init(&rbm, 6, 4, false, 4, &err), AMX_OK);
     ck_assert_int_eq(amx_rbm_set_precision(&rbm, AMX_PRECISION_BF16, &err), AMX_ERR_CONFIG);
     amx_rbm_free(&rbm);
@@ -662,7 +664,7 @@ static void check_copy(const uint16_t *h, const float *x, size_t rows, size_t co
         }
 }
 
-static void check_weights16(const struct amx_autoencoder *ae, const char *when)
+static void check_weights16(const struct amx_net *ae, const char *when)
 {
     ck_assert(ae->params16 != NULL);
     for (int l = 0; l < ae->n_layers; l++) {
@@ -694,17 +696,17 @@ START_TEST(test_bf16_copies)
     float x[10 * 40];
     fill_uniform(x, sizeof x / sizeof *x, 0, 1, &r);
     for (int threads = 1; threads <= 2; threads++) {
-        struct amx_autoencoder ae;
+        struct amx_net ae;
         ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                               AMX_UNIT_LOGISTIC, B, &err),
                          AMX_OK);
         struct amx_rng w = test_rng(13);
-        amx_autoencoder_init_random(&ae, 0.3, &w);
+        amx_net_init_random(&ae, 0.3, &w);
         ck_assert(ae.params16 == NULL && ae.acts16 == NULL); /* fp32: no copies */
-        ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_OK);
-        ck_assert_int_eq(amx_autoencoder_set_threads(&ae, threads, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_precision(&ae, AMX_PRECISION_BF16, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_threads(&ae, threads, &err), AMX_OK);
         check_weights16(&ae, "set_precision");
-        amx_autoencoder_init_random(&ae, 0.2, &w);
+        amx_net_init_random(&ae, 0.2, &w);
         check_weights16(&ae, "init_random");
         /* one optimiser per part, AdaMix (weights current-gradient with
          * momentum, biases power-exponential), as the run module does */
@@ -720,7 +722,7 @@ START_TEST(test_bf16_copies)
         struct parts_ctx pc;
         for (int p = 0; p < AMX_NN_SPLIT; p++) {
             struct amx_param_tensor t[AMX_NN_MAX_DENSE * 2];
-            size_t nt = amx_autoencoder_tensor_part(&ae, p, AMX_NN_SPLIT, t);
+            size_t nt = amx_net_tensor_part(&ae, p, AMX_NN_SPLIT, t);
             for (size_t i = 0; i < nt; i++)
                 ck_assert(t[i].is_bias ? t[i].theta16 == NULL : t[i].theta16 != NULL);
             ck_assert_int_eq(amx_optimizer_init(&pc.opt[p], t, nt, bind, 2, &err), AMX_OK);
@@ -736,20 +738,20 @@ START_TEST(test_bf16_copies)
                 check_copy(ae.acts16 + (d->Y - ae.acts), d->Y, (size_t)B, (size_t)d->out,
                            (size_t)d->out, "an activation");
             }
-            amx_autoencoder_run_parts(&ae, step_part, &pc);
+            amx_net_run_parts(&ae, step_part, &pc);
             check_weights16(&ae, "an update");
         }
 
         /* the same step without the copies: every product rounds its own */
-        struct amx_autoencoder bare;
+        struct amx_net bare;
         ck_assert_int_eq(amx_autoencoder_init(&bare, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                               AMX_UNIT_LOGISTIC, B, &err),
                          AMX_OK);
-        ck_assert_int_eq(amx_autoencoder_set_precision(&bare, AMX_PRECISION_BF16, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_precision(&bare, AMX_PRECISION_BF16, &err), AMX_OK);
         memcpy(bare.params, ae.params, sizeof(float) * ae.n_params);
         free(bare.params16), free(bare.acts16), free(bare.x16);
         bare.params16 = bare.acts16 = bare.x16 = NULL;
-        amx_autoencoder_sync_bf16(&ae);
+        amx_net_sync_bf16(&ae);
         double l1 = amx_autoencoder_train_step(&ae, x, B, AMX_LOSS_CROSS_ENTROPY);
         double l0 = amx_autoencoder_train_step(&bare, x, B, AMX_LOSS_CROSS_ENTROPY);
         ck_assert_msg(fabs(l1 - l0) <= 0.05 * fabs(l0), "loss %.9g, without copies %.9g", l1, l0);
@@ -758,11 +760,11 @@ START_TEST(test_bf16_copies)
         ck_assert_msg(diff <= 0.05 * scale, "gradients: %g apart, scale %g", diff, scale);
         for (int p = 0; p < AMX_NN_SPLIT; p++)
             amx_optimizer_free(pc.opt[p]);
-        amx_autoencoder_free(&bare);
+        amx_net_free(&bare);
         /* back to fp32: the copies go */
-        ck_assert_int_eq(amx_autoencoder_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_precision(&ae, AMX_PRECISION_FP32, &err), AMX_OK);
         ck_assert(ae.params16 == NULL && ae.acts16 == NULL && ae.x16 == NULL);
-        amx_autoencoder_free(&ae);
+        amx_net_free(&ae);
 
         /* the RBM: an epoch of 3 batches, W16 after it; the batch copies */
         struct amx_rbm rbm;
@@ -808,7 +810,7 @@ START_TEST(test_bf16_models)
     if (amx_blas_precision_unavailable(AMX_PRECISION_BF16)) return; /* checked above */
     const int sizes[4] = {40, 24, 12, 5}, B = 10;
     struct amx_error err;
-    struct amx_autoencoder ae[3]; /* fp32, bf16, bf16 on 2 threads */
+    struct amx_net ae[3]; /* fp32, bf16, bf16 on 2 threads */
     struct amx_rng r = test_rng(9);
     float x[10 * 40];
     fill_uniform(x, sizeof x / sizeof *x, 0, 1, &r);
@@ -818,11 +820,10 @@ START_TEST(test_bf16_models)
                                               AMX_UNIT_LOGISTIC, B, &err),
                          AMX_OK);
         struct amx_rng w = test_rng(10);
-        amx_autoencoder_init_random(&ae[m], 0.3, &w);
+        amx_net_init_random(&ae[m], 0.3, &w);
         if (m > 0)
-            ck_assert_int_eq(amx_autoencoder_set_precision(&ae[m], AMX_PRECISION_BF16, &err),
-                             AMX_OK);
-        if (m == 2) ck_assert_int_eq(amx_autoencoder_set_threads(&ae[m], 2, &err), AMX_OK);
+            ck_assert_int_eq(amx_net_set_precision(&ae[m], AMX_PRECISION_BF16, &err), AMX_OK);
+        if (m == 2) ck_assert_int_eq(amx_net_set_threads(&ae[m], 2, &err), AMX_OK);
         loss[m] = amx_autoencoder_train_step(&ae[m], x, B, AMX_LOSS_CROSS_ENTROPY);
         recon[m] = amx_autoencoder_recon_error(&ae[m], x, B);
     }
@@ -840,7 +841,7 @@ START_TEST(test_bf16_models)
                       l + 1, diff, scale);
     }
     for (int m = 0; m < 3; m++)
-        amx_autoencoder_free(&ae[m]);
+        amx_net_free(&ae[m]);
 
     /* the RBM: one CD-1 batch, fp32, bf16, bf16 on 2 threads */
     struct amx_rbm rbm[3];

@@ -936,7 +936,7 @@ static const struct bind_case bind_cases[] = {
     {"name: t\nnetwork: {hidden: relu}\nfinetune: {rules: {all: constant}}\n",
      "network.layers is required", 2, 10},
     {"name: t\nnetwork: {layers: [4, 2], hidden: sigmoid}\nfinetune: {rules: {all: constant}}\n",
-     "network.hidden must be one of logistic, linear, relu, tanh (got sigmoid)", 2, 35},
+     "network.hidden must be one of logistic, linear, relu, tanh, softmax (got sigmoid)", 2, 35},
     {"name: t\nnetwork: {layers: [4, 2], code: logistik}\nfinetune: {rules: {all: constant}}\n",
      "did you mean 'logistic'?", 2, 33},
     {"name: t\nnetwork: {layers: [4, 2]}\nfinetune:\n  epoch: 3\n  rules: {all: constant}\n",

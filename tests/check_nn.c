@@ -130,6 +130,8 @@ static double unit_f(enum amx_unit u, double z)
         return z > 0 ? z : 0;
     case AMX_UNIT_LINEAR:
         return z;
+    case AMX_UNIT_SOFTMAX: /* a row's unit: no elementwise value */
+        break;
     }
     return NAN;
 }
@@ -559,7 +561,7 @@ static double ref_loss(const int *s, int L, enum amx_unit hidden, enum amx_unit 
     return total / B;
 }
 
-static void fill_params(struct amx_autoencoder *ae, float lo, float hi, uint32_t purpose)
+static void fill_params(struct amx_net *ae, float lo, float hi, uint32_t purpose)
 {
     struct amx_rng r = test_rng(purpose);
     fill_uniform(ae->params, ae->n_params, lo, hi, &r);
@@ -602,16 +604,16 @@ static const struct gcase gcases[] = {
 static void gradient_check(const int *sizes, int L, const struct gcase *gc, uint32_t seed)
 {
     const int B = 4, max_batch = 5;
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(
         amx_autoencoder_init(&ae, sizes, L, gc->hidden, gc->code, gc->output, max_batch, &err),
         AMX_OK);
-    ck_assert_int_eq(amx_autoencoder_check_loss(&ae, gc->loss, &err), AMX_OK);
+    ck_assert_int_eq(amx_net_check_loss(&ae, gc->loss, &err), AMX_OK);
     /* weights large enough that the gradient reaches layer 1 through five
      * layers; positive biases keep relu units alive */
     struct amx_param_tensor t[2 * AMX_NN_MAX_DENSE];
-    size_t nt = amx_autoencoder_tensors(&ae, t);
+    size_t nt = amx_net_tensors(&ae, t);
     ck_assert_uint_eq(nt, 4 * (size_t)(L - 1));
     struct amx_rng pr = test_rng(100 + seed);
     for (size_t k = 0; k < nt; k++)
@@ -663,14 +665,14 @@ static void gradient_check(const int *sizes, int L, const struct gcase *gc, uint
     ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
     ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
     /* and so does a step split over two threads, bit for bit */
-    ck_assert_int_eq(amx_autoencoder_set_threads(&ae, 2, &err), AMX_OK);
+    ck_assert_int_eq(amx_net_set_threads(&ae, 2, &err), AMX_OK);
     for (size_t i = 0; i < ae.n_params; i++)
         ae.grads[i] = NAN;
     ck_assert(amx_autoencoder_train_step(&ae, x, B, gc->loss) == loss);
     ck_assert(memcmp(g1, ae.grads, sizeof(float) * ae.n_params) == 0);
     free(g1);
     free(p);
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
 }
 
 #define N_GCASES (sizeof gcases / sizeof gcases[0])
@@ -726,22 +728,21 @@ START_TEST(test_cross_entropy_needs_logistic)
     const int sizes[3] = {4, 3, 2};
     const enum amx_unit outs[3] = {AMX_UNIT_LINEAR, AMX_UNIT_RELU, AMX_UNIT_TANH};
     for (int u = 0; u < 3; u++) {
-        struct amx_autoencoder ae;
+        struct amx_net ae;
         struct amx_error err = {0};
         ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                               outs[u], 2, &err),
                          AMX_OK);
-        ck_assert_int_eq(amx_autoencoder_check_loss(&ae, AMX_LOSS_CROSS_ENTROPY, &err),
-                         AMX_ERR_CONFIG);
+        ck_assert_int_eq(amx_net_check_loss(&ae, AMX_LOSS_CROSS_ENTROPY, &err), AMX_ERR_CONFIG);
         ck_assert_ptr_nonnull(strstr(err.msg, "logistic"));
-        ck_assert_int_eq(amx_autoencoder_check_loss(&ae, AMX_LOSS_SQUARED_ERROR, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_check_loss(&ae, AMX_LOSS_SQUARED_ERROR, &err), AMX_OK);
         for (size_t i = 0; i < ae.n_params; i++)
             ae.grads[i] = 7.0f;
         float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
         ck_assert(isnan(amx_autoencoder_train_step(&ae, x, 2, AMX_LOSS_CROSS_ENTROPY)));
         for (size_t i = 0; i < ae.n_params; i++)
             ck_assert(ae.grads[i] == 7.0f);
-        amx_autoencoder_free(&ae);
+        amx_net_free(&ae);
     }
 }
 END_TEST
@@ -813,14 +814,14 @@ START_TEST(test_threads_bit_identical)
     struct amx_error err;
     ck_assert_int_eq(max_batch, 13);
     for (int c = 0; c < 2; c++) {
-        struct amx_autoencoder ae[3];
+        struct amx_net ae[3];
         const int threads[3] = {1, 2, 5};
         for (int a = 0; a < 3; a++) {
             ck_assert_int_eq(amx_autoencoder_init(&ae[a], sizes, L, cases[c].hidden,
                                                   AMX_UNIT_LINEAR, cases[c].output, max_batch,
                                                   &err),
                              AMX_OK);
-            ck_assert_int_eq(amx_autoencoder_set_threads(&ae[a], threads[a], &err), AMX_OK);
+            ck_assert_int_eq(amx_net_set_threads(&ae[a], threads[a], &err), AMX_OK);
             fill_params(&ae[a], -0.3f, 0.3f, 60);
         }
         ck_assert_int_eq(ae[0].n_threads, 1);
@@ -845,7 +846,7 @@ START_TEST(test_threads_bit_identical)
          * biases 3 | 4), layer 6 weights and biases (96 x 150: rows 47 | 48,
          * biases 71 | 72) */
         struct amx_param_tensor t[12];
-        amx_autoencoder_tensors(&ae[0], t);
+        amx_net_tensors(&ae[0], t);
         const struct {
             int tensor, row, col;
         } probe[] = {{0, 71, 5}, {0, 72, 5},  {0, 149, 95},  {4, 31, 3},  {4, 32, 8},  {5, 0, 3},
@@ -897,17 +898,17 @@ START_TEST(test_threads_bit_identical)
         for (int a = 0; a < 3; a++)
             rec[a] = amx_autoencoder_recon_error(&ae[a], x, 40); /* chunks 13, 13, 13, 1 */
         ck_assert(rec[1] == rec[0] && rec[2] == rec[0]);
-        const float *o0 = amx_autoencoder_forward(&ae[0], x, 5);
-        const float *o1 = amx_autoencoder_forward(&ae[1], x, 5);
+        const float *o0 = amx_net_forward(&ae[0], x, 5);
+        const float *o1 = amx_net_forward(&ae[1], x, 5);
         ck_assert(memcmp(o0, o1, sizeof(float) * 5 * 150) == 0);
         /* back to one thread, and bad counts */
-        ck_assert_int_eq(amx_autoencoder_set_threads(&ae[1], 1, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_threads(&ae[1], 1, &err), AMX_OK);
         ck_assert(ae[1].pool == NULL && ae[1].n_threads == 1);
         ck_assert(amx_autoencoder_recon_error(&ae[1], x, 40) == rec[0]);
-        ck_assert_int_eq(amx_autoencoder_set_threads(&ae[1], 0, &err), AMX_ERR_CONFIG);
+        ck_assert_int_eq(amx_net_set_threads(&ae[1], 0, &err), AMX_ERR_CONFIG);
         ck_assert_ptr_nonnull(strstr(err.msg, "threads"));
         for (int a = 0; a < 3; a++)
-            amx_autoencoder_free(&ae[a]); /* joins the pool's threads */
+            amx_net_free(&ae[a]); /* joins the pool's threads */
         free(x);
     }
 }
@@ -920,16 +921,16 @@ END_TEST
 START_TEST(test_tensor_parts)
 {
     const int sizes[4] = {150, 96, 70, 9};
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 4, &err),
                      AMX_OK);
     struct amx_param_tensor whole[12], part[AMX_NN_SPLIT][12];
-    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, whole), 12);
+    ck_assert_uint_eq(amx_net_tensors(&ae, whole), 12);
     const int np = AMX_NN_SPLIT;
     for (int p = 0; p < np; p++)
-        ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, p, np, part[p]), 12);
+        ck_assert_uint_eq(amx_net_tensor_part(&ae, p, np, part[p]), 12);
     for (int i = 0; i < 12; i++) {
         const struct amx_dense *d = &ae.layer[whole[i].layer - 1];
         size_t at = 0;
@@ -937,7 +938,7 @@ START_TEST(test_tensor_parts)
             const struct amx_param_tensor *t = &part[p][i];
             ck_assert_str_eq(t->name, whole[i].name);
             ck_assert(t->layer == whole[i].layer && t->is_bias == whole[i].is_bias &&
-                      t->in_encoder == whole[i].in_encoder);
+                      t->part == whole[i].part);
             ck_assert_ptr_eq(t->theta, whole[i].theta + at);
             ck_assert_ptr_eq(t->grad, whole[i].grad + at);
             ck_assert(t->n > 0 && t->n < whole[i].n);
@@ -949,10 +950,10 @@ START_TEST(test_tensor_parts)
         }
         ck_assert_uint_eq(at, whole[i].n);
     }
-    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, np, np, part[0]), 0);
-    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, -1, np, part[0]), 0);
-    ck_assert_uint_eq(amx_autoencoder_tensor_part(&ae, 0, np + 1, part[0]), 0);
-    amx_autoencoder_free(&ae);
+    ck_assert_uint_eq(amx_net_tensor_part(&ae, np, np, part[0]), 0);
+    ck_assert_uint_eq(amx_net_tensor_part(&ae, -1, np, part[0]), 0);
+    ck_assert_uint_eq(amx_net_tensor_part(&ae, 0, np + 1, part[0]), 0);
+    amx_net_free(&ae);
 }
 END_TEST
 
@@ -974,17 +975,17 @@ static void note_part(void *ctx, int part, int n_parts)
 START_TEST(test_run_parts)
 {
     const int sizes[3] = {8, 4, 2};
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 4, &err),
                      AMX_OK);
     for (int n = 1; n <= 2; n++) {
-        ck_assert_int_eq(amx_autoencoder_set_threads(&ae, n, &err), AMX_OK);
+        ck_assert_int_eq(amx_net_set_threads(&ae, n, &err), AMX_OK);
         for (int rep = 0; rep < 3; rep++) {
             struct parts_seen s;
             memset(&s, 0, sizeof s);
-            amx_autoencoder_run_parts(&ae, note_part, &s);
+            amx_net_run_parts(&ae, note_part, &s);
             for (int k = 0; k < AMX_NN_SPLIT; k++) {
                 ck_assert_int_eq(s.calls[k], 1);
                 ck_assert_int_eq(s.n_parts[k], AMX_NN_SPLIT);
@@ -993,7 +994,7 @@ START_TEST(test_run_parts)
             if (n == 2) ck_assert(!pthread_equal(s.who[1], pthread_self()));
         }
     }
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
 }
 END_TEST
 
@@ -1003,7 +1004,7 @@ END_TEST
 START_TEST(test_autoencoder_layout)
 {
     const int sizes[4] = {6, 4, 3, 2};
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_TANH, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 3, &err),
@@ -1011,9 +1012,9 @@ START_TEST(test_autoencoder_layout)
     ck_assert_int_eq(ae.n_layers, 6);
     /* 6*4+4 + 4*3+3 + 3*2+2 + 2*3+3 + 3*4+4 + 4*6+6 = 106 */
     ck_assert_uint_eq(ae.n_params, 106);
-    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, NULL), 12);
+    ck_assert_uint_eq(amx_net_tensors(&ae, NULL), 12);
     struct amx_param_tensor t[12];
-    ck_assert_uint_eq(amx_autoencoder_tensors(&ae, t), 12);
+    ck_assert_uint_eq(amx_net_tensors(&ae, t), 12);
     const int ins[6] = {6, 4, 3, 2, 3, 4}, outs[6] = {4, 3, 2, 3, 4, 6};
     const enum amx_unit units[6] = {AMX_UNIT_TANH, AMX_UNIT_TANH, AMX_UNIT_LINEAR,
                                     AMX_UNIT_TANH, AMX_UNIT_TANH, AMX_UNIT_LOGISTIC};
@@ -1029,7 +1030,7 @@ START_TEST(test_autoencoder_layout)
             ck_assert_str_eq(p->name, name);
             ck_assert_int_eq(p->layer, l + 1);
             ck_assert(p->is_bias == (kind == 1));
-            ck_assert(p->in_encoder == (l < 3));
+            ck_assert_str_eq(p->part, l < 3 ? "encoder" : "decoder");
             ck_assert_uint_eq(p->n, kind ? (size_t)outs[l] : (size_t)ins[l] * outs[l]);
             /* contiguous, identical layout in both slabs */
             ck_assert_ptr_eq(p->theta, ae.params + off);
@@ -1038,14 +1039,14 @@ START_TEST(test_autoencoder_layout)
         }
     }
     ck_assert_uint_eq(off, ae.n_params);
-    amx_autoencoder_free(&ae);
-    amx_autoencoder_free(&ae); /* safe on a zeroed struct */
+    amx_net_free(&ae);
+    amx_net_free(&ae); /* safe on a zeroed struct */
 }
 END_TEST
 
 START_TEST(test_autoencoder_init_errors)
 {
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     const int bad0[3] = {4, 0, 2}, ok[3] = {4, 3, 2};
     ck_assert_int_eq(amx_autoencoder_init(&ae, ok, 1, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
@@ -1059,7 +1060,7 @@ START_TEST(test_autoencoder_init_errors)
     ck_assert_int_eq(amx_autoencoder_init(&ae, ok, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 0, &err),
                      AMX_ERR_CONFIG);
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
     struct amx_rbm rbm;
     ck_assert_int_eq(amx_rbm_init(&rbm, 0, 3, false, 2, &err), AMX_ERR_CONFIG);
     ck_assert(rbm.W == NULL);
@@ -1073,7 +1074,7 @@ END_TEST
  * count, the parameter count, and an RBM's V x H products. */
 START_TEST(test_init_size_overflow)
 {
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err = {0};
     const int wrap_bytes[3] = {784, 1073741824, 2147482862};
     ck_assert_int_eq(amx_autoencoder_init(&ae, wrap_bytes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
@@ -1086,7 +1087,7 @@ START_TEST(test_init_size_overflow)
                                           AMX_UNIT_LOGISTIC, 2147483647, &err),
                      AMX_ERR_NOMEM);
     ck_assert_ptr_nonnull(strstr(err.msg, "overflows"));
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
     struct amx_rbm rbm;
     ck_assert_int_eq(amx_rbm_init(&rbm, 2147483647, 2147483647, false, 2147483647, &err),
                      AMX_ERR_NOMEM);
@@ -1104,7 +1105,7 @@ START_TEST(test_init_random)
      * order, biases 0. Same stream -> same weights; the first layer's weights
      * are the first 4000 normals of the stream. */
     const int sizes[3] = {50, 80, 40};
-    struct amx_autoencoder a, b;
+    struct amx_net a, b;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&a, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 4, &err),
@@ -1114,8 +1115,8 @@ START_TEST(test_init_random)
                      AMX_OK);
     fill_params(&a, 1, 2, 7); /* biases must be reset to 0 */
     struct amx_rng r1 = test_rng(3), r2 = test_rng(3), r3 = test_rng(3);
-    amx_autoencoder_init_random(&a, 0.1, &r1);
-    amx_autoencoder_init_random(&b, 0.1, &r2);
+    amx_net_init_random(&a, 0.1, &r1);
+    amx_net_init_random(&b, 0.1, &r2);
     ck_assert(memcmp(a.params, b.params, sizeof(float) * a.n_params) == 0);
     for (int i = 0; i < 50 * 80; i++)
         ck_assert(a.layer[0].W[i] == (float)(0.1 * amx_rng_normal(&r3)));
@@ -1136,8 +1137,8 @@ START_TEST(test_init_random)
     /* n = 16000: standard error of the mean 0.1/126, of the sd ~0.1/179 */
     ck_assert_msg(fabs(mean) < 5 * 0.1 / sqrt(n), "mean %g", mean);
     ck_assert_msg(fabs(sd - 0.1) < 5 * 0.1 / sqrt(2.0 * n), "sd %g", sd);
-    amx_autoencoder_free(&a);
-    amx_autoencoder_free(&b);
+    amx_net_free(&a);
+    amx_net_free(&b);
 }
 END_TEST
 
@@ -1153,7 +1154,7 @@ START_TEST(test_unrolling)
         fill_uniform(rbm[i].bv, (size_t)sizes[i], -1, 1, &r);
         fill_uniform(rbm[i].bh, (size_t)sizes[i + 1], -1, 1, &r);
     }
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 4, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 2, &err),
                      AMX_OK);
@@ -1180,7 +1181,7 @@ START_TEST(test_unrolling)
     struct amx_rbm swapped[3] = {rbm[1], rbm[0], rbm[2]};
     ck_assert_int_eq(amx_autoencoder_from_rbms(&ae, swapped, 3, &err), AMX_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "RBM 1"));
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
     for (int i = 0; i < 3; i++)
         amx_rbm_free(&rbm[i]);
 }
@@ -1191,7 +1192,7 @@ START_TEST(test_recon_error)
     /* n = 7 images through a workspace of 3: batches 3, 3, 1. Against the
      * double reference: mean over images of sum (p - x)^2. */
     const int sizes[3] = {5, 3, 2};
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_error err;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 3, &err),
@@ -1210,13 +1211,13 @@ START_TEST(test_recon_error)
     ck_assert(amx_autoencoder_recon_error(&ae, x, 0) == 0.0);
     /* a perfect reconstruction has error 0: the error of x against itself
      * through amx_squared_error_forward, and one image by hand: p = f(x) */
-    const float *out = amx_autoencoder_forward(&ae, x, 1);
+    const float *out = amx_net_forward(&ae, x, 1);
     double one = 0;
     for (int j = 0; j < 5; j++)
         one += ((double)out[j] - x[j]) * ((double)out[j] - x[j]);
     ck_assert(fabs(amx_autoencoder_recon_error(&ae, x, 1) - one) < 1e-12);
     free(p);
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
 }
 END_TEST
 
@@ -1648,7 +1649,7 @@ START_TEST(test_finetune_learns)
             d = h;
         }
     }
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     ck_assert_int_eq(amx_autoencoder_init(&ae, sizes, 3, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                                           AMX_UNIT_LOGISTIC, 20, &err),
                      AMX_OK);
@@ -1665,7 +1666,7 @@ START_TEST(test_finetune_learns)
     double after = amx_autoencoder_recon_error(&ae, x, (size_t)n);
     if (getenv("NN_VERBOSE")) printf("finetune recon %g -> %g\n", before, after);
     ck_assert_msg(isfinite(before) && after < 0.85 * before, "recon %g -> %g", before, after);
-    amx_autoencoder_free(&ae);
+    amx_net_free(&ae);
     amx_rbm_free(&rbm[0]);
     amx_rbm_free(&rbm[1]);
     free(h);

@@ -77,7 +77,7 @@ static size_t make_net(const int *sizes, int n_sizes, struct amx_param_tensor *t
             snprintf(t[k].name, sizeof t[k].name, "layer%d.%s", l, b ? "biases" : "weights");
             t[k].layer = l;
             t[k].is_bias = b;
-            t[k].in_encoder = l <= n_sizes - 1;
+            t[k].part = l <= n_sizes - 1 ? "encoder" : "decoder";
             t[k].n = b ? (size_t)out : (size_t)in * out;
             t[k].theta = p;
             p += t[k].n;
@@ -223,7 +223,7 @@ static void check_against_reference(const struct amx_rule_spec *spec, size_t n, 
         theta[i] = (float)(0.5 - 0.01 * (double)i);
         R->theta[i] = theta[i];
     }
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, n, NULL};
     struct amx_rule_binding b = make_binding("all", *spec, 3, 5);
     struct amx_optimizer *opt = NULL;
     struct amx_error err;
@@ -302,7 +302,7 @@ static float *run_rule(const struct amx_rule_spec *spec, size_t n, int updates)
     ck_assert(theta && grad);
     for (size_t i = 0; i < n; i++)
         theta[i] = (float)(0.25 + 0.03 * (double)i);
-    struct amx_param_tensor t = {"layer1.biases", 1, true, true, theta, grad, n, NULL};
+    struct amx_param_tensor t = {"layer1.biases", 1, true, "encoder", theta, grad, n, NULL};
     struct amx_rule_binding b = make_binding("all", *spec, 1, 1);
     struct amx_optimizer *opt = NULL;
     ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, NULL), AMX_OK);
@@ -445,7 +445,7 @@ START_TEST(test_adagrad_min_max)
         grad[i] = 0.5f;
     grad[1234] = 30.0f; /* in the third chunk of 512, lane 210 % 64 */
     grad[1499] = 0.0f;  /* the ragged tail */
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, n, NULL};
     const struct pv p[] = {{"K", 1}, {0}};
     struct amx_rule_binding b =
         make_binding("all", make_spec("adagrad", 0.2, 0, AMX_CLOCK_EPOCH, p), 1, 1);
@@ -527,7 +527,7 @@ START_TEST(test_rate_sum_order)
     ck_assert(rate_sum_in_order(grad, n, eta0, K, 4, -1) != want);
     ck_assert(rate_sum_in_order(grad, n, eta0, K, -1, 4) != want);
 
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, n, NULL};
     const struct pv p[] = {{"K", 1e-20}, {0}};
     struct amx_rule_binding b =
         make_binding("all", make_spec("current-gradient", 0.01, 0, AMX_CLOCK_EPOCH, p), 1, 1);
@@ -554,7 +554,7 @@ START_TEST(test_state_only_where_read)
     ck_assert(theta && grad);
     for (size_t i = 0; i < n; i++)
         grad[i] = (float)i / 1024.0f - 0.5f;
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, n, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, n, NULL};
     const struct pv step[] = {{"K", 1}, {"window", 0}, {0}},
                     epoch[] = {{"K", 1}, {"window", 1}, {0}}, k1[] = {{"K", 1}, {0}};
     const struct {
@@ -708,7 +708,9 @@ START_TEST(test_coverage_uncovered)
                                    make_binding("decoder.biases", s, 13, 7)};
     struct amx_error err;
     memset(&err, 0, sizeof err);
-    ck_assert_int_eq(amx_groups_check_layers(5, b, 2, "exp.yaml", 10, 3, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(
+        amx_groups_check_layers(AMX_TASK_AUTOENCODER, 5, b, 2, "exp.yaml", 10, 3, &err),
+        AMX_ERR_CONFIG);
     ck_assert_int_eq(err.code, AMX_ERR_CONFIG);
     ck_assert_str_eq(err.path, "exp.yaml");
     ck_assert_int_eq(err.line, 10);
@@ -742,7 +744,9 @@ START_TEST(test_coverage_selector_matches_nothing)
                                    make_binding("layer9.weights", s, 14, 9)};
     struct amx_error err;
     /* 784-1000-500-250-30 unrolled: 8 layers, so layer9 matches nothing */
-    ck_assert_int_eq(amx_groups_check_layers(5, b, 2, "exp.yaml", 10, 3, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(
+        amx_groups_check_layers(AMX_TASK_AUTOENCODER, 5, b, 2, "exp.yaml", 10, 3, &err),
+        AMX_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "layer9.weights"));
     ck_assert_ptr_nonnull(strstr(err.msg, "8 layers"));
     ck_assert_str_eq(err.path, "exp.yaml");
@@ -750,13 +754,18 @@ START_TEST(test_coverage_selector_matches_nothing)
     ck_assert_int_eq(err.col, 9);
     /* layer8 exists */
     snprintf(b[1].selector, sizeof b[1].selector, "layer8.weights");
-    ck_assert_int_eq(amx_groups_check_layers(5, b, 2, "exp.yaml", 10, 3, &err), AMX_OK);
+    ck_assert_int_eq(
+        amx_groups_check_layers(AMX_TASK_AUTOENCODER, 5, b, 2, "exp.yaml", 10, 3, &err), AMX_OK);
     /* a malformed selector is refused too */
     snprintf(b[1].selector, sizeof b[1].selector, "layer8.weight");
-    ck_assert_int_eq(amx_groups_check_layers(5, b, 2, "exp.yaml", 10, 3, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(
+        amx_groups_check_layers(AMX_TASK_AUTOENCODER, 5, b, 2, "exp.yaml", 10, 3, &err),
+        AMX_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "layer8.weight"));
     /* too few layer sizes */
-    ck_assert_int_eq(amx_groups_check_layers(1, b, 1, "exp.yaml", 10, 3, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(
+        amx_groups_check_layers(AMX_TASK_AUTOENCODER, 1, b, 1, "exp.yaml", 10, 3, &err),
+        AMX_ERR_CONFIG);
 }
 END_TEST
 
@@ -766,7 +775,8 @@ START_TEST(test_coverage_twice)
     struct amx_rule_binding b[] = {make_binding("all", s, 1, 1), make_binding("layer2", s, 2, 1),
                                    make_binding("layer2", s, 3, 1)};
     struct amx_error err;
-    ck_assert_int_eq(amx_groups_check_layers(3, b, 3, "e.yaml", 9, 1, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_groups_check_layers(AMX_TASK_AUTOENCODER, 3, b, 3, "e.yaml", 9, 1, &err),
+                     AMX_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "layer2.weights"));
     ck_assert_ptr_nonnull(strstr(err.msg, "layer2.biases"));
     ck_assert_ptr_nonnull(strstr(err.msg, "twice"));
@@ -781,17 +791,21 @@ START_TEST(test_coverage_ok_shapes)
     struct amx_error err;
     struct amx_rule_binding adamix[] = {make_binding("weights", s, 1, 1),
                                         make_binding("biases", s, 2, 1)};
-    ck_assert_int_eq(amx_groups_check_layers(5, adamix, 2, "e", 1, 1, &err), AMX_OK);
+    ck_assert_int_eq(amx_groups_check_layers(AMX_TASK_AUTOENCODER, 5, adamix, 2, "e", 1, 1, &err),
+                     AMX_OK);
     struct amx_rule_binding parts[] = {make_binding("encoder", s, 1, 1),
                                        make_binding("decoder", s, 2, 1)};
-    ck_assert_int_eq(amx_groups_check_layers(2, parts, 2, "e", 1, 1, &err), AMX_OK);
+    ck_assert_int_eq(amx_groups_check_layers(AMX_TASK_AUTOENCODER, 2, parts, 2, "e", 1, 1, &err),
+                     AMX_OK);
     /* an outranked `all` is allowed (it governs no parameter) */
     struct amx_rule_binding shadowed[] = {make_binding("all", s, 1, 1),
                                           make_binding("weights", s, 2, 1),
                                           make_binding("biases", s, 3, 1)};
-    ck_assert_int_eq(amx_groups_check_layers(4, shadowed, 3, "e", 1, 1, &err), AMX_OK);
+    ck_assert_int_eq(amx_groups_check_layers(AMX_TASK_AUTOENCODER, 4, shadowed, 3, "e", 1, 1, &err),
+                     AMX_OK);
     /* no bindings at all: everything uncovered */
-    ck_assert_int_eq(amx_groups_check_layers(2, NULL, 0, "e", 1, 1, &err), AMX_ERR_CONFIG);
+    ck_assert_int_eq(amx_groups_check_layers(AMX_TASK_AUTOENCODER, 2, NULL, 0, "e", 1, 1, &err),
+                     AMX_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "layer2.biases"));
 }
 END_TEST
@@ -879,7 +893,7 @@ END_TEST
 START_TEST(test_momentum_first_updates)
 {
     float theta[3] = {1, 2, 3}, grad[3] = {0.5f, -1, 2};
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, 3, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, 3, NULL};
     struct amx_rule_binding b =
         make_binding("all", make_spec("constant", 0.1, 0.9, AMX_CLOCK_EPOCH, NULL), 1, 1);
     struct amx_optimizer *opt = NULL;
@@ -916,7 +930,7 @@ START_TEST(test_bf16_copies_kept)
     for (int m = 0; m < 2; m++) {
         for (size_t i = 0; i < N; i++)
             theta[m][i] = (float)(0.5 - 0.001 * (double)i);
-        struct amx_param_tensor t = {"layer1.weights", 1,    false, true,
+        struct amx_param_tensor t = {"layer1.weights", 1,    false, "encoder",
                                      theta[m],         grad, N,     m ? t16 : NULL};
         struct amx_rule_binding b =
             make_binding("all", make_spec(c->rule, 0.05, c->mu, c->per, c->p), 1, 1);

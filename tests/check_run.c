@@ -702,7 +702,7 @@ static void check_group(const struct csv *c, const char *group, struct mmm want)
 }
 
 /* The fine-tuning step cuts every tensor into AMX_NN_SPLIT parts, each with
- * its own optimizer (amx_autoencoder_tensor_part: rows of a weight matrix by
+ * its own optimizer (amx_net_tensor_part: rows of a weight matrix by
  * blocks of its input width, a bias by blocks of its width; for width 3 the
  * blocks are [0,1) and [1,3)). curve.csv's rate_mean/min/max of a group
  * must be those of all its parameters: the mean weighted by the parts'
@@ -1024,7 +1024,7 @@ START_TEST(test_momentum_with_adaptive_rules)
         b.spec.p[idx] = c->pval[k];
     }
     float theta[MOM_N] = {0.25f, -0.5f, 1.0f}, grad[MOM_N];
-    struct amx_param_tensor t = {"layer1.weights", 1, false, true, theta, grad, MOM_N, NULL};
+    struct amx_param_tensor t = {"layer1.weights", 1, false, "encoder", theta, grad, MOM_N, NULL};
     struct amx_optimizer *opt = NULL;
     struct amx_error err = {0};
     ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, &err), AMX_OK);

@@ -14,9 +14,9 @@
 #define ADAMIX_CONFIG_H
 
 #include "adamix/error.h"
-#include "adamix/nn.h" /* enum amx_unit, enum amx_loss, AMX_MAX_LAYERS */
 #include "adamix/node.h"
 #include "adamix/optim.h"
+#include "adamix/vocab.h" /* enum amx_unit, amx_loss, amx_task, amx_precision, AMX_MAX_LAYERS */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,26 +42,33 @@ const char *amx_unit_name(enum amx_unit u);
 const char *amx_loss_name(enum amx_loss l);
 const char *amx_metric_name(enum amx_metric m);
 const char *amx_precision_name(enum amx_precision p);
+const char *amx_task_name(enum amx_task t);
 
 struct amx_data_config {
-    char dir[AMX_PATH_MAX];              /* default "data/mnist" */
-    char train[AMX_PATH_MAX];            /* default "train-images-idx3-ubyte.gz" */
-    char test[AMX_PATH_MAX];             /* default "t10k-images-idx3-ubyte.gz" */
-    long train_limit;                    /* 0 = all */
-    long test_limit;                     /* 0 = all */
-    long validation;                     /* last N training images held out; 0 = none */
+    char dir[AMX_PATH_MAX];          /* default "data/mnist" */
+    char train[AMX_PATH_MAX];        /* default "train-images-idx3-ubyte.gz" */
+    char test[AMX_PATH_MAX];         /* default "t10k-images-idx3-ubyte.gz" */
+    char train_labels[AMX_PATH_MAX]; /* a classifier's; default "train-labels-idx1-ubyte.gz" */
+    char test_labels[AMX_PATH_MAX];  /* a classifier's; default "t10k-labels-idx1-ubyte.gz" */
+    bool transpose;                  /* images stored column by column (EMNIST); default false */
+    int label_offset;                /* subtracted from every label (EMNIST letters: 1); 0 */
+    long train_limit;                /* 0 = all */
+    long test_limit;                 /* 0 = all */
+    long validation;                 /* last N training images held out; 0 = none */
     int validation_line, validation_col; /* where it is, for the data check */
     char validation_file[AMX_PATH_MAX];  /* the file (or --set) it came from */
 };
 
 struct amx_network_config {
-    int n_layers;                   /* number of sizes, >= 2 */
+    enum amx_task task;             /* default autoencoder */
+    int classes;                    /* a classifier's softmax width; 0: from the labels */
+    int n_layers;                   /* number of sizes, >= 2 (a classifier: >= 1) */
     int layers[AMX_MAX_LAYERS];     /* layers[0] = image size */
     int layers_line, layers_col;    /* where `layers` is, for the data check */
     char layers_file[AMX_PATH_MAX]; /* the file (or --set) it came from */
     enum amx_unit hidden;           /* default logistic */
     enum amx_unit code;             /* default linear */
-    enum amx_unit output;           /* default logistic */
+    enum amx_unit output;           /* default logistic; a classifier's: softmax */
 };
 
 struct amx_pretrain_config {
@@ -146,6 +153,36 @@ enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_conf
  * in the order of DESIGN.md section 5 (so `config.yaml` is complete). Binding
  * its output gives an equal config. NULL on out of memory. */
 struct amx_node *amx_config_to_node(const struct amx_run_config *cfg);
+
+/* How a key of the experiment language bears on a run's identity (the
+ * schema table flags every row; sweep/canonical.c writes the identity rows
+ * of a run into its canonical form, from which its id is hashed):
+ * - IDENTITY: changes what a run computes, always in the form;
+ * - IDENTITY_UNLESS_DEFAULT: the same, but written only when not at its
+ *   default (keys added after runs were committed: those runs keep their ids);
+ * - PROVENANCE: names or describes (name, description, repeats, what files a
+ *   run writes besides its results);
+ * - REPORT: how results are shown, never what they are. */
+enum amx_key_class {
+    AMX_KEY_IDENTITY,
+    AMX_KEY_IDENTITY_UNLESS_DEFAULT,
+    AMX_KEY_PROVENANCE,
+    AMX_KEY_REPORT
+};
+
+/* The identity of cfg: one "key=value" line per identity row of the schema
+ * that applies to cfg's task (in table order; the caller sorts), with
+ * numbers as %.17g of the bound double (-0 as 0), enumerations by their one
+ * spelling, strings quoted with \", \\ and \xHH escapes, rules by their
+ * registry name and every parameter by name (a choice by its word). Calls
+ * line(ctx, text) per line; false on out of memory. */
+bool amx_config_identity(const struct amx_run_config *cfg,
+                         void (*line)(void *ctx, const char *text), void *ctx);
+
+/* The keys of the language, for the identity tests: key i's dotted path,
+ * class and whether the rows of a task use it (task_mask bit 1 << task);
+ * false past the last. Sections are not keys; finetune.rules is one. */
+bool amx_config_key_at(size_t i, const char **path, enum amx_key_class *cls, unsigned *task_mask);
 
 /* Whether a dotted path ("pretrain.momentum.final") names a key of the
  * experiment language, read from the same schema table binding reads a file

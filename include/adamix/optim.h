@@ -11,7 +11,8 @@
  *
  * Worked example (what the run module does):
  *
- *   struct amx_param_tensor t[] = {{"layer1.weights", 1, false, true, W1, dW1, 784 * 1000, NULL},
+ *   struct amx_param_tensor t[] = {{"layer1.weights", 1, false, "encoder", W1, dW1, 784 * 1000,
+ * NULL},
  * ...}; struct amx_optimizer *opt; amx_optimizer_init(&opt, t, nt, bindings, nb, &err);   //
  * resolves selectors for each epoch: amx_optimizer_epoch_begin(opt, epoch); for each batch:
  * backprop fills the grad arrays; amx_optimizer_step(opt); amx_optimizer_group_stats(opt, i); //
@@ -22,6 +23,8 @@
 #define ADAMIX_OPTIM_H
 
 #include "adamix/error.h"
+#include "adamix/tensor.h"
+#include "adamix/vocab.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +32,6 @@
 
 #define AMX_RULE_MAX_PARAMS 8
 #define AMX_MAX_RULE_BINDINGS 32
-#define AMX_SELECTOR_MAX 32
 
 enum amx_clock { AMX_CLOCK_EPOCH, AMX_CLOCK_STEP };
 
@@ -110,25 +112,11 @@ int amx_rule_param_index(const struct amx_rule *rule, const char *name);
 /* A spec with every default filled in. */
 void amx_rule_spec_defaults(struct amx_rule_spec *spec, const struct amx_rule *rule);
 
-/* One parameter tensor of the unrolled network, a non-owning view. */
-struct amx_param_tensor {
-    char name[AMX_SELECTOR_MAX]; /* "layer3.weights" */
-    int layer;                   /* 1-based over the unrolled network */
-    bool is_bias;
-    bool in_encoder;
-    float *theta;
-    float *grad;
-    size_t n;
-    /* NULL, or n bf16 copies of theta (adamix/bf16.h) that every update
-     * rewrites in the same pass: theta16[i] = amx_bf16_bits(theta[i]) */
-    uint16_t *theta16;
-};
-
 /* One `finetune.rules` entry: selector -> configured rule. line/col locate
  * the entry in the experiment file for coverage errors. */
 struct amx_rule_binding {
     char selector[AMX_SELECTOR_MAX]; /* all, weights, biases, encoder[.weights|.biases],
-                                        decoder[...], layerN[.weights|.biases] */
+                                        decoder[...], softmax[...], layerN[.weights|.biases] */
     struct amx_rule_spec spec;
     int line, col;
 };
@@ -137,7 +125,7 @@ struct amx_rule_binding {
 bool amx_selector_valid(const char *selector);
 
 /* Checks that bindings cover each of the tensors exactly once (most specific
- * selector wins: layerN.* over encoder.* or decoder.* over weights/biases over
+ * selector wins: layerN.* over a part's (encoder.*, decoder.*, softmax.*) over weights/biases over
  * all; a kind-qualified selector over the bare one at the same level). On
  * failure, an AMX_ERR_CONFIG message naming the uncovered or doubly covered
  * tensors, or the selector that matches nothing, located at (file, line, col).
@@ -147,11 +135,13 @@ enum amx_status amx_groups_resolve(const struct amx_param_tensor *tensors, size_
                                    int *assign, const char *file, int line, int col,
                                    struct amx_error *err);
 
-/* Same check, from the shape alone: the unrolled network of n_layers layer
- * sizes has 2*(n_layers-1) layers, each with weights and biases. */
-enum amx_status amx_groups_check_layers(int n_layers, const struct amx_rule_binding *bindings,
-                                        size_t n_bindings, const char *file, int line, int col,
-                                        struct amx_error *err);
+/* Same check, from the shape alone: the network of a task built from
+ * n_layers layer sizes (net.h: an autoencoder's 2*(n_layers-1) layers, an
+ * encoder and a decoder; a classifier's n_layers, the last its softmax
+ * layer), each with weights and biases. */
+enum amx_status amx_groups_check_layers(enum amx_task task, int n_layers,
+                                        const struct amx_rule_binding *bindings, size_t n_bindings,
+                                        const char *file, int line, int col, struct amx_error *err);
 
 struct amx_optimizer;
 

@@ -36,6 +36,8 @@ void amx_rng_shuffle(struct amx_rng *rng, uint32_t *a, size_t n);
 enum amx_stream_purpose {
     AMX_STREAM_INIT = 1,           /* initial weights of every RBM / layer */
     AMX_STREAM_FINETUNE_ORDER = 2, /* mini-batch order of fine-tuning */
+    AMX_STREAM_TOP_INIT = 3,       /* initial weights of a classifier's softmax layer on a
+                                      pretrained stack (the stack's own came from INIT) */
     AMX_STREAM_RBM_SAMPLE = 0x100, /* + layer: Gibbs sampling of RBM `layer` */
     AMX_STREAM_RBM_ORDER = 0x200,  /* + layer: mini-batch order of RBM `layer` */
     AMX_STREAM_USER = 0x10000      /* tests and tools */

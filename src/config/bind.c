@@ -293,11 +293,17 @@ static void bind_layers(struct ctx *c, const struct key *k, const struct amx_nod
         return;
     }
     bool ok = true;
-    if (v->n < 2) {
-        ERROR(c, v,
-              "network.layers must list at least 2 sizes (the image size first, the code size "
-              "last); got %zu",
-              v->n);
+    /* a classifier's layers may be the input alone (softmax regression) */
+    const struct amx_node *task = amx_node_get_path(c->root, "network.task");
+    bool classifier = task && task->kind == AMX_NODE_SCALAR && !strcmp(task->text, "classifier");
+    if (v->n < 1 || (!classifier && v->n < 2)) {
+        if (classifier)
+            ERROR(c, v, "network.layers must list at least the image size; got none");
+        else
+            ERROR(c, v,
+                  "network.layers must list at least 2 sizes (the image size first, the code "
+                  "size last); got %zu",
+                  v->n);
         ok = false;
     } else if (v->n > AMX_MAX_LAYERS) {
         ERROR(c, v, "network.layers has %zu sizes; at most %d are supported", v->n, AMX_MAX_LAYERS);
@@ -533,10 +539,82 @@ static void bind_section(struct ctx *c, const struct section *sec, const struct 
 
 /* ---------------------------------------------------------- cross-field -- */
 
+/* Keys of another task's runs, refused where written (schema rows' tasks),
+ * with what to write instead. */
+static void task_keys(struct ctx *c, const struct section *sec, const struct amx_node *map)
+{
+    const enum amx_task task = c->cfg->network.task;
+    for (size_t i = 0; map && map->kind == AMX_NODE_MAP && i < sec->n; i++) {
+        const struct key *k = &sec->keys[i];
+        const struct amx_node *v = amx_node_map_get(map, k->name);
+        if (!v) continue;
+        if (k->type == KT_SECTION) {
+            task_keys(c, k->sub, v);
+            continue;
+        }
+        if (amx_schema_key_for(k, task)) continue;
+        const char *dot = sec->path[0] ? "." : "";
+        if (task == AMX_TASK_CLASSIFIER)
+            ERROR(c, v,
+                  "%s%s%s is an autoencoder's key; a classifier has none (its layers run from "
+                  "the image size to the last hidden layer, under a softmax layer of "
+                  "network.classes units): remove it, or set network.task: autoencoder",
+                  sec->path, dot, k->name);
+        else
+            ERROR(c, v,
+                  "%s%s%s is a classifier's key; this network is an autoencoder: remove it, or "
+                  "set network.task: classifier",
+                  sec->path, dot, k->name);
+    }
+}
+
+/* The checks that make a classifier what net.h builds: a softmax output
+ * (set here when not written, so config.yaml says it), trained with
+ * cross-entropy, and a stack to pretrain when pretraining is on. */
+static void classifier_checks(struct ctx *c)
+{
+    struct amx_run_config *cfg = c->cfg;
+    const struct amx_node *v = amx_node_get_path(c->root, "network.output");
+    if (!v)
+        cfg->network.output = AMX_UNIT_SOFTMAX;
+    else if (cfg->network.output != AMX_UNIT_SOFTMAX)
+        ERROR(c, v,
+              "a classifier's network.output must be softmax (got %s); leave it out, or set "
+              "network.task: autoencoder",
+              amx_unit_name(cfg->network.output));
+    v = amx_node_get_path(c->root, "finetune.loss");
+    if (v && cfg->finetune.loss != AMX_LOSS_CROSS_ENTROPY)
+        ERROR(c, v,
+              "a classifier is trained with finetune.loss cross_entropy (-log p(label) of its "
+              "softmax) (got %s); leave it out",
+              amx_loss_name(cfg->finetune.loss));
+    if (cfg->pretrain.enabled && c->layers_ok && cfg->network.n_layers < 2) {
+        v = amx_node_get_path(c->root, "network.layers");
+        ERROR(c, v ? v : c->root,
+              "network.layers [%d] has no hidden layer to pretrain (softmax regression); set "
+              "pretrain: none",
+              cfg->network.layers[0]);
+    }
+}
+
 static void cross_checks(struct ctx *c)
 {
     struct amx_run_config *cfg = c->cfg;
     const struct amx_node *v;
+    task_keys(c, &amx_schema_top, c->root);
+    if (cfg->network.task == AMX_TASK_CLASSIFIER) classifier_checks(c);
+    v = amx_node_get_path(c->root, "network.output");
+    if (v && cfg->network.task == AMX_TASK_AUTOENCODER && cfg->network.output == AMX_UNIT_SOFTMAX)
+        ERROR(c, v,
+              "network.output softmax is a classifier's output layer; an autoencoder's outputs "
+              "are logistic, linear, relu or tanh (or set network.task: classifier)");
+    static const char *const hidden_keys[] = {"network.hidden", "network.code"};
+    for (size_t i = 0; i < 2; i++) {
+        v = amx_node_get_path(c->root, hidden_keys[i]);
+        if (v && *(i ? &cfg->network.code : &cfg->network.hidden) == AMX_UNIT_SOFTMAX)
+            ERROR(c, v, "%s cannot be softmax: softmax units are a classifier's output layer only",
+                  hidden_keys[i]);
+    }
     if (!amx_node_get_path(c->root, "report.title"))
         snprintf(cfg->report.title, sizeof cfg->report.title, "%s", cfg->name);
     v = amx_node_get_path(c->root, "data.validation");
@@ -572,7 +650,8 @@ static void cross_checks(struct ctx *c)
               "(got no validation split)");
     }
     /* cross_entropy's gradient p - x is that of logistic outputs' logits */
-    if (cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY && cfg->network.output != AMX_UNIT_LOGISTIC) {
+    if (cfg->network.task == AMX_TASK_AUTOENCODER && cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY &&
+        cfg->network.output != AMX_UNIT_LOGISTIC && cfg->network.output != AMX_UNIT_SOFTMAX) {
         v = amx_node_get_path(c->root, "finetune.loss");
         const struct amx_node *o = amx_node_get_path(c->root, "network.output");
         const struct amx_node *at = v ? v : o ? o : c->root;
@@ -586,15 +665,20 @@ static void cross_checks(struct ctx *c)
      * other units would start from weights trained for another function. */
     if (cfg->pretrain.enabled) {
         v = amx_node_get_path(c->root, "network.hidden");
+        /* an autoencoder of two sizes has no hidden layer; a classifier's hidden
+         * layers are all but the softmax */
+        int hidden_from = cfg->network.task == AMX_TASK_CLASSIFIER ? 2 : 3;
         if (v && cfg->network.hidden != AMX_UNIT_LOGISTIC && c->layers_ok &&
-            cfg->network.n_layers > 2) /* two sizes: no hidden layer */
+            cfg->network.n_layers >= hidden_from)
             ERROR(c, v,
                   "network.hidden %s cannot be pretrained: the RBMs of pretraining have logistic "
                   "hidden units, so their weights would be unrolled into %s units; expected "
                   "hidden: logistic, or pretrain: none (random initial weights)",
                   amx_unit_name(cfg->network.hidden), amx_unit_name(cfg->network.hidden));
         v = amx_node_get_path(c->root, "network.code");
-        if (v && cfg->network.code != AMX_UNIT_LOGISTIC && cfg->network.code != AMX_UNIT_LINEAR)
+        if (v && cfg->network.task == AMX_TASK_AUTOENCODER &&
+            cfg->network.code != AMX_UNIT_LOGISTIC && cfg->network.code != AMX_UNIT_LINEAR &&
+            cfg->network.code != AMX_UNIT_SOFTMAX)
             ERROR(c, v,
                   "network.code %s cannot be pretrained: the top RBM of pretraining has logistic "
                   "or linear hidden units, so its weights would be unrolled into %s units; "
@@ -609,7 +693,7 @@ static void cross_checks(struct ctx *c)
         const struct amx_node_pair *p =
             amx_node_map_pair(amx_node_map_get(c->root, "finetune"), "rules");
         const char *file = p && p->value->file[0] ? p->value->file : c->root->file;
-        if (amx_groups_check_layers(cfg->network.n_layers, cfg->finetune.rules,
+        if (amx_groups_check_layers(cfg->network.task, cfg->network.n_layers, cfg->finetune.rules,
                                     cfg->finetune.n_rules, file, cfg->finetune.rules_line,
                                     cfg->finetune.rules_col, &e) != AMX_OK) {
             e.code = AMX_ERR_CONFIG;

@@ -1,7 +1,9 @@
-/* The experiment language of DESIGN.md section 5 as data: one row per key,
- * with its type, range, default, offset in struct amx_run_config and the
- * sizeof of that member, in the order config.yaml lists them; and the check
- * that each row's type writes exactly its member's width. Also the word lists
+/* The experiment language (docs/experiment-language.md) as data: one row
+ * per key, with its type, range, default, offset in struct amx_run_config
+ * and the sizeof of that member, how it bears on a run's identity (config.h:
+ * enum amx_key_class) and the tasks whose runs have it, in the order
+ * config.yaml lists them; and the check that each row's type writes exactly
+ * its member's width. Also the word lists
  * of the enums and their name functions. No parsing here (bind.c), no
  * writing (to_node.c), no path lookup (paths.c).
  *
@@ -19,7 +21,8 @@
 #define OFF(member) offsetof(struct amx_run_config, member)
 #define SIZE(member) sizeof(((struct amx_run_config *)0)->member)
 
-const char *const amx_unit_words[] = {"logistic", "linear", "relu", "tanh", NULL};
+const char *const amx_unit_words[] = {"logistic", "linear", "relu", "tanh", "softmax", NULL};
+const char *const amx_task_words[] = {"autoencoder", "classifier", NULL};
 const char *const amx_loss_words[] = {"cross_entropy", "squared_error", NULL};
 const char *const amx_metric_words[] = {"test_error", "train_error", "validation_error", NULL};
 const char *const amx_report_x_words[] = {"epoch", "seconds", NULL};
@@ -28,7 +31,7 @@ const char *const amx_precision_words[] = {"fp32", "bf16", NULL};
 
 const char *amx_unit_name(enum amx_unit u)
 {
-    return (unsigned)u <= AMX_UNIT_TANH ? amx_unit_words[u] : "?";
+    return (unsigned)u <= AMX_UNIT_SOFTMAX ? amx_unit_words[u] : "?";
 }
 
 const char *amx_loss_name(enum amx_loss l)
@@ -39,6 +42,11 @@ const char *amx_loss_name(enum amx_loss l)
 const char *amx_metric_name(enum amx_metric m)
 {
     return (unsigned)m <= AMX_METRIC_VALIDATION_ERROR ? amx_metric_words[m] : "?";
+}
+
+const char *amx_task_name(enum amx_task t)
+{
+    return (unsigned)t <= AMX_TASK_CLASSIFIER ? amx_task_words[t] : "?";
 }
 
 const char *amx_precision_name(enum amx_precision p)
@@ -96,13 +104,52 @@ const char *amx_precision_name(enum amx_precision p)
         .size = SIZE(flag)                                                                         \
     }
 
+/* A row's identity class and tasks, written into a row in full:
+ * NEW for a key added after runs were committed (in the id only when not
+ * at its default), PROV and RPT for keys outside the id, CLS_ONLY and AE_ONLY
+ * for a key of one task's runs. A row without them is IDENTITY, all tasks. */
+#define CLS_ONLY .tasks = TASK_BIT(AMX_TASK_CLASSIFIER)
+#define AE_ONLY .tasks = TASK_BIT(AMX_TASK_AUTOENCODER)
+#define NEW .id = AMX_KEY_IDENTITY_UNLESS_DEFAULT
+#define PROV .id = AMX_KEY_PROVENANCE
+#define RPT .id = AMX_KEY_REPORT
+
 static const struct key data_keys[] = {
     TEXT("dir", data.dir, "data/mnist", KO_NONEMPTY),
     TEXT("train", data.train, "train-images-idx3-ubyte.gz", KO_NONEMPTY),
     TEXT("test", data.test, "t10k-images-idx3-ubyte.gz", KO_NONEMPTY),
+    {.name = "train_labels",
+     .type = KT_STRING,
+     .off = OFF(data.train_labels),
+     .size = SIZE(data.train_labels),
+     .sdef = "train-labels-idx1-ubyte.gz",
+     .opts = KO_NONEMPTY,
+     CLS_ONLY},
+    {.name = "test_labels",
+     .type = KT_STRING,
+     .off = OFF(data.test_labels),
+     .size = SIZE(data.test_labels),
+     .sdef = "t10k-labels-idx1-ubyte.gz",
+     .opts = KO_NONEMPTY,
+     CLS_ONLY},
     NONNEG_LONG("train_limit", data.train_limit, 0),
     NONNEG_LONG("test_limit", data.test_limit, 0),
     NONNEG_LONG("validation", data.validation, 0),
+    {.name = "transpose",
+     .type = KT_BOOL,
+     .off = OFF(data.transpose),
+     .size = SIZE(data.transpose),
+     .def = 0,
+     NEW},
+    {.name = "label_offset",
+     .type = KT_INT,
+     .off = OFF(data.label_offset),
+     .size = SIZE(data.label_offset),
+     .lo = 0,
+     .hi = 255,
+     .def = 0,
+     NEW,
+     CLS_ONLY},
 };
 static const struct section data_section = {"data", data_keys,
                                             sizeof data_keys / sizeof *data_keys};
@@ -116,8 +163,30 @@ static const struct key network_keys[] = {
      .hi = AMX_MAX_LAYER_SIZE,
      .opts = KO_REQUIRED,
      .example = "layers: [784, 1000, 500, 250, 30]"},
+    {.name = "task",
+     .type = KT_ENUM,
+     .off = OFF(network.task),
+     .size = SIZE(network.task),
+     .words = amx_task_words,
+     .def = AMX_TASK_AUTOENCODER,
+     NEW},
+    {.name = "classes",
+     .type = KT_INT,
+     .off = OFF(network.classes),
+     .size = SIZE(network.classes),
+     .lo = 0,
+     .hi = 256,
+     .def = 0,
+     NEW,
+     CLS_ONLY},
     ENUM("hidden", network.hidden, amx_unit_words, AMX_UNIT_LOGISTIC),
-    ENUM("code", network.code, amx_unit_words, AMX_UNIT_LINEAR),
+    {.name = "code",
+     .type = KT_ENUM,
+     .off = OFF(network.code),
+     .size = SIZE(network.code),
+     .words = amx_unit_words,
+     .def = AMX_UNIT_LINEAR,
+     AE_ONLY},
     ENUM("output", network.output, amx_unit_words, AMX_UNIT_LOGISTIC),
 };
 static const struct section network_section = {"network", network_keys,
@@ -160,13 +229,26 @@ static const struct section finetune_section = {"finetune", finetune_keys,
                                                 sizeof finetune_keys / sizeof *finetune_keys};
 
 static const struct key compute_keys[] = {
-    ENUM("precision", compute.precision, amx_precision_words, AMX_PRECISION_FP32),
+    {.name = "precision",
+     .type = KT_ENUM,
+     .off = OFF(compute.precision),
+     .size = SIZE(compute.precision),
+     .words = amx_precision_words,
+     .def = AMX_PRECISION_FP32,
+     NEW},
 };
 static const struct section compute_section = {"compute", compute_keys,
                                                sizeof compute_keys / sizeof *compute_keys};
 
 static const struct key evaluation_keys[] = {
-    NONNEG_LONG("train_subset", evaluation.train_subset, 0),
+    {.name = "train_subset",
+     .type = KT_LONG,
+     .off = OFF(evaluation.train_subset),
+     .size = SIZE(evaluation.train_subset),
+     .lo = 0,
+     .hi = (double)LONG_MAX,
+     .def = 0,
+     NEW},
 };
 static const struct section evaluation_section = {"evaluation", evaluation_keys,
                                                   sizeof evaluation_keys / sizeof *evaluation_keys};
@@ -176,28 +258,59 @@ static const struct key output_keys[] = {
      .type = KT_BOOL,
      .off = OFF(output.weights),
      .size = SIZE(output.weights),
-     .def = 0},
+     .def = 0,
+     PROV},
 };
 static const struct section output_section = {"output", output_keys,
                                               sizeof output_keys / sizeof *output_keys};
 
 static const struct key report_keys[] = {
-    ENUM("metric", report.metric, amx_metric_words, AMX_METRIC_TEST_ERROR),
-    TEXT("series", report.series, "", 0),
-    TEXT("baseline", report.baseline, "", 0),
+    {.name = "metric",
+     .type = KT_ENUM,
+     .off = OFF(report.metric),
+     .size = SIZE(report.metric),
+     .words = amx_metric_words,
+     .def = AMX_METRIC_TEST_ERROR,
+     RPT},
+    {.name = "series",
+     .type = KT_STRING,
+     .off = OFF(report.series),
+     .size = SIZE(report.series),
+     .sdef = "",
+     RPT},
+    {.name = "baseline",
+     .type = KT_STRING,
+     .off = OFF(report.baseline),
+     .size = SIZE(report.baseline),
+     .sdef = "",
+     RPT},
     {.name = "targets",
      .type = KT_TARGETS,
      .off = OFF(report),
      .size = SIZE(report),
      .lo = 0,
-     .hi = HUGE_VAL},
-    ENUM("x", report.x, amx_report_x_words, AMX_X_EPOCH),
-    TEXT("title", report.title, "", KO_DEFAULT_NAME),
+     .hi = HUGE_VAL,
+     RPT},
+    {.name = "x",
+     .type = KT_ENUM,
+     .off = OFF(report.x),
+     .size = SIZE(report.x),
+     .words = amx_report_x_words,
+     .def = AMX_X_EPOCH,
+     RPT},
+    {.name = "title",
+     .type = KT_STRING,
+     .off = OFF(report.title),
+     .size = SIZE(report.title),
+     .sdef = "",
+     .opts = KO_DEFAULT_NAME,
+     RPT},
     {.name = "log_y",
      .type = KT_BOOL,
      .off = OFF(report.log_y),
      .size = SIZE(report.log_y),
-     .def = 0},
+     .def = 0,
+     RPT},
 };
 static const struct section report_section = {"report", report_keys,
                                               sizeof report_keys / sizeof *report_keys};
@@ -208,10 +321,23 @@ static const struct key top_keys[] = {
      .off = OFF(name),
      .size = SIZE(name),
      .opts = KO_REQUIRED,
-     .example = "name: my-experiment"},
-    TEXT("description", description, "", 0),
+     .example = "name: my-experiment",
+     PROV},
+    {.name = "description",
+     .type = KT_STRING,
+     .off = OFF(description),
+     .size = SIZE(description),
+     .sdef = "",
+     PROV},
     {.name = "seed", .type = KT_SEED, .off = OFF(seed), .size = SIZE(seed), .def = 1},
-    POS_INT("repeats", repeats, 1),
+    {.name = "repeats",
+     .type = KT_INT,
+     .off = OFF(repeats),
+     .size = SIZE(repeats),
+     .lo = 1,
+     .hi = INT_MAX,
+     .def = 1,
+     PROV},
     /* which repeat a run is: set for each run by the sweep expansion and
      * written into its config.yaml; an experiment file leaves it out */
     NONNEG_INT("repeat", repeat, 0),

@@ -1,7 +1,7 @@
 /* Private to src/config: the schema of the experiment language as a table.
  *
- * Every key of DESIGN.md section 5 is declared once in schema.c with its type,
- * range, default and place in struct amx_run_config; bind.c reads a node tree
+ * Every key of the experiment language (docs/experiment-language.md) is declared once in schema.c
+ * with its type, range, default and place in struct amx_run_config; bind.c reads a node tree
  * through the table and to_node.c writes a config back through it, so the two
  * directions cannot drift apart and docs/experiment-language.md has one
  * source to follow. The rules of finetune.rules are described by the optim
@@ -49,10 +49,20 @@ struct key {
     const char *sdef;         /* strings */
     const char *const *words; /* KT_ENUM: NULL-terminated, in the enum's order */
     const struct section *sub;
-    unsigned opts;       /* enum key_opts */
-    size_t aux;          /* KO_NONE: offset of the `enabled` bool */
-    const char *example; /* KO_REQUIRED: what to write, for the message */
+    unsigned opts;         /* enum key_opts */
+    size_t aux;            /* KO_NONE: offset of the `enabled` bool */
+    const char *example;   /* KO_REQUIRED: what to write, for the message */
+    enum amx_key_class id; /* how it bears on a run's id (config.h); IDENTITY when unset */
+    unsigned tasks;        /* the tasks whose runs have the key: bits 1 << amx_task; 0: all */
 };
+
+#define TASK_BIT(t) (1u << (t))
+/* Whether key k belongs to a run of task t (a key of another task is refused
+ * where written, and neither written to config.yaml nor part of the id). */
+static inline bool amx_schema_key_for(const struct key *k, enum amx_task t)
+{
+    return k->tasks == 0 || (k->tasks & TASK_BIT(t)) != 0;
+}
 
 struct section {
     const char *path; /* "" for the top level, else "data", "pretrain.momentum", ... */
@@ -82,6 +92,7 @@ extern const char *const amx_metric_words[];
 extern const char *const amx_report_x_words[];
 extern const char *const amx_clock_words[];
 extern const char *const amx_precision_words[];
+extern const char *const amx_task_words[];
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as x. */
 void amx_format_double(double x, char *buf, size_t size);

@@ -1,6 +1,6 @@
 /* A resolved configuration back to a node tree: every key of the schema table
- * with its value, defaults included, in the table's order (DESIGN.md section
- * 5), so a run's config.yaml says everything that ran. Numbers are written in
+ * that the run's task has, with its value, defaults included, in the table's
+ * order, so a run's config.yaml says everything that ran. Numbers are written in
  * their shortest spelling that reads back to the same double ("0.0002", not
  * "0.00020000000000000001"); strings are marked quoted, so the emitter quotes
  * any that would read back as something else. Rules are written in full:
@@ -82,6 +82,7 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
 {
     for (size_t i = 0; i < sec->n; i++) {
         const struct key *k = &sec->keys[i];
+        if (!amx_schema_key_for(k, cfg->network.task)) continue; /* another task's key */
         const void *f = (const char *)cfg + k->off;
         struct amx_node *v = NULL;
         switch (k->type) {

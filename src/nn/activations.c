@@ -15,6 +15,7 @@
  * row in the same pass (nn.h). No GEMM here (dense.c), no loss (loss.c). */
 #include "internal.h"
 
+#include <assert.h>
 #include <math.h>
 
 AMX_NN_CLONES void amx_activation_forward(float *Y, uint16_t *Y16, const float *bias, int ld, int B,
@@ -68,6 +69,9 @@ AMX_NN_CLONES void amx_activation_forward(float *Y, uint16_t *Y16, const float *
             COPY_ROW(b, y);
         }
         break;
+    case AMX_UNIT_SOFTMAX: /* a row's unit, not an element's: softmax.c, never here */
+        assert(!"softmax is computed by amx_softmax_cross_entropy_forward");
+        break;
     }
 #undef COPY_ROW
 }
@@ -92,6 +96,9 @@ AMX_NN_CLONES void amx_activation_backward(float *dZ, uint16_t *dZ16, const floa
                 d[j] = y[j] > 0.0f ? d[j] : 0.0f;
             break;
         case AMX_UNIT_LINEAR: /* dZ = dY */
+            break;
+        case AMX_UNIT_SOFTMAX: /* only ever an output layer: no dZ passes through it */
+            assert(!"softmax is no hidden unit");
             break;
         }
         if (dZ16) amx_bf16_store(dZ16 + (size_t)b * ld, d, (size_t)N);

@@ -1,17 +1,17 @@
 /* Parameter groups: which `finetune.rules` selector governs which tensor.
  *
- * Selectors: all | weights | biases | encoder[.weights|.biases] |
- * decoder[.weights|.biases] | layerN[.weights|.biases] (N 1-based over the
- * unrolled network, no leading zeros). Precedence, highest first: layerN.kind,
- * layerN, encoder/decoder.kind, encoder/decoder, weights/biases, all. So
- * specificity = 2*level + (kind given), level 0 for all/weights/biases, 1 for
- * encoder/decoder, 2 for layerN. Each tensor takes the one binding of highest
- * specificity that matches it; a tie at that level, no match at all, or a
- * selector that matches no tensor is a configuration error. A selector that
- * matches tensors but is outranked on every one of them (e.g. `all` beside
- * `weights` and `biases`) is allowed: its group simply has no parameters.
- * This file checks and assigns; it allocates only in amx_groups_check_layers
- * (a tensor list built from the layer count) and never does I/O. */
+ * Selectors: all | weights | biases | PART[.weights|.biases] |
+ * layerN[.weights|.biases] (N 1-based over the network's dense layers, no
+ * leading zeros), PART one of the named parts a network's tensors carry
+ * (tensor.h: encoder and decoder for an autoencoder, softmax for a
+ * classifier). Precedence, highest first: layerN.kind, layerN, PART.kind,
+ * PART, weights/biases, all. So specificity = 2*level + (kind given), level
+ * 0 for all/weights/biases, 1 for a part, 2 for layerN. Each tensor takes the one binding of
+ * highest specificity that matches it; a tie at that level, no match at all, or a selector that
+ * matches no tensor is a configuration error. A selector that matches tensors but is outranked on
+ * every one of them (e.g. `all` beside `weights` and `biases`) is allowed: its group simply has no
+ * parameters. This file checks and assigns; it allocates only in amx_groups_check_layers (a tensor
+ * list built from the layer count) and never does I/O. */
 #include "adamix/optim.h"
 
 #include <stdio.h>
@@ -21,12 +21,23 @@
 enum { KIND_ANY, KIND_WEIGHTS, KIND_BIASES };
 enum { LEVEL_ALL, LEVEL_PART, LEVEL_LAYER };
 
+/* The parts a selector may name, every task's. */
+static const char *const part_words[] = {"encoder", "decoder", "softmax"};
+
 struct selector {
     int level;
     int kind;
-    bool encoder; /* LEVEL_PART: encoder (true) or decoder */
-    long layer;   /* LEVEL_LAYER: 1-based */
+    const char *part; /* LEVEL_PART: one of part_words */
+    long layer;       /* LEVEL_LAYER: 1-based */
 };
+
+/* The part word s starts with, or NULL. */
+static const char *part_word(const char *s)
+{
+    for (size_t i = 0; i < sizeof part_words / sizeof *part_words; i++)
+        if (strncmp(s, part_words[i], strlen(part_words[i])) == 0) return part_words[i];
+    return NULL;
+}
 
 /* "", ".weights" or ".biases" after a prefix; false for anything else. */
 static bool parse_kind(const char *s, int *kind)
@@ -52,10 +63,9 @@ static bool parse_selector(const char *s, struct selector *out)
     } else if (strcmp(s, "weights") == 0 || strcmp(s, "biases") == 0) {
         sel.level = LEVEL_ALL;
         sel.kind = s[0] == 'w' ? KIND_WEIGHTS : KIND_BIASES;
-    } else if (strncmp(s, "encoder", 7) == 0 || strncmp(s, "decoder", 7) == 0) {
+    } else if ((sel.part = part_word(s)) != NULL) {
         sel.level = LEVEL_PART;
-        sel.encoder = s[0] == 'e';
-        if (!parse_kind(s + 7, &sel.kind)) return false;
+        if (!parse_kind(s + strlen(sel.part), &sel.kind)) return false;
     } else if (strncmp(s, "layer", 5) == 0) {
         const char *p = s + 5;
         /* 1..999999: digits only, no sign, no leading zero */
@@ -92,7 +102,7 @@ static bool matches(const struct selector *s, const struct amx_param_tensor *t)
     if (s->kind == KIND_BIASES && !t->is_bias) return false;
     switch (s->level) {
     case LEVEL_PART:
-        return s->encoder == t->in_encoder;
+        return t->part && strcmp(s->part, t->part) == 0;
     case LEVEL_LAYER:
         return s->layer == t->layer;
     default:
@@ -155,8 +165,8 @@ enum amx_status amx_groups_resolve(const struct amx_param_tensor *tensors, size_
             return amx_fail(err, AMX_ERR_CONFIG, file, B->line > 0 ? B->line : line,
                             B->line > 0 ? B->col : col,
                             "unknown parameter group '%s' (expected all, weights, biases, "
-                            "encoder, decoder or layerN, optionally followed by .weights or "
-                            ".biases)",
+                            "encoder, decoder, softmax or layerN, optionally followed by "
+                            ".weights or .biases)",
                             B->selector);
     }
 
@@ -193,9 +203,21 @@ enum amx_status amx_groups_resolve(const struct amx_param_tensor *tensors, size_
         int layers = max_layer(tensors, n_tensors);
         if (sel[b].level == LEVEL_LAYER)
             return amx_fail(err, AMX_ERR_CONFIG, file, bl, bc,
-                            "parameter group '%s' matches no parameter: the unrolled network "
-                            "has %d layers (layer1 to layer%d)",
+                            "parameter group '%s' matches no parameter: the network has %d "
+                            "layers (layer1 to layer%d)",
                             B->selector, layers, layers);
+        if (sel[b].level == LEVEL_PART) {
+            struct namelist parts = {0};
+            for (size_t i = 0; i < n_tensors; i++) {
+                const char *pt = tensors[i].part;
+                if (pt && !strstr(parts.buf, pt)) namelist_add(&parts, pt);
+            }
+            return amx_fail(err, AMX_ERR_CONFIG, file, bl, bc,
+                            "parameter group '%s' matches no parameter: this network has no "
+                            "%s part (%s%s)",
+                            B->selector, sel[b].part, parts.n ? "its parts: " : "it has no parts",
+                            parts.buf);
+        }
         return amx_fail(err, AMX_ERR_CONFIG, file, bl, bc,
                         "parameter group '%s' matches no parameter", B->selector);
     }
@@ -215,14 +237,16 @@ enum amx_status amx_groups_resolve(const struct amx_param_tensor *tensors, size_
     return AMX_OK;
 }
 
-enum amx_status amx_groups_check_layers(int n_layers, const struct amx_rule_binding *bindings,
-                                        size_t n_bindings, const char *file, int line, int col,
-                                        struct amx_error *err)
+enum amx_status amx_groups_check_layers(enum amx_task task, int n_layers,
+                                        const struct amx_rule_binding *bindings, size_t n_bindings,
+                                        const char *file, int line, int col, struct amx_error *err)
 {
-    if (n_layers < 2)
+    const bool classifier = task == AMX_TASK_CLASSIFIER;
+    if (n_layers < (classifier ? 1 : 2))
         return amx_fail(err, AMX_ERR_CONFIG, file, line, col,
-                        "the network needs at least 2 layer sizes (got %d)", n_layers);
-    const int depth = 2 * (n_layers - 1);
+                        "the network needs at least %d layer sizes (got %d)", classifier ? 1 : 2,
+                        n_layers);
+    const int depth = classifier ? n_layers : 2 * (n_layers - 1);
     const size_t n = 2 * (size_t)depth;
     struct amx_param_tensor *t = calloc(n, sizeof *t);
     if (!t) return amx_fail(err, AMX_ERR_NOMEM, file, 0, 0, "out of memory");
@@ -232,7 +256,10 @@ enum amx_status amx_groups_check_layers(int n_layers, const struct amx_rule_bind
             snprintf(p->name, sizeof p->name, "layer%d.%s", l, k ? "biases" : "weights");
             p->layer = l;
             p->is_bias = k == 1;
-            p->in_encoder = l <= n_layers - 1;
+            if (classifier)
+                p->part = l == depth ? "softmax" : NULL;
+            else
+                p->part = l <= n_layers - 1 ? "encoder" : "decoder";
         }
     }
     enum amx_status st = amx_groups_resolve(t, n, bindings, n_bindings, NULL, file, line, col, err);

@@ -86,6 +86,64 @@ static struct amx_idx_header header_of(const struct amx_images *im)
     return h;
 }
 
+/* Images stored column by column (EMNIST): each image transposed in place,
+ * so that row-major rows x cols reads as the picture. */
+static enum amx_status transpose_images(struct amx_images *im, struct amx_error *err)
+{
+    size_t r = im->rows, c = im->cols;
+    float *tmp = malloc(sizeof *tmp * im->dim);
+    if (!tmp) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory transposing images");
+    for (size_t k = 0; k < im->n; k++) {
+        float *x = im->x + k * im->dim;
+        /* stored as c rows of r: pixel (i, j) of the picture is at j * r + i */
+        for (size_t i = 0; i < r; i++)
+            for (size_t j = 0; j < c; j++)
+                tmp[i * c + j] = x[j * r + i];
+        memcpy(x, tmp, sizeof *tmp * im->dim);
+    }
+    free(tmp);
+    return AMX_OK;
+}
+
+/* One label file beside its images: the whole file read (its count must be
+ * the images file's, so that the two belong together), the first n kept,
+ * label_offset subtracted (a label below it is an error). *max: the
+ * largest label kept. */
+static enum amx_status load_labels(const struct amx_data_config *dc, const char *images,
+                                   const char *path, size_t n, uint8_t **out, char sha[65],
+                                   int *max, struct amx_error *err)
+{
+    struct amx_idx_header h;
+    uint8_t *labels = NULL;
+    size_t n_labels = 0;
+    enum amx_status st = amx_idx_read_images_header(images, 0, &h, err);
+    if (st == AMX_OK) st = amx_idx_read_labels(path, 0, &labels, &n_labels, err);
+    if (st == AMX_OK) st = amx_idx_check_pair(images, h.n_file, path, n_labels, err);
+    if (st == AMX_OK) st = amx_file_sha256(path, sha, err);
+    for (size_t i = 0; i < n && st == AMX_OK; i++) {
+        if (labels[i] < dc->label_offset) {
+            st = amx_fail(err, AMX_ERR_DATA, path, 0, 0,
+                          "label %u of item %zu is below data.label_offset %d; expected labels "
+                          "from %d",
+                          labels[i], i, dc->label_offset, dc->label_offset);
+            break;
+        }
+        labels[i] = (uint8_t)(labels[i] - dc->label_offset);
+        if (labels[i] > *max) *max = labels[i];
+    }
+    if (st != AMX_OK) {
+        free(labels);
+        return st;
+    }
+    *out = labels;
+    return AMX_OK;
+}
+
+int amx_run_data_classes(const struct amx_run_config *cfg, const struct amx_run_data *d)
+{
+    return cfg->network.classes > 0 ? cfg->network.classes : d->max_label + 1;
+}
+
 enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_run_data *d,
                                   struct amx_error *err)
 {
@@ -102,8 +160,23 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
         amx_images_free(&d->test);
         return st;
     }
+    if (dc->transpose) {
+        st = transpose_images(&d->train_all, err);
+        if (st == AMX_OK) st = transpose_images(&d->test, err);
+    }
     struct amx_idx_header tr = header_of(&d->train_all), te = header_of(&d->test);
-    st = check_images(cfg, train, &tr, test, &te, err);
+    if (st == AMX_OK) st = check_images(cfg, train, &tr, test, &te, err);
+    if (st == AMX_OK && cfg->network.task == AMX_TASK_CLASSIFIER) {
+        join(d->train_labels_path, sizeof d->train_labels_path, dc->dir, dc->train_labels);
+        join(d->test_labels_path, sizeof d->test_labels_path, dc->dir, dc->test_labels);
+        d->max_label = 0;
+        st = load_labels(dc, train, d->train_labels_path, d->train_all.n, &d->train_labels_all,
+                         d->train_labels_sha256, &d->max_label, err);
+        if (st == AMX_OK)
+            st = load_labels(dc, test, d->test_labels_path, d->test.n, &d->test_labels,
+                             d->test_labels_sha256, &d->max_label, err);
+        hint_fetch(dc, st, err);
+    }
     if (st != AMX_OK) {
         amx_run_data_free(d);
         return st;
@@ -112,13 +185,30 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
     d->n_train = d->train_all.n - d->n_valid;
     d->train = d->train_all.x;
     d->valid = d->train_all.x + d->n_train * d->train_all.dim;
+    if (d->train_labels_all) {
+        d->train_labels = d->train_labels_all;
+        d->valid_labels = d->train_labels_all + d->n_train;
+    }
     return AMX_OK;
 }
 
 enum amx_status amx_run_data_check(const struct amx_run_config *cfg, const struct amx_run_data *d,
                                    struct amx_error *err)
 {
-    return check_subset(cfg, d->n_train, d->n_valid, d->train_path, err);
+    enum amx_status st = check_subset(cfg, d->n_train, d->n_valid, d->train_path, err);
+    if (st != AMX_OK || cfg->network.task != AMX_TASK_CLASSIFIER) return st;
+    int classes = amx_run_data_classes(cfg, d);
+    if (cfg->network.classes > 0 && d->max_label >= classes)
+        return amx_fail(err, AMX_ERR_DATA, d->train_labels_path, 0, 0,
+                        "labels run up to %d (here or in %s), but network.classes is %d; expected "
+                        "labels from 0 to %d (set data.label_offset if they start at 1, or "
+                        "network.classes to %d)",
+                        d->max_label, d->test_labels_path, classes, classes - 1, d->max_label + 1);
+    if (classes < 2)
+        return amx_fail(err, AMX_ERR_DATA, d->train_labels_path, 0, 0,
+                        "every label is 0 (here and in %s): a classifier needs at least 2 classes",
+                        d->test_labels_path);
+    return AMX_OK;
 }
 
 /* ---- adamix-run validate: the data checks from the headers alone ---- */
@@ -212,6 +302,8 @@ void amx_run_data_free(struct amx_run_data *d)
 {
     amx_images_free(&d->train_all);
     amx_images_free(&d->test);
+    free(d->train_labels_all);
+    free(d->test_labels);
     memset(d, 0, sizeof *d);
 }
 
@@ -229,7 +321,12 @@ bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_dat
     amx_buf_printf(&b, "layers=");
     for (int i = 0; i < cfg->network.n_layers; i++)
         amx_buf_printf(&b, "%d,", cfg->network.layers[i]);
-    amx_buf_printf(&b, "\ncode=%s\n", amx_unit_name(cfg->network.code));
+    /* the top RBM's hidden units: a classifier's stack is all logistic, the
+     * stack of an autoencoder with a logistic code (so the two share it) */
+    amx_buf_printf(&b, "\ncode=%s\n",
+                   amx_unit_name(cfg->network.task == AMX_TASK_CLASSIFIER ? AMX_UNIT_LOGISTIC
+                                                                          : cfg->network.code));
+    if (cfg->data.transpose) amx_buf_printf(&b, "transpose=true\n");
     /* the products' precision, only when not fp32 (as in the run id, so
      * that fp32 stacks keep their keys) */
     if (cfg->compute.precision != AMX_PRECISION_FP32)

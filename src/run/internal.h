@@ -10,7 +10,9 @@
 #include "adamix/sweep.h"
 
 /* The images one data configuration gives: training rows [0, n_train), then
- * the held-out validation rows, all in one array; the test rows apart. */
+ * the held-out validation rows, all in one array; the test rows apart. A
+ * classifier's data also has every image's label (label_offset already
+ * subtracted), in the same order. */
 struct amx_run_data {
     char key[65]; /* SHA-256 of the data section's canonical text */
     struct amx_images train_all;
@@ -18,7 +20,17 @@ struct amx_run_data {
     size_t n_train, n_valid;
     const float *train, *valid;
     char train_path[2 * AMX_PATH_MAX + 2], test_path[2 * AMX_PATH_MAX + 2];
+    /* labels: NULL but for a classifier */
+    uint8_t *train_labels_all, *test_labels;
+    const uint8_t *train_labels, *valid_labels;
+    int max_label; /* the largest label of either file */
+    char train_labels_path[2 * AMX_PATH_MAX + 2], test_labels_path[2 * AMX_PATH_MAX + 2];
+    char train_labels_sha256[65], test_labels_sha256[65];
 };
+
+/* A classifier's number of classes: network.classes, or one more than the
+ * largest label when it is 0. */
+int amx_run_data_classes(const struct amx_run_config *cfg, const struct amx_run_data *d);
 
 /* Loads (or finds already loaded) the data of cfg. */
 enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_run_data *d,
@@ -26,7 +38,8 @@ enum amx_status amx_run_data_load(const struct amx_run_config *cfg, struct amx_r
 void amx_run_data_free(struct amx_run_data *d);
 /* The checks of one run's configuration against its loaded data that the
  * data load itself does not make (evaluation.train_subset at most the
- * training images); AMX_ERR_CONFIG located at the key. */
+ * training images; a classifier's labels below network.classes);
+ * AMX_ERR_CONFIG located at the key. */
 enum amx_status amx_run_data_check(const struct amx_run_config *cfg, const struct amx_run_data *d,
                                    struct amx_error *err);
 
@@ -80,9 +93,10 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                                   const char *run_dir, int threads, amx_progress_fn progress,
                                   void *pctx, struct amx_error *err);
 
-/* weights.c: the autoencoder's parameters as a numpy .npz (names, shapes
- * and orientation of torch.nn.Linear: encoder.K.weight (out, in), ...). */
-enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoencoder *ae,
+/* weights.c: the network's parameters as a numpy .npz (names, shapes and
+ * orientation of torch.nn.Linear: encoder.K.weight (out, in), ..., or a
+ * classifier's torch.nn.Sequential names 0.weight, 2.weight, ...). */
+enum amx_status amx_write_weights_npz(const char *path, const struct amx_net *ae,
                                       struct amx_error *err);
 
 /* pictures.c (libpng): gallery.png, the n images orig (n x rows*cols, in
@@ -91,7 +105,14 @@ enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoenc
 enum amx_status amx_write_gallery(const char *dir, const float *orig, const float *first,
                                   const float *last, size_t n, size_t rows, size_t cols,
                                   struct amx_error *err);
-enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder *ae, size_t rows,
+enum amx_status amx_write_filters(const char *dir, const struct amx_net *ae, size_t rows,
                                   size_t cols, struct amx_error *err);
+/* `name` (a PNG): the n images (n x rows*cols, in [0,1]) in rows of 16,
+ * scaled 2x. */
+enum amx_status amx_write_image_row(const char *dir, const char *name, const float *images,
+                                    size_t n, size_t rows, size_t cols, struct amx_error *err);
+/* confusion.png from counts (C x C, row: true class, column: predicted). */
+enum amx_status amx_write_confusion_png(const char *dir, const long *counts, int C,
+                                        struct amx_error *err);
 
 #endif

@@ -11,6 +11,17 @@
  *                 alone to its own largest |w|: grey 128 is 0, white +max,
  *                 black -max.
  *
+ * A classifier's run draws, besides filters.png:
+ *
+ *   confusion.png      the test set's confusion matrix, a 16x16 cell per
+ *                      (true class, row; predicted class, column), black for
+ *                      the whole row's images, white for none (confusion.csv
+ *                      holds the counts);
+ *   misclassified.png  the first misclassified test images (at most 32, 16
+ *                      per row, scaled 2x), in test-set order
+ *                      (misclassified.csv lists their indices, true and
+ *                      predicted classes).
+ *
  * The tiles take the image shape of the data (rows x cols of the IDX file);
  * no filters are drawn when the first layer's size is not rows * cols. Both
  * files go through amx_write_file_atomic (libpng writes into memory). The
@@ -116,7 +127,7 @@ enum amx_status amx_write_gallery(const char *dir, const float *orig, const floa
     return st;
 }
 
-enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder *ae, size_t rows,
+enum amx_status amx_write_filters(const char *dir, const struct amx_net *ae, size_t rows,
                                   size_t cols, struct amx_error *err)
 {
     const struct amx_dense *d = &ae->layer[0];
@@ -143,6 +154,53 @@ enum amx_status amx_write_filters(const char *dir, const struct amx_autoencoder 
             }
     }
     enum amx_status st = write_png(dir, "filters.png", pix, W, H, err);
+    free(pix);
+    return st;
+}
+
+enum amx_status amx_write_image_row(const char *dir, const char *name, const float *images,
+                                    size_t n, size_t rows, size_t cols, struct amx_error *err)
+{
+    if (n == 0 || rows == 0 || cols == 0) return AMX_OK;
+    const size_t per = 16, tw = cols * SCALE, th = rows * SCALE;
+    size_t nr = (n + per - 1) / per, nc = n < per ? n : per;
+    size_t W = nc * tw + (nc + 1) * GAP, H = nr * th + (nr + 1) * GAP;
+    unsigned char *pix = malloc(W * H);
+    if (!pix) return amx_fail(err, AMX_ERR_NOMEM, dir, 0, 0, "out of memory for %s", name);
+    memset(pix, 96, W * H);
+    for (size_t k = 0; k < n; k++) {
+        size_t oy = GAP + (k / per) * (th + GAP), ox = GAP + (k % per) * (tw + GAP);
+        for (size_t y = 0; y < th; y++)
+            for (size_t x = 0; x < tw; x++)
+                pix[(oy + y) * W + ox + x] =
+                    grey(images[k * rows * cols + (y / SCALE) * cols + x / SCALE]);
+    }
+    enum amx_status st = write_png(dir, name, pix, W, H, err);
+    free(pix);
+    return st;
+}
+
+enum amx_status amx_write_confusion_png(const char *dir, const long *counts, int C,
+                                        struct amx_error *err)
+{
+    const size_t cell = 16, W = (size_t)C * cell + 2 * GAP, H = W;
+    unsigned char *pix = malloc(W * H);
+    if (!pix) return amx_fail(err, AMX_ERR_NOMEM, dir, 0, 0, "out of memory for confusion.png");
+    memset(pix, 255, W * H);
+    for (int t = 0; t < C; t++) {
+        long total = 0;
+        for (int p = 0; p < C; p++)
+            total += counts[(size_t)t * C + p];
+        for (int p = 0; p < C; p++) {
+            /* black: every image of true class t predicted p; white: none */
+            double share = total > 0 ? (double)counts[(size_t)t * C + p] / (double)total : 0;
+            unsigned char g = grey(1.0 - share);
+            for (size_t y = 0; y < cell; y++)
+                for (size_t x = 0; x < cell; x++)
+                    pix[(GAP + (size_t)t * cell + y) * W + GAP + (size_t)p * cell + x] = g;
+        }
+    }
+    enum amx_status st = write_png(dir, "confusion.png", pix, W, H, err);
     free(pix);
     return st;
 }

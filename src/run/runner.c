@@ -21,11 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static void data_key(const struct amx_data_config *dc, char key[65])
+/* What one loaded data set is: its files, cuts and reading (labels only for
+ * a classifier, which reads them). */
+static void data_key(const struct amx_run_config *cfg, char key[65])
 {
-    char text[4 * AMX_PATH_MAX];
-    snprintf(text, sizeof text, "%s\n%s\n%s\n%ld\n%ld\n%ld", dc->dir, dc->train, dc->test,
-             dc->train_limit, dc->test_limit, dc->validation);
+    const struct amx_data_config *dc = &cfg->data;
+    char text[7 * AMX_PATH_MAX];
+    int len = snprintf(text, sizeof text, "%s\n%s\n%s\n%ld\n%ld\n%ld\n%d", dc->dir, dc->train,
+                       dc->test, dc->train_limit, dc->test_limit, dc->validation, dc->transpose);
+    if (cfg->network.task == AMX_TASK_CLASSIFIER && len > 0 && (size_t)len < sizeof text)
+        snprintf(text + len, sizeof text - (size_t)len, "\nlabels\n%s\n%s\n%d", dc->train_labels,
+                 dc->test_labels, dc->label_offset);
     amx_sha256_hex(text, strlen(text), key);
 }
 
@@ -95,7 +101,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
     }
     /* load every data set first: a data error or a layer mismatch writes nothing */
     for (size_t i = 0; i < n; i++) {
-        data_key(&exp->runs[i].cfg.data, keys[i]);
+        data_key(&exp->runs[i].cfg, keys[i]);
         int found = -1;
         for (int k = 0; k < rn.n_data; k++)
             if (strcmp(rn.data[k].key, keys[i]) == 0) found = k;

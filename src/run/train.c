@@ -1,13 +1,15 @@
-/* The two tasks of a run: pretraining an RBM stack (DESIGN.md section 7) and
- * fine-tuning the unrolled autoencoder under the per-group rules, measuring
- * the reconstruction error after every epoch. Fine-tuning writes the run's
- * files: config.yaml and curve.csv first, summary.json last (its presence
- * means the run is complete).
+/* The two tasks of a run: pretraining an RBM stack (docs/design.md) and
+ * fine-tuning the network under the per-group rules, measuring it after
+ * every epoch. Fine-tuning writes the run's files: config.yaml and curve.csv
+ * first, summary.json last (its presence means the run is complete).
  *
- * The numerics live in src/nn and src/optim; this file is the story of a run:
- * streams, epochs, batches, evaluation, divergence, files. */
+ * The numerics live in src/nn and src/optim, what differs between an
+ * autoencoder and a classifier in the model table (model.h); this file is
+ * the story of a run: streams, epochs, batches, evaluation, divergence,
+ * files. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+#include "model.h"
 
 #include "adamix/fsutil.h"
 #include "adamix/nn.h" /* amx_blas_* */
@@ -30,32 +32,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void free_rbms(struct amx_rbm *rbms, int n)
-{
-    for (int i = 0; i < n; i++)
-        amx_rbm_free(&rbms[i]);
-}
-
-/* Allocates the n_layers-1 RBMs of the stack; the last one has linear hidden
- * units when the code layer is linear. */
-static enum amx_status alloc_rbms(const struct amx_run_config *cfg, struct amx_rbm *rbms,
-                                  struct amx_error *err)
-{
-    const struct amx_network_config *net = &cfg->network;
-    int n = net->n_layers - 1;
-    memset(rbms, 0, sizeof(*rbms) * (size_t)n);
-    for (int l = 0; l < n; l++) {
-        bool linear = (l == n - 1) && net->code == AMX_UNIT_LINEAR;
-        enum amx_status st = amx_rbm_init(&rbms[l], net->layers[l], net->layers[l + 1], linear,
-                                          cfg->pretrain.batch_size, err);
-        if (st != AMX_OK) {
-            free_rbms(rbms, l);
-            return st;
-        }
-    }
-    return AMX_OK;
-}
-
 /* compute.precision, or why this backend and CPU cannot compute it (an
  * error naming the key, before any training). */
 static enum amx_status check_precision(const struct amx_run_config *cfg, struct amx_error *err)
@@ -76,7 +52,7 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     const struct amx_pretrain_config *pc = &cfg->pretrain;
     int n = cfg->network.n_layers - 1;
     struct amx_rbm rbms[AMX_MAX_LAYERS];
-    enum amx_status st = alloc_rbms(cfg, rbms, err);
+    enum amx_status st = amx_model_alloc_rbms(cfg, rbms, err);
     if (st != AMX_OK) {
         amx_buf_free(&log);
         return st;
@@ -140,96 +116,93 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
                         : amx_write_file_atomic(log_path, log.data, log.len, err);
     }
     amx_buf_free(&log);
-    free_rbms(rbms, n);
+    amx_model_free_rbms(rbms, n);
     return st;
 }
 
 /* ---- fine-tuning ------------------------------------------------------- */
 
+/* The measures of one epoch: per split (train, validation, test), the
+ * model kind's metrics (error first). */
+enum { SPLIT_TRAIN, SPLIT_VALID, SPLIT_TEST, N_SPLITS };
+static const char *const split_name[N_SPLITS] = {"train", "validation", "test"};
+
+struct measures {
+    double v[N_SPLITS][AMX_MODEL_MAX_METRICS];
+};
+
 struct curve {
     struct amx_buf csv;
     bool has_valid;
-    size_t n_groups;
+    const struct amx_model_kind *kind;
 };
 
-/* The optimizers of the AMX_NN_SPLIT parts of the network (each part's
- * slice of every tensor, updated on the thread that computed its
- * gradients): they have the same groups, whose statistics are merged in
- * part order. */
-struct parts {
-    struct amx_optimizer *opt[AMX_NN_SPLIT];
-};
-
-static struct amx_rate_stats group_stats(const struct parts *ps, size_t g)
+static void curve_header(struct curve *c, const struct amx_model *m)
 {
-    struct amx_rate_stats all = {0, 0, 0, 0};
-    for (int p = 0; p < AMX_NN_SPLIT; p++) {
-        struct amx_rate_stats s = amx_optimizer_group_stats(ps->opt[p], g);
-        if (s.count <= 0) continue;
-        if (all.count <= 0) {
-            all = s;
-            continue;
-        }
-        all.sum += s.sum;
-        all.count += s.count;
-        all.min = s.min < all.min ? s.min : all.min;
-        all.max = s.max > all.max ? s.max : all.max;
+    amx_buf_printf(&c->csv, "epoch");
+    for (int s = 0; s < N_SPLITS; s++) {
+        if (s == SPLIT_VALID && !c->has_valid) continue;
+        for (int k = 0; k < c->kind->n_metrics; k++)
+            amx_buf_printf(&c->csv, ",%s_%s", split_name[s], c->kind->metric[k]);
     }
-    return all;
-}
-
-static void step_part(void *ctx, int part, int n_parts)
-{
-    (void)n_parts;
-    amx_optimizer_step(((struct parts *)ctx)->opt[part]);
-}
-
-static void curve_header(struct curve *c, const struct parts *ps)
-{
-    const struct amx_optimizer *opt = ps->opt[0];
-    amx_buf_printf(&c->csv, "epoch,train_error,%stest_error,seconds",
-                   c->has_valid ? "validation_error," : "");
-    for (size_t g = 0; g < c->n_groups; g++) {
-        const char *name = amx_optimizer_group_name(opt, g);
+    amx_buf_printf(&c->csv, ",seconds");
+    for (size_t g = 0; g < amx_model_group_count(m); g++) {
+        const char *name = amx_model_group_name(m, g);
         amx_buf_printf(&c->csv, ",rate_mean.%s,rate_min.%s,rate_max.%s", name, name, name);
     }
     amx_buf_printf(&c->csv, "\n");
 }
 
-static void curve_row(struct curve *c, const struct parts *ps, int epoch, double train,
-                      double valid, double test, double seconds)
+static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
+                      const struct measures *ms, double seconds)
 {
-    amx_buf_printf(&c->csv, "%d,%.10g,", epoch, train);
-    if (c->has_valid) amx_buf_printf(&c->csv, "%.10g,", valid);
-    amx_buf_printf(&c->csv, "%.10g,%.6f", test, seconds);
-    for (size_t g = 0; g < c->n_groups; g++) {
+    amx_buf_printf(&c->csv, "%d", epoch);
+    for (int s = 0; s < N_SPLITS; s++) {
+        if (s == SPLIT_VALID && !c->has_valid) continue;
+        for (int k = 0; k < c->kind->n_metrics; k++)
+            amx_buf_printf(&c->csv, ",%.10g", ms->v[s][k]);
+    }
+    amx_buf_printf(&c->csv, ",%.6f", seconds);
+    for (size_t g = 0; g < amx_model_group_count(m); g++) {
         if (epoch == 0) {
             amx_buf_printf(&c->csv, ",,,");
             continue;
         }
-        struct amx_rate_stats s = group_stats(ps, g);
-        double mean = s.count > 0 ? s.sum / s.count : 0;
-        amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, s.min, s.max);
+        struct amx_rate_stats st = amx_model_group_stats(m, g);
+        double mean = st.count > 0 ? st.sum / st.count : 0;
+        amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, st.min, st.max);
     }
     amx_buf_printf(&c->csv, "\n");
 }
 
-/* The network's reconstructions of x[0 .. n) (n x dim) into out, in
- * batches the network was sized for. */
-static void reconstruct(struct amx_autoencoder *ae, const float *x, size_t n, size_t dim,
-                        float *out)
+/* Every split's measures: train on the first n_eval training images. */
+static void measure(struct amx_model *m, const struct amx_run_data *d, size_t n_eval,
+                    struct measures *ms)
 {
-    size_t step = (size_t)ae->max_batch;
-    for (size_t s = 0; s < n; s += step) {
-        size_t B = n - s < step ? n - s : step;
-        const float *y = amx_autoencoder_forward(ae, x + s * dim, (int)B);
-        memcpy(out + s * dim, y, sizeof(float) * B * dim);
-    }
+    amx_model_evaluate(m, d->train, d->train_labels, n_eval, ms->v[SPLIT_TRAIN]);
+    if (d->n_valid > 0)
+        amx_model_evaluate(m, d->valid, d->valid_labels, d->n_valid, ms->v[SPLIT_VALID]);
+    amx_model_evaluate(m, d->test.x, d->test_labels, d->test.n, ms->v[SPLIT_TEST]);
 }
 
+/* Not finite, or an error above the limit. */
 static bool diverged(double v, double limit)
 {
     return !isfinite(v) || v > limit;
+}
+
+/* The test error (and, after training began, the training error) above the
+ * limit or not finite, or another metric not finite. */
+static bool measures_diverged(const struct measures *ms, const struct amx_model_kind *kind,
+                              double limit, bool trained)
+{
+    if (diverged(ms->v[SPLIT_TEST][0], limit) ||
+        (trained && diverged(ms->v[SPLIT_TRAIN][0], limit)))
+        return true;
+    for (int k = 1; k < kind->n_metrics; k++)
+        if (!isfinite(ms->v[SPLIT_TEST][k]) || (trained && !isfinite(ms->v[SPLIT_TRAIN][k])))
+            return true;
+    return false;
 }
 
 static json_t *json_number_or_null(double v, bool present)
@@ -251,10 +224,29 @@ struct outcome {
     const char *status;
     int epochs;
     double final_test, best_test, final_train, final_valid;
+    struct measures last; /* the final epoch's measures, every metric */
     int best_epoch;
+    int classes; /* a classifier's */
     double seconds, pretrain_seconds, finetune_seconds;
     size_t n_train_eval; /* images train_error is measured on */
 };
+
+/* A classifier's further fields: its classes, its labels files and each
+ * split's final mean cross-entropy (an autoencoder's summary stays as it
+ * was before classifiers existed). */
+static void summary_classifier(json_t *root, json_t *data, const struct outcome *o,
+                               const struct amx_run_data *d)
+{
+    json_object_set_new(root, "classes", json_integer(o->classes));
+    json_object_set_new(root, "final_test_loss",
+                        json_number_or_null(o->last.v[SPLIT_TEST][1], true));
+    json_object_set_new(root, "final_train_loss",
+                        json_number_or_null(o->last.v[SPLIT_TRAIN][1], true));
+    json_object_set_new(root, "final_validation_loss",
+                        json_number_or_null(o->last.v[SPLIT_VALID][1], d->n_valid > 0));
+    json_object_set_new(data, "train_labels_sha256", json_string(d->train_labels_sha256));
+    json_object_set_new(data, "test_labels_sha256", json_string(d->test_labels_sha256));
+}
 
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
                                      const char *run_dir, const struct outcome *o,
@@ -288,6 +280,8 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(data, "validation_images", json_integer((json_int_t)d->n_valid));
     json_object_set_new(data, "test_images", json_integer((json_int_t)d->test.n));
     json_object_set_new(data, "train_error_images", json_integer((json_int_t)o->n_train_eval));
+    if (exp->runs[run].cfg.network.task == AMX_TASK_CLASSIFIER)
+        summary_classifier(root, data, o, d);
     json_object_set_new(root, "data", data);
     /* the kernel the numbers were computed on: another one changes the last
      * bits (provenance, not identity) */
@@ -315,19 +309,10 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     return st;
 }
 
-enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
-                                  const struct amx_run_data *d, const char *cache_path,
-                                  const char *run_dir, int threads, amx_progress_fn progress,
-                                  void *pctx, struct amx_error *err)
+/* config.yaml first: the run folder says what ran even if it dies. */
+static enum amx_status write_config(const struct amx_run_config *cfg, const char *run_dir,
+                                    struct amx_error *err)
 {
-    const struct amx_run_config *cfg = &exp->runs[run].cfg;
-    const struct amx_finetune_config *fc = &cfg->finetune;
-    const struct amx_network_config *net = &cfg->network;
-    double t_start = now_seconds();
-    enum amx_status st = amx_mkdir_nofollow(run_dir, err); /* never a link */
-    if (st != AMX_OK) return st;
-
-    /* config.yaml first: the run folder says what ran even if it dies. */
     struct amx_node *node = amx_config_to_node(cfg);
     char *yaml = node ? amx_node_emit_string(node) : NULL;
     amx_node_free(node);
@@ -335,165 +320,141 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     struct amx_buf yb = {0};
     amx_buf_append(&yb, yaml, strlen(yaml));
     free(yaml);
-    st = write_text(run_dir, "config.yaml", &yb, err);
+    enum amx_status st = write_text(run_dir, "config.yaml", &yb, err);
     amx_buf_free(&yb);
+    return st;
+}
+
+/* The epoch's measures into the outcome: final values, the best test
+ * error (its first epoch), divergence. */
+static void record(struct outcome *o, const struct measures *ms, int epoch,
+                   const struct amx_model_kind *kind, double limit)
+{
+    o->epochs = epoch;
+    o->last = *ms;
+    o->final_train = ms->v[SPLIT_TRAIN][0];
+    o->final_valid = ms->v[SPLIT_VALID][0];
+    o->final_test = ms->v[SPLIT_TEST][0];
+    if (epoch == 0 || (isfinite(o->final_test) && o->final_test < o->best_test)) {
+        o->best_test = o->final_test;
+        o->best_epoch = epoch;
+    }
+    if (measures_diverged(ms, kind, limit, epoch > 0)) o->status = "diverged";
+}
+
+/* One epoch of mini-batches in the order of a fresh permutation; false when
+ * a step's loss was not finite (the rest of the epoch is skipped). */
+static bool train_epoch(struct amx_model *m, const struct amx_run_data *d, int batch_size,
+                        struct amx_rng *order, uint32_t *perm, float *batch, uint8_t *labels)
+{
+    const size_t V = (size_t)m->net.sizes[0], n = d->n_train;
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)i;
+    amx_rng_shuffle(order, perm, n);
+    for (size_t start = 0; start < n; start += (size_t)batch_size) {
+        size_t B = n - start < (size_t)batch_size ? n - start : (size_t)batch_size;
+        for (size_t b = 0; b < B; b++) {
+            memcpy(batch + b * V, d->train + (size_t)perm[start + b] * V, sizeof(float) * V);
+            if (labels) labels[b] = d->train_labels[perm[start + b]];
+        }
+        if (!isfinite(amx_model_step(m, batch, labels, (int)B))) return false;
+    }
+    return true;
+}
+
+enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
+                                  const struct amx_run_data *d, const char *cache_path,
+                                  const char *run_dir, int threads, amx_progress_fn progress,
+                                  void *pctx, struct amx_error *err)
+{
+    const struct amx_run_config *cfg = &exp->runs[run].cfg;
+    const struct amx_finetune_config *fc = &cfg->finetune;
+    double t_start = now_seconds();
+    enum amx_status st = amx_mkdir_nofollow(run_dir, err); /* never a link */
+    if (st == AMX_OK) st = write_config(cfg, run_dir, err);
     if (st != AMX_OK) return st;
 
     double pretrain_seconds = 0, cached_seconds = 0;
-    struct amx_autoencoder ae;
-    memset(&ae, 0, sizeof ae);
-    struct parts ps;
-    memset(&ps, 0, sizeof ps);
-    struct amx_param_tensor *tensors = NULL;
+    struct amx_model m;
+    memset(&m, 0, sizeof m);
     uint32_t *perm = NULL;
     float *batch = NULL;
-    float *gallery = NULL; /* 2 x n_gal x V: epoch-0 and last reconstructions */
-    struct curve c = {.has_valid = d->n_valid > 0};
+    uint8_t *labels = NULL;
+    const bool classifier = cfg->network.task == AMX_TASK_CLASSIFIER;
+    const int classes = classifier ? amx_run_data_classes(cfg, d) : 0;
+    struct curve c = {.has_valid = d->n_valid > 0, .kind = amx_model_kind_of(cfg->network.task)};
 
-    st = amx_autoencoder_init(&ae, net->layers, net->n_layers, net->hidden, net->code, net->output,
-                              fc->batch_size, err);
-    if (st == AMX_OK) st = amx_autoencoder_check_loss(&ae, fc->loss, err);
-    if (st == AMX_OK) st = amx_autoencoder_set_threads(&ae, threads, err);
-    if (st == AMX_OK) st = check_precision(cfg, err);
-    if (st == AMX_OK) st = amx_autoencoder_set_precision(&ae, cfg->compute.precision, err);
+    st = amx_model_init(&m, cfg, classes, cache_path, threads, &cached_seconds, err);
     if (st != AMX_OK) goto done;
-    if (cfg->pretrain.enabled) {
-        struct amx_rbm rbms[AMX_MAX_LAYERS];
-        st = alloc_rbms(cfg, rbms, err);
-        if (st != AMX_OK) goto done;
-        st = amx_cache_load(cache_path, rbms, net->n_layers - 1, &cached_seconds, err);
-        if (st == AMX_OK) st = amx_autoencoder_from_rbms(&ae, rbms, net->n_layers - 1, err);
-        free_rbms(rbms, net->n_layers - 1);
-        if (st != AMX_OK) goto done;
-    } else {
-        struct amx_rng init;
-        amx_rng_stream(&init, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_INIT);
-        amx_autoencoder_init_random(&ae, cfg->pretrain.init_std, &init);
-    }
     /* row 0 and pretrain_seconds: the pretraining (as long as it took when it
      * was computed, also when this run reuses it) plus loading and the first
      * evaluation */
     pretrain_seconds = cached_seconds + (now_seconds() - t_start);
 
-    size_t nt = amx_autoencoder_tensors(&ae, NULL);
-    tensors = calloc(nt, sizeof *tensors);
-    if (!tensors) {
-        st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-        goto done;
-    }
-    for (int p = 0; p < AMX_NN_SPLIT && st == AMX_OK; p++) {
-        size_t np = amx_autoencoder_tensor_part(&ae, p, AMX_NN_SPLIT, tensors);
-        st = amx_optimizer_init(&ps.opt[p], tensors, np, fc->rules, fc->n_rules, err);
-    }
-    if (st != AMX_OK) goto done;
-    c.n_groups = amx_optimizer_group_count(ps.opt[0]);
-
-    size_t V = (size_t)net->layers[0];
     size_t n = d->n_train;
     perm = malloc(sizeof *perm * n);
-    batch = malloc(sizeof *batch * V * (size_t)fc->batch_size);
-    if (!perm || !batch) {
+    batch = malloc(sizeof *batch * (size_t)cfg->network.layers[0] * (size_t)fc->batch_size);
+    labels = classifier ? malloc((size_t)fc->batch_size) : NULL;
+    if (!perm || !batch || (classifier && !labels)) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto done;
     }
     struct amx_rng order;
     amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_FINETUNE_ORDER);
 
-    struct outcome o = {.status = "ok", .best_epoch = 0};
+    struct outcome o = {.status = "ok", .best_epoch = 0, .classes = classes};
     o.n_train_eval = cfg->evaluation.train_subset > 0 && (size_t)cfg->evaluation.train_subset < n
                          ? (size_t)cfg->evaluation.train_subset
                          : n;
     /* train_error on the first train_subset training images (the same ones
      * for every run and repeat, so paired runs are measured alike), or on all */
-    size_t n_eval = o.n_train_eval;
     double t_eval0 = now_seconds();
-    double train_e = amx_autoencoder_recon_error(&ae, d->train, n_eval);
-    double valid_e = c.has_valid ? amx_autoencoder_recon_error(&ae, d->valid, d->n_valid) : 0;
-    double test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
-    /* the gallery of the first repeat: the first test images and their
-     * reconstructions before fine-tuning (and after it, below) */
-    size_t n_gal = cfg->repeat == 0 ? (d->test.n < 16 ? d->test.n : 16) : 0;
-    if (n_gal) {
-        gallery = malloc(2 * sizeof *gallery * n_gal * V);
-        if (!gallery) {
-            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-            goto done;
-        }
-        reconstruct(&ae, d->test.x, n_gal, V, gallery);
+    struct measures ms = {{{0}}};
+    measure(&m, d, o.n_train_eval, &ms);
+    /* the pictures of the first repeat: what they need of the network
+     * before fine-tuning */
+    const bool pictures = cfg->repeat == 0;
+    if (pictures && c.kind->pictures_before) {
+        st = c.kind->pictures_before(&m, d, err);
+        if (st != AMX_OK) goto done;
     }
-    curve_header(&c, &ps);
-    curve_row(&c, &ps, 0, train_e, valid_e, test_e, pretrain_seconds + now_seconds() - t_eval0);
-    o.best_test = test_e;
-    o.final_test = test_e;
-    o.final_train = train_e;
-    o.final_valid = valid_e;
-    if (progress) progress(pctx, 0, 0, fc->epochs, test_e);
-    if (diverged(test_e, fc->divergence_limit)) o.status = "diverged";
+    curve_header(&c, &m);
+    curve_row(&c, &m, 0, &ms, pretrain_seconds + now_seconds() - t_eval0);
+    record(&o, &ms, 0, c.kind, fc->divergence_limit);
+    if (progress) progress(pctx, 0, 0, fc->epochs, o.final_test);
 
     double t_ft = now_seconds();
     for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
         double t0 = now_seconds();
-        for (int p = 0; p < AMX_NN_SPLIT; p++)
-            amx_optimizer_epoch_begin(ps.opt[p], epoch - 1);
-        for (size_t i = 0; i < n; i++)
-            perm[i] = (uint32_t)i;
-        amx_rng_shuffle(&order, perm, n);
-        bool bad = false;
-        for (size_t start = 0; start < n; start += (size_t)fc->batch_size) {
-            size_t B = n - start < (size_t)fc->batch_size ? n - start : (size_t)fc->batch_size;
-            for (size_t b = 0; b < B; b++)
-                memcpy(batch + b * V, d->train + (size_t)perm[start + b] * V, sizeof(float) * V);
-            double loss = amx_autoencoder_train_step(&ae, batch, (int)B, fc->loss);
-            if (!isfinite(loss)) {
-                bad = true;
-                break;
-            }
-            amx_autoencoder_run_parts(&ae, step_part, &ps);
-        }
-        train_e = amx_autoencoder_recon_error(&ae, d->train, n_eval);
-        if (c.has_valid) valid_e = amx_autoencoder_recon_error(&ae, d->valid, d->n_valid);
-        test_e = amx_autoencoder_recon_error(&ae, d->test.x, d->test.n);
-        curve_row(&c, &ps, epoch, train_e, valid_e, test_e, now_seconds() - t0);
-        o.epochs = epoch;
-        o.final_test = test_e;
-        o.final_train = train_e;
-        o.final_valid = valid_e;
-        if (isfinite(test_e) && test_e < o.best_test) {
-            o.best_test = test_e;
-            o.best_epoch = epoch;
-        }
-        if (progress) progress(pctx, 0, epoch, fc->epochs, test_e);
-        if (bad || diverged(test_e, fc->divergence_limit) ||
-            diverged(train_e, fc->divergence_limit))
-            o.status = "diverged";
+        amx_model_epoch_begin(&m, epoch - 1);
+        bool ok = train_epoch(&m, d, fc->batch_size, &order, perm, batch, labels);
+        measure(&m, d, o.n_train_eval, &ms);
+        curve_row(&c, &m, epoch, &ms, now_seconds() - t0);
+        record(&o, &ms, epoch, c.kind, fc->divergence_limit);
+        if (!ok) o.status = "diverged";
+        if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
     }
     o.finetune_seconds = now_seconds() - t_ft;
     o.pretrain_seconds = pretrain_seconds;
     o.seconds = cached_seconds + (now_seconds() - t_start);
 
-    if (n_gal) {
-        reconstruct(&ae, d->test.x, n_gal, V, gallery + n_gal * V);
-        st = amx_write_gallery(run_dir, d->test.x, gallery, gallery + n_gal * V, n_gal,
-                               d->test.rows, d->test.cols, err);
-        if (st == AMX_OK) st = amx_write_filters(run_dir, &ae, d->test.rows, d->test.cols, err);
+    if (pictures && c.kind->pictures_after) {
+        st = c.kind->pictures_after(&m, d, run_dir, err);
         if (st != AMX_OK) goto done;
     }
     st = write_text(run_dir, "curve.csv", &c.csv, err);
     if (st == AMX_OK && cfg->output.weights) {
         char wpath[AMX_PATH_MAX + 64];
         snprintf(wpath, sizeof wpath, "%s/weights.npz", run_dir);
-        st = amx_write_weights_npz(wpath, &ae, err);
+        st = amx_write_weights_npz(wpath, &m.net, err);
     }
     if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, d, err);
 
 done:
     amx_buf_free(&c.csv);
-    free(gallery);
+    free(labels);
     free(batch);
     free(perm);
-    for (int p = 0; p < AMX_NN_SPLIT; p++)
-        amx_optimizer_free(ps.opt[p]);
-    free(tensors);
-    amx_autoencoder_free(&ae);
+    amx_model_free(&m);
     return st;
 }

@@ -1,4 +1,4 @@
-/* runs/<id>/weights.npz (output.weights: true): the fine-tuned autoencoder
+/* runs/<id>/weights.npz (output.weights: true): the fine-tuned network
  * after its last epoch, in the form numpy.load reads (and so PyTorch, through
  * torch.from_numpy).
  *
@@ -7,8 +7,13 @@
  * (s_K, s_{K-1}) and "encoder.K.bias" with shape (s_K,), K = 1 .. L-1, and
  * the decoder's "decoder.K.weight" (s_{L-1-K}, s_{L-K}) and
  * "decoder.K.bias", K = 1 .. L-1 from the code back to the image; a layer
- * computes y = f(x @ weight.T + bias). float32, little-endian, C order. The
- * units (f) are in the run's config.yaml (network.hidden, code, output).
+ * computes y = f(x @ weight.T + bias). A classifier's layers are named as
+ * the state_dict of torch.nn.Sequential(Linear, unit, Linear, unit, ...,
+ * Linear) names them: layer l (1-based) is "{2(l-1)}.weight" (out, in) and
+ * "{2(l-1)}.bias", the last one the softmax layer's logits (softmax itself
+ * is in the loss, as in torch.nn.CrossEntropyLoss). float32, little-endian,
+ * C order. The units (f) are in the run's config.yaml (network.hidden,
+ * code, output).
  *
  * The file is a zip archive of .npy files, as numpy.savez writes it: each
  * member "NAME.npy" stored (not compressed) with its CRC-32 (zlib's crc32),
@@ -78,7 +83,7 @@ struct member {
     uint32_t crc, size, offset;
 };
 
-enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoencoder *ae,
+enum amx_status amx_write_weights_npz(const char *path, const struct amx_net *ae,
                                       struct amx_error *err)
 {
     int L = ae->n_sizes, n = ae->n_layers;
@@ -96,8 +101,12 @@ enum amx_status amx_write_weights_npz(const char *path, const struct amx_autoenc
             else /* stored in x out, written (out, in): element (o, i) = W[i * out + o] */
                 npy(&a, d->W, (size_t)d->out, (size_t)d->in, 1, (size_t)d->out);
             struct member *e = &m[nm++];
-            snprintf(e->name, sizeof e->name, "%s.%d.%s.npy", enc ? "encoder" : "decoder", k,
-                     bias ? "bias" : "weight");
+            if (ae->classes) /* torch.nn.Sequential(Linear, unit, Linear, ..., Linear) */
+                snprintf(e->name, sizeof e->name, "%d.%s.npy", 2 * (l - 1),
+                         bias ? "bias" : "weight");
+            else
+                snprintf(e->name, sizeof e->name, "%s.%d.%s.npy", enc ? "encoder" : "decoder", k,
+                         bias ? "bias" : "weight");
             if (a.failed || zip.len > UINT32_MAX - a.len - 128) {
                 amx_buf_free(&a);
                 amx_buf_free(&zip);

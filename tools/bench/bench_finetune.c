@@ -5,8 +5,8 @@
  *
  * What one "step" is here: gather a batch of 100 random rows of the data set
  * (as the run module does), amx_autoencoder_train_step, and the update: one
- * optimizer per part of the tensors (amx_autoencoder_tensor_part), the parts
- * run on the autoencoder's threads (amx_autoencoder_run_parts); one more
+ * optimizer per part of the tensors (amx_net_tensor_part), the parts
+ * run on the autoencoder's threads (amx_net_run_parts); one more
  * AdaMix measure keeps a single optimizer on the calling thread.
  * Rules: constant (all: constant) and AdaMix (weights: current-gradient,
  * biases: power-exponential), at 1 and 2 threads of the autoencoder's own
@@ -43,6 +43,7 @@
  *   bench_finetune [reps] [steps]    (defaults 11 and 10: 11 medians of
  *                                     10 steps = 1000 images each) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include "adamix/bf16.h"
 #include "adamix/nn.h"
 #include "adamix/optim.h"
 #include "adamix/rng.h"
@@ -290,12 +291,12 @@ static void gemm_rbm_batch16(struct rbm_bufs *r, int B)
 
 /* ---- our fine-tuning -------------------------------------------------- */
 
-/* The update is cut into AMX_NN_SPLIT parts (amx_autoencoder_tensor_part),
+/* The update is cut into AMX_NN_SPLIT parts (amx_net_tensor_part),
  * one optimizer each, run on the autoencoder's threads
- * (amx_autoencoder_run_parts); or, with serial_update, one optimizer over
+ * (amx_net_run_parts); or, with serial_update, one optimizer over
  * the whole tensors on the calling thread. */
 struct trainer {
-    struct amx_autoencoder ae;
+    struct amx_net ae;
     struct amx_optimizer *opt[AMX_NN_SPLIT];
     bool serial_update;
     float *batch;
@@ -320,20 +321,20 @@ static void trainer_init(struct trainer *t, bool adamix, int threads, bool seria
     memset(t, 0, sizeof *t);
     if (amx_autoencoder_init(&t->ae, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                              AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
-        amx_autoencoder_set_threads(&t->ae, threads, &err) != AMX_OK ||
-        amx_autoencoder_set_precision(&t->ae, prec, &err) != AMX_OK) {
+        amx_net_set_threads(&t->ae, threads, &err) != AMX_OK ||
+        amx_net_set_precision(&t->ae, prec, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         exit(1);
     }
-    amx_autoencoder_init_random(&t->ae, 0.1, r);
+    amx_net_init_random(&t->ae, 0.1, r);
     struct amx_rule_binding constant[] = {bind("all", "constant", 0.01)};
     struct amx_rule_binding mix[] = {bind("weights", "current-gradient", 0.01),
                                      bind("biases", "power-exponential", 0.01)};
     t->serial_update = serial_update;
     for (int p = 0; p < (serial_update ? 1 : AMX_NN_SPLIT); p++) {
         struct amx_param_tensor tensors[2 * ND];
-        size_t nt = serial_update ? amx_autoencoder_tensors(&t->ae, tensors)
-                                  : amx_autoencoder_tensor_part(&t->ae, p, AMX_NN_SPLIT, tensors);
+        size_t nt = serial_update ? amx_net_tensors(&t->ae, tensors)
+                                  : amx_net_tensor_part(&t->ae, p, AMX_NN_SPLIT, tensors);
         if (amx_optimizer_init(&t->opt[p], tensors, nt, adamix ? mix : constant, adamix ? 2 : 1,
                                &err) != AMX_OK) {
             fprintf(stderr, "bench_finetune: %s\n", err.msg);
@@ -352,7 +353,7 @@ static void trainer_free(struct trainer *t)
 {
     for (int p = 0; p < AMX_NN_SPLIT; p++)
         amx_optimizer_free(t->opt[p]);
-    amx_autoencoder_free(&t->ae);
+    amx_net_free(&t->ae);
     free(t->batch);
     free(t->perm);
 }
@@ -380,7 +381,7 @@ static void trainer_step(struct trainer *t, const float *data)
     if (t->serial_update)
         amx_optimizer_step(t->opt[0]);
     else
-        amx_autoencoder_run_parts(&t->ae, update_part, t);
+        amx_net_run_parts(&t->ae, update_part, t);
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -442,7 +443,7 @@ struct variant {
     enum amx_precision prec;
     bool on;              /* available in this build, on this CPU */
     struct trainer tr[3]; /* AdaMix 1t, AdaMix 2t, constant 1t */
-    struct amx_autoencoder ev;
+    struct amx_net ev;
     struct amx_rbm rbm;
     double t[N_VMEASURES][MAX_REPS];
 };
@@ -478,13 +479,13 @@ static void variant_init(struct variant *v, struct amx_rng *r)
     trainer_init(&v->tr[2], false, 1, false, v->prec, r);
     if (amx_autoencoder_init(&v->ev, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR,
                              AMX_UNIT_LOGISTIC, BATCH, &err) != AMX_OK ||
-        amx_autoencoder_set_precision(&v->ev, v->prec, &err) != AMX_OK ||
+        amx_net_set_precision(&v->ev, v->prec, &err) != AMX_OK ||
         amx_rbm_init(&v->rbm, 784, 1000, false, BATCH, &err) != AMX_OK ||
         amx_rbm_set_precision(&v->rbm, v->prec, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         exit(1);
     }
-    amx_autoencoder_init_random(&v->ev, 0.1, r);
+    amx_net_init_random(&v->ev, 0.1, r);
     amx_rbm_init_weights(&v->rbm, 0.1, r);
     select_backend("openblas");
 }
@@ -494,7 +495,7 @@ static void variant_free(struct variant *v)
     if (!v->on) return;
     for (int i = 0; i < 3; i++)
         trainer_free(&v->tr[i]);
-    amx_autoencoder_free(&v->ev);
+    amx_net_free(&v->ev);
     amx_rbm_free(&v->rbm);
 }
 
@@ -567,17 +568,17 @@ int main(int argc, char **argv)
     struct trainer tr[N_TR];
     for (int i = 0; i < N_TR; i++)
         trainer_init(&tr[i], i == 4 || (i & 1), i < 2 ? 1 : 2, i == 4, AMX_PRECISION_FP32, &r);
-    struct amx_autoencoder ev1, ev2; /* evaluation: a copy of tr[0]'s sizes */
+    struct amx_net ev1, ev2; /* evaluation: a copy of tr[0]'s sizes */
     struct amx_error err;
     if (amx_autoencoder_init(&ev1, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC,
                              BATCH, &err) != AMX_OK ||
         amx_autoencoder_init(&ev2, sizes, L, AMX_UNIT_LOGISTIC, AMX_UNIT_LINEAR, AMX_UNIT_LOGISTIC,
                              BATCH, &err) != AMX_OK ||
-        amx_autoencoder_set_threads(&ev2, 2, &err) != AMX_OK) {
+        amx_net_set_threads(&ev2, 2, &err) != AMX_OK) {
         fprintf(stderr, "bench_finetune: %s\n", err.msg);
         return 1;
     }
-    amx_autoencoder_init_random(&ev1, 0.1, &r);
+    amx_net_init_random(&ev1, 0.1, &r);
     memcpy(ev2.params, ev1.params, sizeof(float) * ev1.n_params);
     static struct variant variants[] = {
         {.backend = "onednn", .tag = "onednn_fp32"},
@@ -773,8 +774,8 @@ int main(int argc, char **argv)
         variant_free(&variants[v]);
     for (int i = 0; i < N_TR; i++)
         trainer_free(&tr[i]);
-    amx_autoencoder_free(&ev1);
-    amx_autoencoder_free(&ev2);
+    amx_net_free(&ev1);
+    amx_net_free(&ev2);
     amx_rbm_free(&rbm);
     amx_rbm_free(&rbm2);
     gemm_bufs_free(&g);

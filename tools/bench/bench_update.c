@@ -86,7 +86,7 @@ int main(int argc, char **argv)
             snprintf(p->name, sizeof p->name, "layer%d.%s", l, k ? "biases" : "weights");
             p->layer = l;
             p->is_bias = k;
-            p->in_encoder = l <= N_SIZES - 1;
+            p->part = l <= N_SIZES - 1 ? "encoder" : "decoder";
             p->n = k ? (size_t)out : (size_t)in * (size_t)out;
             p->theta = calloc(p->n, sizeof(float));
             p->grad = malloc(p->n * sizeof(float));
