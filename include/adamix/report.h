@@ -59,6 +59,8 @@ struct amx_report_input {
     int repeats;                /* repeats per sweep point (pairs are matched by repeat);
                                    0: one more than the largest repeat found */
     const char *description;    /* for report.md; NULL or "" for none */
+    enum amx_task task;         /* what the error measures: a reconstruction's (the default)
+                                   or a classification's */
 };
 
 struct amx_report_result {

@@ -57,8 +57,13 @@ static void gp_comment_text(struct amx_buf *b, const char *s)
         amx_buf_append(b, (*p < 0x20 || *p == 0x7f) ? " " : (const char *)p, 1);
 }
 
-static const char *axis_label(const char *metric)
+static const char *axis_label(const char *metric, enum amx_task task)
 {
+    if (task == AMX_TASK_CLASSIFIER) {
+        if (!strcmp(metric, "train_error")) return "training classification error (%)";
+        if (!strcmp(metric, "validation_error")) return "validation classification error (%)";
+        return "test classification error (%)";
+    }
     if (!strcmp(metric, "train_error"))
         return "training reconstruction error (squared error per image)";
     if (!strcmp(metric, "validation_error"))
@@ -275,7 +280,7 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     amx_buf_printf(&g, "set xlabel '%s'\nset ylabel '%s'\n",
                    by_seconds ? "fine-tuning seconds (cumulative, mean over repeats)"
                               : "fine-tuning epoch",
-                   axis_label(ctx->metric));
+                   axis_label(ctx->metric, ctx->in->task));
     amx_buf_printf(&g, "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
                        "'#f0f0f0' lw 1 dt 1\n"
                        "set border 3 lw 1.2 lc rgb '#404040'\n"

@@ -111,10 +111,64 @@ static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
     }
 }
 
-/* Each point's first repeat draws gallery.png and filters.png into its run
- * folder (src/run/pictures.c); the page shows those that are there. */
+/* A classifier's misclassified.csv (index,label,predicted per line, as
+ * src/run/model_classifier.c writes it) as "index: label -> predicted"
+ * items; a file that does not read so is named as unreadable, never
+ * half-shown. */
+static void misclassified_list(const struct rpt_ctx *ctx, const char *rel, struct amx_buf *b)
+{
+    char path[AMX_PATH_MAX + 300];
+    char *data = NULL;
+    size_t len = 0;
+    struct amx_error e;
+    if (!rpt_path(ctx, path, sizeof path, rel) || amx_read_file(path, &data, &len, &e) != AMX_OK)
+        return;
+    struct amx_buf items = {0};
+    bool ok = len > 0 && strncmp(data, "index,label,predicted\n", 22) == 0 && data[len - 1] == '\n';
+    for (char *line = ok ? strchr(data, '\n') + 1 : NULL; ok && *line;) {
+        char *end = strchr(line, '\n');
+        unsigned long i, t, pr;
+        int used = 0;
+        *end = '\0';
+        ok = sscanf(line, "%lu,%lu,%lu%n", &i, &t, &pr, &used) == 3 && line[used] == '\0' &&
+             t < 256 && pr < 256 && t != pr;
+        if (ok) amx_buf_printf(&items, "<li>image %lu: %lu &rarr; %lu</li>", i, t, pr);
+        line = end + 1;
+    }
+    if (ok && !items.failed)
+        amx_buf_printf(b, "<ol class=\"misclassified\">%s</ol>\n", items.data ? items.data : "");
+    else
+        amx_buf_printf(b, "<p>%s: unreadable (not the list this program writes)</p>\n", rel);
+    amx_buf_free(&items);
+    free(data);
+}
+
+/* The pictures each point's first repeat draws into its run folder
+ * (src/run/pictures.c): an autoencoder's gallery.png and filters.png, a
+ * classifier's filters.png, confusion.png and misclassified.png (with the
+ * misclassified images' true and predicted classes); the page shows those
+ * that are there. */
+struct picture {
+    const char *file, *alt, *caption;
+};
+
+static const struct picture ae_pictures[] = {
+    {"gallery.png", "reconstructions", "test images and reconstructions"},
+    {"filters.png", "filters", "first-layer filters"},
+};
+static const struct picture cls_pictures[] = {
+    {"filters.png", "filters", "first-layer filters"},
+    {"confusion.png", "confusion matrix", "confusion matrix of the test set (rows: true class, "
+                                          "columns: predicted; black: every image of the row)"},
+    {"misclassified.png", "misclassified test images",
+     "the first misclassified test images, in test-set order (listed: true &rarr; predicted)"},
+};
+
 static void pictures(const struct rpt_ctx *ctx, struct amx_buf *b)
 {
+    const bool cls = ctx->in->task == AMX_TASK_CLASSIFIER;
+    const struct picture *pics = cls ? cls_pictures : ae_pictures;
+    const size_t n_pics = cls ? 3 : 2;
     bool any = false;
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
@@ -122,12 +176,18 @@ static void pictures(const struct rpt_ctx *ctx, struct amx_buf *b)
         for (size_t k = 0; k < pt->n_runs && !first; k++)
             if (ctx->runs[pt->runs[k]].repeat == 0) first = &ctx->runs[pt->runs[k]];
         if (!first) continue;
-        static const char *const files[] = {"gallery.png", "filters.png"};
-        for (int f = 0; f < 2; f++) {
+        for (size_t f = 0; f < n_pics; f++) {
             char rel[256], path[AMX_PATH_MAX + 300];
-            snprintf(rel, sizeof rel, "runs/%s/%s", first->id, files[f]);
+            snprintf(rel, sizeof rel, "runs/%s/%s", first->id, pics[f].file);
             if (!rpt_path(ctx, path, sizeof path, rel) || !amx_file_exists(path)) continue;
-            if (!any)
+            if (!any && cls)
+                amx_buf_printf(b, "<section id=\"pictures\"><h2>Filters and errors</h2>\n"
+                                  "<p>Per sweep point, its first repeat after the last epoch: "
+                                  "the first layer's weights, one tile per hidden unit (grey 0, "
+                                  "white positive, black negative, each tile to its own scale); "
+                                  "the test set's confusion matrix; the first misclassified test "
+                                  "images.</p>\n");
+            else if (!any)
                 amx_buf_printf(b, "<section id=\"pictures\"><h2>Reconstructions and filters</h2>\n"
                                   "<p>Per sweep point, its first repeat: the first 16 test images "
                                   "(top), their reconstructions before fine-tuning (middle) and "
@@ -135,13 +195,15 @@ static void pictures(const struct rpt_ctx *ctx, struct amx_buf *b)
                                   "one tile per hidden unit (grey 0, white positive, black "
                                   "negative, each tile to its own scale).</p>\n");
             any = true;
-            amx_buf_printf(b, "<figure><img src=\"%s\" alt=\"%s of ", rel,
-                           f ? "filters" : "reconstructions");
+            amx_buf_printf(b, "<figure><img src=\"%s\" alt=\"%s of ", rel, pics[f].alt);
             esc(b, pt->label);
             amx_buf_printf(b, "\"><figcaption>");
             esc(b, pt->label);
-            amx_buf_printf(b, ": %s</figcaption></figure>\n",
-                           f ? "first-layer filters" : "test images and reconstructions");
+            amx_buf_printf(b, ": %s</figcaption></figure>\n", pics[f].caption);
+            if (cls && !strcmp(pics[f].file, "misclassified.png")) {
+                snprintf(rel, sizeof rel, "runs/%s/misclassified.csv", first->id);
+                misclassified_list(ctx, rel, b);
+            }
         }
     }
     if (any) amx_buf_printf(b, "</section>\n");

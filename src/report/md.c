@@ -300,10 +300,14 @@ void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
     const struct amx_report_result *res = ctx->res;
     amx_buf_printf(b,
                    "Experiment `%s`: %zu of %zu runs complete (%zu diverged), %d repeat%s per "
-                   "point. Measure: %s, the reconstruction error (squared pixel error summed "
-                   "over an image, averaged over the images).",
+                   "point. Measure: %s, %s.",
                    in->experiment_name, res->n_complete, res->n_listed, res->n_diverged,
-                   ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric);
+                   ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric,
+                   in->task == AMX_TASK_CLASSIFIER
+                       ? "the classification error (the percentage of images whose most "
+                         "probable class is not their label)"
+                       : "the reconstruction error (squared pixel error summed over an image, "
+                         "averaged over the images)");
 }
 
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)

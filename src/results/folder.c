@@ -93,7 +93,8 @@ enum amx_status amx_results_report(const struct amx_experiment *exp, const char 
                                   .run_ids = ids,
                                   .render = true,
                                   .repeats = cfg ? cfg->repeats : 0,
-                                  .description = cfg ? cfg->description : NULL};
+                                  .description = cfg ? cfg->description : NULL,
+                                  .task = cfg ? cfg->network.task : AMX_TASK_AUTOENCODER};
     enum amx_status st = amx_report_build(&in, res, err);
     free(axes);
     free(ids);
