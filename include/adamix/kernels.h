@@ -135,9 +135,10 @@ void amx_squared_error_backward(float *dZ, uint16_t *dZ16, const float *P, const
  * for the probabilities alone (returns 0, counts nothing). */
 double amx_softmax_cross_entropy_forward(float *Y, const float *bias, const uint8_t *labels, int ld,
                                          int B, int C, long *wrong);
-/* Gradient of (the sum above) / B wrt z: dZ = (p - onehot(label)) / B.
- * dZ, P: B rows of C at stride ld. */
+/* Gradient of the mean loss over a batch of `batch` rows wrt z, on a block
+ * of B of its rows: dZ = (p - onehot(label)) / batch. dZ, P: B rows of C at
+ * stride ld. */
 void amx_softmax_cross_entropy_backward(float *dZ, uint16_t *dZ16, const float *P,
-                                        const uint8_t *labels, int ld, int B, int C);
+                                        const uint8_t *labels, int ld, int B, int C, int batch);
 
 #endif

@@ -431,7 +431,7 @@ static double softmax_block(struct job *j, struct amx_dense *d, float *const *P,
     if (j->kind == JOB_TRAIN) {
         float *dZ = j->ae->delta[0] + off;
         uint16_t *dZ16 = j->ae->acts16 ? act16(j->ae, j->ae->delta[0]) + off : NULL;
-        amx_softmax_cross_entropy_backward(dZ, dZ16, Y, labels, C, n, C);
+        amx_softmax_cross_entropy_backward(dZ, dZ16, Y, labels, C, n, C, j->B);
     }
     return loss;
 }

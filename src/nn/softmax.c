@@ -6,7 +6,8 @@
  *   p_j = exp(z_j - m) / s,   -log p_label = log s - (z_label - m),
  * finite for any finite z, even where p_label underflows to 0 (the
  * log-sum-exp form never takes the log of a probability). The gradient of
- * the mean batch loss wrt z is (p - onehot(label)) / B.
+ * the mean batch loss wrt z is (p - onehot(label)) / B, B the whole batch's
+ * size (a block of its rows still divides by it).
  *
  * Rows are independent, so a split step cuts this layer by ROWS (each part
  * a block of the batch, every column), never by columns: a row's softmax
@@ -55,9 +56,9 @@ double amx_softmax_cross_entropy_forward(float *Y, const float *bias, const uint
 }
 
 void amx_softmax_cross_entropy_backward(float *dZ, uint16_t *dZ16, const float *P,
-                                        const uint8_t *labels, int ld, int B, int C)
+                                        const uint8_t *labels, int ld, int B, int C, int batch)
 {
-    const float scale = 1.0f / (float)B;
+    const float scale = 1.0f / (float)batch;
     for (int r = 0; r < B; r++) {
         const float *p = P + (size_t)r * (size_t)ld;
         float *d = dZ + (size_t)r * (size_t)ld;
