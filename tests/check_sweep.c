@@ -105,6 +105,15 @@ static void single_id(const char *text, char id[AMX_RUN_ID_LEN + 1])
     amx_experiment_free(exp);
 }
 
+/* The id of the first run (repeat 0) of a text. */
+static void first_id(const char *text, char id[AMX_RUN_ID_LEN + 1])
+{
+    struct amx_experiment *exp = load_ok(text, NULL, 0);
+    ck_assert_uint_ge(exp->n_runs, 1);
+    memcpy(id, exp->runs[0].id, AMX_RUN_ID_LEN + 1);
+    amx_experiment_free(exp);
+}
+
 /* ------------------------------------------------------------ expansion -- */
 
 START_TEST(test_no_sweep_one_run)
@@ -790,7 +799,7 @@ START_TEST(test_set_accepts_every_schema_key)
     char *base_cls = outcome(BASE_CLS, NULL, &ok);
     ck_assert(ok);
     const struct section *stack[16] = {&amx_schema_top};
-    size_t depth = 1, rows = 0, bound = 0, changed = 0;
+    size_t depth = 1, rows = 0, bound = 0, changed = 0, id_rows = 0, same_rows = 0;
     bool saw_repeat = false;
     while (depth > 0) {
         const struct section *sec = stack[--depth];
@@ -842,6 +851,22 @@ START_TEST(test_set_accepts_every_schema_key)
                 exempt = exempt || strcmp(path, unchangeable[u]) == 0;
             ck_assert_msg(exempt || best == 2, "%s: no value tried binds and changes the config",
                           path);
+            /* and the run id: a new one for an identity row, the same for a
+             * provenance or report row (the table's flag decides, which
+             * sweep/canonical.c walks) */
+            if (best == 2 && file_ok) {
+                char id_base[AMX_RUN_ID_LEN + 1], id_new[AMX_RUN_ID_LEN + 1];
+                first_id(base_text, id_base);
+                first_id(text, id_new);
+                bool identity =
+                    k->id == AMX_KEY_IDENTITY || k->id == AMX_KEY_IDENTITY_UNLESS_DEFAULT;
+                ck_assert_msg(identity == (strcmp(id_base, id_new) != 0),
+                              "%s=%s: %s row, but the run id %s", path, value[pick],
+                              identity ? "an identity" : "a provenance or report",
+                              identity ? "stayed" : "changed");
+                id_rows += identity;
+                same_rows += !identity;
+            }
             free(by_file);
             free(by_set);
             free(assignment);
@@ -875,6 +900,9 @@ START_TEST(test_set_accepts_every_schema_key)
     ck_assert_uint_ge(rows, 40);
     ck_assert_uint_ge(changed, 30);
     ck_assert_uint_ge(bound, changed);
+    /* the id checks above ran on most rows of both kinds */
+    ck_assert_uint_ge(id_rows, 25);
+    ck_assert_uint_ge(same_rows, 8);
     free(base_ae);
     free(base_cls);
 }
@@ -1399,6 +1427,38 @@ START_TEST(test_precision_identity)
 }
 END_TEST
 
+/* A key added after runs were committed enters the id only when not at its
+ * default: written at its default, every such row keeps BASE's id (so every
+ * committed run keeps its own). */
+START_TEST(test_new_keys_at_default_keep_ids)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1];
+    single_id(BASE, a);
+    single_id(BASE "data: {transpose: false}\n"
+                   "compute: {precision: fp32}\n"
+                   "evaluation: {train_subset: 0}\n",
+              b);
+    ck_assert_str_eq(a, b);
+    single_id("name: t\n"
+              "network: {layers: [4, 3, 2], task: autoencoder}\n"
+              "finetune:\n"
+              "  rules: {all: {rule: constant, eta0: 0.1}}\n",
+              b);
+    ck_assert_str_eq(a, b);
+    /* and the rows so flagged are exactly those keys (a row flagged so by
+     * mistake would let an old id and a new configuration meet) */
+    const char *path;
+    enum amx_key_class cls;
+    unsigned tasks;
+    char seen[512] = "";
+    for (size_t i = 0; amx_config_key_at(i, &path, &cls, &tasks); i++)
+        if (cls == AMX_KEY_IDENTITY_UNLESS_DEFAULT)
+            snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", path);
+    ck_assert_str_eq(seen, "data.transpose data.label_offset network.task network.classes "
+                           "compute.precision evaluation.train_subset ");
+}
+END_TEST
+
 START_TEST(test_train_subset_identity)
 {
     char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
@@ -1477,6 +1537,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_report_baseline);
     tcase_add_test(tc, test_train_subset_identity);
+    tcase_add_test(tc, test_new_keys_at_default_keep_ids);
     tcase_add_test(tc, test_precision_identity);
     suite_add_tcase(s, tc);
     return s;

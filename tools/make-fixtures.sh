@@ -87,5 +87,15 @@ gzip -dc "$MNIST/t10k-images-idx3-ubyte.gz" >"$TMP/images"
 [ "$(stat -c %s "$TMP/fixture-t10k-images-idx3-ubyte")" = $((16 + NTEST * 784)) ] || die "short t10k subset"
 gzip -9n "$TMP/fixture-t10k-images-idx3-ubyte"
 mv -f "$TMP/fixture-t10k-images-idx3-ubyte.gz" "$OUT/"
-echo "make-fixtures: wrote $NGZ (gzip) and $NRAW (raw) images and labels and $NTEST test images into $OUT"
+# and their labels (a classifier's test set)
+gzip -dc "$MNIST/t10k-labels-idx1-ubyte.gz" >"$TMP/labels"
+[ "$(head -c 4 "$TMP/labels" | od -An -tx1 | tr -d ' \n')" = 00000801 ] || die "bad t10k label magic"
+{
+    printf '%b' "\\x00\\x00\\x08\\x01$(be32 "$NTEST")"
+    tail -c +9 "$TMP/labels" | head -c "$NTEST" || true
+} >"$TMP/fixture-t10k-labels-idx1-ubyte"
+[ "$(stat -c %s "$TMP/fixture-t10k-labels-idx1-ubyte")" = $((8 + NTEST)) ] || die "short t10k labels"
+gzip -9n "$TMP/fixture-t10k-labels-idx1-ubyte"
+mv -f "$TMP/fixture-t10k-labels-idx1-ubyte.gz" "$OUT/"
+echo "make-fixtures: wrote $NGZ (gzip) and $NRAW (raw) images and labels and $NTEST test images and labels into $OUT"
 (cd "$OUT" && sha256sum fixture-*)
