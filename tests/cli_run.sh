@@ -77,6 +77,26 @@ check "second invocation exits 0" [ $? -eq 0 ]
 check "second invocation skips all 4 runs" grep -q "4 already complete" out3.txt
 check "second invocation leaves curves untouched" diff -r j1.before/runs j1/runs
 
+# 3b. Without -o, results mirror experiments: P/experiments/S/F.yaml writes
+#     into P/results/S/F (by the file's place, whatever its name: says), from
+#     any current folder; a file outside an experiments/ folder writes into
+#     results/<name>. A moved pair of experiment and results folder resumes.
+mkdir -p proj/experiments/sub elsewhere
+sed 's/^name: smoke/name: other-name/' "$exp" >proj/experiments/sub/moved.yaml
+(cd proj && "$prog" -q -j 2 experiments/sub/moved.yaml repeats=1 >../out3b.txt 2>&1)
+check "experiments/sub/moved.yaml writes into results/sub/moved" [ -s proj/results/sub/moved/summary.csv ]
+check "... and nothing into results/<name>" [ ! -e proj/results/other-name ]
+(cd elsewhere && "$prog" -q "$work/proj/experiments/sub/moved.yaml" repeats=1 >../out3c.txt 2>&1)
+check "an absolute path finds the same folder from elsewhere: 2 already complete" \
+    grep -q "2 already complete" out3c.txt
+mkdir -p proj/experiments/other proj/results/other
+mv proj/experiments/sub/moved.yaml proj/experiments/other/
+mv proj/results/sub/moved proj/results/other/
+(cd proj && "$prog" -q experiments/other/moved.yaml repeats=1 >../out3d.txt 2>&1)
+check "moved together, the runs are found complete" grep -q "2 already complete" out3d.txt
+(cd elsewhere && "$prog" -q "$exp" repeats=1 >../out3e.txt 2>&1)
+check "a file outside experiments/ writes into results/<name>" [ -s elsewhere/results/smoke/summary.csv ]
+
 # 4. report rebuilds identical summary.csv, curves.csv and report.json.
 cp j1/summary.csv j1/curves.csv j1/report.json "$work/"
 rm j1/summary.csv j1/curves.csv j1/report.json

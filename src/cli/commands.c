@@ -192,6 +192,33 @@ static void note_compute(const char *out)
     }
 }
 
+/* The default results folder (docs/design.md, "Where results go"): results
+ * mirror experiments, so the file P/experiments/S/F.yaml writes into
+ * P/results/S/F (its place, not its name: the folder and the file pair up);
+ * a file outside any experiments/ folder writes into results/<name>. False
+ * when the path does not fit. */
+static bool default_out(const char *file, const char *name, char *out, size_t size)
+{
+    static const char marker[] = "experiments/";
+    const char *dir = NULL; /* the last folder named experiments in the path */
+    for (const char *p = file; (p = strstr(p, marker)) != NULL; p++)
+        if (p == file || p[-1] == '/') dir = p;
+    const char *rest = dir ? dir + strlen(marker) : NULL;
+    if (rest && (strncmp(rest, "../", 3) == 0 || strstr(rest, "/../"))) rest = NULL;
+    int n;
+    if (!rest) {
+        n = snprintf(out, size, "results/%s", name);
+    } else {
+        size_t len = strlen(rest);
+        if (len > 5 && strcmp(rest + len - 5, ".yaml") == 0)
+            len -= 5;
+        else if (len > 4 && strcmp(rest + len - 4, ".yml") == 0)
+            len -= 4;
+        n = snprintf(out, size, "%.*sresults/%.*s", (int)(dir - file), file, (int)len, rest);
+    }
+    return n >= 0 && (size_t)n < size;
+}
+
 int cmd_run(const char *file, const struct options *o, int argc, char **argv)
 {
     struct amx_experiment *exp = NULL;
@@ -209,7 +236,13 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
     }
     char out[AMX_PATH_MAX + 16];
     snprintf(out, sizeof out, "%s", o->out ? o->out : "");
-    if (!o->out) snprintf(out, sizeof out, "results/%s", exp->n_runs ? exp->runs[0].cfg.name : "x");
+    if (!o->out && !default_out(file, exp->n_runs ? exp->runs[0].cfg.name : "x", out, sizeof out)) {
+        fprintf(stderr, "adamix-run: error: %s: path too long for its results folder (give -o)\n",
+                file);
+        amx_experiment_free(exp);
+        free(text);
+        return 2;
+    }
     struct amx_error err = {0};
     struct amx_runner_options ro = {.out_dir = out,
                                     .cache_dir = o->cache,

@@ -5,7 +5,8 @@
 #
 #   tools/slurm/submit.sh [options] EXPERIMENT.yaml N [sbatch options...]
 #
-#   --out DIR          merged results folder (default: results/<name>); the
+#   --out DIR          merged results folder (default: adamix-run's, results/
+#                      mirroring experiments/, docs/design.md); the
 #                      shards go to DIR.shards/shard-I, their shared pretraining
 #                      cache to DIR.shards/cache, the job logs to DIR.shards/logs
 #   --throttle K       at most K tasks at once (--array=1-N%K)
@@ -83,11 +84,31 @@ export ADAMIX_RUN=$prog
 # an invalid experiment is refused here, not N times on the cluster
 # shellcheck disable=SC2086
 "$prog" validate "$exp" $run_args >/dev/null || die "$exp is not a valid experiment (errors above)"
-if [ -z "$out" ]; then
-    name=$("$prog" --print-config "$exp" | sed -n 's/^name: *//p' | head -1)
+# adamix-run's own default (docs/design.md, "Where results go"): results
+# mirror experiments, P/experiments/S/F.yaml -> P/results/S/F; a file outside
+# an experiments/ folder -> results/<name>
+default_out() {
+    local parts i last=-1 pre= rest=
+    IFS=/ read -ra parts <<<"$1"
+    for ((i = 0; i < ${#parts[@]} - 1; i++)); do
+        [ "${parts[i]}" = experiments ] && last=$i
+    done
+    if [ "$last" -ge 0 ]; then
+        for ((i = 0; i < last; i++)); do pre+="${parts[i]}/"; done
+        for ((i = last + 1; i < ${#parts[@]}; i++)); do rest+="${rest:+/}${parts[i]}"; done
+        case "/$rest" in */../*) ;; *)
+            rest=${rest%.yaml}
+            echo "${pre}results/${rest%.yml}"
+            return
+            ;;
+        esac
+    fi
+    local name
+    name=$("$prog" --print-config "$1" | sed -n 's/^name: *//p' | head -1)
     [ -n "$name" ] || die "could not read the experiment's name from --print-config"
-    out=results/$name
-fi
+    echo "results/$name"
+}
+[ -n "$out" ] || out=$(default_out "$exp")
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac }
 exp=$(abs "$exp")
 out=$(abs "$out")
