@@ -34,7 +34,7 @@ if ! ADAMIX_ALLOC_COUNT=1 "$prog" --version 2>&1 >/dev/null | grep -q '^adamix-a
 fi
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 steps=${ALLOC_STEPS:-400}
 
 files_of() { [ -d "$1" ] && (cd "$1" && find . -type f | sort); }

@@ -30,7 +30,7 @@ check "--version names the commit" grep -qE "commit [0-9a-f]{7,}|commit unknown"
 check "--version names the BLAS and its threads" grep -qE "BLAS: OpenBLAS.*thread" version.out
 
 # usage errors, each with a valid experiment file, so only the option is wrong
-cp "$src/experiments/quickstart.yaml" good.yaml
+cp "$src/experiments/examples/quickstart.yaml" good.yaml
 run noargs
 check "no arguments exits 2" [ $rc -eq 2 ]
 run goodshard --dry-run --shard 1/2 good.yaml

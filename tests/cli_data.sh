@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 
 # 1,000 images of random bytes: deflate stores them, so the gzip file is
 # ~785 kB and zlib reads it in several pieces (the case gzread got wrong).

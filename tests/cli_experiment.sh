@@ -34,7 +34,7 @@ run() {
 msg() { head -c 400 "$1.err"; }
 
 # the smoke experiment on the committed fixture digits (200 training, 100 test)
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >smoke.yaml
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >smoke.yaml
 
 run smoke validate smoke.yaml
 check "the smoke experiment validates (exit $rc: $(msg smoke))" [ $rc -eq 0 ]

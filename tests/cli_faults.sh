@@ -29,7 +29,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 # longer fine-tuning, so that kills land inside runs as well as between them
 slow=$work/slow.yaml
 sed -e 's/epochs: 3/epochs: 12/' "$exp" >"$slow"

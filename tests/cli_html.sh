@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 # a hostile title and description: markup that must come out as text
 "$prog" -q -o out "$exp" report.baseline=constant 'report.targets=[200, 60]' \
     'report.title=<script>alert(1)</script> & "Smoke" <b>' \

@@ -29,12 +29,12 @@ bash "$tool" --readme "$work/R1.md" --root "$src" --write >/dev/null 2>&1
 check "--write restores the copy" cmp -s "$src/README.md" "$work/R1.md"
 
 # a section that report.md does not have
-printf 'x\n<!-- report.md: results/fig4-adamix-vs-baselines/report.md, section "No such" -->\n<!-- end of report.md section -->\n' >"$work/R2.md"
+printf 'x\n<!-- report.md: results/archive/fig4-adamix-vs-baselines/report.md, section "No such" -->\n<!-- end of report.md section -->\n' >"$work/R2.md"
 bash "$tool" --readme "$work/R2.md" --root "$src" >"$work/o2" 2>&1
 rc=$?
 check "a missing section: exit 1 (got $rc)" [ "$rc" = 1 ]
 check "... named, at the marker's line" grep -q 'R2.md:2: .*no section "## No such"' "$work/o2"
-printf '<!-- report.md: results/fig4-adamix-vs-baselines/report.md, section "Final and best" -->\n' >"$work/R3.md"
+printf '<!-- report.md: results/archive/fig4-adamix-vs-baselines/report.md, section "Final and best" -->\n' >"$work/R3.md"
 bash "$tool" --readme "$work/R3.md" --root "$src" >"$work/o3" 2>&1
 rc=$?
 check "an unclosed marker: exit 1 (got $rc)" [ "$rc" = 1 ]

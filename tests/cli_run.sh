@@ -17,7 +17,7 @@ source "$src/tests/checklib.sh"
 
 # The smoke experiment with the data folder made absolute.
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 
 # Strips what may differ between identical computations: the seconds column
 # of curve.csv and the timing fields of summary.json.

@@ -3,7 +3,7 @@
 # that adamix-run writes (and `adamix-run report DIR` rewrites). Each copy sits
 # between two marker lines:
 #
-#   <!-- report.md: results/fig4-adamix-vs-baselines/report.md, section "Final and best" -->
+#   <!-- report.md: results/archive/fig4-adamix-vs-baselines/report.md, section "Final and best" -->
 #
 #   ... the section's text, without its "## " heading ...
 #
