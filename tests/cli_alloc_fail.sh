@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Allocation-failure injection (issue 13; SQLite's technique): in a build
+# Allocation-failure injection (SQLite's technique): in a build
 # configured with -DADAMIX_ALLOC_FAIL=ON (src/util/allocfail.c), the Nth
 # allocation of the program fails. N walks over every allocation of
 # `adamix-run validate` on the smoke experiment and over one short run (one

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of `adamix-run compare A B` (DESIGN.md section 4, 8), of
+# Command-line tests of `adamix-run compare A B` (docs/statistics.md), of
 # report.md with a baseline and targets, of evaluation.train_subset and of
 # the kernel note, on the committed fixture digits.
 #

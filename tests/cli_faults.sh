@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault tests of the runner (issue 13, "fault tests in the suite"), bounded
+# Fault tests of the runner (docs/design.md, "Where results go"), bounded
 # in time: SIGKILL of the main process and of a worker at random moments of
 # the smoke sweep, each resumed to byte-identical results with no temporary
 # file left; a disk that fills up (a small tmpfs) at several points of a

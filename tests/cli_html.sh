@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# report.html (DESIGN.md section 9): written with the other reports, one
+# report.html (docs/design.md, "Files written"): written with the other reports, one
 # self-contained page (no script, no remote resource), user text escaped;
 # rendered in a real browser (Debian's chromium, headless): the rendered DOM
 # has the figure and every table, and a screenshot is taken. The browser part

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of sharding without a cluster (issue 15): the balance
+# Command-line tests of sharding without a cluster (docs/scaling.md): the balance
 # --dry-run reports, runs that stay on their shard when the sweep grows, two
 # processes sharing one pretraining cache (computed once, no lock file left),
 # and what `merge` says about missing runs, missing shard folders and shards
