@@ -29,11 +29,11 @@ set linetype 4 lc rgb '#d62728' lw 2.2 dt (8,4,2,4) pt 4
 do for [fmt in formats] {
     if (fmt eq 'svg') {
         set terminal svg size 800,500 dynamic noenhanced font 'DejaVu Sans,15' background rgb 'white'
-        set title font ',20'
+        set title font ',18'
         set output svg_out
     } else {
         set terminal pngcairo size 800,500 noenhanced font 'DejaVu Sans,12' background rgb 'white'
-        set title font ',16'
+        set title font ',14'
         set output png_out
     }
     plot \
