@@ -98,4 +98,19 @@ run inv -o out typo.yaml
 check "invalid experiment run exits 2" [ $rc -eq 2 ]
 check "invalid experiment run writes nothing" [ ! -e out ] && [ ! -e results ]
 
+
+# Every committed experiment file loads (--dry-run reads no data) and is
+# indexed, one line each, in experiments/README.md.
+for f in "$src"/experiments/*/*.yaml "$src"/tests/experiments/*.yaml; do
+    rel=${f#"$src"/}
+    "$prog" --dry-run "$f" >dry.out 2>&1
+    rc=$?
+    check "$rel expands (exit $rc: $(head -c 200 dry.out))" [ $rc -eq 0 ]
+    case "$rel" in
+    experiments/*) link=${rel#experiments/} ;;
+    *) link=../$rel ;;
+    esac
+    check "$rel is indexed in experiments/README.md" grep -qF "]($link)" "$src/experiments/README.md"
+done
+
 finish
