@@ -644,7 +644,7 @@ static void max_diff(const float *a, const float *b, size_t n, double *diff, dou
     }
 }
 
-/* The bf16 copies the products read (issue 12: written where the values
+/* The bf16 copies the products read (docs/backends.md: written where the values
  * are made, never converted product by product) are always the bf16 of the
  * f32 values beside them: the weights' after set_precision, init and every
  * optimiser update (through the tensors' theta16, on 1 and 2 threads of

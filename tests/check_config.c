@@ -6,7 +6,7 @@
  * that must each either bind or fail with located errors, never crash.
  *
  * Expected locations were counted by hand in the texts below (1-based line
- * and column); expected defaults are the values of DESIGN.md section 5. */
+ * and column); expected defaults are the values of docs/experiment-language.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "adamix/config.h"
 #include "adamix/node.h"
@@ -899,7 +899,7 @@ static const struct bind_case bind_cases[] = {
      "network.layers must list at least 2 sizes", 3, 11},
     {"name: t\nnetwork:\n  layers: [4, 0, 2]\nfinetune: {rules: {all: constant}}\n",
      "network.layers[1] must be >= 1 and <= 16777216 (got 0)", 3, 15},
-    /* sizes are capped, so that no product of sizes can overflow (issue 13, item 12) */
+    /* sizes are capped, so that no product of sizes can overflow */
     {"name: t\nnetwork:\n  layers: [784, 1073741824, 30]\nfinetune: {rules: {all: constant}}\n",
      "network.layers[1] must be >= 1 and <= 16777216 (got 1073741824)", 3, 17},
     {"name: t\nnetwork:\n  layers: [784, 16777216, 2147482862]\nfinetune: {rules: {all: "
@@ -910,7 +910,7 @@ static const struct bind_case bind_cases[] = {
     {"name: t\nnetwork: {layers: [4, 2]}\nfinetune: {batch_size: 2147483647, rules: {all: "
      "constant}}\n",
      "finetune.batch_size must be >= 1 and <= 1048576 (got 2147483647)", 3, 24},
-    /* logistic RBMs are not unrolled into other units (issue 13, item 15) */
+    /* logistic RBMs are not unrolled into other units */
     {"name: t\nnetwork:\n  layers: [4, 3, 2]\n  hidden: tanh\nfinetune: {rules: {all: "
      "constant}}\n",
      "network.hidden tanh cannot be pretrained: the RBMs of pretraining have logistic hidden "
@@ -1182,7 +1182,7 @@ START_TEST(test_to_node_contents)
     struct amx_errlist errs = {0};
     ck_assert_int_eq(bind_text(MINIMAL, &cfg, &errs), AMX_OK);
     struct amx_node *t = amx_config_to_node(&cfg);
-    /* every key, in the order of DESIGN.md section 5 */
+    /* every key, in the order of docs/experiment-language.md */
     const char *top[] = {"name",       "description", "seed",     "repeats",  "repeat",
                          "data",       "network",     "pretrain", "finetune", "compute",
                          "evaluation", "output",      "report"};

@@ -910,7 +910,7 @@ START_TEST(test_momentum_first_updates)
 }
 END_TEST
 
-/* The bf16 copies (issue 12): with theta16 given, every rule case (both
+/* The bf16 copies (docs/backends.md): with theta16 given, every rule case (both
  * clocks, with and without momentum) leaves theta16[i] == amx_bf16_bits of
  * theta[i] after every update, and theta itself bit for bit where it would
  * be without the copies (the copy is written beside the f32 path, never

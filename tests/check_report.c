@@ -611,7 +611,7 @@ START_TEST(test_unwritable_folder)
 }
 END_TEST
 
-/* Damaged results beside a complete-looking summary (issue 13, item 3): each
+/* Damaged results beside a complete-looking summary (docs/design.md, "Where results go"): each
  * makes ID_B1 count as missing, with a warning at the file (and line:col),
  * and never stops the report; amx_result_check, the runner's test, says the
  * same. Before, a damaged curve was an AMX_ERR_IO that failed every report. */

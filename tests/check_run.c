@@ -5,7 +5,7 @@
  * its holder dies, its file removed when let go). Then what only whole-run
  * comparisons covered before: what the pretraining key depends on and what
  * not; the merge of the step's part-optimizers' rate statistics into
- * curve.csv against a hand computation; DESIGN.md section 8's promise that
+ * curve.csv against a hand computation; docs/design.md's promise that
  * the variants of one repeat start from the same weights and see the same
  * batches while repeats differ; and momentum with AdaGrad, AdaDec and
  * RMSprop against hand-computed update sequences. */
@@ -360,7 +360,7 @@ static char *config_text(const struct amx_run_config *cfg)
     return text;
 }
 
-/* --- the pretraining key (DESIGN.md section 8: pretraining depends only on
+/* --- the pretraining key (docs/design.md: pretraining depends only on
  * data, network, pretrain settings, seed and repeat) */
 
 /* 8 training images of 2x2 (4 kept for training, 2 held out), 3 test
@@ -796,7 +796,7 @@ START_TEST(test_rate_stats_merged_over_parts)
 }
 END_TEST
 
-/* --- DESIGN.md section 8: all variants of one repeat start from the same
+/* --- docs/design.md, "Reproducibility": all variants of one repeat start from the same
  * weights and see the same batches; repeats differ */
 
 /* Four rule variants: three that are the same rule written three ways
@@ -951,7 +951,7 @@ START_TEST(test_variants_share_weights_and_batches)
 }
 END_TEST
 
-/* --- momentum with the adaptive rules (DESIGN.md section 6: v <- mu*v -
+/* --- momentum with the adaptive rules (docs/learning-rate-rules.md: v <- mu*v -
  * eta*g; theta <- theta + v, v starting at 0; the rate from the rule's state
  * updated first with this g) */
 
@@ -989,7 +989,7 @@ static double pval(const struct mom_case *c, const char *name)
 }
 
 /* The rate of one parameter at update k (t its clock) given its state A,
- * which it updates first: DESIGN.md section 6's formulas. */
+ * which it updates first: docs/learning-rate-rules.md's formulas. */
 static double hand_rate(const struct mom_case *c, double *A, double g, double t)
 {
     if (strcmp(c->rule, "adagrad") == 0) { /* A = sum of g^2 so far */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Allocation-failure injection (issue 13; SQLite's technique): in a build
+# Allocation-failure injection (SQLite's technique): in a build
 # configured with -DADAMIX_ALLOC_FAIL=ON (src/util/allocfail.c), the Nth
 # allocation of the program fails. N walks over every allocation of
 # `adamix-run validate` on the smoke experiment and over one short run (one
@@ -34,7 +34,7 @@ if ! ADAMIX_ALLOC_COUNT=1 "$prog" --version 2>&1 >/dev/null | grep -q '^adamix-a
 fi
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 steps=${ALLOC_STEPS:-400}
 
 files_of() { [ -d "$1" ] && (cd "$1" && find . -type f | sort); }

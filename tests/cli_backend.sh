@@ -2,7 +2,7 @@
 # Command-line tests of the matrix-product backends (--backend,
 # ADAMIX_BACKEND; docs/backends.md): unknown and unavailable names are usage
 # errors naming the choices and write nothing; --version lists the backends;
-# experiments/smoke.yaml completes on onednn, every summary.json and the
+# tests/experiments/smoke.yaml completes on onednn, every summary.json and the
 # manifest saying so (version, ISA, implementations, no fallback); two onednn
 # invocations (-j 1 and -j 2) agree bit for bit, timing aside; the run ids are
 # those of openblas (provenance, not identity) and `compare` finds the two
@@ -25,7 +25,7 @@ unset ADAMIX_BACKEND
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 norm_curve() { cut -d, -f1-3,5- "$1"; }
 norm_summary() { grep -v -E '"(seconds|pretrain_seconds|finetune_seconds)"' "$1"; }
 

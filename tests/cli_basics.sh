@@ -30,7 +30,7 @@ check "--version names the commit" grep -qE "commit [0-9a-f]{7,}|commit unknown"
 check "--version names the BLAS and its threads" grep -qE "BLAS: OpenBLAS.*thread" version.out
 
 # usage errors, each with a valid experiment file, so only the option is wrong
-cp "$src/experiments/quickstart.yaml" good.yaml
+cp "$src/experiments/examples/quickstart.yaml" good.yaml
 run noargs
 check "no arguments exits 2" [ $rc -eq 2 ]
 run goodshard --dry-run --shard 1/2 good.yaml
@@ -97,5 +97,20 @@ check "unknown override path is named" grep -q "epoks" ov.err
 run inv -o out typo.yaml
 check "invalid experiment run exits 2" [ $rc -eq 2 ]
 check "invalid experiment run writes nothing" [ ! -e out ] && [ ! -e results ]
+
+
+# Every committed experiment file loads (--dry-run reads no data) and is
+# indexed, one line each, in experiments/README.md.
+for f in "$src"/experiments/*/*.yaml "$src"/tests/experiments/*.yaml; do
+    rel=${f#"$src"/}
+    "$prog" --dry-run "$f" >dry.out 2>&1
+    rc=$?
+    check "$rel expands (exit $rc: $(head -c 200 dry.out))" [ $rc -eq 0 ]
+    case "$rel" in
+    experiments/*) link=${rel#experiments/} ;;
+    *) link=../$rel ;;
+    esac
+    check "$rel is indexed in experiments/README.md" grep -qF "]($link)" "$src/experiments/README.md"
+done
 
 finish

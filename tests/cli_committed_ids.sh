@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every committed result is found by its experiment file: for each results
-# folder with runs, the experiment file of the same name under experiments/
-# expands (--dry-run) to a set of run ids that holds every committed run
-# folder. A change of the canonical form or of the schema's identity flags
+# folder with runs, P/results/S/F, its experiment file P/experiments/S/F.yaml
+# (the default results folder mirrors experiments/: docs/design.md) expands
+# (--dry-run) to a set of run ids that holds every committed run folder. A change of the canonical form or of the schema's identity flags
 # that renamed committed runs (so that a resume would recompute them, and a
 # merge would not join them) fails here.
 #
@@ -15,14 +15,13 @@ cd "$src" || exit 1
 n_folders=0
 while IFS= read -r runs; do
     dir=$(dirname "$runs")
-    name=$(basename "$dir")
-    exp=$(grep -rlx --include='*.yaml' "name: $name" experiments | head -1)
-    check "$dir has its experiment file under experiments/" [ -n "$exp" ]
-    [ -n "$exp" ] || continue
+    exp="${dir%%results/*}experiments/${dir#*results/}.yaml"
+    check "$dir has its experiment file $exp" [ -f "$exp" ]
+    [ -f "$exp" ] || continue
     ids=$("$prog" --dry-run "$exp" 2>/dev/null | awk 'NR > 1 { print $1 }' | sort)
     missing=$(comm -23 <(ls "$runs" | sort) <(echo "$ids"))
     check "$exp expands to every run folder of $dir (missing: ${missing:-none})" [ -z "$missing" ]
     n_folders=$((n_folders + $(ls "$runs" | wc -l)))
-done < <(find results -mindepth 2 -maxdepth 4 -type d -name runs | sort)
+done < <(find results tests/results -mindepth 2 -maxdepth 4 -type d -name runs | sort)
 check "committed run folders were checked ($n_folders)" [ "$n_folders" -ge 300 ]
 finish

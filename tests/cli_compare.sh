@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of `adamix-run compare A B` (DESIGN.md section 4, 8), of
+# Command-line tests of `adamix-run compare A B` (docs/statistics.md), of
 # report.md with a baseline and targets, of evaluation.train_subset and of
 # the kernel note, on the committed fixture digits.
 #
@@ -20,7 +20,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 "$prog" -q -o a "$exp" report.baseline=constant 'report.targets=[200, 60]' >run.txt 2>&1
 check "the smoke sweep runs" [ -s a/summary.csv ]
 cp -r a b

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of hostile data files (issue 13, items 1 and 2): a gzip
+# Command-line tests of hostile data files (docs/design.md, "Data"): a gzip
 # file whose trailer is cut, one with a flipped byte, garbage or zeros after
 # the gzip stream, and paths that are not regular files (a FIFO, a folder,
 # /dev/zero). Each must stop the run with exit 3, a message naming the file
@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 
 # 1,000 images of random bytes: deflate stores them, so the gzip file is
 # ~785 kB and zlib reads it in several pieces (the case gzread got wrong).

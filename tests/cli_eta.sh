@@ -16,7 +16,7 @@ cd "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 # long enough (about 7 s on oneDNN, 18 s on OpenBLAS's Prescott kernel, on
 # 2 cores) that the ETA, shown in whole seconds, starts well above 0
 args=(-j 1 "$exp" finetune.epochs=120 'network.layers=[784, 256, 32]')

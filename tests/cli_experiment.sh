@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Command-line tests of hostile experiment files (issue 13, items 2, 6-9, 15,
-# 16): paths that are not regular files or never end, a file over the size
+# Command-line tests of hostile experiment files: paths that are not regular files or never end, a file over the size
 # limit, a UTF-8 byte-order mark, an exclude that leaves no run, too many
 # runs, pretraining into units it cannot give, and `validate` checking the
 # data (the first layer against the images, data.validation, missing or
-# malformed files). Each refusal: the exit status of DESIGN.md section 4, a
+# malformed files). Each refusal: the exit status of docs/design.md, a
 # message with file:line:col (or the file, for a file that cannot be read),
 # nothing written, within a few seconds.
 #
@@ -34,7 +33,7 @@ run() {
 msg() { head -c 400 "$1.err"; }
 
 # the smoke experiment on the committed fixture digits (200 training, 100 test)
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >smoke.yaml
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >smoke.yaml
 
 run smoke validate smoke.yaml
 check "the smoke experiment validates (exit $rc: $(msg smoke))" [ $rc -eq 0 ]

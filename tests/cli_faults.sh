@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault tests of the runner (issue 13, "fault tests in the suite"), bounded
+# Fault tests of the runner (docs/design.md, "Where results go"), bounded
 # in time: SIGKILL of the main process and of a worker at random moments of
 # the smoke sweep, each resumed to byte-identical results with no temporary
 # file left; a disk that fills up (a small tmpfs) at several points of a
@@ -29,7 +29,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 # longer fine-tuning, so that kills land inside runs as well as between them
 slow=$work/slow.yaml
 sed -e 's/epochs: 3/epochs: 12/' "$exp" >"$slow"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# report.html (DESIGN.md section 9): written with the other reports, one
+# report.html (docs/design.md, "Files written"): written with the other reports, one
 # self-contained page (no script, no remote resource), user text escaped;
 # rendered in a real browser (Debian's chromium, headless): the rendered DOM
 # has the figure and every table, and a screenshot is taken. The browser part
@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 # a hostile title and description: markup that must come out as text
 "$prog" -q -o out "$exp" report.baseline=constant 'report.targets=[200, 60]' \
     'report.title=<script>alert(1)</script> & "Smoke" <b>' \

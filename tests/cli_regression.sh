@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Reproducibility guard, not a correctness test (the unit tests check
-# correctness against independent truths): experiments/regression-fig4.yaml,
+# correctness against independent truths): tests/experiments/regression-fig4.yaml,
 # a shortened Figure 4 on the committed fixtures, must reproduce the
-# committed results/regression-fig4 byte for byte: every run's curve.csv
+# committed tests/results/regression-fig4 byte for byte: every run's curve.csv
 # (the seconds column aside) and summary.json (the timing fields aside), and
 # the run ids. A change to the numerics (kernels, rules, streams, the order of
 # a sum) makes it fail; if the change is intended, regenerate the reference
-# with `build/adamix-run --force experiments/regression-fig4.yaml` and say why
+# with `build/adamix-run --force tests/experiments/regression-fig4.yaml` and say why
 # in the commit.
 #
 # The reference was computed with OpenBLAS's Haswell (AVX2) kernels, as this
@@ -28,10 +28,10 @@ fi
 export OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 ADAMIX_BACKEND=openblas
 work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-regression-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-ref=$src/results/regression-fig4
+ref=$src/tests/results/regression-fig4
 source "$src/tests/checklib.sh"
 cd "$src" || exit 1
-"$prog" -q -j 2 -o "$work/out" experiments/regression-fig4.yaml >"$work/log" 2>&1
+"$prog" -q -j 2 -o "$work/out" tests/experiments/regression-fig4.yaml >"$work/log" 2>&1
 check "the shortened fig4 runs (exit $?)" [ -s "$work/out/summary.csv" ]
 check "same run ids as the reference" diff <(ls "$ref/runs") <(ls "$work/out/runs")
 for d in "$ref"/runs/*/; do

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Command-line tests of a results folder under faults (issue 13): damaged
-# results that heal (item 3), a manifest with a non-string override (13),
-# symbolic links inside the folder (11), merge of untrustworthy shards (4),
-# two invocations on one folder (5), Ctrl-C to the whole process group (14),
-# a figure of runs that all diverged (17) and -j capped by cores and memory
-# (18). Each check failed before its fix.
+# Command-line tests of a results folder under faults (docs/design.md, "Where
+# results go"): damaged results that heal, a manifest with a non-string
+# override, symbolic links inside the folder, merge of untrustworthy shards,
+# two invocations on one folder, Ctrl-C to the whole process group, a figure
+# of runs that all diverged and -j capped by cores and memory. Each check
+# failed before its fix.
 #
 # usage: cli_results_faults.sh PROGRAM SOURCE_DIR
 set -u
@@ -18,7 +18,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 slow=$work/slow.yaml
 sed -e 's/epochs: 3/epochs: 40/' "$exp" >"$slow"
 no_temp_files() { ! find "$1" -name '*.amx-tmp.*' | grep -q .; }
@@ -53,7 +53,7 @@ check "the redone runs equal the first ones" diff <(cut -d, -f1-3 base/summary.c
 "$prog" -q -j 1 -o dmg "$exp" >run3b.txt 2>&1
 check "healed: the next invocation reuses all 4" grep -q "4 already complete" run3b.txt
 
-# ---- resume by the configuration's hash (issue 11): summary.json's
+# ---- resume by the configuration's hash: summary.json's
 # config_sha256 decides, config.yaml is not parsed again; an older folder
 # without the hash is checked the old way (config.yaml) and then gets it
 summary0="base/runs/${ids[0]}/summary.json"

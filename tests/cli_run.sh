@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of the runner (DESIGN.md sections 4, 8, 9), on the
+# Command-line tests of the runner (docs/design.md), on the
 # committed fixture digits: files written, reproducibility across --jobs,
 # resume after SIGKILL, reuse when a sweep grows, divergence, I/O errors,
 # shared pretraining, the pretraining cache, and `report`.
@@ -17,7 +17,7 @@ source "$src/tests/checklib.sh"
 
 # The smoke experiment with the data folder made absolute.
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 
 # Strips what may differ between identical computations: the seconds column
 # of curve.csv and the timing fields of summary.json.
@@ -36,7 +36,7 @@ same_results() { # same_results DIR_A DIR_B
 }
 no_temp_files() { ! find "$1" -name '*.amx-tmp.*' | grep -q .; }
 
-# 1. A sweep of 4 runs writes the files of DESIGN.md section 9.
+# 1. A sweep of 4 runs writes the files of docs/design.md, "Files written".
 "$prog" -q -j 1 -o j1 "$exp" >out1.txt 2>err1.txt
 rc=$?
 check "smoke sweep exits 0 (got $rc: $(head -c 300 err1.txt))" [ $rc -eq 0 ]

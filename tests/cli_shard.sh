@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line tests of sharding without a cluster (issue 15): the balance
+# Command-line tests of sharding without a cluster (docs/scaling.md): the balance
 # --dry-run reports, runs that stay on their shard when the sweep grows, two
 # processes sharing one pretraining cache (computed once, no lock file left),
 # and what `merge` says about missing runs, missing shard folders and shards
@@ -20,7 +20,7 @@ source "$src/tests/checklib.sh"
 # to the current folder, here a link to the fixtures, so the run ids (and the
 # split into shards) are the same in every checkout.
 mkdir -p tests && ln -s "$src/tests/data" tests/data
-exp=$src/experiments/smoke.yaml
+exp=$src/tests/experiments/smoke.yaml
 ids_of() { grep -o '^[0-9a-f]\{16\} ' "$1" | tr -d ' ' | sort; }
 
 # 1. --dry-run --shard: the sizes of every shard, which add up to the runs

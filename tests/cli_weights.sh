@@ -17,7 +17,7 @@ export OPENBLAS_NUM_THREADS=1
 source "$src/tests/checklib.sh"
 
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/experiments/smoke.yaml" >"$exp"
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
 "$prog" -q -o plain "$exp" >/dev/null 2>&1
 check "without output.weights: no weights.npz" not ls plain/runs/*/weights.npz
 "$prog" -q -o plain --save-weights "$exp" >again.txt 2>&1
@@ -43,7 +43,7 @@ if [ -z "$py" ]; then
 fi
 cat >check.py <<'PY'
 # numpy's own reading of weights.npz and an independent forward pass: the
-# network of experiments/smoke.yaml (784-32-8: logistic hidden, linear code,
+# network of tests/experiments/smoke.yaml (784-32-8: logistic hidden, linear code,
 # logistic output), the committed test images, pixels / 255; the error of an
 # image is the sum over its pixels of the squared difference, averaged.
 import gzip, json, sys

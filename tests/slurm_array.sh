@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A sweep under a real Slurm (issue 15): starts munged (own key and socket),
+# A sweep under a real Slurm (docs/scaling.md): starts munged (own key and socket),
 # slurmctld and slurmd (a generated one-node slurm.conf, all state in a
 # temporary folder), then
 #   1. submits a 6-run sweep with tools/slurm/submit.sh as an array of 3

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one libFuzzer target of tests/fuzz/ for a while (issue 13).
+# Runs one libFuzzer target of tests/fuzz/ for a while (docs/testing.md).
 #
 #   tools/fuzz.sh TARGET SECONDS [LIBFUZZER_OPTION...]
 #   tools/fuzz.sh fuzz_result 60

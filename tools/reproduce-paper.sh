@@ -2,18 +2,19 @@
 # Reruns every experiment behind the paper figures, in order: the tuning
 # sweeps (on held-out training images), then Figures 4-7 with the tuned
 # constants (and, for full MNIST, Hinton and Salakhutdinov's anchor), each
-# into a fresh folder, and ends by comparing every one with the committed
-# results/<name> (adamix-run compare), printing the deviations. The
+# into a fresh folder, and ends by comparing every one with its committed
+# results folder (adamix-run compare), printing the deviations. The
 # pretraining cache is shared in OUT/.cache.
 #
 #   tools/reproduce-paper.sh [-j N] [--study full|small] [--out DIR] [--data DIR] [--rtol X]
 #
-#   --study S    full (default): the full-MNIST study (tune60k-baselines,
-#                adamix-readings-tune, fig4..fig7-full-mnist,
-#                adamix-readings-full-mnist, hs-anchor),
+#   --study S    full (default): the full-MNIST study of experiments/paper/
+#                (tune60k-baselines, adamix-readings-tune, fig4..fig7-full-mnist,
+#                adamix-readings-full-mnist, hs-anchor; docs/paper.md),
 #                computed with OPENBLAS_CORETYPE=SkylakeX: pin it for a
-#                bit-identical rerun. small: the first study on the
-#                10,000-digit set (tune-*, fig4-adamix-vs-baselines, fig5..7),
+#                bit-identical rerun. small: the superseded first study on
+#                the 10,000-digit set, experiments/archive/ (tune-*,
+#                fig4-adamix-vs-baselines, fig5..7; docs/archive.md),
 #                computed on Haswell; run it with --data data/mnist-10k
 #                (after tools/get-mnist.sh --source mnist-10k)
 #   --out DIR    where the reruns go (default: reproduce/<date>-<time>; never results/)
@@ -106,13 +107,15 @@ mkdir -p "$out"
 args+=(--cache "$out/.cache")
 export ADAMIX_BACKEND=${ADAMIX_BACKEND:-openblas}
 
+# experiments/S/F.yaml, its committed results/S/F, its rerun OUT/S/F
 if [ "$study" = full ]; then
-    exps=(tune60k-baselines adamix-readings-tune fig4-full-mnist fig5-full-mnist
-        fig6-full-mnist fig7-full-mnist adamix-readings-full-mnist hs-anchor)
+    exps=(paper/tune60k-baselines paper/adamix-readings-tune paper/fig4-full-mnist
+        paper/fig5-full-mnist paper/fig6-full-mnist paper/fig7-full-mnist
+        paper/adamix-readings-full-mnist paper/hs-anchor)
 else
-    exps=(tune-constant tune-adagrad tune-adadec tune-adamix
-        fig4-adamix-vs-baselines fig5-weights-and-biases fig6-weight-learning-rates
-        fig7-bias-learning-rates)
+    exps=(archive/tune-constant archive/tune-adagrad archive/tune-adadec archive/tune-adamix
+        archive/fig4-adamix-vs-baselines archive/fig5-weights-and-biases
+        archive/fig6-weight-learning-rates archive/fig7-bias-learning-rates)
 fi
 start=$(date +%s)
 failed=0

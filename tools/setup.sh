@@ -83,7 +83,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# Debian packages: build tools, the libraries of DESIGN.md section 3 (oneDNN,
+# Debian packages: build tools, the libraries of docs/design.md, "Dependencies" (oneDNN,
 # libdnnl-dev, for the onednn backend: optional in the build, always installed
 # here; ocl-icd-opencl-dev, only recommended by it, is what its CMake package
 # asks for), the reference PCG for the tests, gnuplot for figures, and npm for the data.

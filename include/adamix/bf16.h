@@ -4,7 +4,7 @@
  * and losses) stay plain element-wise loops that the compiler vectorises.
  *
  * The bf16 copies: at compute.precision bf16 every matrix product takes
- * bf16 operands (issue 12). Those operands are not converted product by
+ * bf16 operands (docs/backends.md). Those operands are not converted product by
  * product; each is written where its f32 value is produced, in the same
  * pass: a weight by the update that moves it, an activation by its unit, a
  * gradient wrt a pre-activation by the pass that makes it. A copy is always

@@ -1,4 +1,4 @@
-/* The typed experiment (DESIGN.md section 5).
+/* The typed experiment (docs/experiment-language.md).
  *
  * src/config binds a node tree (node.h) to these structs, checking every key,
  * type and range, filling every default, and reporting each problem at its
@@ -150,7 +150,7 @@ enum amx_status amx_config_bind(const struct amx_node *root, struct amx_run_conf
                                 struct amx_errlist *errs);
 
 /* The resolved configuration as a node tree with every default written out,
- * in the order of DESIGN.md section 5 (so `config.yaml` is complete). Binding
+ * in the order of docs/experiment-language.md (so `config.yaml` is complete). Binding
  * its output gives an equal config. NULL on out of memory. */
 struct amx_node *amx_config_to_node(const struct amx_run_config *cfg);
 

@@ -1,8 +1,8 @@
 /* Errors: every library function that can fail returns an amx_status and fills
  * a struct amx_error, which says where (file, 1-based line and column, or 0
  * when not applicable) and what. The library never prints and never exits;
- * src/main.c formats errors as compilers do ("file:line:col: error: ...") and
- * maps each status to the exit code of DESIGN.md section 4. */
+ * src/cli formats errors as compilers do ("file:line:col: error: ...") and
+ * maps each status to the exit code of docs/design.md. */
 #ifndef ADAMIX_ERROR_H
 #define ADAMIX_ERROR_H
 
@@ -37,7 +37,7 @@ enum amx_status amx_fail(struct amx_error *err, enum amx_status code, const char
 enum amx_status amx_vfail(struct amx_error *err, enum amx_status code, const char *path, int line,
                           int col, const char *fmt, va_list ap);
 
-/* Exit status of DESIGN.md section 4 for a status. */
+/* The exit status (docs/design.md, "Command line") for a status. */
 int amx_status_exit_code(enum amx_status s);
 
 /* "path:line:col: error: msg" (parts omitted when absent) into buf. */

@@ -1,6 +1,6 @@
 /* Files written whole or not at all: every result file goes to a temporary
  * name in its own folder and is renamed into place, so a killed process never
- * leaves a half-written result (DESIGN.md section 9). Plus mkdir -p. */
+ * leaves a half-written result (docs/design.md, "Where results go"). Plus mkdir -p. */
 #ifndef ADAMIX_FSUTIL_H
 #define ADAMIX_FSUTIL_H
 
@@ -46,7 +46,7 @@ void amx_temp_cleanup_on_signals(void);
  * when they were killed (not those of live processes, not recursive). */
 void amx_remove_temp_files(const char *dir);
 
-/* The advisory lock of a results folder (DESIGN.md section 9: dir/.lock,
+/* The advisory lock of a results folder (docs/design.md: dir/.lock,
  * held while an invocation writes the folder). flock on a file that is
  * never removed (removing it would let two processes lock two files of the
  * same name); the holder writes "<pid> <host>" into it, so a refusal can

@@ -1,4 +1,4 @@
-/* Learning-rate rules and parameter groups (DESIGN.md section 6).
+/* Learning-rate rules and parameter groups (docs/learning-rate-rules.md).
  *
  * A rule is one small unit: a table of its own parameters (name, default,
  * range) and one update function over a contiguous tensor. The registry in

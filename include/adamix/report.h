@@ -1,4 +1,4 @@
-/* Experiment-level reports (DESIGN.md section 9): the only module that writes
+/* Experiment-level reports (docs/design.md, "Files written"): the only module that writes
  * the files of a results folder that pool several runs.
  *
  * It reads each listed run's runs/<id>/summary.json and runs/<id>/curve.csv

@@ -1,4 +1,4 @@
-/* The results folder (DESIGN.md section 9): what is written into it besides
+/* The results folder (docs/design.md, "Files written"): what is written into it besides
  * the runs' numbers, and what is read back from it. One module owns the
  * folder's layout: the experiment.yaml and manifest.json of an invocation,
  * the identity fields of a run's summary.json, whether a run folder already

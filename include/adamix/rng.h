@@ -5,7 +5,7 @@
  * tests compare it with Debian's libpcg-cpp `pcg32`.
  *
  * Every random number of a run comes from a stream derived from
- * (seed, repeat, purpose) by amx_rng_stream (DESIGN.md section 8), never from a
+ * (seed, repeat, purpose) by amx_rng_stream (docs/design.md), never from a
  * global generator. */
 #ifndef ADAMIX_RNG_H
 #define ADAMIX_RNG_H

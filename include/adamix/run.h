@@ -1,5 +1,5 @@
 /* Running an experiment: data, pretraining (cached), fine-tuning, per-run
- * files, and the pool of worker processes (DESIGN.md sections 7, 8, 9).
+ * files, and the pool of worker processes (docs/design.md).
  *
  * The parent process loads every data set once, then forks up to `jobs`
  * workers; a forked worker sees the data copy-on-write, uses single-threaded

@@ -1,7 +1,7 @@
 /* Statistics for comparing sweep points (the report module's tables).
  *
  * All variants of one repeat start from the same weights and see the same
- * batches (DESIGN.md section 8), so two rules are compared by their paired
+ * batches (docs/design.md, "Reproducibility"), so two rules are compared by their paired
  * differences d_i = x_i - baseline_i, repeat by repeat:
  *
  *   mean and sample standard deviation (n - 1) of the d_i;

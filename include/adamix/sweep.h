@@ -1,4 +1,4 @@
-/* Sweep expansion, canonical form and run identity (DESIGN.md sections 5, 9).
+/* Sweep expansion, canonical form and run identity (docs/experiment-language.md).
  *
  * Pure: no I/O. Takes the experiment's node tree (after overrides), expands
  * the `sweep` section into one resolved tree per point and repeat, binds each

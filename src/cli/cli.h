@@ -26,7 +26,7 @@ void cli_print_error(const struct amx_error *err);
 /* Prints every error, then their count; returns the first one's exit code. */
 int cli_print_errors(const struct amx_errlist *errs);
 
-/* The commands: each returns the exit status (DESIGN.md section 4). */
+/* The commands: each returns the exit status (docs/design.md, "Command line"). */
 int cmd_run(const char *file, const struct options *o, int argc, char **argv);
 int cmd_validate(const char *file, const struct options *o);
 int cmd_report(const char *dir);

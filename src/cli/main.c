@@ -1,4 +1,4 @@
-/* adamix-run: the command line (DESIGN.md section 4): arguments, help and
+/* adamix-run: the command line (docs/design.md): arguments, help and
  * exit codes. The commands are in commands.c, the live progress display in
  * progress.c; only src/cli prints to the terminal or exits, and everything
  * it does is a call into the modules (docs/architecture.md). */

@@ -1,7 +1,8 @@
 /* A resolved configuration back to a node tree: every key of the schema table
  * that the run's task has, with its value, defaults included, in the table's
- * order, so a run's config.yaml says everything that ran. Numbers are written in
- * their shortest spelling that reads back to the same double ("0.0002", not
+ * order (docs/experiment-language.md), so a run's config.yaml says everything
+ * that ran. Numbers are written in their shortest spelling that reads back to
+ * the same double ("0.0002", not
  * "0.00020000000000000001"); strings are marked quoted, so the emitter quotes
  * any that would read back as something else. Rules are written in full:
  * selector -> {rule, eta0, momentum, per, every parameter of the rule}.

@@ -12,7 +12,7 @@ static const struct amx_rule *const rules[] = {
     &amx_rule_adam,
 };
 
-/* eta0 when a rule entry gives none (the value of the DESIGN.md examples). */
+/* eta0 when a rule entry gives none (the value of the examples in docs/). */
 #define DEFAULT_ETA0 0.01
 
 size_t amx_rule_count(void)

@@ -12,7 +12,7 @@
  * between repeats: the point agrees when |mean A - mean B| <= rtol * |mean A|
  * or <= 2 SE, SE = sqrt(sd_A^2 / n + sd_B^2 / n) being the standard error of
  * the difference of the two means (so a rerun that moves the result like a
- * change of seed agrees, as DESIGN.md section 8 says reruns under another
+ * change of seed agrees, as docs/design.md says reruns under another
  * BLAS kernel do). Verdict: identical (every run bit-identical), agree (every
  * point within the tolerance), or differ; different experiments (other name
  * or sweep axes, or no run in common) are refused.

@@ -1,5 +1,5 @@
 /* The tables a paper shows, built once as a table model (rpt_paper_tables)
- * and written two ways: report.md, Markdown ready to paste (the README's
+ * and written two ways: report.md, Markdown ready to paste (README.md's and docs/'s
  * tables are copied from these files by tools/readme-tables.sh), and the
  * tables of report.html (html.c).
  *

@@ -1,4 +1,4 @@
-/* Paired comparison and time to target (DESIGN.md section 9, report.md).
+/* Paired comparison and time to target (report.md; docs/statistics.md).
  *
  * Per run, from its curve: the report metric at the last epoch (final) and
  * its smallest value over epochs 0..E (best), and for each target of

@@ -235,7 +235,7 @@ static enum amx_status collect_shard(const struct amx_experiment *exp, const cha
 
 /* The fields of a manifest that name the build and the matrix-product
  * backend; shards of different builds or backends are not one experiment's
- * results (DESIGN.md section 8): their last bits differ. */
+ * results (docs/design.md, "Reproducibility"): their last bits differ. */
 static const char *const build_fields[] = {"version", "git_commit", "git_dirty", "compiler",
                                            "cflags",  "blas",       "backend"};
 

@@ -309,7 +309,7 @@ void amx_run_data_free(struct amx_run_data *d)
 
 bool amx_pretrain_key(const struct amx_run_config *cfg, const struct amx_run_data *d, char key[65])
 {
-    /* Exactly what the RBM stack depends on (DESIGN.md section 8): the
+    /* Exactly what the RBM stack depends on (docs/design.md, "Reproducibility"): the
      * training rows (file contents, limit, held-out tail), the layer sizes,
      * whether the top RBM is linear, the pretrain section, seed and repeat,
      * and compute.precision.

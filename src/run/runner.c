@@ -148,7 +148,7 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
      * folder itself and a --cache folder may be links (the user chose them). */
     if ((st = amx_mkdir_p(opt->out_dir, err)) != AMX_OK) goto out;
     /* one invocation at a time writes a results folder: a second one is
-     * refused at once, naming the first (README, "Running experiments") */
+     * refused at once, naming the first (docs/design.md, "Where results go") */
     if ((st = amx_dir_lock(opt->out_dir, &lock, err)) != AMX_OK) goto out;
     if ((st = amx_mkdir_nofollow(rn.runs_dir, err)) != AMX_OK) goto out;
     if ((st = opt->cache_dir ? amx_mkdir_p(rn.cache_dir, err)

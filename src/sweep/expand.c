@@ -1,4 +1,4 @@
-/* Expanding an experiment's sweep into runs (DESIGN.md section 5), once
+/* Expanding an experiment's sweep into runs (docs/experiment-language.md), once
  * read.c has read the section into axes and dimensions.
  *
  * Axes multiply in file order, the first slowest; each zip group is one

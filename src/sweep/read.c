@@ -1,4 +1,4 @@
-/* Reading the sweep section of an experiment (DESIGN.md section 5) into
+/* Reading the sweep section of an experiment (docs/experiment-language.md) into
  * axes, grid dimensions and exclude entries, before anything is expanded.
  *
  * Each key of `sweep` other than zip and exclude is an axis: a sequence gives

@@ -1,4 +1,4 @@
-/* Allocation-failure injection for tests (issue 13; SQLite's technique):
+/* Allocation-failure injection for tests (SQLite's technique):
  * in a build configured with -DADAMIX_ALLOC_FAIL=ON, the linker sends the
  * program's own malloc, calloc, realloc, strdup and aligned_alloc calls here
  * (ld --wrap), and

@@ -1,5 +1,5 @@
 /* libFuzzer target: the pretraining-cache reader amx_cache_load
- * (src/run/cache.c; issue 13, the fuzzing section).
+ * (src/run/cache.c).
  *
  * Input layout:
  *   byte 0   flags: bit 0 set: this target overwrites the file's last 32

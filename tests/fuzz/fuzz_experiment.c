@@ -1,4 +1,4 @@
-/* libFuzzer target: experiment text -> validated experiment (issue 13).
+/* libFuzzer target: experiment text -> validated experiment.
  *
  * The input is the text of an experiment file. It goes through the whole
  * load path that `adamix-run validate` takes short of the data: parsing

@@ -1,5 +1,4 @@
-/* libFuzzer target: the IDX reader, plain and gzipped (issue 13, item 1 and
- * the fuzzing section).
+/* libFuzzer target: the IDX reader, plain and gzipped.
  *
  * The input's first byte chooses how the rest becomes the file read:
  *   bit 0    the rest is gzip-compressed by this target before it is written

@@ -1,4 +1,4 @@
-/* libFuzzer target: --set override strings (issue 13).
+/* libFuzzer target: --set override strings.
  *
  * The input is up to 8 overrides, one per line ("PATH=VALUE", VALUE in YAML
  * syntax), applied to a small valid experiment with a sweep, as

@@ -1,6 +1,6 @@
 /* libFuzzer target: a run folder's summary.json and curve.csv -> the one
- * validity check of the runner and the report (issue 13, items 3 and the
- * fuzzing section).
+ * validity check of the runner and the report (docs/design.md, "Where
+ * results go").
  *
  * The input is the two files of a run folder, apart by the first NUL byte:
  * summary.json before it, curve.csv after it (no NUL: no curve.csv). They

@@ -21,7 +21,7 @@
  * pool.
  *
  * Then the same work on the other compute backends and precisions this build
- * and CPU offer (issue 12): oneDNN in fp32 and, where oneDNN runs bf16
+ * and CPU offer (docs/backends.md): oneDNN in fp32 and, where oneDNN runs bf16
  * natively, oneDNN with bf16 products (compute.precision bf16): AdaMix on 1
  * and 2 threads, the constant rule on 1, the evaluation pass and the RBM
  * epoch on 1, each as "<backend>_<precision>_<measure>", and the backend's own

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The performance benchmarks of docs/performance.md, in one run, with one
-# table of medians and ratios at the end (issue 8's targets, met or not).
+# table of medians and ratios at the end (the targets of docs/performance.md, met or not).
 #
 #   tools/bench/run.sh [--rounds N] [--quick] [--no-torch] [--no-sweep] [--no-memory]
 #                      [--build-dir DIR] [--keep DIR]
@@ -25,9 +25,9 @@
 #    shared once a second worker maps it) are reported beside it; again at
 #    compute.precision bf16 on oneDNN where available, the budget then with
 #    the bf16 copies of the weights, activations and batch.
-# bench_finetune also measures the oneDNN backend in fp32 and bf16 (issue 12)
+# bench_finetune also measures the oneDNN backend in fp32 and bf16
 # and torch_autoencoder.py PyTorch's bf16 autocast; the second table and the
-# targets of issue 12 come from those. 4. Threads: tools/bench/threads.py
+# backend targets come from those. 4. Threads: tools/bench/threads.py
 #    samples every thread of adamix-run -j 1 and -j 2 on each backend: never
 #    more busy at once than cores. 5. oneDNN's products one at a time, fp32
 #    against bf16 (build/bench_matmul, in builds with oneDNN): what this CPU
@@ -328,7 +328,7 @@ EOF
     done
 fi
 
-# ---- 4. threads: never more busy than cores (issue 12, item 3) ------------------
+# ---- 4. threads: never more busy than cores ------------------------------------
 if [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || [ -f "$root/data/mnist/train-images-idx3-ubyte" ]; then
     backends=(openblas)
     "$prog" --version | grep -q '^  onednn *available' && backends+=(onednn)
@@ -340,7 +340,7 @@ else
     say "threads: no data/mnist, skipped"
 fi
 
-# ---- 5. oneDNN's products one at a time, fp32 against bf16 (issue 12) ------------
+# ---- 5. oneDNN's products one at a time, fp32 against bf16 -----------------------
 if [ -n "$matmul" ]; then
     say "oneDNN products one at a time: fp32 and bf16"
     OMP_NUM_THREADS=1 "$matmul" >"$tmp/matmul.txt" || die "bench_matmul failed"
@@ -445,15 +445,15 @@ if m("model_budget_kb") is not None:
           f"with its private clean pages {m('worker_peak_private_kb') / 1024:.1f} MiB "
           f"(peak RSS {m('worker_peak_rss_kb') / 1024:.1f} MiB with the shared data), model "
           f"{m('model_budget_kb') / 1024:.1f} MiB (params + grads + AdaMix state + activations)")
-print("\ntargets (issue 8)")
+print("\ntargets (one backend)")
 for label, value, op, goal, ok in targets:
     status = "not run" if ok is None else ("met" if ok else "NOT MET")
     print(f"  {label:50s} {fmt(value, '{:.3f}'):>7s}  {op} {goal:<5}  {status}")
 
-# ---- issue 12: the compute backends and bf16 ----
+# ---- the compute backends and bf16 ----
 tags = [("openblas fp32", ""), ("onednn fp32", "onednn_fp32_"), ("onednn bf16", "onednn_bf16_")]
 cols = ("finetune_adamix_1t", "finetune_adamix_2t", "finetune_constant_1t", "eval_1t", "rbm_cd1_1t")
-print("\ncompute backends (issue 12), images/s; the GEMM limits are OpenBLAS's, same process")
+print("\ncompute backends, images/s; the GEMM limits are OpenBLAS's, same process")
 print(f"{'':14s} {'AdaMix 1t':>10s} {'AdaMix 2t':>10s} {'const 1t':>10s} {'eval 1t':>10s} "
       f"{'RBM 1t':>10s}   {'tuned 1t':>9s} {'tuned 2t':>9s}")
 for label, t in tags:
@@ -537,7 +537,7 @@ if busy and tcores:
 target12("worker peak memory / model, fp32", med("memory", "default", "memory_ratio"), "<=", 1.25)
 target12("worker peak memory / model with the bf16 copies, bf16",
          med("memory", "default", "bf16_memory_ratio"), "<=", 1.25)
-print("\ntargets (issue 12)")
+print("\ntargets (backends and bf16)")
 for label, value, op, goal, ok in t12:
     status = "not run" if ok is None else ("met" if ok else "NOT MET")
     print(f"  {label:56s} {fmt(value, '{:.3f}'):>7s}  {op} {goal:<5}  {status}")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Oversubscription check (issue 12, item 3): do our worker pool, OpenBLAS's
+"""Oversubscription check (docs/performance.md): do our worker pool, OpenBLAS's
 threads and oneDNN's OpenMP threads ever keep more threads busy than there
 are cores?
 

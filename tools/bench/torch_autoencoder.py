@@ -11,7 +11,7 @@ PyTorch (weights: theta -= eta0 g / sqrt(K + g^2); biases:
 theta -= eta0 (1 + t/r)^-c g); AdaMix also under torch.autocast("cpu",
 dtype=torch.bfloat16), PyTorch's own bf16 mixed precision (the forward and
 the loss in autocast, the backward and the update as PyTorch then does them:
-issue 12's bf16 peer). Also one RBM CD-1 epoch on 784 x 1000 (Hinton's
+the bf16 peer of docs/performance.md). Also one RBM CD-1 epoch on 784 x 1000 (Hinton's
 recipe: probabilities for the statistics, sampled hidden states, momentum and
 weight decay), as amx_rbm_train_epoch does it.
 

@@ -6,7 +6,7 @@
  * Prints the implementation oneDNN chose (brg: brgemm, gemm:jit: its JIT
  * GEMM), the best time of 7 rounds of 50 executions and GFLOP/s, then the
  * bf16 / fp32 speed of each shape: what this CPU gives bf16 products,
- * whatever adamix-run does around them (issue 12; docs/performance.md).
+ * whatever adamix-run does around them (docs/performance.md).
  *
  *   OMP_NUM_THREADS=1 bench_matmul      (tools/bench/run.sh runs it so)
  *
