@@ -295,4 +295,43 @@ check "little memory: capped to 1 worker, with the estimate" \
 ADAMIX_TEST_MEM_AVAILABLE=50000000000 "$prog" -q -j 1 -o mem2 "$exp" repeats=1 >mem2.txt 2>&1
 check "enough memory, -j 1: no note" bash -c "! grep -q 'capped' mem2.txt"
 
+# ---- smaller holes: cache entries, a stale error.txt, shards that disagree
+# a damaged cache entry is computed again, and said so once (two runs use it)
+cp -r base c1
+entry=$(ls c1/cache/pretrain-*.bin | head -1)
+printf 'damaged' | dd of="$entry" bs=1 seek=100 conv=notrunc status=none
+rm c1/runs/*/summary.json
+"$prog" -q -j 1 -o c1 "$exp" >c1.txt 2>&1
+check "a damaged cache entry: the sweep runs (exit $?)" grep -q "4 ok, 0 diverged, 0 failed" c1.txt
+check "... and says so once, naming it" \
+    [ "$(grep -c "warning: $entry: .*computing the pretraining again" c1.txt)" -eq 1 ]
+# a cache entry that is a folder: refused before anything runs, saying what to do
+cp -r base c2
+entry=$(ls c2/cache/pretrain-*.bin | head -1)
+rm "$entry" && mkdir "$entry"
+rm c2/runs/*/summary.json
+"$prog" -q -j 1 -o c2 "$exp" >c2.txt 2>&1
+rc=$?
+check "a cache entry that is a folder: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "... says so and what to do" grep -q "$entry: error: is a folder, expected a pretraining cache file: remove it" c2.txt
+check "... before any run" [ "$(n_complete c2)" -eq 0 ]
+# an error.txt beside a complete result (the attempt before it failed) goes
+cp -r base e1
+echo "runs/${ids[0]}/curve.csv: error: disk full" >"e1/runs/${ids[0]}/error.txt"
+"$prog" -q -j 1 -o e1 "$exp" >e1.txt 2>&1
+check "a stale error.txt: the run is complete" grep -q "4 already complete" e1.txt
+check "... and the error.txt is gone" [ ! -e "e1/runs/${ids[0]}/error.txt" ]
+# one run in two shard folders with different curves: merged from the first
+# listed, and said so (before, silently)
+dup=$(grep -l '"best_epoch": 3' s1/runs/*/summary.json | head -1 | xargs dirname | xargs basename)
+cp -r s1 s1d
+awk -F, -v OFS=, 'NR == 3 { $3 = $3 + 0.5 } { print }' "s1/runs/$dup/curve.csv" >"s1d/runs/$dup/curve.csv"
+"$prog" merge md s1 s1d s2 >merged.txt 2>&1
+check "the same run with another curve in two shards: merged (exit $?)" [ -e "md/runs/$dup/summary.json" ]
+check "... with a warning saying which" \
+    grep -q "warning: run $dup is in s1 and in s1d with different curves (from epoch 1 on): merged from s1, the first listed" merged.txt
+check "... from the first listed" cmp "s1/runs/$dup/curve.csv" "md/runs/$dup/curve.csv"
+"$prog" merge md2 s1 s1 s2 >merged2.txt 2>&1
+check "the same curves twice: no warning" not grep -q "different curves" merged2.txt
+
 finish
