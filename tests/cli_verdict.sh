@@ -94,4 +94,17 @@ agree config_other_repeat config.yaml "$repeat_at" "describes run $(basename "$o
 agree curve_empty curve.csv 1:1 'empty curve file'
 agree curve_deleted curve.csv 1:1 'cannot read (No such file or directory): a complete run keeps its curve.csv'
 
+# Every committed results folder passes the verdict: compared with itself
+# (compare writes nothing), no run is named damaged. The verdict binds each
+# config.yaml with today's schema, so a change of the experiment language
+# that stops an older config.yaml from binding shows here (every such run
+# would otherwise be redone, or refused by merge).
+for dir in "$src"/results/*/; do
+    [ -e "$dir/experiment.yaml" ] || continue
+    name=$(basename "$dir")
+    "$prog" compare "$dir" "$dir" >"committed-$name.txt" 2>&1
+    check "committed results/$name: every run folder passes the verdict" \
+        bash -c '! grep -q "damaged in" "$1" && grep -q "^result: identical" "$1"' _ "committed-$name.txt"
+done
+
 finish

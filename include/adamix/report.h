@@ -117,9 +117,10 @@ enum amx_result_state amx_result_check(const char *run_dir, const char *run_id, 
 
 /* Reads the listed runs' files and writes the files above into
  * in->results_dir. A run whose summary.json is absent is skipped and counted
- * as missing; one that amx_result_check finds INVALID (a malformed or
- * incomplete summary, a damaged curve.csv beside it) is missing too, with a
- * warning naming the file, line and column. A file that cannot be written is an
+ * as missing; one that amx_result_judge finds INVALID (a malformed or
+ * incomplete summary, a damaged or contradicting curve.csv, a missing or
+ * foreign config.yaml) is missing too, with a warning naming the file, line
+ * and column. A file that cannot be written is an
  * AMX_ERR_IO error naming it; the files written before it stay (each is
  * complete), no temporary file is left. When gnuplot is not on PATH the script
  * and its data are still written and res->warning says how to render them. */
