@@ -104,6 +104,20 @@ static void make_run_dir(const char *dir, const char *id)
     free(p);
 }
 
+/* The run's config.yaml: a configuration of the given repeat (a folder
+ * without config.yaml is damaged). These fixtures have no config_sha256, so
+ * the verdict checks that it binds and is of summary.json's repeat. */
+static void put_config(const char *dir, const char *id, int repeat)
+{
+    char *rel = tu_fmt("runs/%s/config.yaml", id);
+    char *yaml = tu_fmt("name: exp\nrepeats: 3\nrepeat: %d\nnetwork: {layers: [784, 30]}\n"
+                        "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}\n",
+                        repeat);
+    put(dir, rel, yaml);
+    free(yaml);
+    free(rel);
+}
+
 /* The epochs a curve text covers: its rows after the header, less epoch 0
  * (summary.json's "epochs" must agree). */
 static int curve_epochs(const char *curve)
@@ -123,6 +137,7 @@ static char *make_fixture(bool backward)
     for (size_t k = 0; k < N_FIXTURE; k++) {
         const struct fixture_run *f = &fixture[backward ? N_FIXTURE - 1 - k : k];
         make_run_dir(dir, f->id);
+        put_config(dir, f->id, f->repeat);
         char *rel = tu_fmt("runs/%s/curve.csv", f->id);
         put(dir, rel, f->curve);
         free(rel);
@@ -131,8 +146,7 @@ static char *make_fixture(bool backward)
                    "  \"sweep\": {\"finetune.rules\": \"%s\", \"network.layers\": \"%s\"},\n"
                    "  \"repeat\": %d,\n  \"seed\": 2016,\n  \"epochs\": %d,\n"
                    "  \"final_test_error\": %s,\n  \"best_test_error\": %s,\n"
-                   "  \"best_epoch\": %s,\n  \"final_train_error\": 1.5,\n"
-                   "  \"final_validation_error\": null,\n  \"seconds\": %s,\n"
+                   "  \"best_epoch\": %s,\n  \"seconds\": %s,\n"
                    "  \"pretrain_seconds\": 1.0,\n  \"finetune_seconds\": 2.0\n}\n",
                    f->id, f->status, f->rules, f->layers, f->repeat, curve_epochs(f->curve),
                    f->final, f->best, f->best_epoch, f->seconds);
@@ -611,6 +625,13 @@ START_TEST(test_unwritable_folder)
 }
 END_TEST
 
+/* ID_B1's summary.json with the given numbers (its curve ends at 12.5) */
+#define SUMMARY_B1(final, best, best_epoch)                                                        \
+    "{\"run_id\": \"" ID_B1 "\", \"status\": \"ok\", \"sweep\": {\"finetune.rules\": "             \
+    "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "              \
+    "\"final_test_error\": " final ", \"best_test_error\": " best ", \"best_epoch\": " best_epoch  \
+    ", \"seconds\": 1}"
+
 /* Damaged results beside a complete-looking summary (docs/design.md, "Where results go"): each
  * makes ID_B1 count as missing, with a warning at the file (and line:col),
  * and never stops the report; amx_result_check, the runner's test, says the
@@ -625,7 +646,7 @@ static const struct {
     {"curve.csv", HDR_ALL "0,29,30,34,5,,,\n2,17,18,21,1,0.02,0.001,0.05\n",
      "/curve.csv:3:1:", "expected 1"},
     {"curve.csv", HDR_ALL "0,29,30,34,5,,\n", "/curve.csv:2:1:", "fewer fields"},
-    {"curve.csv", "", "/curve.csv:", "empty curve file"},
+    {"curve.csv", "", "/curve.csv:1:1:", "empty curve file"},
     {"curve.csv", "\x7f\x45LF\x01\x02garbage\n", "/curve.csv:1:1:", "no \"epoch\" column"},
     /* cut at a line boundary: parses, but lacks epochs 2 and 3 */
     {"curve.csv", HDR_ALL "0,29,30,34,5,,,\n1,17,18,21,1,0.02,0.001,0.05\n",
@@ -634,8 +655,23 @@ static const struct {
      "{\"run_id\": \"" ID_B1 "\", \"status\": \"bogus\", \"sweep\": {\"finetune.rules\": "
      "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
      "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, \"seconds\": 1}",
-     "/summary.json:", "\"status\" is not \"ok\" or \"diverged\""},
-    {"summary.json", "[1, 2]", "/summary.json:", "not a JSON object"},
+     "/summary.json:1:32:", "\"status\" is not \"ok\" or \"diverged\""},
+    {"summary.json", "[1, 2]", "/summary.json:1:1:", "not a JSON object"},
+    /* numbers that contradict the curve beside them (edited by hand) */
+    {"summary.json", SUMMARY_B1("1.0", "12.5", "3"),
+     "/summary.json:1:", "\"final_test_error\" is 1, but curve.csv has test_error 12.5 at epoch 3"},
+    {"summary.json", SUMMARY_B1("12.5", "2", "3"),
+     "/summary.json:1:", "\"best_test_error\" is 2, but curve.csv has test_error 12.5 at epoch 3"},
+    {"summary.json", SUMMARY_B1("12.5", "12.5", "7"),
+     "/summary.json:1:", "\"best_epoch\" is 7, not an epoch of curve.csv (0..3)"},
+    /* config.yaml: of the other repeat of the point, not YAML, not a configuration */
+    {"config.yaml",
+     "name: exp\nrepeats: 3\nrepeat: 0\nnetwork: {layers: [784, 30]}\n"
+     "finetune: {rules: {all: {rule: constant, eta0: 0.01}}}\n",
+     "/config.yaml:3:9:",
+     "repeat 0, but summary.json's repeat is 1: the config.yaml of another repeat"},
+    {"config.yaml", "junk: [\n", "/config.yaml:2:", "malformed config.yaml"},
+    {"config.yaml", "name: exp\n", "/config.yaml:1:1:", "does not bind to a run configuration"},
     {"summary.json", "{\"run_id\": 7", "/summary.json:1:", "malformed summary.json"},
 };
 
@@ -668,6 +704,34 @@ START_TEST(test_damaged_run)
                      AMX_RESULT_INVALID);
     free(run_dir);
     free(where);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A run file deleted from a complete folder: curve.csv or config.yaml (the
+ * latter a "complete" run to the runner before, and refused by merge) */
+static const char *const deleted[] = {"curve.csv", "config.yaml"};
+
+START_TEST(test_deleted_file)
+{
+    char *dir = make_fixture(false);
+    char *path = tu_fmt("%s/runs/" ID_B1 "/%s", dir, deleted[_i]);
+    ck_assert_int_eq(unlink(path), 0);
+    struct amx_report_config rc = report_config("Fig. 4");
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(build(dir, &rc, false, &res, &err), AMX_OK);
+    ck_assert_uint_eq(res.n_complete, 5);
+    char *where = tu_fmt("%s:1:1: cannot read (", path);
+    ck_assert_msg(strstr(res.warning, where), "no \"%s\" in: %s", where, res.warning);
+    char *run_dir = tu_fmt("%s/runs/" ID_B1, dir), why[2048];
+    ck_assert_int_eq(amx_result_check(run_dir, ID_B1, 2, axes, why, sizeof why),
+                     AMX_RESULT_INVALID);
+    ck_assert_ptr_nonnull(strstr(why, where));
+    free(run_dir);
+    free(where);
+    free(path);
     tu_rmtree(dir);
     free(dir);
 }
@@ -716,6 +780,7 @@ START_TEST(test_no_axes_and_fallbacks)
 {
     char *dir = tu_tmpdir("report1");
     make_run_dir(dir, "0123456789abcdef");
+    put_config(dir, "0123456789abcdef", 0);
     put(dir, "runs/0123456789abcdef/curve.csv",
         "epoch,train_error,test_error,seconds,rate_mean.all,rate_min.all,rate_max.all\n"
         "0,10,11,2,,,\n1,5,6,1,0.1,0.1,0.1\n");
@@ -944,12 +1009,16 @@ static char *make_paired_fixture(void)
     ck_assert_ptr_nonnull(dir);
     for (size_t k = 0; k < sizeof pfix / sizeof *pfix; k++) {
         make_run_dir(dir, pfix[k].id);
+        put_config(dir, pfix[k].id, pfix[k].repeat);
         struct amx_buf b = {0};
         amx_buf_printf(&b, "epoch,train_error,test_error,seconds\n");
         char *copy = strdup(pfix[k].curve), *save = NULL;
-        int e = 0;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), e++)
+        int e = 0, best_epoch = 0;
+        double best = INFINITY;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), e++) {
             amx_buf_printf(&b, "%d,%s,%s,%s\n", e, t, t, e == 0 ? "10" : "2");
+            if (strtod(t, NULL) < best) best = strtod(t, NULL), best_epoch = e;
+        }
         free(copy);
         char *rel = tu_fmt("runs/%s/curve.csv", pfix[k].id);
         put(dir, rel, b.data);
@@ -958,9 +1027,10 @@ static char *make_paired_fixture(void)
         char *json =
             tu_fmt("{\"run_id\": \"%s\", \"status\": \"%s\", \"sweep\": "
                    "{\"finetune.rules\": \"%s\"}, \"repeat\": %d, "
-                   "\"final_test_error\": %s, \"best_test_error\": 10, \"best_epoch\": 3, "
+                   "\"final_test_error\": %s, \"best_test_error\": %g, \"best_epoch\": %d, "
                    "\"seconds\": 16}\n",
-                   pfix[k].id, pfix[k].status, pfix[k].rule, pfix[k].repeat, pfix[k].final);
+                   pfix[k].id, pfix[k].status, pfix[k].rule, pfix[k].repeat, pfix[k].final, best,
+                   best_epoch);
         rel = tu_fmt("runs/%s/summary.json", pfix[k].id);
         put(dir, rel, json);
         free(rel);
@@ -1159,6 +1229,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_unwritable_file);
     tcase_add_test(tc, test_unwritable_folder);
     tcase_add_loop_test(tc, test_damaged_run, 0, sizeof damaged / sizeof *damaged);
+    tcase_add_loop_test(tc, test_deleted_file, 0, sizeof deleted / sizeof *deleted);
     tcase_add_test(tc, test_result_check_states);
     tcase_add_test(tc, test_no_axes_and_fallbacks);
     tcase_add_test(tc, test_bad_run_id);

@@ -68,4 +68,17 @@ if [ -c /dev/zero ]; then
     refused dev-zero /dev/zero "is a character device, not a regular file"
 fi
 
+# training images of 14x56 against test images of 28x28: the same 784
+# pixels, another shape (accepted before, when only the count was compared)
+{
+    printf '\x00\x00\x08\x03\x00\x00\x03\xe8\x00\x00\x00\x0e\x00\x00\x00\x38'
+    head -c 784000 /dev/urandom
+} | gzip -1n >wide.gz
+timeout 30 "$prog" -q -o out-wide "$exp" "data.train=$work/wide.gz" >wide.out 2>wide.err
+rc=$?
+check "14x56 training, 28x28 test images: exit 3 (got $rc)" [ $rc -eq 3 ]
+check "... naming the test file and both shapes" \
+    grep -q "fixture-t10k-images-idx3-ubyte.gz: error: test images are 28x28 but the training images 14x56" wide.err
+check "... nothing written" [ ! -e out-wide ]
+
 finish

@@ -17,8 +17,13 @@ export OPENBLAS_NUM_THREADS=1
 
 source "$src/tests/checklib.sh"
 
+# The smoke experiment as committed: its data folder tests/data is relative
+# to the current folder, here a link to the fixtures, so the run ids (which
+# hash data.dir) and the split into shards are the same wherever the
+# checkout is.
+mkdir -p tests && ln -s "$src/tests/data" tests/data
 exp=$work/smoke.yaml
-sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
+cp "$src/tests/experiments/smoke.yaml" "$exp"
 slow=$work/slow.yaml
 sed -e 's/epochs: 3/epochs: 40/' "$exp" >"$slow"
 no_temp_files() { ! find "$1" -name '*.amx-tmp.*' | grep -q .; }
@@ -38,9 +43,10 @@ sed -i '$d' "dmg/runs/${ids[3]}/curve.csv" # cut at a line boundary: one epoch l
 rc=$?
 check "report of damaged runs exits 0 (got $rc)" [ $rc -eq 0 ]
 check "report counts the 4 damaged runs missing" grep -q "(0 of 4 runs complete)" rep3.txt
-check "report warns with the file and the reason" \
-    grep -q "runs/${ids[0]}/summary.json: incomplete summary.json: \"status\" is not" rep3.txt
+check "report warns with the file, line, column and the reason" \
+    grep -q "runs/${ids[0]}/summary.json:[0-9]*:3: incomplete summary.json: \"status\" is not" rep3.txt
 check "report locates the junk curve" grep -q "runs/${ids[1]}/curve.csv:1:1: " rep3.txt
+check "report locates the empty curve" grep -q "runs/${ids[2]}/curve.csv:1:1: empty curve file" rep3.txt
 check "report names the cut curve" grep -q "runs/${ids[3]}/curve.csv:4:1: 3 rows (epochs 0..2), but summary.json says 3 epochs" rep3.txt
 "$prog" -q -j 1 -o dmg "$exp" >run3.txt 2>&1
 rc=$?
@@ -60,10 +66,12 @@ summary0="base/runs/${ids[0]}/summary.json"
 check "summary.json has config_sha256, the run id its first 16 digits" \
     grep -q "\"config_sha256\": \"${ids[0]}[0-9a-f]\{48\}\"" "$summary0"
 cp -r base h1
-printf 'junk: [\n' >"h1/runs/${ids[0]}/config.yaml" # not YAML: not read while the hash is there
+printf 'junk: [\n' >"h1/runs/${ids[0]}/config.yaml" # not YAML: a damaged folder, hash or not
 "$prog" -q -j 1 -o h1 "$exp" >h1.txt 2>&1
-check "hash present: reused without reading config.yaml" grep -q "4 already complete" h1.txt
-check "... and config.yaml rewritten from the experiment" \
+check "a config.yaml that is not YAML: redone and said so, at its line" \
+    grep -q "run ${ids[0]} .*redoing it: .*runs/${ids[0]}/config.yaml:2:1: malformed config.yaml" h1.txt
+check "... the others reused" grep -q "1 ok, 0 diverged, 0 failed, 3 already complete" h1.txt
+check "... and config.yaml written again" \
     cmp "h1/runs/${ids[0]}/config.yaml" "base/runs/${ids[0]}/config.yaml"
 cp -r base h2
 sed -i '/"config_sha256"/d' h2/runs/*/summary.json
@@ -125,8 +133,23 @@ cp "s2/runs/$b/config.yaml" "s1x/runs/$a/config.yaml"
 "$prog" merge m4x s1x s2 >merge4x.txt 2>&1
 rc=$?
 check "a config.yaml that does not match its id: exit 2 (got $rc)" [ $rc -eq 2 ]
-check "... says which run it describes" grep -q "s1x/runs/$a/config.yaml: error: describes run [0-9a-f]\{16\}, not $a" merge4x.txt
+check "... says which run it describes" grep -q "s1x/runs/$a/config.yaml:[0-9]*:[0-9]*: error: describes run [0-9a-f]\{16\}, not $a" merge4x.txt
 check "... and the refusal writes nothing" [ ! -e m4x ]
+# the two repeats of one point: their config.yaml differ only in repeat
+# (merge hashed config.yaml with the folder's repeat, so this one went through)
+r0=$(grep -l '"repeat": 0' s1/runs/*/summary.json s2/runs/*/summary.json | grep -m1 . | xargs dirname)
+label=$(grep -o '"finetune.rules": "[^"]*"' "$r0/summary.json")
+r1=$(grep -l '"repeat": 1' s1/runs/*/summary.json s2/runs/*/summary.json | xargs grep -l "$label" | xargs dirname)
+check "two repeats of one point found" [ -d "$r0" ] && [ -d "$r1" ]
+cp -r s1 s1r && cp -r s2 s2r
+cp "$r0/config.yaml" "$(echo "$r1" | sed 's/^s[12]/&r/')/config.yaml"
+cp "$r1/config.yaml" "$(echo "$r0" | sed 's/^s[12]/&r/')/config.yaml"
+"$prog" merge m4r s1r s2r >merge4r.txt 2>&1
+rc=$?
+check "config.yaml swapped between two repeats of a point: exit 2 (got $rc)" [ $rc -eq 2 ]
+check "... naming the file, line and column of its repeat" \
+    grep -q "s[12]r/runs/[0-9a-f]*/config.yaml:[0-9]*:9: error: describes run [0-9a-f]\{16\}, not [0-9a-f]\{16\} .*the config.yaml of another repeat" merge4r.txt
+check "... and writes nothing" [ ! -e m4r ]
 cp -r s1 s1y
 echo '{"run_id": "'$a'", "status": "bogus"}' >"s1y/runs/$a/summary.json"
 "$prog" merge m4y s1y s2 >merge4y.txt 2>&1
@@ -142,7 +165,7 @@ cp -r s1 s1h
 sed -i "s/\"config_sha256\": \"$a[0-9a-f]*\"/\"config_sha256\": \"$a$(printf 'f%.0s' {1..48})\"/" "s1h/runs/$a/summary.json"
 "$prog" merge m4h s1h s2 >merge4h.txt 2>&1
 check "a summary.json of another configuration (config_sha256): exit 2" [ $? -eq 2 ]
-check "... named" grep -q "s1h/runs/$a/summary.json: error: \"config_sha256\" is not that of run $a" merge4h.txt
+check "... named" grep -q "s1h/runs/$a/summary.json:[0-9]*:[0-9]*: error: \"config_sha256\" is not that of run $a" merge4h.txt
 cp -r s2 s2b
 sed -i 's/"git_commit": "[^"]*"/"git_commit": "0123456"/' s2b/manifest.json
 "$prog" merge m4b s1 s2b >merge4b.txt 2>&1
@@ -243,7 +266,9 @@ if command -v gnuplot >/dev/null; then
         awk -F, -v OFS=, 'NR == 1 { print; next } { for (j = 2; j <= NF; j++) if ($j != "") $j = "nan"; print }' "$c" >t.csv
         mv t.csv "$c"
     done
-    sed -i 's/"status": "ok"/"status": "diverged"/; s/"final_test_error": [-0-9.e+]*/"final_test_error": null/' div/runs/*/summary.json
+    sed -i -e 's/"status": "ok"/"status": "diverged"/; s/"best_epoch": [0-9]*/"best_epoch": 0/' \
+        -e 's/"\(final_test\|best_test\|final_train\|final_validation\)_error": [-0-9.e+][-0-9.e+]*/"\1_error": null/' \
+        div/runs/*/summary.json
     rm -f div/figure.png div/figure.svg
     "$prog" report div >rep17.txt 2>&1
     check "all diverged: report exits 0" [ $? -eq 0 ]
@@ -269,5 +294,44 @@ check "little memory: capped to 1 worker, with the estimate" \
     grep -q "note: --jobs 2 capped to 1: each worker may need about 0.03 GiB .* and 0.05 GiB of memory are available" mem.txt
 ADAMIX_TEST_MEM_AVAILABLE=50000000000 "$prog" -q -j 1 -o mem2 "$exp" repeats=1 >mem2.txt 2>&1
 check "enough memory, -j 1: no note" bash -c "! grep -q 'capped' mem2.txt"
+
+# ---- smaller holes: cache entries, a stale error.txt, shards that disagree
+# a damaged cache entry is computed again, and said so once (two runs use it)
+cp -r base c1
+entry=$(ls c1/cache/pretrain-*.bin | head -1)
+printf 'damaged' | dd of="$entry" bs=1 seek=100 conv=notrunc status=none
+rm c1/runs/*/summary.json
+"$prog" -q -j 1 -o c1 "$exp" >c1.txt 2>&1
+check "a damaged cache entry: the sweep runs (exit $?)" grep -q "4 ok, 0 diverged, 0 failed" c1.txt
+check "... and says so once, naming it" \
+    [ "$(grep -c "warning: $entry: .*computing the pretraining again" c1.txt)" -eq 1 ]
+# a cache entry that is a folder: refused before anything runs, saying what to do
+cp -r base c2
+entry=$(ls c2/cache/pretrain-*.bin | head -1)
+rm "$entry" && mkdir "$entry"
+rm c2/runs/*/summary.json
+"$prog" -q -j 1 -o c2 "$exp" >c2.txt 2>&1
+rc=$?
+check "a cache entry that is a folder: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "... says so and what to do" grep -q "$entry: error: is a folder, expected a pretraining cache file: remove it" c2.txt
+check "... before any run" [ "$(n_complete c2)" -eq 0 ]
+# an error.txt beside a complete result (the attempt before it failed) goes
+cp -r base e1
+echo "runs/${ids[0]}/curve.csv: error: disk full" >"e1/runs/${ids[0]}/error.txt"
+"$prog" -q -j 1 -o e1 "$exp" >e1.txt 2>&1
+check "a stale error.txt: the run is complete" grep -q "4 already complete" e1.txt
+check "... and the error.txt is gone" [ ! -e "e1/runs/${ids[0]}/error.txt" ]
+# one run in two shard folders with different curves: merged from the first
+# listed, and said so (before, silently)
+dup=$(grep -l '"best_epoch": 3' s1/runs/*/summary.json | head -1 | xargs dirname | xargs basename)
+cp -r s1 s1d
+awk -F, -v OFS=, 'NR == 3 { $3 = $3 + 0.5 } { print }' "s1/runs/$dup/curve.csv" >"s1d/runs/$dup/curve.csv"
+"$prog" merge md s1 s1d s2 >merged.txt 2>&1
+check "the same run with another curve in two shards: merged (exit $?)" [ -e "md/runs/$dup/summary.json" ]
+check "... with a warning saying which" \
+    grep -q "warning: run $dup is in s1 and in s1d with different curves (from epoch 1 on): merged from s1, the first listed" merged.txt
+check "... from the first listed" cmp "s1/runs/$dup/curve.csv" "md/runs/$dup/curve.csv"
+"$prog" merge md2 s1 s1 s2 >merged2.txt 2>&1
+check "the same curves twice: no warning" not grep -q "different curves" merged2.txt
 
 finish

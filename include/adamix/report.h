@@ -77,27 +77,52 @@ struct amx_report_result {
 };
 
 /* What one run folder holds, judged the same way by the runner (complete,
- * or to be redone?) and by the report (a row, or missing?). */
+ * or to be redone?), the report and compare (a row, or missing?) and merge
+ * (merged, or refused?). */
 enum amx_result_state {
     AMX_RESULT_ABSENT,  /* no summary.json: not run yet, or killed before it */
     AMX_RESULT_INVALID, /* a summary.json that is malformed or lacks a field the report
-                           reads, or a curve.csv beside it that is missing, malformed, or
-                           has other rows than its "epochs" say, or either one not a
+                           reads; a curve.csv beside it that is missing, malformed, has
+                           other rows than its "epochs" say, or other numbers than
+                           summary.json's final and best errors; a config.yaml that is
+                           missing, malformed, or describes another run than the
+                           folder's id (or than config_sha256); any of them not a
                            regular file */
     AMX_RESULT_COMPLETE
 };
 
-/* Judges run_dir (a runs/<run_id> folder). axes: the sweep axis paths whose
- * labels summary.json's "sweep" must hold (n_axes 0: none). When INVALID,
- * why gets "file[:line:col]: what is wrong". Reads only; follows no link. */
+/* The verdict on one run folder: its state and, when INVALID, where and why. */
+struct amx_result_verdict {
+    enum amx_result_state state;
+    /* INVALID because config.yaml or summary.json's config_sha256 names
+     * another configuration than the folder's id (the files are intact, but
+     * of another run), rather than a damaged file */
+    bool other_run;
+    struct amx_error where; /* INVALID: the file, line, column and what is wrong */
+};
+
+/* The one judgement of a run folder: run_dir (a runs/<run_id> folder) is
+ * complete when summary.json holds every field the report reads, curve.csv
+ * parses, has the rows of its "epochs" and the numbers of summary.json's
+ * final_test_error, best_test_error (at best_epoch), final_train_error and
+ * final_validation_error, and config.yaml binds to the configuration whose
+ * canonical form hashes to run_id (with summary.json's repeat where
+ * config.yaml has none) and to config_sha256 when summary.json has it.
+ * axes: the sweep axis paths whose labels summary.json's "sweep" must hold
+ * (n_axes 0: none). Reads only; follows no link. */
+enum amx_result_state amx_result_judge(const char *run_dir, const char *run_id, size_t n_axes,
+                                       const char *const *axes, struct amx_result_verdict *v);
+
+/* amx_result_judge, its INVALID verdict as "file:line:col: what" in why. */
 enum amx_result_state amx_result_check(const char *run_dir, const char *run_id, size_t n_axes,
                                        const char *const *axes, char *why, size_t why_size);
 
 /* Reads the listed runs' files and writes the files above into
  * in->results_dir. A run whose summary.json is absent is skipped and counted
- * as missing; one that amx_result_check finds INVALID (a malformed or
- * incomplete summary, a damaged curve.csv beside it) is missing too, with a
- * warning naming the file, line and column. A file that cannot be written is an
+ * as missing; one that amx_result_judge finds INVALID (a malformed or
+ * incomplete summary, a damaged or contradicting curve.csv, a missing or
+ * foreign config.yaml) is missing too, with a warning naming the file, line
+ * and column. A file that cannot be written is an
  * AMX_ERR_IO error naming it; the files written before it stay (each is
  * complete), no temporary file is left. When gnuplot is not on PATH the script
  * and its data are still written and res->warning says how to render them. */

@@ -92,14 +92,15 @@ bool amx_results_other_compute(const char *dir, const struct amx_compute_id *now
 /* ---- resume -------------------------------------------------------------- */
 
 /* Whether run_dir holds a complete result computed from this very
- * configuration and data: amx_result_check (the report's own test) finds it
- * complete, its summary.json names the same data files (train_sha, test_sha)
- * and its config_sha256 is cfg's (amx_config_sha256). A folder written before
- * summary.json had config_sha256 is checked the old way: its config.yaml is
- * parsed and bound, and must have cfg's canonical form. INVALID (with why): a
- * damaged result, to be redone and said so; ABSENT: nothing there, or a
- * result of other data or another configuration, or weights.npz asked for
- * but missing. */
+ * configuration and data: amx_result_check (the one verdict on a run folder,
+ * shared with report, compare and merge) finds it complete, its summary.json
+ * names the same data files (train_sha, test_sha) and its config_sha256 is
+ * cfg's (amx_config_sha256); a folder written before summary.json had
+ * config_sha256 is of cfg when its config.yaml (with its own repeat) has
+ * cfg's canonical form. INVALID (with why): a damaged result, or the files of
+ * another run, to be redone and said so; ABSENT: nothing there, or a result
+ * of other data or another configuration, or weights.npz asked for but
+ * missing. */
 enum amx_result_state amx_results_run_state(const char *run_dir, const char *id,
                                             const struct amx_run_config *cfg, const char *train_sha,
                                             const char *test_sha, char *why, size_t why_size);

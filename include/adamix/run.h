@@ -40,7 +40,8 @@ enum amx_event_kind {
     AMX_EVENT_PRETRAIN_DONE, /* a pretraining finished and is cached */
     AMX_EVENT_TASK_FAILED,   /* with message */
     AMX_EVENT_RUN_REDONE,    /* planned: a damaged result is redone; message says what is wrong */
-    AMX_EVENT_NOTE           /* something to tell (message): --jobs capped */
+    AMX_EVENT_NOTE,          /* something to tell (message): --jobs capped */
+    AMX_EVENT_WARNING        /* something wrong that is mended (message): a damaged cache entry */
 };
 
 struct amx_event {

@@ -178,6 +178,11 @@ void cli_on_event(const struct amx_event *ev, void *ctx)
         fflush(stdout);
         fprintf(stderr, "adamix-run: note: %s\n", ev->message);
         break;
+    case AMX_EVENT_WARNING:
+        cli_clear_live(d);
+        fflush(stdout);
+        fprintf(stderr, "adamix-run: warning: %s\n", ev->message);
+        break;
     case AMX_EVENT_RUN_REDONE:
         cli_clear_live(d);
         fflush(stdout);

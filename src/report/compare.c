@@ -15,7 +15,10 @@
  * change of seed agrees, as docs/design.md says reruns under another
  * BLAS kernel do). Verdict: identical (every run bit-identical), agree (every
  * point within the tolerance), or differ; different experiments (other name
- * or sweep axes, or no run in common) are refused.
+ * or sweep axes, or no run in common) are refused. A run folder the verdict
+ * on a run folder refuses (amx_result_judge: damaged, or another run's
+ * files) is named, "damaged in A: file:line:col: what", and counts as
+ * missing on its side.
  *
  * Writes nothing; the caller prints the text. */
 #define _POSIX_C_SOURCE 200809L
@@ -51,6 +54,20 @@ static enum amx_status load_side(struct side *s, const struct amx_compare_side *
     s->ctx = (struct rpt_ctx){.in = &s->in, .res = &s->res, .series_axis = RPT_NONE};
     s->ctx.metric = metric;
     return rpt_load_runs(&s->ctx, err);
+}
+
+/* The runs of side s (A or B) that the verdict on a run folder refused
+ * (their warnings, one a line): into out, and into list for --json. They
+ * count as missing there, so the comparison cannot find the folders
+ * identical. */
+static void name_damaged(const struct side *s, const char *which, struct amx_buf *out, json_t *list)
+{
+    for (const char *w = s->res.warning; *w;) {
+        size_t n = strcspn(w, "\n");
+        amx_buf_printf(out, "damaged in %s: %.*s\n", which, (int)n, w);
+        json_array_append_new(list, json_stringn(w, n));
+        w += n + (w[n] == '\n');
+    }
 }
 
 /* Index of axis `path` in side s, or RPT_NONE. */
@@ -203,7 +220,7 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
     size_t *match = NULL;
     bool *by_id = NULL, *taken = NULL;
     struct dev *devs = NULL;
-    json_t *root = NULL;
+    json_t *root = NULL, *damaged = NULL;
     enum amx_status st = A && B ? AMX_OK : amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     if (st == AMX_OK) st = load_side(A, ca, metric, err);
     if (st == AMX_OK) st = load_side(B, cb, metric, err);
@@ -220,6 +237,9 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
             st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     }
     if (st != AMX_OK) goto done;
+    damaged = json_array();
+    name_damaged(A, "A", &out, damaged);
+    name_damaged(B, "B", &out, damaged);
 
     /* join: by id first, then by sweep values and repeat */
     for (size_t i = 0; i < na; i++) {
@@ -420,6 +440,7 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
         json_object_set_new(root, "identical", json_integer((json_int_t)identical));
         json_object_set_new(root, "only_a", json_integer((json_int_t)only_a));
         json_object_set_new(root, "only_b", json_integer((json_int_t)only_b));
+        json_object_set(root, "damaged", damaged);
         json_object_set_new(root, "runs", jruns);
         json_object_set_new(root, "points", jpoints);
         char *j = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2) | JSON_REAL_PRECISION(10));
@@ -436,6 +457,7 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
     }
 done:
     if (root) json_decref(root);
+    if (damaged) json_decref(damaged);
     if (A) rpt_ctx_free(&A->ctx);
     if (B) rpt_ctx_free(&B->ctx);
     free(A);

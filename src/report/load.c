@@ -1,19 +1,25 @@
 /* Reading the per-run files the run module writes: runs/<id>/summary.json
- * (jansson) and runs/<id>/curve.csv (a header, then one row of numbers per
- * epoch 0..E). A summary that is absent or lacks a field makes the run
- * "missing" (it is skipped, as an unfinished run is); a curve that is absent
- * or malformed beside a complete summary is an error at its line and column,
- * because the two are written together and a broken one means a damaged
- * folder. This file also builds the union of the curve columns in the order
- * curves.csv uses. It writes nothing. */
+ * (jansson), runs/<id>/curve.csv (a header, then one row of numbers per
+ * epoch 0..E) and runs/<id>/config.yaml, and the one verdict on a run folder
+ * (amx_result_judge) that the runner, the report, compare and merge share. A
+ * summary that is absent makes the run "missing" (it is skipped, as an
+ * unfinished run is); a summary that lacks a field, a curve that is absent,
+ * malformed or of other numbers, or a config.yaml that is absent, malformed
+ * or of another run beside it is a damaged folder, refused at its file, line
+ * and column. This file also builds the union of the curve columns in the
+ * order curves.csv uses. It writes nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include "adamix/fsutil.h"
+#include "adamix/node.h"
+#include "adamix/sha256.h"
+#include "adamix/sweep.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +49,15 @@ static bool get_number_or_null(json_t *o, const char *key, double *out)
     return true;
 }
 
-/* Fills r from summary.json. Returns false (with *why set) when the summary is
- * incomplete; only AMX_ERR_NOMEM is an error. */
+/* Fills r from summary.json. Sets *why (and *key, the field at fault, NULL
+ * for the whole file) when the summary is incomplete; only AMX_ERR_NOMEM is
+ * an error. */
 static enum amx_status read_summary(size_t n_axes, const char *const *axes, struct rpt_run *r,
-                                    json_t *root, const char **why, struct amx_error *err)
+                                    json_t *root, const char **why, const char **key,
+                                    struct amx_error *err)
 {
     *why = NULL;
+    *key = NULL;
     if (!json_is_object(root)) {
         *why = "not a JSON object";
         return AMX_OK;
@@ -56,6 +65,7 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
     json_t *id = json_object_get(root, "run_id");
     if (!json_is_string(id) || strcmp(json_string_value(id), r->id) != 0) {
         *why = "\"run_id\" is not the folder's run id";
+        *key = "run_id";
         return AMX_OK;
     }
     /* the configuration's full SHA-256 (absent in folders written before it
@@ -66,18 +76,21 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         bool hex = h && strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64;
         if (!hex || strncmp(h, r->id, strlen(r->id)) != 0) {
             *why = "\"config_sha256\" is not 64 hexadecimal digits beginning with the run id";
+            *key = "config_sha256";
             return AMX_OK;
         }
     }
     const char *status = json_string_value(json_object_get(root, "status"));
     if (!status || (strcmp(status, "ok") != 0 && strcmp(status, "diverged") != 0)) {
         *why = "\"status\" is not \"ok\" or \"diverged\"";
+        *key = "status";
         return AMX_OK;
     }
     r->diverged = strcmp(status, "diverged") == 0;
     json_t *rep = json_object_get(root, "repeat");
     if (!json_is_integer(rep) || json_integer_value(rep) < 0) {
         *why = "\"repeat\" is not an integer >= 0";
+        *key = "repeat";
         return AMX_OK;
     }
     r->repeat = (long)json_integer_value(rep);
@@ -86,13 +99,19 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
     const char *te = json_string_value(json_object_get(data, "test_sha256"));
     snprintf(r->train_sha, sizeof r->train_sha, "%s", tr ? tr : "");
     snprintf(r->test_sha, sizeof r->test_sha, "%s", te ? te : "");
-    if (!get_number_or_null(root, "final_test_error", &r->final_test) ||
-        !get_number_or_null(root, "best_test_error", &r->best_test)) {
-        *why = "\"final_test_error\" or \"best_test_error\" is not a number or null";
+    if (!get_number_or_null(root, "final_test_error", &r->final_test)) {
+        *why = "\"final_test_error\" is not a number or null";
+        *key = "final_test_error";
+        return AMX_OK;
+    }
+    if (!get_number_or_null(root, "best_test_error", &r->best_test)) {
+        *why = "\"best_test_error\" is not a number or null";
+        *key = "best_test_error";
         return AMX_OK;
     }
     if (!r->diverged && !isfinite(r->final_test)) {
         *why = "status \"ok\" without a finite \"final_test_error\"";
+        *key = "final_test_error";
         return AMX_OK;
     }
     json_t *be = json_object_get(root, "best_epoch");
@@ -101,28 +120,33 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         r->has_best_epoch = true;
     } else if (!json_is_null(be)) {
         *why = "\"best_epoch\" is not an integer or null";
+        *key = "best_epoch";
         return AMX_OK;
     }
     json_t *secs = json_object_get(root, "seconds");
     if (!json_is_number(secs)) {
         *why = "\"seconds\" is not a number";
+        *key = "seconds";
         return AMX_OK;
     }
     r->seconds = json_number_value(secs);
     json_t *sweep = json_object_get(root, "sweep");
     if (!json_is_object(sweep)) {
         *why = "\"sweep\" is not an object";
+        *key = "sweep";
         return AMX_OK;
     }
     for (size_t a = 0; a < n_axes; a++) {
         if (!json_is_string(json_object_get(sweep, axes[a]))) {
             *why = "\"sweep\" lacks a label for one of the experiment's axes";
+            *key = "sweep";
             return AMX_OK;
         }
     }
     json_t *ep = json_object_get(root, "epochs");
     if (ep && (!json_is_integer(ep) || json_integer_value(ep) < 0)) {
         *why = "\"epochs\" is not an integer >= 0";
+        *key = "epochs";
         return AMX_OK;
     }
     r->epochs = ep ? (long)json_integer_value(ep) : -1;
@@ -383,93 +407,319 @@ size_t rpt_col_index(const struct rpt_ctx *ctx, const char *name)
     return RPT_NONE;
 }
 
-/* A why-text "path:line:col: what" (line and column when known). */
-static void where(char *why, size_t size, const char *path, int line, int col, const char *what)
+/* ---- the verdict on a run folder ---- */
+
+/* INVALID at path:line:col, what is wrong (fmt). */
+static void refuse(struct amx_result_verdict *v, const char *path, int line, int col,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void refuse(struct amx_result_verdict *v, const char *path, int line, int col,
+                   const char *fmt, ...)
 {
-    if (line > 0)
-        snprintf(why, size, "%s:%d:%d: %s", path, line, col > 0 ? col : 1, what);
-    else
-        snprintf(why, size, "%s: %s", path, what);
+    va_list ap;
+    va_start(ap, fmt);
+    amx_vfail(&v->where, AMX_ERR_IO, path, line, col, fmt, ap);
+    va_end(ap);
+    v->state = AMX_RESULT_INVALID;
 }
 
-/* The one judgement of a run folder, for the runner and the report alike:
- * reads run_dir's summary.json and, when that is complete, its curve.csv
- * into r, and checks the two against each other (a curve cut at a line
- * boundary still parses, but no longer has the summary's epochs). The
- * values are not compared: tools and tests edit curves on purpose. *state says what the folder
- * holds; why (when INVALID) what is wrong, at its file:line:col. Only AMX_ERR_NOMEM is an error. */
-static enum amx_status load_run(const char *run_dir, size_t n_axes, const char *const *axes,
-                                struct rpt_run *r, enum amx_result_state *state, char *why,
-                                size_t why_size, struct amx_error *err)
+/* Whether path is a regular file; otherwise refuses it (at 1:1: the file as
+ * a whole), saying what it is instead. */
+static bool judge_file(const char *path, struct amx_result_verdict *v)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        refuse(v, path, 1, 1, "cannot read (%s): a complete run keeps its %s", strerror(errno),
+               strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+    else if (S_ISLNK(sb.st_mode))
+        refuse(v, path, 1, 1,
+               "is a symbolic link, expected a file: adamix-run follows no link inside a "
+               "results folder");
+    else if (!S_ISREG(sb.st_mode))
+        refuse(v, path, 1, 1, "is not a regular file (a folder, pipe or device)");
+    else
+        return true;
+    return false;
+}
+
+/* The line and column of "key": in JSON text (its first occurrence as a
+ * key), or 1:1 when it is not there (the object as a whole). */
+static void key_at(const char *text, const char *key, int *line, int *col)
+{
+    size_t kl = strlen(key);
+    int l = 1, c = 1;
+    *line = *col = 1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '"' && strncmp(p + 1, key, kl) == 0 && p[kl + 1] == '"') {
+            const char *q = p + kl + 2;
+            while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+                q++;
+            if (*q == ':') {
+                *line = l;
+                *col = c;
+                return;
+            }
+        }
+        if (*p == '\n')
+            l++, c = 1;
+        else
+            c++;
+    }
+}
+
+/* Column name's value at row of curve c; NAN when the column or the value
+ * is absent. */
+static double curve_value(const struct rpt_curve *c, const char *name, size_t row)
+{
+    for (size_t j = 0; j < c->n_cols; j++)
+        if (strcmp(c->cols[j], name) == 0)
+            return c->has[row * c->n_cols + j] ? c->v[row * c->n_cols + j] : NAN;
+    return NAN;
+}
+
+/* The same number as the run module wrote it twice (10 significant digits
+ * in both files), or neither finite (summary.json writes null for what
+ * curve.csv prints as nan or inf, or leaves empty). */
+static bool same_number(double a, double b)
+{
+    if (!isfinite(a) || !isfinite(b)) return !isfinite(a) && !isfinite(b);
+    return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+}
+
+/* summary.json's number key (root, text at path) against the curve's column
+ * at row: refused at the key when they differ. A key absent from an older
+ * summary.json is not compared. */
+static bool judge_number(json_t *root, const char *text, const char *path, const char *key,
+                         const struct rpt_curve *c, const char *col, size_t row,
+                         struct amx_result_verdict *v)
+{
+    json_t *j = json_object_get(root, key);
+    if (!j) return true;
+    double s = json_is_number(j) ? json_number_value(j) : NAN, x = curve_value(c, col, row);
+    if (same_number(s, x)) return true;
+    char a[32], b[32];
+    rpt_fmt_num(a, s);
+    rpt_fmt_num(b, x);
+    int line, colno;
+    key_at(text, key, &line, &colno);
+    refuse(v, path, line, colno,
+           "\"%s\" is %s, but curve.csv has %s %s at epoch %zu: summary.json and curve.csv "
+           "are of different runs, or one was edited",
+           key, json_is_null(j) ? "null" : a, col, b, row);
+    return false;
+}
+
+/* The summary's numbers are the curve's: final errors at its last row, the
+ * best test error at best_epoch's row. */
+static bool judge_numbers(json_t *root, const char *text, const char *path, const struct rpt_run *r,
+                          struct amx_result_verdict *v)
+{
+    const struct rpt_curve *c = &r->curve;
+    size_t last = c->n_rows - 1;
+    if (r->has_best_epoch && (r->best_epoch < 0 || (size_t)r->best_epoch > last)) {
+        int line, col;
+        key_at(text, "best_epoch", &line, &col);
+        refuse(v, path, line, col, "\"best_epoch\" is %ld, not an epoch of curve.csv (0..%zu)",
+               r->best_epoch, last);
+        return false;
+    }
+    return judge_number(root, text, path, "final_test_error", c, "test_error", last, v) &&
+           (!r->has_best_epoch || judge_number(root, text, path, "best_test_error", c, "test_error",
+                                               (size_t)r->best_epoch, v)) &&
+           judge_number(root, text, path, "final_train_error", c, "train_error", last, v) &&
+           judge_number(root, text, path, "final_validation_error", c, "validation_error", last, v);
+}
+
+/* config.yaml binds to a run configuration of summary.json's repeat (its
+ * own repeat, or summary.json's when it has none: a folder older than the
+ * field) and, when summary.json has config_sha256 (stored, which begins with
+ * the folder's id), whose canonical form hashes to it. Otherwise the folder
+ * holds another run's files. (A folder older than config_sha256 is checked
+ * against the run it should hold by the runner and merge, which know it.) */
+static enum amx_status judge_config(const char *run_dir, const char *id, long repeat,
+                                    const char *stored, const char *summary_path,
+                                    const char *summary_text, struct amx_result_verdict *v)
 {
     char path[AMX_PATH_MAX + 600];
-    *state = AMX_RESULT_INVALID;
-    why[0] = '\0';
-    if (!amx_path_join(path, sizeof path, run_dir, "summary.json")) {
-        where(why, why_size, run_dir, 0, 0, "path too long");
+    if (!amx_path_join(path, sizeof path, run_dir, "config.yaml")) {
+        refuse(v, run_dir, 0, 0, "path too long");
+        return AMX_OK;
+    }
+    if (!judge_file(path, v)) return AMX_OK;
+    struct amx_node *node = NULL;
+    struct amx_error perr = {0};
+    if (amx_node_parse_file(path, &node, &perr) != AMX_OK) {
+        if (perr.code == AMX_ERR_NOMEM) {
+            v->where = perr;
+            return AMX_ERR_NOMEM;
+        }
+        refuse(v, path, perr.line > 0 ? perr.line : 1, perr.col > 0 ? perr.col : 1,
+               "malformed config.yaml (%s)", perr.msg);
+        return AMX_OK;
+    }
+    struct amx_run_config *cfg = calloc(1, sizeof *cfg);
+    struct amx_errlist errs = {0};
+    enum amx_status st = AMX_OK;
+    if (!cfg) {
+        st = amx_fail(&v->where, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+    } else if (amx_config_bind(node, cfg, &errs) != AMX_OK) {
+        const struct amx_error *e = errs.n ? &errs.items[0] : NULL;
+        refuse(v, path, e && e->line > 0 ? e->line : 1, e && e->col > 0 ? e->col : 1,
+               "does not bind to a run configuration (%s)", e ? e->msg : "");
+    } else {
+        const struct amx_node *rk = amx_node_map_get(node, "repeat");
+        int line = rk ? rk->line : 1, col = rk ? rk->col : 1;
+        if (!rk) cfg->repeat = (int)repeat;
+        char *form = amx_canonical_form(cfg);
+        char sha[65] = "";
+        if (form) amx_sha256_hex(form, strlen(form), sha);
+        free(form);
+        if (!form) {
+            st = amx_fail(&v->where, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
+        } else if (stored && strcmp(stored, sha) != 0 && strncmp(sha, id, strlen(id)) != 0) {
+            v->other_run = true;
+            refuse(v, path, cfg->repeat != repeat ? line : 1, cfg->repeat != repeat ? col : 1,
+                   "describes run %.16s, not %s (the folder's name and summary.json's "
+                   "config_sha256)%s",
+                   sha, id, cfg->repeat != repeat ? ": the config.yaml of another repeat" : "");
+        } else if (stored && strcmp(stored, sha) != 0) {
+            key_at(summary_text, "config_sha256", &line, &col);
+            v->other_run = true;
+            refuse(v, summary_path, line, col,
+                   "\"config_sha256\" is not that of run %s (its config.yaml's configuration "
+                   "hashes to %s)",
+                   id, sha);
+        } else if (cfg->repeat != repeat && stored) {
+            key_at(summary_text, "repeat", &line, &col);
+            v->other_run = true;
+            refuse(v, summary_path, line, col,
+                   "\"repeat\" is %ld, but the run's config.yaml (of its config_sha256) says %d",
+                   repeat, cfg->repeat);
+        } else if (cfg->repeat != repeat) {
+            v->other_run = true;
+            refuse(v, path, line, col,
+                   "repeat %d, but summary.json's repeat is %ld: the config.yaml of another "
+                   "repeat",
+                   cfg->repeat, repeat);
+        }
+    }
+    amx_errlist_free(&errs);
+    free(cfg);
+    amx_node_free(node);
+    return st;
+}
+
+/* The one judgement of a run folder (amx_result_judge), reading its
+ * summary.json and curve.csv into r. Only AMX_ERR_NOMEM is an error. */
+static enum amx_status load_run(const char *run_dir, size_t n_axes, const char *const *axes,
+                                struct rpt_run *r, struct amx_result_verdict *v,
+                                struct amx_error *err)
+{
+    char path[AMX_PATH_MAX + 600], cpath[AMX_PATH_MAX + 600];
+    memset(v, 0, sizeof *v);
+    v->state = AMX_RESULT_INVALID;
+    if (!amx_path_join(path, sizeof path, run_dir, "summary.json") ||
+        !amx_path_join(cpath, sizeof cpath, run_dir, "curve.csv")) {
+        refuse(v, run_dir, 0, 0, "path too long");
         return AMX_OK;
     }
     struct stat sb;
     if (lstat(path, &sb) != 0 && errno == ENOENT) {
-        *state = AMX_RESULT_ABSENT; /* not run yet: the ordinary case */
+        v->state = AMX_RESULT_ABSENT; /* not run yet: the ordinary case */
         return AMX_OK;
     }
-    if (!amx_regular_file(path, why, why_size)) return AMX_OK;
+    if (!judge_file(path, v)) return AMX_OK;
+    char *text = NULL;
+    struct amx_error rerr = {0};
+    if (amx_read_file(path, &text, NULL, &rerr) != AMX_OK) {
+        if (rerr.code == AMX_ERR_NOMEM)
+            return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "%s", rerr.msg);
+        refuse(v, path, 1, 1, "cannot read (%s)", rerr.msg);
+        return AMX_OK;
+    }
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *root = json_loads(text, 0, &jerr);
+    enum amx_status st = AMX_OK;
+    const char *bad = NULL, *key = NULL;
     if (!root) {
-        char what[JSON_ERROR_TEXT_LENGTH + 64];
-        snprintf(what, sizeof what, "malformed summary.json (%s)", jerr.text);
-        where(why, why_size, path, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,
-              what);
-        return AMX_OK;
+        refuse(v, path, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,
+               "malformed summary.json (%s)", jerr.text);
+        goto done;
     }
-    const char *bad;
-    enum amx_status st = read_summary(n_axes, axes, r, root, &bad, err);
-    json_decref(root);
-    if (st != AMX_OK) return st;
+    if ((st = read_summary(n_axes, axes, r, root, &bad, &key, err)) != AMX_OK) goto done;
     if (bad) {
-        char what[256];
-        snprintf(what, sizeof what, "incomplete summary.json: %s", bad);
-        where(why, why_size, path, 0, 0, what);
-        return AMX_OK;
+        int line = 1, col = 1;
+        if (key) key_at(text, key, &line, &col);
+        refuse(v, path, line, col, "incomplete summary.json: %s", bad);
+        goto done;
     }
-    if (!amx_path_join(path, sizeof path, run_dir, "curve.csv")) {
-        where(why, why_size, run_dir, 0, 0, "path too long");
-        return AMX_OK;
-    }
-    if (!amx_regular_file(path, why, why_size)) return AMX_OK;
+    if (!judge_file(cpath, v)) goto done;
     struct amx_error cerr = {0};
-    st = read_curve(path, &r->curve, &cerr);
-    if (st == AMX_ERR_NOMEM) return amx_fail(err, st, cerr.path, 0, 0, "%s", cerr.msg);
+    st = read_curve(cpath, &r->curve, &cerr);
+    if (st == AMX_ERR_NOMEM) {
+        amx_fail(err, st, cerr.path, 0, 0, "%s", cerr.msg);
+        goto done;
+    }
     if (st != AMX_OK) {
-        where(why, why_size, cerr.path, cerr.line, cerr.col, cerr.msg);
-        return AMX_OK;
+        st = AMX_OK;
+        refuse(v, cerr.path, cerr.line > 0 ? cerr.line : 1, cerr.col > 0 ? cerr.col : 1, "%s",
+               cerr.msg);
+        goto done;
     }
     const struct rpt_curve *c = &r->curve;
-    char what[256];
     if (r->epochs >= 0 && c->n_rows != (size_t)r->epochs + 1) {
-        snprintf(what, sizeof what, "%zu rows (epochs 0..%zu), but summary.json says %ld epochs",
-                 c->n_rows, c->n_rows - 1, r->epochs);
-        where(why, why_size, path, (int)c->n_rows + 1, 1, what);
-        return AMX_OK;
+        refuse(v, cpath, (int)c->n_rows + 1, 1,
+               "%zu rows (epochs 0..%zu), but summary.json says %ld epochs", c->n_rows,
+               c->n_rows - 1, r->epochs);
+        goto done;
     }
-    *state = AMX_RESULT_COMPLETE;
-    return AMX_OK;
+    if (!judge_numbers(root, text, path, r, v)) goto done;
+    const char *stored = json_string_value(json_object_get(root, "config_sha256"));
+    st = judge_config(run_dir, r->id, r->repeat, stored, path, text, v);
+    if (st != AMX_OK) {
+        *err = v->where;
+        goto done;
+    }
+    if (v->where.msg[0] == '\0') v->state = AMX_RESULT_COMPLETE;
+done:
+    json_decref(root);
+    free(text);
+    return st;
+}
+
+enum amx_result_state amx_result_judge(const char *run_dir, const char *run_id, size_t n_axes,
+                                       const char *const *axes, struct amx_result_verdict *v)
+{
+    struct rpt_run r = {.id = run_id};
+    struct amx_error err = {0};
+    if (load_run(run_dir, n_axes, axes, &r, v, &err) != AMX_OK) {
+        v->state = AMX_RESULT_INVALID;
+        v->where = err;
+    }
+    rpt_run_clear(&r, n_axes);
+    return v->state;
+}
+
+/* "path:line:col: what" (the parts known; cut to size). */
+static void format_where(const struct amx_error *e, char *why, size_t size)
+{
+    int n;
+    if (e->line > 0)
+        n = snprintf(why, size, "%s:%d:%d: %s", e->path, e->line, e->col > 0 ? e->col : 1, e->msg);
+    else if (e->path[0])
+        n = snprintf(why, size, "%s: %s", e->path, e->msg);
+    else
+        n = snprintf(why, size, "%s", e->msg);
+    (void)n;
 }
 
 enum amx_result_state amx_result_check(const char *run_dir, const char *run_id, size_t n_axes,
                                        const char *const *axes, char *why, size_t why_size)
 {
-    struct rpt_run r = {.id = run_id};
-    enum amx_result_state state;
-    struct amx_error err = {0};
-    if (load_run(run_dir, n_axes, axes, &r, &state, why, why_size, &err) != AMX_OK) {
-        state = AMX_RESULT_INVALID;
-        snprintf(why, why_size, "%s: %s", run_dir, err.msg);
-    }
-    rpt_run_clear(&r, n_axes);
-    return state;
+    struct amx_result_verdict v;
+    amx_result_judge(run_dir, run_id, n_axes, axes, &v);
+    if (why_size) why[0] = '\0';
+    if (v.state == AMX_RESULT_INVALID) format_where(&v.where, why, why_size);
+    return v.state;
 }
 
 enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
@@ -481,15 +731,16 @@ enum amx_status rpt_load_runs(struct rpt_ctx *ctx, struct amx_error *err)
         struct rpt_run *r = &ctx->runs[i];
         r->id = in->run_ids[i];
         r->final_test = r->best_test = r->seconds = NAN;
-        char rel[512], dir[AMX_PATH_MAX + 600], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
+        char rel[512], dir[AMX_PATH_MAX + 600], why[AMX_ERROR_PATH_MAX + AMX_ERROR_MSG_MAX + 32];
+        struct amx_result_verdict v;
         snprintf(rel, sizeof rel, "runs/%s", r->id);
         if (!rpt_path(ctx, dir, sizeof dir, rel))
             return amx_fail(err, AMX_ERR_IO, in->results_dir, 0, 0, "path too long");
-        enum amx_result_state state;
-        enum amx_status st = load_run(dir, in->n_axes, in->axes, r, &state, why, sizeof why, err);
+        enum amx_status st = load_run(dir, in->n_axes, in->axes, r, &v, err);
         if (st != AMX_OK) return st;
-        if (state != AMX_RESULT_COMPLETE) {
-            if (state == AMX_RESULT_INVALID)
+        if (v.state != AMX_RESULT_COMPLETE) {
+            format_where(&v.where, why, sizeof why);
+            if (v.state == AMX_RESULT_INVALID)
                 rpt_warn(ctx, "%s; the run counts as missing (the next invocation redoes it)", why);
             rpt_run_clear(r, in->n_axes);
             r->final_test = r->best_test = r->seconds = NAN;

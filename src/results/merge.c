@@ -109,23 +109,27 @@ static enum amx_status copy_pretrain_logs(const struct merge *mg, const char *sh
     return st;
 }
 
-/* Whether the configuration in config.yaml (node) is run k of exp: it binds,
- * and with k's repeat (config.yaml does not hold it) hashes to id. */
+/* For a folder older than summary.json's config_sha256: whether its
+ * config.yaml (path) binds to the configuration that hashes to id, with its
+ * own repeat (or run k's, when it has none). */
 static enum amx_status check_config(const struct amx_experiment *exp, size_t k, const char *id,
-                                    const char *path, struct amx_node *node, struct amx_error *err)
+                                    const char *path, struct amx_error *err)
 {
+    struct amx_node *node = NULL;
+    if (amx_node_parse_file(path, &node, err) != AMX_OK) {
+        err->code = AMX_ERR_IO; /* a damaged file of a run of this experiment */
+        return err->code;
+    }
     struct amx_run_config *cfg = calloc(1, sizeof *cfg);
     struct amx_errlist errs = {0};
     enum amx_status st = AMX_OK;
     if (!cfg) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     } else if (amx_config_bind(node, cfg, &errs) != AMX_OK) {
-        char first[AMX_ERROR_MSG_MAX + AMX_PATH_MAX] = "";
-        if (errs.n) amx_error_format(&errs.items[0], first, sizeof first);
         st = amx_fail(err, AMX_ERR_CONFIG, path, 0, 0,
-                      "does not bind to a run configuration (%s): cannot be merged", first);
+                      "does not bind to a run configuration: cannot be merged");
     } else {
-        cfg->repeat = exp->runs[k].cfg.repeat;
+        if (!amx_node_map_get(node, "repeat")) cfg->repeat = exp->runs[k].cfg.repeat;
         char got[AMX_RUN_ID_LEN + 1];
         amx_run_id(cfg, got);
         if (strcmp(got, id) != 0)
@@ -136,22 +140,23 @@ static enum amx_status check_config(const struct amx_experiment *exp, size_t k, 
     }
     amx_errlist_free(&errs);
     free(cfg);
+    amx_node_free(node);
     return st;
 }
 
 /* Verifies one folder runs/<id> of a shard before anything is merged: no
- * link; a run of the merged experiment; its config.yaml binds to the
- * configuration whose canonical form hashes to <id>, the expansion's own,
- * and summary.json's config_sha256 (when there) is that configuration's; its
- * result complete by the check the runner and the report make
- * (amx_result_check). *run: the run's index in exp, or (size_t)-1 when the
- * shard holds no result of it (not finished there). AMX_ERR_CONFIG: not of
- * this experiment; AMX_ERR_IO: a damaged result. */
+ * link; a run of the merged experiment; complete by the one verdict on a run
+ * folder that the runner, report and compare share (amx_result_judge: its
+ * files intact, its config.yaml of the configuration that hashes to <id>);
+ * and summary.json's config_sha256 (when there) that of the expansion's own
+ * configuration. *run: the run's index in exp, or (size_t)-1 when the shard
+ * holds no result of it (not finished there). AMX_ERR_CONFIG: not of this
+ * experiment, or the files of another run; AMX_ERR_IO: a damaged result. */
 static enum amx_status verify_shard_run(const struct amx_experiment *exp, const char *const *axes,
                                         const char *shard, const char *id, size_t *run,
                                         struct amx_error *err)
 {
-    char dir[AMX_PATH_MAX + 300], path[AMX_PATH_MAX + 340], why[AMX_ERROR_MSG_MAX + AMX_PATH_MAX];
+    char dir[AMX_PATH_MAX + 300], path[AMX_PATH_MAX + 340];
     *run = (size_t)-1;
     snprintf(dir, sizeof dir, "%s/runs/%s", shard, id);
     struct stat sb;
@@ -161,7 +166,8 @@ static enum amx_status verify_shard_run(const struct amx_experiment *exp, const 
                         "is a symbolic link, expected a run folder: adamix-run follows no link "
                         "inside a results folder (remove the link)");
     if (!S_ISDIR(sb.st_mode)) return AMX_OK; /* not a run folder */
-    enum amx_result_state state = amx_result_check(dir, id, exp->n_axes, axes, why, sizeof why);
+    struct amx_result_verdict v;
+    enum amx_result_state state = amx_result_judge(dir, id, exp->n_axes, axes, &v);
     if (state == AMX_RESULT_ABSENT) return AMX_OK; /* incomplete in that shard */
     size_t k = 0;
     while (k < exp->n_runs && strcmp(exp->runs[k].id, id) != 0)
@@ -170,16 +176,32 @@ static enum amx_status verify_shard_run(const struct amx_experiment *exp, const 
         return amx_fail(err, AMX_ERR_CONFIG, dir, 0, 0,
                         "not a run of the merged experiment (its experiment.yaml expands to no "
                         "run of this id): cannot be merged");
-    if (state == AMX_RESULT_INVALID)
+    if (state == AMX_RESULT_INVALID && v.where.code == AMX_ERR_NOMEM) {
+        *err = v.where;
+        return err->code;
+    }
+    if (state == AMX_RESULT_INVALID && v.other_run)
+        return amx_fail(err, AMX_ERR_CONFIG, v.where.path, v.where.line, v.where.col,
+                        "%s: a run folder whose files are of another run cannot be merged",
+                        v.where.msg);
+    if (state == AMX_RESULT_INVALID) {
+        char why[AMX_ERROR_PATH_MAX + AMX_ERROR_MSG_MAX + 32];
+        if (v.where.line > 0)
+            snprintf(why, sizeof why, "%s:%d:%d: %s", v.where.path, v.where.line, v.where.col,
+                     v.where.msg);
+        else
+            snprintf(why, sizeof why, "%s: %s", v.where.path, v.where.msg);
         return amx_fail(err, AMX_ERR_IO, dir, 0, 0,
                         "a damaged result, not merged: %s (rerun that shard: it redoes the run)",
                         why);
+    }
     snprintf(path, sizeof path, "%s/summary.json", dir);
     json_error_t jerr;
     json_t *s = json_load_file(path, 0, &jerr);
     const char *stored = json_string_value(json_object_get(s, "config_sha256"));
     char sha[65] = "";
     bool other = stored && amx_config_sha256(&exp->runs[k].cfg, sha) && strcmp(stored, sha) != 0;
+    bool older = !stored; /* than config_sha256 */
     json_decref(s);
     if (other)
         return amx_fail(err, AMX_ERR_CONFIG, path, 0, 0,
@@ -187,25 +209,91 @@ static enum amx_status verify_shard_run(const struct amx_experiment *exp, const 
                         "cannot be merged",
                         id);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    if (!amx_regular_file(path, why, sizeof why))
-        return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "a run without its config.yaml: %s", why);
-    struct amx_node *node = NULL;
-    if (amx_node_parse_file(path, &node, err) != AMX_OK) {
-        err->code = AMX_ERR_IO; /* a damaged file of a run of this experiment */
-        return err->code;
+    if (older && check_config(exp, k, id, path, err) != AMX_OK) return err->code;
+    *run = k;
+    return AMX_OK;
+}
+
+/* Field k (0-based, comma-separated) of line: its start and length. */
+static const char *field_of(const char *line, size_t k, size_t *len)
+{
+    for (; k > 0; k--) {
+        line = strpbrk(line, ",\n");
+        if (!line || *line == '\n') return NULL;
+        line++;
     }
-    enum amx_status st = check_config(exp, k, id, path, node, err);
-    amx_node_free(node);
-    if (st == AMX_OK) *run = k;
-    return st;
+    *len = strcspn(line, ",\n");
+    return line;
+}
+
+/* Whether curve texts a and b hold the same numbers, the timing column
+ * (seconds) aside; else the first epoch (row) where they differ, -1 for
+ * their headers. */
+static bool same_curve_text(const char *a, const char *b, long *epoch)
+{
+    size_t ha = strcspn(a, "\n"), hb = strcspn(b, "\n"), n_cols = 0, seconds = (size_t)-1;
+    *epoch = -1;
+    if (ha != hb || strncmp(a, b, ha) != 0) return false;
+    size_t len;
+    for (const char *f; (f = field_of(a, n_cols, &len)) != NULL; n_cols++)
+        if (len == 7 && strncmp(f, "seconds", 7) == 0) seconds = n_cols;
+    for (long row = -1; *a || *b; row++) {
+        *epoch = row;
+        for (size_t j = 0; j < n_cols; j++) {
+            size_t la = 0, lb = 0;
+            const char *fa = field_of(a, j, &la), *fb = field_of(b, j, &lb);
+            if (!fa || !fb) {
+                if (fa != fb) return false;
+                continue;
+            }
+            if (j != seconds && (la != lb || strncmp(fa, fb, la) != 0)) return false;
+        }
+        a += strcspn(a, "\n");
+        b += strcspn(b, "\n");
+        if ((*a == '\n') != (*b == '\n')) return false;
+        a += *a == '\n';
+        b += *b == '\n';
+    }
+    return true;
+}
+
+/* A run found in two shard folders (first, the one merged, and other):
+ * warns when their curves differ, the timing aside (one was computed
+ * elsewhere, or edited), saying which is merged. */
+static void check_duplicate(const struct merge *mg, const char *first, const char *other,
+                            const char *id)
+{
+    char a[AMX_PATH_MAX + 300], b[AMX_PATH_MAX + 300];
+    snprintf(a, sizeof a, "%s/runs/%s/curve.csv", first, id);
+    snprintf(b, sizeof b, "%s/runs/%s/curve.csv", other, id);
+    char *ta = NULL, *tb = NULL;
+    struct amx_error err;
+    long epoch = -1;
+    if (amx_read_file(a, &ta, NULL, &err) == AMX_OK &&
+        amx_read_file(b, &tb, NULL, &err) == AMX_OK && !same_curve_text(ta, tb, &epoch)) {
+        if (epoch >= 0)
+            warn(mg,
+                 "run %s is in %s and in %s with different curves (from epoch %ld on): merged "
+                 "from %s, the first listed",
+                 id, first, other, epoch, first);
+        else
+            warn(mg,
+                 "run %s is in %s and in %s with different curve columns: merged from %s, the "
+                 "first listed",
+                 id, first, other, first);
+    }
+    free(ta);
+    free(tb);
 }
 
 /* Every run folder of one shard, verified (verify_shard_run); from[k] gets
  * the shard (index s) that provides run k, the first one that has it. */
-static enum amx_status collect_shard(const struct amx_experiment *exp, const char *const *axes,
-                                     const char *shard, int s, int *from, size_t *duplicates,
-                                     struct amx_error *err)
+static enum amx_status collect_shard(const struct merge *mg, const struct amx_experiment *exp,
+                                     const char *const *axes, const struct shard_dir *sd, int s,
+                                     int *from, size_t *duplicates)
 {
+    const char *shard = sd[s].dir;
+    struct amx_error *err = mg->err;
     char path[AMX_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/runs", shard);
     struct stat sb;
@@ -226,8 +314,10 @@ static enum amx_status collect_shard(const struct amx_experiment *exp, const cha
         if (st != AMX_OK || k == (size_t)-1) continue;
         if (from[k] < 0)
             from[k] = s;
-        else
+        else {
             (*duplicates)++; /* in two shard folders: merged once */
+            check_duplicate(mg, sd[from[k]].dir, shard, e->d_name);
+        }
     }
     closedir(dir);
     return st;
@@ -510,7 +600,7 @@ enum amx_status amx_results_merge(const char *out, int n_shards, char *const *sh
     for (size_t k = 0; k < exp->n_runs; k++)
         from[k] = -1;
     for (int s = 0; s < n_shards && st == AMX_OK; s++)
-        if (sd[s].exists) st = collect_shard(exp, axes, sd[s].dir, s, from, &res->duplicates, err);
+        if (sd[s].exists) st = collect_shard(&mg, exp, axes, sd, s, from, &res->duplicates);
     if (st != AMX_OK) goto out;
 
     snprintf(path, sizeof path, "%s/runs", out);

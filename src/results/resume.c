@@ -12,25 +12,21 @@
 #include <unistd.h>
 
 /* The old way, for a folder written before summary.json had config_sha256:
- * whether its config.yaml binds to a configuration of cfg's canonical form.
- * INVALID (with why) when config.yaml is unreadable or not YAML. */
-static enum amx_result_state same_config_yaml(const char *run_dir, const struct amx_run_config *cfg,
-                                              char *why, size_t why_size)
+ * whether its config.yaml binds to a configuration of cfg's canonical form,
+ * with its own repeat (or cfg's when it has none). The folder's verdict
+ * (amx_result_check) has parsed and bound it already. */
+static bool same_config_yaml(const char *run_dir, const struct amx_run_config *cfg)
 {
     char path[AMX_PATH_MAX + 64];
     amx_path_join(path, sizeof path, run_dir, "config.yaml");
-    if (!amx_regular_file(path, why, why_size)) return AMX_RESULT_INVALID;
     struct amx_node *node = NULL;
     struct amx_error err;
-    if (amx_node_parse_file(path, &node, &err) != AMX_OK) {
-        amx_error_format(&err, why, why_size);
-        return AMX_RESULT_INVALID;
-    }
+    if (amx_node_parse_file(path, &node, &err) != AMX_OK) return false;
     struct amx_run_config *old = calloc(1, sizeof *old);
     struct amx_errlist errs = {0};
     bool same = false;
     if (old && amx_config_bind(node, old, &errs) == AMX_OK) {
-        old->repeat = cfg->repeat; /* config.yaml does not hold it */
+        if (!amx_node_map_get(node, "repeat")) old->repeat = cfg->repeat;
         char *a = amx_canonical_form(old), *b = amx_canonical_form(cfg);
         same = a && b && strcmp(a, b) == 0;
         free(a);
@@ -39,7 +35,7 @@ static enum amx_result_state same_config_yaml(const char *run_dir, const struct 
     amx_errlist_free(&errs);
     free(old);
     amx_node_free(node);
-    return same ? AMX_RESULT_COMPLETE : AMX_RESULT_ABSENT;
+    return same;
 }
 
 enum amx_result_state amx_results_run_state(const char *run_dir, const char *id,
@@ -69,7 +65,7 @@ enum amx_result_state amx_results_run_state(const char *run_dir, const char *id,
     amx_path_join(path, sizeof path, run_dir, "weights.npz");
     if (cfg->output.weights && !amx_file_exists(path)) return AMX_RESULT_ABSENT;
     if (stored) return same_config ? AMX_RESULT_COMPLETE : AMX_RESULT_ABSENT;
-    return same_config_yaml(run_dir, cfg, why, why_size);
+    return same_config_yaml(run_dir, cfg) ? AMX_RESULT_COMPLETE : AMX_RESULT_ABSENT;
 }
 
 void amx_results_refresh_identity(const struct amx_experiment *exp, size_t run, const char *run_dir)

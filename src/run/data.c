@@ -51,10 +51,11 @@ static enum amx_status check_images(const struct amx_run_config *cfg, const char
                         "(%zux%zu); expected layers: [%zu, ...]",
                         cfg->network.layers[0], train, tr->dim, tr->rows, tr->cols, tr->dim);
     }
-    if (te->dim != tr->dim)
+    if (te->rows != tr->rows || te->cols != tr->cols)
         return amx_fail(err, AMX_ERR_DATA, test, 0, 0,
-                        "test images have %zu pixels but the training images %zu", te->dim,
-                        tr->dim);
+                        "test images are %zux%zu but the training images %zux%zu (of %s): a "
+                        "network is tested on images of the shape it was trained on",
+                        te->rows, te->cols, tr->rows, tr->cols, train);
     if ((size_t)dc->validation >= tr->n)
         return amx_fail(err, AMX_ERR_CONFIG,
                         dc->validation_file[0] ? dc->validation_file : cfg->file,

@@ -203,7 +203,11 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
         else
             want = !complete;
         if (!want) {
-            if (complete) amx_results_refresh_identity(exp, i, run_dir);
+            if (complete) {
+                amx_results_refresh_identity(exp, i, run_dir);
+                /* a complete result supersedes an earlier attempt's failure */
+                amx_results_clear_failure(run_dir);
+            }
             res->skipped++;
             continue;
         }
@@ -245,6 +249,13 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                 snprintf(p.id, sizeof p.id, "%.16s", key);
                 char cache[AMX_PATH_MAX + 64];
                 amx_task_paths(&rn, &p, NULL, 0, cache, sizeof cache);
+                struct stat cs;
+                if (lstat(cache, &cs) == 0 && S_ISDIR(cs.st_mode)) {
+                    st = amx_fail(err, AMX_ERR_IO, cache, 0, 0,
+                                  "is a folder, expected a pretraining cache file: remove it "
+                                  "(the pretraining is computed again)");
+                    goto out;
+                }
                 if (!opt->force) {
                     /* an intact cache file is reused; a corrupt one is recomputed */
                     const struct amx_network_config *net = &r->cfg.network;
@@ -256,10 +267,18 @@ enum amx_status amx_runner_run(const struct amx_experiment *exp,
                                           l + 2 == net->n_layers && net->code == AMX_UNIT_LINEAR, 1,
                                           err) == AMX_OK;
                     struct amx_error cerr;
+                    bool there = amx_file_exists(cache);
                     if (ok &&
                         amx_cache_load(cache, rbms, net->n_layers - 1, NULL, &cerr) == AMX_OK) {
                         p.state = T_SKIPPED;
                         res->pretrain_reused++;
+                    } else if (ok && there) {
+                        /* said once: one task per cache entry */
+                        char msg[AMX_ERROR_MSG_MAX + 2 * AMX_PATH_MAX + 64];
+                        snprintf(msg, sizeof msg, "%s: %s: computing the pretraining again", cache,
+                                 cerr.msg);
+                        struct amx_event ev = {.kind = AMX_EVENT_WARNING, .message = msg};
+                        amx_runner_emit(&rn, &ev);
                     }
                     for (int l = 0; l + 1 < net->n_layers; l++)
                         amx_rbm_free(&rbms[l]);
