@@ -23,7 +23,7 @@ source "$src/tests/checklib.sh"
 # the smoke experiment as committed, its data through a relative link (run
 # ids independent of where the checkout is)
 mkdir -p tests && ln -s "$src/tests/data" tests/data
-exp=$src/experiments/smoke.yaml
+exp=$src/tests/experiments/smoke.yaml
 
 "$prog" -q -j 1 -o base "$exp" >/dev/null 2>&1
 check "the smoke sweep runs" [ "$(find base/runs -name summary.json | wc -l)" -eq 4 ]
@@ -99,12 +99,16 @@ agree curve_deleted curve.csv 1:1 'cannot read (No such file or directory): a co
 # config.yaml with today's schema, so a change of the experiment language
 # that stops an older config.yaml from binding shows here (every such run
 # would otherwise be redone, or refused by merge).
-for dir in "$src"/results/*/; do
-    [ -e "$dir/experiment.yaml" ] || continue
-    name=$(basename "$dir")
-    "$prog" compare "$dir" "$dir" >"committed-$name.txt" 2>&1
-    check "committed results/$name: every run folder passes the verdict" \
-        bash -c '! grep -q "damaged in" "$1" && grep -q "^result: identical" "$1"' _ "committed-$name.txt"
-done
+n_dirs=0
+while IFS= read -r yaml; do
+    dir=$(dirname "$yaml")
+    [ -n "$(find "$dir/runs" -name summary.json -print -quit 2>/dev/null)" ] || continue # none complete yet
+    name=${dir#"$src"/}
+    "$prog" compare "$dir" "$dir" >"committed-${name//\//_}.txt" 2>&1
+    check "committed $name: every run folder passes the verdict" \
+        bash -c '! grep -q "damaged in" "$1" && grep -q "^result: identical" "$1"' _ "committed-${name//\//_}.txt"
+    n_dirs=$((n_dirs + 1))
+done < <(find "$src/results" "$src/tests/results" -name experiment.yaml | sort)
+check "committed results folders were checked ($n_dirs)" [ "$n_dirs" -ge 20 ]
 
 finish
