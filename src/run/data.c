@@ -22,13 +22,23 @@ static void join(char *out, size_t size, const char *dir, const char *file)
         snprintf(out, size, "%s/%s", dir, file);
 }
 
-/* A missing file in the default folder: say how to get MNIST there. */
+/* A missing file in the folder of a data set fetched by name: say how to
+ * get it there (tools/get-data.sh). */
 static void hint_fetch(const struct amx_data_config *dc, enum amx_status st, struct amx_error *err)
 {
-    if (st == AMX_ERR_DATA && strstr(err->msg, "No such file") &&
-        strcmp(dc->dir, "data/mnist") == 0)
-        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
-                 " (run tools/get-mnist.sh to fetch MNIST into data/mnist)");
+    static const char *const sets[] = {"mnist", "mnist-10k", "fashion-mnist"};
+    if (st != AMX_ERR_DATA || !strstr(err->msg, "No such file")) return;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        char folder[64];
+        snprintf(folder, sizeof folder, "data/%s", sets[i]);
+        if (strcmp(dc->dir, folder) != 0) continue;
+        if (i == 0) /* the default data: the message every earlier version gave */
+            snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                     " (run tools/get-mnist.sh to fetch MNIST into data/mnist)");
+        else
+            snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                     " (run tools/get-data.sh %s to fetch it into %s)", sets[i], folder);
+    }
 }
 
 /* The checks of a configuration against the shape and count of its images
