@@ -167,6 +167,42 @@ rc=$?
 check "a label of 12 with network.classes 10: exit 3 (got $rc)" [ $rc -eq 3 ]
 check "... naming the file and what was expected" grep -q "big.idx.*expected labels from 0 to 9" bad-big.txt
 
+# EMNIST's layout: images stored column by column and labels from 1. The
+# fixtures rewritten so (each image transposed, each label + 1) and read with
+# data.transpose and data.label_offset train the very same network: other
+# run ids, the same curves
+python3 - data <<'EOF'
+import gzip, sys
+d = sys.argv[1]
+for name in ("fixture-images-idx3-ubyte", "fixture-t10k-images-idx3-ubyte"):
+    raw = gzip.open(f"{d}/{name}.gz").read()
+    n, rows, cols = (int.from_bytes(raw[k:k + 4], "big") for k in (4, 8, 12))
+    out = bytearray(raw[:16])
+    for i in range(n):
+        img = raw[16 + i * rows * cols:16 + (i + 1) * rows * cols]
+        out += bytes(img[r * cols + c] for c in range(cols) for r in range(rows))
+    open(f"{d}/T{name}", "wb").write(bytes(out))
+for name in ("fixture-labels-idx1-ubyte", "fixture-t10k-labels-idx1-ubyte"):
+    raw = gzip.open(f"{d}/{name}.gz").read()
+    open(f"{d}/T{name}", "wb").write(raw[:8] + bytes(b + 1 for b in raw[8:]))
+EOF
+one=(repeats=1 'sweep={}' "report.series=''" finetune.epochs=2)
+"$prog" -q -o plain1 cls.yaml "${one[@]}" >/dev/null 2>&1
+"$prog" -q -o emnist cls.yaml "${one[@]}" data.transpose=true data.label_offset=1 \
+    data.train=Tfixture-images-idx3-ubyte data.test=Tfixture-t10k-images-idx3-ubyte \
+    data.train_labels=Tfixture-labels-idx1-ubyte data.test_labels=Tfixture-t10k-labels-idx1-ubyte \
+    >emnist.txt 2>&1
+check "EMNIST's layout runs (exit $?)" [ -s emnist/summary.csv ]
+check "... under another run id" not diff <(ls plain1/runs) <(ls emnist/runs)
+check "... with the same curve as the data stored the usual way (seconds aside)" \
+    diff <(cut -d, -f1-7,9- plain1/runs/*/curve.csv) <(cut -d, -f1-7,9- emnist/runs/*/curve.csv)
+"$prog" -q -o emnist-raw cls.yaml "${one[@]}" \
+    data.train=Tfixture-images-idx3-ubyte data.test=Tfixture-t10k-images-idx3-ubyte \
+    data.train_labels=Tfixture-labels-idx1-ubyte data.test_labels=Tfixture-t10k-labels-idx1-ubyte \
+    network.classes=10 >emnist-raw.txt 2>&1
+check "labels from 1 without data.label_offset: 10 is not below network.classes 10 (exit $?)" \
+    grep -q "expected labels from 0 to 9" emnist-raw.txt
+
 # keys of the other task, located
 "$prog" validate cls.yaml network.code=linear >k1.txt 2>&1
 check "network.code for a classifier: exit 2 (got $?)" grep -q "an autoencoder's key" k1.txt
