@@ -16,6 +16,8 @@
 #    autoencoder on 4,000 digits of data/mnist, or on the test fixture when
 #    data/mnist is missing) with adamix-run -j 1 and -j 2, whole-process wall
 #    time, alternating, median of the rounds.
+# (At the end, the classifier's step: build/bench_classifier, its images/s
+# against its own products' limit on each backend, 1 and 2 threads.)
 # 3. Memory: one fine-tuning run of the 784-1000-500-250-30 network under
 #    AdaMix (window: epoch, K 1e-4: the reading with rule state), its worker
 #    process sampled through /proc: peak private dirty
@@ -546,5 +548,12 @@ EOF
 if [ -n "$matmul" ]; then
     echo
     grep -v '^RESULT' "$tmp/matmul.txt"
+fi
+# The classifier's step (784-500-500-2000-10) against its own products, each
+# backend: its table as bench_classifier prints it (medians of 9 rounds)
+if cmake --build "$build" --target bench_classifier -j 2 >>"$tmp/build.log" 2>&1; then
+    echo
+    "$build/bench_classifier" 9 20 >"$tmp/classifier.txt" 2>&1 && grep -v '^RESULT' "$tmp/classifier.txt" ||
+        say "bench_classifier failed: $(tail -2 "$tmp/classifier.txt")"
 fi
 if [ -n "$keep" ]; then say "raw outputs kept in $tmp"; fi
