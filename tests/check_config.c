@@ -552,7 +552,7 @@ START_TEST(test_parse_file)
 }
 END_TEST
 
-/* Issue 13, item 7: a UTF-8 byte-order mark is accepted (and skipped: the
+/* a UTF-8 byte-order mark is accepted (and skipped: the
  * marks are those an editor shows); the old parser said "did not find
  * expected <document start>". A BOM further in is still content. */
 START_TEST(test_parse_utf8_bom)
@@ -585,7 +585,7 @@ START_TEST(test_parse_utf8_bom)
 }
 END_TEST
 
-/* Issue 13, item 2: only regular files of at most 1 MiB are read as
+/* only regular files of at most 1 MiB are read as
  * experiments; the old reader grew without bound on /dev/zero, hung on a
  * FIFO and said "read failed" for a directory. */
 START_TEST(test_read_file_not_regular_or_too_large)

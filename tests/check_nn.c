@@ -1068,7 +1068,7 @@ START_TEST(test_autoencoder_init_errors)
 }
 END_TEST
 
-/* Issue 13, item 12: sizes whose slab size overflows size_t are refused
+/* sizes whose slab size overflows size_t are refused
  * before anything is allocated (the old sum wrapped: [784, 2^30, 2147482862]
  * asked for a 0-byte slab and was accepted). The sizes below wrap the byte
  * count, the parameter count, and an RBM's V x H products. */

@@ -470,7 +470,7 @@ START_TEST(test_grid_too_large)
 }
 END_TEST
 
-/* Issue 13, item 6: an exclude that leaves no point is an invalid experiment
+/* an exclude that leaves no point is an invalid experiment
  * (it would validate as "0 runs" and make an empty results folder),
  * located at the exclude key; --set sweep.exclude=... at the override. */
 START_TEST(test_exclude_everything)
@@ -501,7 +501,7 @@ START_TEST(test_exclude_everything)
 }
 END_TEST
 
-/* Issue 13, item 8: points x repeats above the run limit is refused before
+/* points x repeats above the run limit is refused before
  * any run is built (the old code bound and cloned 20,000 runs first: over a
  * second and hundreds of MB), located at `repeats`. */
 START_TEST(test_too_many_runs_located)
@@ -560,7 +560,7 @@ START_TEST(test_too_many_runs_located)
 }
 END_TEST
 
-/* Issue 13, item 15: logistic RBMs are not unrolled into other units. */
+/* logistic RBMs are not unrolled into other units. */
 START_TEST(test_pretraining_units)
 {
     struct amx_errlist errs = {0};
