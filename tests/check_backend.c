@@ -10,7 +10,7 @@
  * that no product fell back to OpenBLAS. A build with oneDNN must have the
  * onednn backend available (AMX_EXPECT_ONEDNN from CMake), one without it
  * must refuse it with a message saying why. The whole-network gradient check
- * on each backend is in check_nn.c. */
+ * on each backend is in check_nn_autoencoder.c. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 #include "adamix/bf16.h"
 #include "adamix/nn.h"

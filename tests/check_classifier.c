@@ -6,24 +6,13 @@
  * hand count, the pretrained stack under a softmax layer, and bit-identity
  * of a step on one or two threads. */
 #include "adamix/nn.h"
+#include "nn_testlib.h"
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct amx_rng test_rng(uint32_t purpose)
-{
-    struct amx_rng r;
-    amx_rng_stream(&r, 777, 0, AMX_STREAM_USER + purpose);
-    return r;
-}
-
-static void fill_uniform(float *a, size_t n, float lo, float hi, struct amx_rng *r)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i] = lo + (hi - lo) * amx_rng_uniform(r);
-}
 
 /* -log softmax(z)[label] in double, by log-sum-exp. */
 static double ref_nll(const double *z, int C, int label)
@@ -48,7 +37,7 @@ START_TEST(test_softmax_kernel)
     enum { B = 5, C = 4, LD = 7 };
     float Y[B * LD], Y0[B * LD], bias[C], dZ[B * LD];
     uint8_t labels[B] = {0, 3, 2, 1, 3};
-    struct amx_rng r = test_rng(1);
+    struct amx_rng r = test_rng(1000 + 1);
     fill_uniform(Y0, B * LD, -3, 3, &r);
     fill_uniform(bias, C, -1, 1, &r);
     /* row 4: logits far apart, where exp(z) overflows a float and p_label
@@ -118,20 +107,6 @@ END_TEST
 /* ---------------------------------------------------------------------- */
 /* Whole classifiers                                                      */
 
-static double unit_f(enum amx_unit u, double z)
-{
-    switch (u) {
-    case AMX_UNIT_LOGISTIC:
-        return 1 / (1 + exp(-z));
-    case AMX_UNIT_TANH:
-        return tanh(z);
-    case AMX_UNIT_RELU:
-        return z > 0 ? z : 0;
-    default:
-        return z;
-    }
-}
-
 /* Mean over the B images of -log p(label) of the classifier of sizes
  * s_0..s_{L-1} and `classes`, parameters p in slab layout (W row-major
  * in x out, then b, layer by layer), in double. */
@@ -180,6 +155,22 @@ static const struct ccase ccases[] = {
 };
 #define N_CCASES (int)(sizeof ccases / sizeof *ccases)
 
+/* ref_loss as fd_check's objective. */
+struct cls_ctx {
+    const struct ccase *cc;
+    const double *p;
+    const float *x;
+    const uint8_t *labels;
+    int B;
+};
+
+static double cls_objective(void *ctx)
+{
+    const struct cls_ctx *c = ctx;
+    return ref_loss(c->cc->sizes, c->cc->L, c->cc->classes, c->cc->hidden, c->p, c->x, c->labels,
+                    c->B);
+}
+
 /* Every gradient entry against a central difference of ref_loss (h 1e-5),
  * |g - fd| <= 1e-6 + 1e-3 |fd|, each tensor with an entry |fd| > 1e-4; the
  * grads poisoned with NaN first; then the same step again, and on two
@@ -201,7 +192,7 @@ START_TEST(test_classifier_gradient)
     ck_assert_uint_eq(nt, 2 * (size_t)cc->L);
     ck_assert_str_eq(t[nt - 1].part, "softmax");
     if (nt > 2) ck_assert_ptr_null(t[0].part);
-    struct amx_rng pr = test_rng(10 + (uint32_t)_i);
+    struct amx_rng pr = test_rng(1000 + 10 + (uint32_t)_i);
     for (size_t k = 0; k < nt; k++)
         fill_uniform(t[k].theta, t[k].n, t[k].is_bias ? 0.0f : -1.5f, t[k].is_bias ? 0.8f : 1.5f,
                      &pr);
@@ -220,23 +211,12 @@ START_TEST(test_classifier_gradient)
         p[i] = net.params[i];
     double ref = ref_loss(cc->sizes, cc->L, cc->classes, cc->hidden, p, x, labels, B);
     ck_assert_msg(fabs(loss - ref) <= 1e-5 * fabs(ref) + 1e-6, "loss %.9g vs %.9g", loss, ref);
-    const double h = 1e-5;
+    struct cls_ctx rc = {cc, p, x, labels, B};
     for (size_t k = 0; k < nt; k++) {
-        double biggest = 0;
-        for (size_t e = 0; e < t[k].n; e++) {
-            size_t i = (size_t)(t[k].theta - net.params) + e;
-            double keep = p[i];
-            p[i] = keep + h;
-            double lp = ref_loss(cc->sizes, cc->L, cc->classes, cc->hidden, p, x, labels, B);
-            p[i] = keep - h;
-            double lm = ref_loss(cc->sizes, cc->L, cc->classes, cc->hidden, p, x, labels, B);
-            p[i] = keep;
-            double fd = (lp - lm) / (2 * h), g = t[k].grad[e];
-            ck_assert_msg(fabs(g - fd) <= 1e-6 + 1e-3 * fabs(fd),
-                          "case %d %s[%zu]: backprop %.8g, central difference %.8g", _i, t[k].name,
-                          e, g, fd);
-            if (fabs(fd) > biggest) biggest = fabs(fd);
-        }
+        char what[96];
+        snprintf(what, sizeof what, "case %d %.40s", _i, t[k].name);
+        double biggest = fd_check(cls_objective, &rc, p + (t[k].theta - net.params), t[k].n,
+                                  t[k].grad, 1e-5, 1e-6, 1e-3, what);
         ck_assert_msg(biggest > 1e-4, "case %d %s: gradient too small to test (%g)", _i, t[k].name,
                       biggest);
     }
@@ -298,7 +278,7 @@ START_TEST(test_classifier_from_rbms)
     const int sizes[3] = {6, 4, 3};
     struct amx_rbm rbms[2];
     struct amx_error err;
-    struct amx_rng r = test_rng(30);
+    struct amx_rng r = test_rng(1000 + 30);
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(amx_rbm_init(&rbms[i], sizes[i], sizes[i + 1], false, 4, &err), AMX_OK);
         fill_uniform(rbms[i].W, (size_t)sizes[i] * sizes[i + 1], -1, 1, &r);
@@ -308,7 +288,7 @@ START_TEST(test_classifier_from_rbms)
     struct amx_net net;
     ck_assert_int_eq(amx_classifier_init(&net, sizes, 3, AMX_UNIT_LOGISTIC, 10, 4, &err), AMX_OK);
     ck_assert_int_eq(amx_autoencoder_from_rbms(&net, rbms, 2, &err), AMX_ERR_CONFIG);
-    struct amx_rng a = test_rng(31), b = test_rng(31);
+    struct amx_rng a = test_rng(1000 + 31), b = test_rng(1000 + 31);
     ck_assert_int_eq(amx_classifier_from_rbms(&net, rbms, 1, 0.1, &a, &err), AMX_ERR_CONFIG);
     ck_assert_int_eq(amx_classifier_from_rbms(&net, rbms, 2, 0.1, &a, &err), AMX_OK);
     for (int i = 0; i < 2; i++) {

@@ -1,7 +1,7 @@
 /* The kernels the networks are made of, as <op>_forward / <op>_backward
  * pairs (dense layers, units, losses), and the fixed split of a step's work
  * into AMX_NN_SPLIT parts that makes results independent of the number of
- * threads. tests/check_nn.c checks every backward against central
+ * threads. tests/check_nn_kernels.c checks every backward against central
  * differences; the RBM (rbm.h) and the networks (net.h) are sequences of
  * calls to these. Dimension letters: B batch (rows), In and Out a dense
  * layer's input and output widths, N a row's width, ld a row stride. */
@@ -46,7 +46,7 @@ void amx_nn_block(int n, int k, int *lo, int *hi);
 
 /* The fine-tuning step, the evaluation pass and the RBM's CD-k are sequences
  * of calls to these kernels (src/nn/net.c, rbm.c), and
- * tests/check_nn.c checks each backward against central differences. So that
+ * tests/check_nn_kernels.c checks each backward against central differences. So that
  * they serve a step split into the parts of AMX_NN_SPLIT, they work on
  * blocks: a dense kernel on a range [a, b) of the layer's input width (rows
  * a..b of W, columns a..b of X) and the forward also on a range [c0, c1) of

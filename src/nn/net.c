@@ -12,7 +12,7 @@
  *
  * train_step is forward + loss + backward into the gradient slab, layer by
  * layer a sequence of the kernels of kernels.h (amx_dense_*,
- * amx_activation_*, the loss's pair), the ones tests/check_nn.c checks; the
+ * amx_activation_*, the loss's pair), the ones tests/check_nn_*.c check; the
  * update itself belongs to the optimiser (src/optim), and the loop over
  * epochs and batches to the run module. A step, a forward pass and an
  * evaluation are cut into the fixed parts of AMX_NN_SPLIT (kernels.h) and
