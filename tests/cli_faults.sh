@@ -114,6 +114,13 @@ for k in 1 2 3 4 5 6; do
         if kill -0 $pid 2>/dev/null; then
             kills=$((kills + 1))
             kill_all $pid
+            # a worker forked between listing the workers and the kill (on a
+            # busy machine) outlives its parent: its command line is the
+            # parent's, so find it by its -o folder
+            for _ in $(seq 1 100); do
+                pkill -9 -f -- "-j 2 -o $dir " 2>/dev/null || break
+                sleep 0.02
+            done
             break
         fi
         wait $pid 2>/dev/null

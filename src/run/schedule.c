@@ -277,156 +277,183 @@ static void remove_worker_leftovers(const struct runner *rn, const struct task *
     amx_remove_temp_files(rn->cache_dir);
 }
 
+/* The scheduler's state over one amx_schedule call: the workers' message
+ * pipe, their last error messages, the signal handlers to restore, and what
+ * runs. */
+struct sched {
+    int fds[2];
+    char **errors; /* [n_tasks]: the last error message of each task's worker */
+    struct sigaction old_int, old_term;
+    int running, busy; /* workers, and the cores they use */
+    bool stop, killed, worker_stopped;
+};
+
+/* Forks a worker for task i, its threads chosen (a failed fork fails the
+ * task). In the child, never returns. */
+static void start_task(struct runner *rn, struct sched *s, size_t i)
+{
+    struct task *t = &rn->tasks[i];
+    /* a task that is the only one ready gets the free cores (up to the
+     * AMX_NN_SPLIT parts of a product); results do not depend on it, only
+     * the speed does */
+    size_t ready = 0;
+    for (size_t j = i; j < rn->n_tasks; j++)
+        ready += task_ready(rn, &rn->tasks[j]);
+    t->threads = 1;
+    if (ready == 1) {
+        int free_cores = rn->opt->jobs - s->busy;
+        t->threads = free_cores < AMX_NN_SPLIT ? free_cores : AMX_NN_SPLIT;
+    }
+    char label[1024];
+    label_of(rn, t, label, sizeof label);
+    pid_t pid = fork();
+    if (pid < 0) {
+        amx_cache_unlock(&t->lock);
+        fail_task(rn, i, "could not start a worker process (fork failed)");
+        return;
+    }
+    if (pid == 0) {
+        /* the locks of other pretrainings stay with the parent */
+        for (size_t j = 0; j < rn->n_tasks; j++)
+            if (j != i && rn->tasks[j].lock.fd >= 0) close(rn->tasks[j].lock.fd);
+        sigaction(SIGINT, &s->old_int, NULL);
+        sigaction(SIGTERM, &s->old_term, NULL);
+        /* a signal that came between fork and here hit our handler, not the
+         * default action: take that action now */
+        if (g_interrupted) raise((int)g_interrupted);
+        close(s->fds[0]);
+        g_pipe_fd = s->fds[1];
+        run_worker(rn, i);
+    }
+    t->pid = pid;
+    t->state = T_RUNNING;
+    s->running++;
+    s->busy += t->threads;
+    struct amx_event ev = {.kind = AMX_EVENT_TASK_START,
+                           .run_id = t->id,
+                           .label = label,
+                           .is_pretrain = t->is_pretrain};
+    amx_runner_emit(rn, &ev);
+}
+
+/* The message of a worker that failed, from what it said or how it ended. */
+static void failure_text(const struct task *t, const char *said, int status, char *text,
+                         size_t size)
+{
+    if (said)
+        snprintf(text, size, "%s", said);
+    else if (t->error_lost)
+        snprintf(text, size,
+                 "out of memory keeping the worker's message (it exited with status %d)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else if (WIFSIGNALED(status))
+        snprintf(text, size, "worker killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(text, size, "worker exited with status %d", WEXITSTATUS(status));
+}
+
+/* Task i's worker ended with status: done, stopped or failed. */
+static void reap_task(struct runner *rn, struct sched *s, size_t i, int status)
+{
+    struct task *t = &rn->tasks[i];
+    s->running--;
+    s->busy -= t->threads;
+    amx_cache_unlock(&t->lock); /* written (or failed): others may go on */
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok) remove_worker_leftovers(rn, t);
+    if (ok && t->is_pretrain) {
+        t->state = T_DONE;
+        rn->res->pretrain_computed++;
+        char label[1024];
+        label_of(rn, t, label, sizeof label);
+        struct amx_event ev = {
+            .kind = AMX_EVENT_PRETRAIN_DONE, .run_id = t->id, .label = label, .is_pretrain = true};
+        amx_runner_emit(rn, &ev);
+    } else if (ok) {
+        finish_run(rn, i);
+    } else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)) {
+        /* stopped: by us, or by the Ctrl-C (or scancel) that reached the
+         * whole process group and the worker first, before our own handler
+         * ran or before this loop saw its flag. Never a failure of the run:
+         * redone by the next invocation. */
+        t->state = T_STOPPED;
+        s->worker_stopped = true;
+    } else {
+        char text[AMX_ERROR_MSG_MAX + 128];
+        failure_text(t, s->errors[i], status, text, sizeof text);
+        fail_task(rn, i, text);
+    }
+    if (rn->opt->fail_fast && t->state == T_FAILED) s->stop = true;
+}
+
+/* Whether the loop is done: nothing runs here, and no pretraining waits for
+ * another process to finish it (poll paces those retries). */
+static bool all_done(const struct runner *rn, const struct sched *s)
+{
+    if (s->running != 0) return false;
+    bool lock_wait = false;
+    for (size_t i = 0; i < rn->n_tasks && !s->stop; i++)
+        lock_wait |= rn->tasks[i].state == T_WAITING && rn->tasks[i].lock_busy;
+    return !lock_wait;
+}
+
 enum amx_status amx_schedule(struct runner *rn, struct amx_error *err)
 {
-    int fds[2];
-    if (pipe(fds) != 0) return amx_fail(err, AMX_ERR_RUN, "", 0, 0, "pipe: %s", strerror(errno));
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    char **errors = calloc(rn->n_tasks ? rn->n_tasks : 1, sizeof *errors);
-    if (!errors) {
-        close(fds[0]);
-        close(fds[1]);
+    struct sched s = {.running = 0};
+    if (pipe(s.fds) != 0) return amx_fail(err, AMX_ERR_RUN, "", 0, 0, "pipe: %s", strerror(errno));
+    fcntl(s.fds[0], F_SETFL, O_NONBLOCK);
+    s.errors = calloc(rn->n_tasks ? rn->n_tasks : 1, sizeof *s.errors);
+    if (!s.errors) {
+        close(s.fds[0]);
+        close(s.fds[1]);
         return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     }
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     g_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    int running = 0, busy = 0; /* workers, and the cores they use */
-    bool stop = false, killed = false, worker_stopped = false;
+    sigaction(SIGINT, &sa, &s.old_int);
+    sigaction(SIGTERM, &sa, &s.old_term);
     fflush(NULL);
     for (;;) {
-        if (g_interrupted) stop = true;
+        if (g_interrupted) s.stop = true;
         /* start what can start */
-        for (size_t i = 0; i < rn->n_tasks && busy < rn->opt->jobs && !stop; i++) {
+        for (size_t i = 0; i < rn->n_tasks && s.busy < rn->opt->jobs && !s.stop; i++) {
             struct task *t = &rn->tasks[i];
             if (!task_ready(rn, t)) continue;
             if (t->is_pretrain && !claim_pretrain(rn, t)) continue;
-            /* a task that is the only one ready gets the free cores (up to
-             * the AMX_NN_SPLIT parts of a product); results do not depend on
-             * it, only the speed does */
-            size_t ready = 0;
-            for (size_t j = i; j < rn->n_tasks; j++)
-                ready += task_ready(rn, &rn->tasks[j]);
-            t->threads = 1;
-            if (ready == 1) {
-                int free_cores = rn->opt->jobs - busy;
-                t->threads = free_cores < AMX_NN_SPLIT ? free_cores : AMX_NN_SPLIT;
-            }
-            char label[1024];
-            label_of(rn, t, label, sizeof label);
-            pid_t pid = fork();
-            if (pid < 0) {
-                amx_cache_unlock(&t->lock);
-                fail_task(rn, i, "could not start a worker process (fork failed)");
-                continue;
-            }
-            if (pid == 0) {
-                /* the locks of other pretrainings stay with the parent */
-                for (size_t j = 0; j < rn->n_tasks; j++)
-                    if (j != i && rn->tasks[j].lock.fd >= 0) close(rn->tasks[j].lock.fd);
-                sigaction(SIGINT, &old_int, NULL);
-                sigaction(SIGTERM, &old_term, NULL);
-                /* a signal that came between fork and here hit our handler,
-                 * not the default action: take that action now */
-                if (g_interrupted) raise((int)g_interrupted);
-                close(fds[0]);
-                g_pipe_fd = fds[1];
-                run_worker(rn, i);
-            }
-            t->pid = pid;
-            t->state = T_RUNNING;
-            running++;
-            busy += t->threads;
-            struct amx_event ev = {.kind = AMX_EVENT_TASK_START,
-                                   .run_id = t->id,
-                                   .label = label,
-                                   .is_pretrain = t->is_pretrain};
-            amx_runner_emit(rn, &ev);
+            start_task(rn, &s, i);
         }
-        if (running == 0) {
-            /* nothing runs here: done, unless a pretraining waits for another
-             * process to finish it (poll below paces the retries) */
-            bool lock_wait = false;
-            for (size_t i = 0; i < rn->n_tasks && !stop; i++)
-                lock_wait |= rn->tasks[i].state == T_WAITING && rn->tasks[i].lock_busy;
-            if (!lock_wait) break;
-        }
-        if (stop && !killed) {
+        if (all_done(rn, &s)) break;
+        if (s.stop && !s.killed) {
             for (size_t i = 0; i < rn->n_tasks; i++)
                 if (rn->tasks[i].state == T_RUNNING) kill(rn->tasks[i].pid, SIGTERM);
-            killed = true;
+            s.killed = true;
         }
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        struct pollfd p = {.fd = s.fds[0], .events = POLLIN};
         poll(&p, 1, 100);
-        drain(rn, fds[0], errors);
+        drain(rn, s.fds[0], s.errors);
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-            drain(rn, fds[0], errors);
-            for (size_t i = 0; i < rn->n_tasks; i++) {
-                struct task *t = &rn->tasks[i];
-                if (t->state != T_RUNNING || t->pid != pid) continue;
-                running--;
-                busy -= t->threads;
-                amx_cache_unlock(&t->lock); /* written (or failed): others may go on */
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) remove_worker_leftovers(rn, t);
-                if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                    if (t->is_pretrain) {
-                        t->state = T_DONE;
-                        rn->res->pretrain_computed++;
-                        char label[1024];
-                        label_of(rn, t, label, sizeof label);
-                        struct amx_event ev = {.kind = AMX_EVENT_PRETRAIN_DONE,
-                                               .run_id = t->id,
-                                               .label = label,
-                                               .is_pretrain = true};
-                        amx_runner_emit(rn, &ev);
-                    } else {
-                        finish_run(rn, i);
-                    }
-                } else if (WIFSIGNALED(status) &&
-                           (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT)) {
-                    /* stopped: by us, or by the Ctrl-C (or scancel) that reached the
-                     * whole process group and the worker first, before our own
-                     * handler ran or before this loop saw its flag. Never a
-                     * failure of the run: redone by the next invocation. */
-                    t->state = T_STOPPED;
-                    worker_stopped = true;
-                } else {
-                    char text[AMX_ERROR_MSG_MAX + 128];
-                    if (errors[i])
-                        snprintf(text, sizeof text, "%s", errors[i]);
-                    else if (t->error_lost)
-                        snprintf(text, sizeof text,
-                                 "out of memory keeping the worker's message (it exited with "
-                                 "status %d)",
-                                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                    else if (WIFSIGNALED(status))
-                        snprintf(text, sizeof text, "worker killed by signal %d (%s)",
-                                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-                    else
-                        snprintf(text, sizeof text, "worker exited with status %d",
-                                 WEXITSTATUS(status));
-                    fail_task(rn, i, text);
-                }
-                if (rn->opt->fail_fast && t->state == T_FAILED) stop = true;
-            }
+            drain(rn, s.fds[0], s.errors);
+            for (size_t i = 0; i < rn->n_tasks; i++)
+                if (rn->tasks[i].state == T_RUNNING && rn->tasks[i].pid == pid)
+                    reap_task(rn, &s, i, status);
         }
     }
-    drain(rn, fds[0], errors);
+    drain(rn, s.fds[0], s.errors);
     for (size_t i = 0; i < rn->n_tasks; i++) {
         amx_cache_unlock(&rn->tasks[i].lock);
-        free(errors[i]);
+        free(s.errors[i]);
     }
-    free(errors);
-    close(fds[0]);
-    close(fds[1]);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (g_interrupted || worker_stopped) rn->res->interrupted = true;
+    free(s.errors);
+    close(s.fds[0]);
+    close(s.fds[1]);
+    sigaction(SIGINT, &s.old_int, NULL);
+    sigaction(SIGTERM, &s.old_term, NULL);
+    if (g_interrupted || s.worker_stopped) rn->res->interrupted = true;
     return AMX_OK;
 }
