@@ -12,7 +12,7 @@
 #include "adamix/node.h"
 #include "testutil.h"
 
-#include "../src/config/schema.h" /* the table itself, for the row checks */
+#include "private.h" /* the schema table itself, for the row checks */
 
 #include <check.h>
 #include <math.h>

@@ -9,7 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "adamix/fsutil.h"
 #include "adamix/report.h"
-#include "adamix/stats.h"
+#include "private.h" /* the statistics */
 #include "testutil.h"
 
 #include <check.h>
@@ -827,7 +827,7 @@ END_TEST
 
 #define PI_ 3.14159265358979323846
 
-/* ---- statistics (include/adamix/stats.h), against independent truths ---- */
+/* ---- statistics (src/report/stats.h), against independent truths ---- */
 
 START_TEST(test_t_distribution)
 {

@@ -10,7 +10,7 @@
  * batches while repeats differ; and momentum with AdaGrad, AdaDec and
  * RMSprop against hand-computed update sequences. */
 #define _POSIX_C_SOURCE 200809L
-#include "../src/run/internal.h"
+#include "private.h"
 #include "adamix/fsutil.h"
 #include "adamix/optim.h"
 #include "adamix/run.h"

@@ -8,7 +8,7 @@
 #include "adamix/sweep.h"
 #include "testutil.h"
 
-#include "../src/config/schema.h" /* the table, to walk every key of the language */
+#include "private.h" /* the schema table, to walk every key of the language */
 
 #include <check.h>
 #include <math.h>

@@ -6,7 +6,7 @@
 #define ADAMIX_REPORT_INTERNAL_H
 
 #include "adamix/report.h"
-#include "adamix/stats.h"
+#include "stats.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
  * converges slowly. The quantile is found by bisection on the CDF, which is
  * slow but cannot fail to converge. */
 #define _POSIX_C_SOURCE 200809L
-#include "adamix/stats.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>

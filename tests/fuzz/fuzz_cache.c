@@ -20,7 +20,7 @@
  * Seeds: tests/fuzz/corpus/fuzz_cache/ (valid files of several stacks, and
  * damaged ones). */
 #define _POSIX_C_SOURCE 200809L
-#include "../../src/run/internal.h"
+#include "../private.h"
 #include "adamix/fsutil.h"
 #include "adamix/sha256.h"
 

@@ -24,7 +24,7 @@
  *
  * Seeds: tests/fuzz/corpus/fuzz_labels/ (first byte as above, then the file). */
 #define _POSIX_C_SOURCE 200809L
-#include "../../src/run/internal.h"
+#include "../private.h"
 
 #include <stdint.h>
 #include <stdio.h>
