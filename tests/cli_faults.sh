@@ -74,13 +74,19 @@ no_torn() {
 }
 no_temp_files() { ! find "$1" -name '*.amx-tmp.*' | grep -q .; }
 workers_of() { pgrep -P "$1" -x adamix-run; }
-# kill_all PID: SIGKILL to the main process, then to the workers it had
+# kill_all PID DIR: SIGKILL to the main process, then to the workers it had
 # (they hold the folder's lock through the inherited descriptor)
 kill_all() {
-    local kids
+    local kids k mine=""
     kids=$(workers_of "$1")
     kill -9 "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+    # only the workers still ours: a worker that ended in between may have
+    # given its process id to another test's process (ids wrap at pid_max)
+    for k in $kids; do
+        tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- "-o $2 " && mine="$mine $k"
+    done
+    kids=$mine
     [ -n "$kids" ] && kill -9 $kids 2>/dev/null
     for _ in $(seq 1 100); do
         [ -z "$kids" ] || ! kill -0 $kids 2>/dev/null && break
@@ -113,7 +119,7 @@ for k in 1 2 3 4 5 6; do
         sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
         if kill -0 $pid 2>/dev/null; then
             kills=$((kills + 1))
-            kill_all $pid
+            kill_all $pid $dir
             # a worker forked between listing the workers and the kill (on a
             # busy machine) outlives its parent: its command line is the
             # parent's, so find it by its -o folder
