@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command set-up of adamix-run on Debian: installs the packages it needs
-# (skipping those present), fetches MNIST into data/mnist, configures and
+# (skipping those present), fetches MNIST into data/mnist and Fashion-MNIST
+# into data/fashion-mnist (from Debian's dataset-fashion-mnist), configures and
 # builds into build/. Idempotent: a second run only checks and rebuilds.
 #
 #   tools/setup.sh              everything
