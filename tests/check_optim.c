@@ -967,6 +967,145 @@ START_TEST(test_bf16_copies_kept)
 }
 END_TEST
 
+/* PyTorch's ReduceLROnPlateau (torch/optim/lr_scheduler.py) written again
+ * here from its source, in its own shape: a scheduler object whose
+ * is_better uses rel_epsilon = 1 - threshold or best - threshold,
+ * num_bad_epochs, cooldown_counter and _reduce_lr over one param group. */
+struct torch_plateau {
+    double factor, threshold, min_lr, eps, lr, best;
+    long patience, cooldown, cooldown_counter, num_bad_epochs;
+    bool rel;
+};
+
+static bool torch_is_better(const struct torch_plateau *t, double a)
+{
+    if (t->rel) {
+        double rel_epsilon = 1.0 - t->threshold;
+        return a < t->best * rel_epsilon;
+    }
+    return a < t->best - t->threshold;
+}
+
+static void torch_step(struct torch_plateau *t, double metrics)
+{
+    double current = metrics;
+    if (torch_is_better(t, current)) {
+        t->best = current;
+        t->num_bad_epochs = 0;
+    } else {
+        t->num_bad_epochs += 1;
+    }
+    if (t->cooldown_counter > 0) { /* in_cooldown */
+        t->cooldown_counter -= 1;
+        t->num_bad_epochs = 0;
+    }
+    if (t->num_bad_epochs > t->patience) {
+        double old_lr = t->lr;
+        double new_lr = old_lr * t->factor > t->min_lr ? old_lr * t->factor : t->min_lr;
+        if (old_lr - new_lr > t->eps) t->lr = new_lr;
+        t->cooldown_counter = t->cooldown;
+        t->num_bad_epochs = 0;
+    }
+}
+
+struct plateau_case {
+    const char *name;
+    double factor;
+    long patience;
+    double threshold;
+    bool rel;
+    long cooldown;
+    double min_lr, eps, lr0;
+    int reductions; /* how many reductions the list causes (so that it exercises them) */
+};
+
+static const double val_errors[] = {10.0,  9.0,   9.0,    8.995, 8.99,  9.5,   8.98,  8.98,  8.97,
+                                    8.97,  8.969, 8.9,    8.9,   8.9,   8.9,   8.9,   8.9,   8.9,
+                                    8.9,   8.9,   8.8999, 8.89,  NAN,   8.89,  8.89,  8.89,  8.89,
+                                    8.89,  8.89,  8.89,   8.889, 8.889, 8.889, 8.889, 8.889, 8.889,
+                                    8.889, 8.889, 8.889,  8.889, 8.889, 8.889, 8.889, 8.889};
+
+static const struct plateau_case plateau_cases[] = {
+    {"defaults (patience 10)", 0.1, 10, 1e-4, true, 0, 0, 1e-8, 0.1, 1},
+    {"rel threshold", 0.5, 1, 1e-3, true, 0, 0, 1e-8, 0.1, 17},
+    {"abs threshold", 0.5, 1, 0.005, false, 0, 0, 1e-8, 0.1, 17},
+    {"cooldown", 0.5, 0, 1e-4, true, 2, 0, 1e-8, 0.1, 14},
+    {"min_lr", 0.5, 0, 1e-4, true, 0, 0.02, 1e-8, 0.1, 3},
+    {"eps skips small reductions", 0.5, 0, 1e-4, true, 0, 0, 0.01, 0.1, 3},
+    {"patience 0, abs 0", 0.9, 0, 0, false, 1, 0.001, 1e-8, 1.0, 19},
+};
+#define N_PLATEAU_CASES (int)(sizeof plateau_cases / sizeof *plateau_cases)
+
+START_TEST(test_plateau_against_torch)
+{
+    const struct plateau_case *c = &plateau_cases[_i];
+    struct amx_plateau pl;
+    amx_plateau_defaults(&pl);
+    pl.on = true;
+    pl.p[AMX_PLATEAU_FACTOR] = c->factor;
+    pl.p[AMX_PLATEAU_PATIENCE] = (double)c->patience;
+    pl.p[AMX_PLATEAU_THRESHOLD] = c->threshold;
+    pl.p[AMX_PLATEAU_THRESHOLD_MODE] = c->rel ? 0 : 1;
+    pl.p[AMX_PLATEAU_COOLDOWN] = (double)c->cooldown;
+    pl.p[AMX_PLATEAU_MIN_LR] = c->min_lr;
+    pl.p[AMX_PLATEAU_EPS] = c->eps;
+    struct amx_plateau_state s;
+    amx_plateau_start(&s, c->lr0);
+    struct torch_plateau t = {.factor = c->factor,
+                              .threshold = c->threshold,
+                              .min_lr = c->min_lr,
+                              .eps = c->eps,
+                              .lr = c->lr0,
+                              .best = INFINITY,
+                              .patience = c->patience,
+                              .cooldown = c->cooldown,
+                              .rel = c->rel};
+    int reductions = 0;
+    double prev = c->lr0;
+    for (size_t e = 0; e < sizeof val_errors / sizeof *val_errors; e++) {
+        double got = amx_plateau_step(&pl, &s, val_errors[e]);
+        torch_step(&t, val_errors[e]);
+        ck_assert_msg(got == t.lr, "%s, epoch %zu: eta0 %.17g, PyTorch's lr %.17g", c->name, e + 1,
+                      got, t.lr);
+        ck_assert(got >= c->min_lr);
+        reductions += got != prev;
+        prev = got;
+    }
+    ck_assert_msg(reductions == c->reductions, "%s: %d reductions, the list was made for %d",
+                  c->name, reductions, c->reductions);
+}
+END_TEST
+
+/* Worked by hand from PyTorch's documentation: patience 1, factor 0.5,
+ * threshold 0.1 (rel), cooldown 1, min_lr 0.2. */
+START_TEST(test_plateau_by_hand)
+{
+    struct amx_plateau pl;
+    amx_plateau_defaults(&pl);
+    ck_assert(pl.p[AMX_PLATEAU_FACTOR] == 0.1 && pl.p[AMX_PLATEAU_PATIENCE] == 10 &&
+              pl.p[AMX_PLATEAU_THRESHOLD] == 1e-4 && pl.p[AMX_PLATEAU_THRESHOLD_MODE] == 0 &&
+              pl.p[AMX_PLATEAU_COOLDOWN] == 0 && pl.p[AMX_PLATEAU_MIN_LR] == 0 &&
+              pl.p[AMX_PLATEAU_EPS] == 1e-8);
+    pl.p[AMX_PLATEAU_FACTOR] = 0.5;
+    pl.p[AMX_PLATEAU_PATIENCE] = 1;
+    pl.p[AMX_PLATEAU_THRESHOLD] = 0.1;
+    pl.p[AMX_PLATEAU_COOLDOWN] = 1;
+    pl.p[AMX_PLATEAU_MIN_LR] = 0.2;
+    /* best 10; 9.5 is not below 9 (bad 1); 9.2 (bad 2 > 1: 1 -> 0.5,
+     * cooldown 1); 9.1 (bad, but cooling down: bad 0); 9.05 (bad 1); 9.0
+     * (bad 2: 0.5 -> 0.25, cooldown 1); 8.0 improves (cooldown ends); 7.9,
+     * 7.8 (bad 1, 2: 0.25 -> max(0.125, 0.2) = 0.2); then 0.2 stays (a
+     * reduction by 0 is none) */
+    const double v[] = {10, 9.5, 9.2, 9.1, 9.05, 9.0, 8.0, 7.9, 7.8, 7.7, 7.6, 7.5, 7.4};
+    const double want[] = {1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2};
+    struct amx_plateau_state s;
+    amx_plateau_start(&s, 1.0);
+    for (size_t e = 0; e < sizeof v / sizeof *v; e++)
+        ck_assert_msg(amx_plateau_step(&pl, &s, v[e]) == want[e], "epoch %zu: %.17g, want %g",
+                      e + 1, s.eta, want[e]);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -993,6 +1132,10 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_coverage_selector_matches_nothing);
     tcase_add_test(tc, test_coverage_twice);
     tcase_add_test(tc, test_coverage_ok_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plateau");
+    tcase_add_loop_test(tc, test_plateau_against_torch, 0, N_PLATEAU_CASES);
+    tcase_add_test(tc, test_plateau_by_hand);
     suite_add_tcase(s, tc);
     tc = tcase_create("registry");
     tcase_add_test(tc, test_registry);

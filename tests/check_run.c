@@ -1071,6 +1071,113 @@ START_TEST(test_momentum_with_adaptive_rules)
 }
 END_TEST
 
+/* --- validation-driven controls */
+
+/* Pseudo-random pixels in [0, 1) from a fixed formula (no rng module). */
+static void fill_pixels(float *x, size_t n, unsigned salt)
+{
+    uint32_t h = 2166136261u ^ salt;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint32_t)i) * 16777619u;
+        h ^= h >> 13;
+        x[i] = (float)(h % 1000u) / 1000.0f;
+    }
+}
+
+#define CTL_TRAIN 48
+#define CTL_VALID 16
+#define CTL_TEST 16
+#define CTL_DIM 16
+static float ctl_train[(CTL_TRAIN + CTL_VALID) * CTL_DIM], ctl_test[CTL_TEST * CTL_DIM];
+
+static void ctl_data(struct amx_run_data *d)
+{
+    fill_pixels(ctl_train, sizeof ctl_train / sizeof *ctl_train, 1);
+    fill_pixels(ctl_test, sizeof ctl_test / sizeof *ctl_test, 2);
+    /* held-out images unlike the training ones (bright where these are
+     * dark), so that the validation error is not the training error's
+     * shape (a control driven by the wrong one fails the test) */
+    for (size_t i = CTL_TRAIN * CTL_DIM; i < (CTL_TRAIN + CTL_VALID) * CTL_DIM; i++)
+        ctl_train[i] = 1.0f - ctl_train[i] * ctl_train[i];
+    mem_data(d, ctl_train, CTL_TRAIN, ctl_test, CTL_TEST, 4, 4);
+    d->n_valid = CTL_VALID;
+}
+
+#define PLATEAU_YAML                                                                               \
+    "name: t\n"                                                                                    \
+    "seed: 3\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 14\n"                                                                               \
+    "  batch_size: 16\n"                                                                           \
+    "  rules:\n"                                                                                   \
+    "    weights: {rule: adagrad, eta0: 0.5, plateau: {factor: 0.5, patience: 1, threshold: "      \
+    "0.0003, cooldown: 1, min_lr: 0.1}}\n"                                                         \
+    "    biases: {rule: constant, eta0: 0.05}\n"
+
+/* ReduceLROnPlateau once more, as PyTorch's step reads, over the logged
+ * validation errors: the eta0 of epoch e + 1 from those of epochs 1..e. */
+static void torch_plateau_over(const double *val, size_t n, double eta0, double *eta)
+{
+    double lr = eta0, best = INFINITY;
+    long bad = 0, cooldown_counter = 0;
+    for (size_t e = 0; e < n; e++) {
+        eta[e] = lr;
+        if (val[e] < best * (1 - 0.0003)) {
+            best = val[e];
+            bad = 0;
+        } else {
+            bad++;
+        }
+        if (cooldown_counter > 0) {
+            cooldown_counter--;
+            bad = 0;
+        }
+        if (bad > 1) {
+            double next = fmax(lr * 0.5, 0.1);
+            if (lr - next > 1e-8) lr = next;
+            cooldown_counter = 1;
+            bad = 0;
+        }
+    }
+}
+
+/* curve.csv's eta0 column is ReduceLROnPlateau recomputed from curve.csv's
+ * own validation errors; a group without plateau keeps its eta0 */
+START_TEST(test_plateau_curve_recomputed)
+{
+    char *dir = tu_tmpdir("plateau");
+    struct amx_experiment *exp = load_exp(PLATEAU_YAML, NULL, 0);
+    struct amx_run_data d;
+    ctl_data(&d);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "run");
+    struct csv c;
+    csv_parse(&c, text);
+    ck_assert_uint_eq(c.n_rows, 16); /* header, epochs 0..14 */
+    ck_assert_str_eq(c.cell[1][csv_col(&c, "eta0.weights")], "");
+    double val[14], eta[14];
+    for (size_t e = 0; e < 14; e++)
+        val[e] = csv_num(&c, e + 2, "validation_error");
+    torch_plateau_over(val, 14, 0.5, eta);
+    int reductions = 0;
+    for (size_t e = 0; e < 14; e++) {
+        ck_assert_msg(csv_num(&c, e + 2, "eta0.weights") == eta[e],
+                      "epoch %zu: eta0.weights %s, recomputed %.17g", e + 1,
+                      c.cell[e + 2][csv_col(&c, "eta0.weights")], eta[e]);
+        ck_assert(csv_num(&c, e + 2, "eta0.biases") == 0.05);
+        /* and the rule used it: a constant rate is eta0 itself */
+        reductions += e > 0 && eta[e] != eta[e - 1];
+    }
+    ck_assert_msg(reductions >= 2, "the run reduced eta0 %d times: too few to test", reductions);
+    free(text);
+    amx_experiment_free(exp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -1089,6 +1196,10 @@ static Suite *run_suite(void)
     tcase_add_loop_test(tc, test_variants_share_weights_and_batches, 0, 2);
     tcase_add_loop_test(tc, test_momentum_with_adaptive_rules, 0,
                         (int)(sizeof mom_cases / sizeof mom_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("controls");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_plateau_curve_recomputed);
     suite_add_tcase(s, tc);
     return s;
 }

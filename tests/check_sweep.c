@@ -712,6 +712,11 @@ static char *outcome(const char *text, const char *assignment, bool *ok)
 }
 
 /* A classifier's BASE, for the keys of classifiers only. */
+#define BASE_NO_RULES                                                                              \
+    "name: t\n"                                                                                    \
+    "network: {layers: [4, 3, 2]}\n"                                                               \
+    "finetune:\n"
+
 #define BASE_CLS                                                                                   \
     "name: t\n"                                                                                    \
     "network: {task: classifier, layers: [4, 3]}\n"                                                \
@@ -1490,6 +1495,82 @@ START_TEST(test_train_subset_identity)
 }
 END_TEST
 
+#define PLATEAU_BASE(entry)                                                                        \
+    "name: t\n"                                                                                    \
+    "data: {validation: 10}\n"                                                                     \
+    "network: {layers: [4, 3, 2]}\n"                                                               \
+    "finetune:\n"                                                                                  \
+    "  rules: {all: " entry "}\n"
+
+/* plateau enters the id only when given (an entry without it keeps its id:
+ * no plateau line in its canonical form), and then by every parameter */
+START_TEST(test_plateau_identity)
+{
+    char none[AMX_RUN_ID_LEN + 1], def[AMX_RUN_ID_LEN + 1], half[AMX_RUN_ID_LEN + 1],
+        same[AMX_RUN_ID_LEN + 1], absm[AMX_RUN_ID_LEN + 1];
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1}"), none);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {}}"), def);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5}}"), half);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5, patience: 10}}"),
+              same);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {threshold_mode: abs}}"), absm);
+    ck_assert_str_ne(none, def);
+    ck_assert_str_ne(def, half);
+    ck_assert_str_eq(half, same); /* patience 10 is the default */
+    ck_assert_str_ne(def, absm);
+    struct amx_experiment *exp = load_ok(PLATEAU_BASE("{rule: adagrad, eta0: 0.1}"), NULL, 0);
+    char *form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_null(strstr(form, "plateau"));
+    free(form);
+    amx_experiment_free(exp);
+    exp = load_ok(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5}}"), NULL, 0);
+    form = amx_canonical_form(&exp->runs[0].cfg);
+    static const char *const lines[] = {"finetune.rules.all.plateau.mode=\"min\"",
+                                        "finetune.rules.all.plateau.factor=0.5",
+                                        "finetune.rules.all.plateau.patience=10",
+                                        "finetune.rules.all.plateau.threshold=0.0001",
+                                        "finetune.rules.all.plateau.threshold_mode=\"rel\"",
+                                        "finetune.rules.all.plateau.cooldown=0",
+                                        "finetune.rules.all.plateau.min_lr=0",
+                                        "finetune.rules.all.plateau.eps=1e-08"};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+        ck_assert_msg(strstr(form, lines[i]), "no line %s in\n%s", lines[i], form);
+    free(form);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+/* bad plateau input, located at the value (or at `plateau:`) */
+START_TEST(test_plateau_errors)
+{
+    struct amx_errlist errs = {0};
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {patience: -1}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 52, "finetune.rules.all.plateau.patience");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {factor: 1}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 50, "finetune.rules.all.plateau.factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {factor: 0}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 50, "finetune.rules.all.plateau.factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {patiense: 2}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 42, "did you mean 'patience'?");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {threshold_mode: max}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 58, "threshold_mode");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE_NO_RULES "  rules: {weights: constant, biases: {rule: adagrad, plateau: {}}}\n",
+             NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 4, 54, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -1539,6 +1620,8 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_train_subset_identity);
     tcase_add_test(tc, test_new_keys_at_default_keep_ids);
     tcase_add_test(tc, test_precision_identity);
+    tcase_add_test(tc, test_plateau_identity);
+    tcase_add_test(tc, test_plateau_errors);
     suite_add_tcase(s, tc);
     return s;
 }

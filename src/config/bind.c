@@ -597,6 +597,22 @@ static void classifier_checks(struct ctx *c)
     }
 }
 
+/* A plateau modifier is driven by the validation error: it needs held-out
+ * images. */
+static void plateau_checks(struct ctx *c)
+{
+    const struct amx_finetune_config *ft = &c->cfg->finetune;
+    const struct amx_node *rules = amx_node_get_path(c->root, "finetune.rules");
+    for (size_t i = 0; rules && i < ft->n_rules; i++) {
+        const struct amx_plateau *pl = &ft->rules[i].spec.plateau;
+        if (pl->on && c->cfg->data.validation == 0)
+            bind_error_at(c, rules, pl->line, pl->col,
+                          "finetune.rules.%s.plateau is driven by the validation error, which "
+                          "needs held-out images: set data.validation (got no validation split)",
+                          ft->rules[i].selector);
+    }
+}
+
 static void cross_checks(struct ctx *c)
 {
     struct amx_run_config *cfg = c->cfg;
@@ -649,6 +665,7 @@ static void cross_checks(struct ctx *c)
               "report.metric validation_error needs held-out images: set data.validation "
               "(got no validation split)");
     }
+    plateau_checks(c);
     /* cross_entropy's gradient p - x is that of logistic outputs' logits */
     if (cfg->network.task == AMX_TASK_AUTOENCODER && cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY &&
         cfg->network.output != AMX_UNIT_LOGISTIC && cfg->network.output != AMX_UNIT_SOFTMAX) {

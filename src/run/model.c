@@ -162,6 +162,17 @@ const char *amx_model_group_name(const struct amx_model *m, size_t g)
     return amx_optimizer_group_name(m->opt[0], g);
 }
 
+void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0)
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        amx_optimizer_set_eta0(m->opt[p], g, eta0);
+}
+
+double amx_model_eta0(const struct amx_model *m, size_t g)
+{
+    return amx_optimizer_eta0(m->opt[0], g);
+}
+
 struct amx_rate_stats amx_model_group_stats(const struct amx_model *m, size_t g)
 {
     struct amx_rate_stats all = {0, 0, 0, 0};

@@ -85,6 +85,9 @@ void amx_model_evaluate(struct amx_model *m, const float *x, const uint8_t *labe
                         double v[AMX_MODEL_MAX_METRICS]);
 size_t amx_model_group_count(const struct amx_model *m);
 const char *amx_model_group_name(const struct amx_model *m, size_t g);
+/* Group g's eta0 in every part from the next update on, and what it is. */
+void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0);
+double amx_model_eta0(const struct amx_model *m, size_t g);
 /* Group g's rate statistics since the epoch began, over every part (merged
  * in part order). */
 struct amx_rate_stats amx_model_group_stats(const struct amx_model *m, size_t g);

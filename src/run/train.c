@@ -134,6 +134,7 @@ struct measures {
 struct curve {
     struct amx_buf csv;
     bool has_valid;
+    bool log_eta0; /* a validation-driven control changes some group's eta0 */
     const struct amx_model_kind *kind;
 };
 
@@ -150,6 +151,8 @@ static void curve_header(struct curve *c, const struct amx_model *m)
         const char *name = amx_model_group_name(m, g);
         amx_buf_printf(&c->csv, ",rate_mean.%s,rate_min.%s,rate_max.%s", name, name, name);
     }
+    for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
+        amx_buf_printf(&c->csv, ",eta0.%s", amx_model_group_name(m, g));
     amx_buf_printf(&c->csv, "\n");
 }
 
@@ -172,6 +175,12 @@ static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
         double mean = st.count > 0 ? st.sum / st.count : 0;
         amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, st.min, st.max);
     }
+    /* the eta0 each group's rule had during the epoch, exactly */
+    for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
+        if (epoch == 0)
+            amx_buf_printf(&c->csv, ",");
+        else
+            amx_buf_printf(&c->csv, ",%.17g", amx_model_eta0(m, g));
     amx_buf_printf(&c->csv, "\n");
 }
 
@@ -342,6 +351,36 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
     if (measures_diverged(ms, kind, limit, epoch > 0)) o->status = "diverged";
 }
 
+/* The validation-driven controls of a run: each group's plateau state. */
+struct controls {
+    struct amx_plateau_state plateau[AMX_MAX_RULE_BINDINGS];
+};
+
+static bool any_plateau(const struct amx_finetune_config *fc)
+{
+    for (size_t g = 0; g < fc->n_rules; g++)
+        if (fc->rules[g].spec.plateau.on) return true;
+    return false;
+}
+
+static void controls_start(struct controls *ctl, const struct amx_finetune_config *fc)
+{
+    for (size_t g = 0; g < fc->n_rules && g < AMX_MAX_RULE_BINDINGS; g++)
+        amx_plateau_start(&ctl->plateau[g], fc->rules[g].spec.eta0);
+}
+
+/* After an epoch measured as ms: each plateau group's eta0 for the next
+ * (groups are the bindings, in order: optim.h). */
+static void controls_after_epoch(struct controls *ctl, struct amx_model *m,
+                                 const struct amx_finetune_config *fc, const struct measures *ms)
+{
+    for (size_t g = 0; g < fc->n_rules && g < AMX_MAX_RULE_BINDINGS; g++) {
+        const struct amx_plateau *pl = &fc->rules[g].spec.plateau;
+        if (!pl->on) continue;
+        amx_model_set_eta0(m, g, amx_plateau_step(pl, &ctl->plateau[g], ms->v[SPLIT_VALID][0]));
+    }
+}
+
 /* One epoch of mini-batches in the order of a fresh permutation; false when
  * a step's loss was not finite (the rest of the epoch is skipped). */
 static bool train_epoch(struct amx_model *m, const struct amx_run_data *d, int batch_size,
@@ -382,7 +421,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     uint8_t *labels = NULL;
     const bool classifier = cfg->network.task == AMX_TASK_CLASSIFIER;
     const int classes = classifier ? amx_run_data_classes(cfg, d) : 0;
-    struct curve c = {.has_valid = d->n_valid > 0, .kind = amx_model_kind_of(cfg->network.task)};
+    struct curve c = {.has_valid = d->n_valid > 0,
+                      .log_eta0 = any_plateau(fc),
+                      .kind = amx_model_kind_of(cfg->network.task)};
+    struct controls ctl;
+    controls_start(&ctl, fc);
 
     st = amx_model_init(&m, cfg, classes, cache_path, threads, &cached_seconds, err);
     if (st != AMX_OK) goto done;
@@ -432,6 +475,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         curve_row(&c, &m, epoch, &ms, now_seconds() - t0);
         record(&o, &ms, epoch, c.kind, fc->divergence_limit);
         if (!ok) o.status = "diverged";
+        controls_after_epoch(&ctl, &m, fc, &ms);
         if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
     }
     o.finetune_seconds = now_seconds() - t_ft;
