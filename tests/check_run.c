@@ -1178,6 +1178,136 @@ START_TEST(test_plateau_curve_recomputed)
 }
 END_TEST
 
+#define EARLY_YAML                                                                                 \
+    "name: t\n"                                                                                    \
+    "seed: 5\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 14\n"                                                                               \
+    "  batch_size: 16\n"                                                                           \
+    "  rules: {all: {rule: adagrad, eta0: 0.3}}\n"                                                 \
+    "output: {weights: true}\n"
+
+/* Keras' EarlyStopping (mode min, baseline None) over a list of validation
+ * errors, written again from keras/src/callbacks/early_stopping.py: the
+ * epoch (1-based) training stops after (0: none), and the best one. */
+static int keras_stop(const double *val, int n, int patience, double min_delta, int start,
+                      int *best_epoch)
+{
+    double best = INFINITY;
+    int wait = 0;
+    *best_epoch = 0;
+    min_delta *= -1;                          /* Keras' __init__ in mode min */
+    for (int epoch = 0; epoch < n; epoch++) { /* Keras counts from 0 */
+        if (epoch < start) continue;
+        wait += 1;
+        if (val[epoch] - min_delta < best) { /* _is_improvement */
+            best = val[epoch];
+            *best_epoch = epoch + 1;
+            wait = 0;
+            continue;
+        }
+        if (wait >= patience && epoch > 0) return epoch + 1;
+    }
+    return 0;
+}
+
+static char *file_text(const char *dir, const char *tag, const char *name, size_t *len)
+{
+    char *path = tu_fmt("%s/%s/%s", dir, tag, name);
+    char *text = tu_read_file(path, len);
+    ck_assert_msg(text != NULL, "no %s", path);
+    free(path);
+    return text;
+}
+
+/* A run that stops early is the full run cut at the epoch Keras stops at
+ * (recomputed from the full run's validation errors); with restore_best
+ * its weights.npz is, bit for bit, that of a run of best_epoch epochs, and
+ * its final errors are the best epoch's row */
+START_TEST(test_early_stop_runs)
+{
+    const int patience = 1, start = 2;
+    const double min_delta = 0.002;
+    char *dir = tu_tmpdir("early");
+    struct amx_run_data d;
+    ctl_data(&d);
+    struct amx_experiment *full = load_exp(EARLY_YAML, NULL, 0);
+    char *full_text = finetune_curve(full, 0, &d, "", dir, "full");
+    char *full_rows = curve_without_seconds(strdup(full_text), NULL);
+    struct csv c;
+    csv_parse(&c, full_text);
+    double val[14];
+    for (int e = 0; e < 14; e++)
+        val[e] = csv_num(&c, (size_t)e + 2, "validation_error");
+    int best = 0, stop = keras_stop(val, 14, patience, min_delta, start, &best);
+    ck_assert_msg(stop > 0 && stop < 14 && best > 1, "the data must make it stop (%d, best %d)",
+                  stop, best);
+    /* and each parameter must matter on these errors */
+    int other;
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience, min_delta, 0, &other));
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience, 0, start, &other));
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience + 1, min_delta, start, &other));
+
+    for (int restore = 0; restore < 2; restore++) {
+        const char *ov[] = {"finetune.early_stop.patience=1", "finetune.early_stop.min_delta=0.002",
+                            "finetune.early_stop.start_epoch=2",
+                            restore ? "finetune.early_stop.restore_best=true"
+                                    : "finetune.early_stop.restore_best=false"};
+        struct amx_experiment *exp = load_exp(EARLY_YAML, ov, 4);
+        const char *tag = restore ? "restore" : "stop";
+        char *text = finetune_curve(exp, 0, &d, "", dir, tag);
+        char *rows = curve_without_seconds(text, NULL);
+        /* the full run's header and rows 0..stop, nothing after */
+        const char *cut = full_rows;
+        for (int line = 0; line < stop + 2; line++)
+            cut = strchr(cut, '\n') + 1;
+        ck_assert_uint_eq(strlen(rows), (size_t)(cut - full_rows));
+        ck_assert(strncmp(rows, full_rows, strlen(rows)) == 0);
+        char *summary = file_text(dir, tag, "summary.json", NULL);
+        char *want = tu_fmt("\"epochs\": %d,", stop);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        want = tu_fmt("\"final_epoch\": %d", restore ? best : stop);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        want = tu_fmt("\"final_test_error\": %s,",
+                      c.cell[(restore ? best : stop) + 1][csv_col(&c, "test_error")]);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        ck_assert(
+            strstr(summary, restore ? "\"restored_best\": true" : "\"restored_best\": false"));
+        free(summary);
+        free(rows);
+        free(text);
+        amx_experiment_free(exp);
+    }
+    /* the restored weights are those at the end of epoch `best` */
+    char *epochs = tu_fmt("finetune.epochs=%d", best);
+    const char *ov[] = {epochs};
+    struct amx_experiment *cut = load_exp(EARLY_YAML, ov, 1);
+    free(finetune_curve(cut, 0, &d, "", dir, "cut"));
+    size_t la, lb, lc;
+    char *wa = file_text(dir, "restore", "weights.npz", &la);
+    char *wb = file_text(dir, "cut", "weights.npz", &lb);
+    char *wc = file_text(dir, "stop", "weights.npz", &lc);
+    ck_assert(la == lb && memcmp(wa, wb, la) == 0);
+    ck_assert(la != lc || memcmp(wa, wc, la) != 0); /* without restore: the last epoch's */
+    free(wa);
+    free(wb);
+    free(wc);
+    free(epochs);
+    amx_experiment_free(cut);
+    free(full_rows);
+    free(full_text);
+    amx_experiment_free(full);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -1200,6 +1330,7 @@ static Suite *run_suite(void)
     tc = tcase_create("controls");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_plateau_curve_recomputed);
+    tcase_add_test(tc, test_early_stop_runs);
     suite_add_tcase(s, tc);
     return s;
 }

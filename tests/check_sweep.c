@@ -803,6 +803,10 @@ START_TEST(test_set_accepts_every_schema_key)
     ck_assert(ok);
     char *base_cls = outcome(BASE_CLS, NULL, &ok);
     ck_assert(ok);
+    /* the keys that watch the validation error need held-out images */
+    const char *base_valid_text = BASE "data: {validation: 1}\n";
+    char *base_valid = outcome(base_valid_text, NULL, &ok);
+    ck_assert(ok);
     const struct section *stack[16] = {&amx_schema_top};
     size_t depth = 1, rows = 0, bound = 0, changed = 0, id_rows = 0, same_rows = 0;
     bool saw_repeat = false;
@@ -816,6 +820,8 @@ START_TEST(test_set_accepts_every_schema_key)
             /* a key of classifiers only is tried on a classifier */
             bool cls = k->tasks && !(k->tasks & TASK_BIT(AMX_TASK_AUTOENCODER));
             const char *base_text = cls ? BASE_CLS : BASE, *base = cls ? base_cls : base_ae;
+            if (strncmp(path, "finetune.early_stop.", 20) == 0)
+                base_text = base_valid_text, base = base_valid;
             saw_repeat = saw_repeat || strcmp(path, "repeat") == 0;
             if (k->type == KT_SECTION) {
                 ck_assert_uint_lt(depth, 16);
@@ -910,6 +916,7 @@ START_TEST(test_set_accepts_every_schema_key)
     ck_assert_uint_ge(same_rows, 8);
     free(base_ae);
     free(base_cls);
+    free(base_valid);
 }
 END_TEST
 
@@ -1460,6 +1467,8 @@ START_TEST(test_new_keys_at_default_keep_ids)
         if (cls == AMX_KEY_IDENTITY_UNLESS_DEFAULT)
             snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", path);
     ck_assert_str_eq(seen, "data.transpose data.label_offset network.task network.classes "
+                           "finetune.early_stop.patience finetune.early_stop.min_delta "
+                           "finetune.early_stop.start_epoch finetune.early_stop.restore_best "
                            "compute.precision evaluation.train_subset ");
 }
 END_TEST
@@ -1571,6 +1580,50 @@ START_TEST(test_plateau_errors)
 }
 END_TEST
 
+#define EARLY_BASE(data, es)                                                                       \
+    "name: t\n" data "network: {layers: [4, 3, 2]}\n"                                              \
+    "finetune:\n"                                                                                  \
+    "  rules: {all: {rule: constant, eta0: 0.1}}\n" es
+
+/* early_stop: off unless given (none, or absent: the id of before), then
+ * in the id; bad values and a missing validation split located */
+START_TEST(test_early_stop_config)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1], d[AMX_RUN_ID_LEN + 1];
+    single_id(EARLY_BASE("data: {validation: 5}\n", ""), a);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: none\n"), b);
+    ck_assert_str_eq(a, b);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {}\n"), c);
+    ck_assert_str_ne(a, c);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {restore_best: true}\n"), d);
+    ck_assert_str_ne(c, d);
+    struct amx_experiment *exp =
+        load_ok(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {patience: 3}\n"), NULL, 0);
+    const struct amx_early_stop_config *es = &exp->runs[0].cfg.finetune.early_stop;
+    ck_assert(es->enabled && es->patience == 3 && es->min_delta == 0 && es->start_epoch == 0 &&
+              !es->restore_best);
+    amx_experiment_free(exp);
+    exp = load_ok(EARLY_BASE("data: {validation: 5}\n", ""), NULL, 0);
+    ck_assert(!exp->runs[0].cfg.finetune.early_stop.enabled);
+    amx_experiment_free(exp);
+
+    struct amx_errlist errs = {0};
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {patience: -1}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 26, "finetune.early_stop.patience");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {min_delta: -0.5}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 27, "finetune.early_stop.min_delta");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("", "  early_stop: {patience: 2}\n"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 15, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -1622,6 +1675,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_precision_identity);
     tcase_add_test(tc, test_plateau_identity);
     tcase_add_test(tc, test_plateau_errors);
+    tcase_add_test(tc, test_early_stop_config);
     suite_add_tcase(s, tc);
     return s;
 }

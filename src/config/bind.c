@@ -380,7 +380,7 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
         void *f = (char *)cfg + k->off;
         switch (k->type) {
         case KT_SECTION:
-            if (k->opts & KO_NONE) *(bool *)((char *)cfg + k->aux) = true;
+            if (k->opts & KO_NONE) *(bool *)((char *)cfg + k->aux) = !(k->opts & KO_OFF);
             set_defaults(cfg, k->sub);
             break;
         case KT_STRING:
@@ -434,6 +434,7 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             strcmp(v->text, "none") == 0) {
             *(bool *)field(c, k->aux) = false;
         } else if (v->kind == AMX_NODE_MAP) {
+            if (k->opts & KO_NONE) *(bool *)field(c, k->aux) = true; /* given: on */
             bind_section(c, k->sub, v);
         } else {
             ERROR(c, v, "%s must be a mapping of keys%s (got %s)", path,
@@ -597,8 +598,8 @@ static void classifier_checks(struct ctx *c)
     }
 }
 
-/* A plateau modifier is driven by the validation error: it needs held-out
- * images. */
+/* A plateau modifier and early stopping are driven by the validation
+ * error: they need held-out images. */
 static void plateau_checks(struct ctx *c)
 {
     const struct amx_finetune_config *ft = &c->cfg->finetune;
@@ -611,6 +612,11 @@ static void plateau_checks(struct ctx *c)
                           "needs held-out images: set data.validation (got no validation split)",
                           ft->rules[i].selector);
     }
+    const struct amx_node *es = amx_node_get_path(c->root, "finetune.early_stop");
+    if (es && ft->early_stop.enabled && c->cfg->data.validation == 0)
+        ERROR(c, es,
+              "finetune.early_stop watches the validation error, which needs held-out images: "
+              "set data.validation (got no validation split)");
 }
 
 static void cross_checks(struct ctx *c)

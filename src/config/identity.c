@@ -139,7 +139,9 @@ static void walk_section(struct walk *w, const struct amx_run_config *cfg,
         const char *dot = sec->path[0] ? "." : "";
         const void *f = (const char *)cfg + k->off;
         if (k->type == KT_SECTION) {
-            if (k->opts & KO_NONE) { /* every field follows, even when disabled */
+            bool on = (k->opts & KO_NONE) && *(const bool *)((const char *)cfg + k->aux);
+            if ((k->opts & KO_OFF) && !on) continue; /* as before the section existed */
+            if (k->opts & KO_NONE) {                 /* every field follows, even when disabled */
                 amx_buf_printf(&w->b, "%s%s%s.enabled=%s", sec->path, dot, k->name,
                                *(const bool *)((const char *)cfg + k->aux) ? "true" : "false");
                 emit(w);

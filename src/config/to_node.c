@@ -96,6 +96,8 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
         struct amx_node *v = NULL;
         switch (k->type) {
         case KT_SECTION:
+            if ((k->opts & KO_OFF) && !*(const bool *)((const char *)cfg + k->aux))
+                continue; /* off unless given: config.yaml says nothing of it */
             if ((k->opts & KO_NONE) && !*(const bool *)((const char *)cfg + k->aux)) {
                 v = scalar(o, "none", false);
             } else {

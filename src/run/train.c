@@ -229,9 +229,24 @@ static enum amx_status write_text(const char *dir, const char *name, const struc
     return amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
+/* Early stopping (Keras' EarlyStopping, mode min, on the validation
+ * error): where it stands, and the best epoch's weights and measures when
+ * they are restored at the end. */
+struct early_stop {
+    const struct amx_early_stop_config *cfg;
+    double best;       /* the best validation error watched (+inf at first) */
+    int wait;          /* watched epochs since the last improvement */
+    int best_epoch;    /* 0: none yet */
+    int stopped_epoch; /* 0: not stopped */
+    bool restored;
+    float *weights; /* restore_best: the best epoch's parameters */
+    struct measures ms;
+};
+
 struct outcome {
     const char *status;
     int epochs;
+    int final_epoch; /* whose weights and errors are final: the last, or the restored best */
     double final_test, best_test, final_train, final_valid;
     struct measures last; /* the final epoch's measures, every metric */
     int best_epoch;
@@ -257,9 +272,31 @@ static void summary_classifier(json_t *root, json_t *data, const struct outcome 
     json_object_set_new(data, "test_labels_sha256", json_string(d->test_labels_sha256));
 }
 
+/* Why fine-tuning ended and which epoch's weights it kept (only when
+ * finetune.early_stop is given: other summaries stay as they were). */
+static void summary_early_stop(json_t *root, const struct outcome *o, const struct early_stop *es)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "stopped", json_boolean(es->stopped_epoch > 0));
+    json_object_set_new(j, "stopped_epoch",
+                        es->stopped_epoch > 0 ? json_integer(es->stopped_epoch) : json_null());
+    const char *reason = strcmp(o->status, "ok") != 0 ? "diverged"
+                         : es->stopped_epoch > 0
+                             ? "the validation error did not improve by more than min_delta "
+                               "for patience epochs"
+                             : "every epoch ran";
+    json_object_set_new(j, "reason", json_string(reason));
+    json_object_set_new(j, "best_validation_epoch",
+                        es->best_epoch > 0 ? json_integer(es->best_epoch) : json_null());
+    json_object_set_new(j, "restored_best", json_boolean(es->restored));
+    json_object_set_new(root, "early_stop", j);
+    json_object_set_new(root, "final_epoch", json_integer(o->final_epoch));
+}
+
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
                                      const char *run_dir, const struct outcome *o,
-                                     const struct amx_run_data *d, struct amx_error *err)
+                                     const struct early_stop *es, const struct amx_run_data *d,
+                                     struct amx_error *err)
 {
     /* what the next invocation compares to know the result is of this very
      * configuration (amx_run_id is its first 16 digits) */
@@ -278,6 +315,7 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
     json_object_set_new(root, "final_validation_error",
                         json_number_or_null(o->final_valid, d->n_valid > 0));
+    if (es->cfg->enabled) summary_early_stop(root, o, es);
     /* what the numbers were computed from: a resumed sweep reuses this run
      * only while the data files are the same */
     json_t *data = json_object();
@@ -340,6 +378,7 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
                    const struct amx_model_kind *kind, double limit)
 {
     o->epochs = epoch;
+    o->final_epoch = epoch;
     o->last = *ms;
     o->final_train = ms->v[SPLIT_TRAIN][0];
     o->final_valid = ms->v[SPLIT_VALID][0];
@@ -379,6 +418,49 @@ static void controls_after_epoch(struct controls *ctl, struct amx_model *m,
         if (!pl->on) continue;
         amx_model_set_eta0(m, g, amx_plateau_step(pl, &ctl->plateau[g], ms->v[SPLIT_VALID][0]));
     }
+}
+
+/* Keras' on_epoch_end after epoch (1-based; Keras counts from 0): an
+ * epoch before start_epoch is not watched; an improvement is an error
+ * below best - min_delta (and, with restore_best, the weights are kept);
+ * training stops once patience watched epochs passed without one (never
+ * after the first epoch). Returns whether to stop. */
+static bool early_stop_after_epoch(struct early_stop *es, const struct amx_model *m, int epoch,
+                                   const struct measures *ms)
+{
+    const struct amx_early_stop_config *c = es->cfg;
+    if (!c->enabled || epoch - 1 < c->start_epoch) return false;
+    double v = ms->v[SPLIT_VALID][0];
+    es->wait++;
+    if (v < es->best - c->min_delta) {
+        es->best = v;
+        es->best_epoch = epoch;
+        es->wait = 0;
+        if (es->weights) {
+            amx_model_params_save(m, es->weights);
+            es->ms = *ms;
+        }
+        return false;
+    }
+    if (es->wait >= c->patience && epoch - 1 > 0) {
+        es->stopped_epoch = epoch;
+        return true;
+    }
+    return false;
+}
+
+/* Keras' on_train_end with restore_best: the best epoch's weights, and its
+ * measures as the final ones. */
+static void early_stop_restore(struct early_stop *es, struct amx_model *m, struct outcome *o)
+{
+    if (!es->weights || es->best_epoch == 0 || strcmp(o->status, "ok") != 0) return;
+    amx_model_params_load(m, es->weights);
+    es->restored = true;
+    o->final_epoch = es->best_epoch;
+    o->last = es->ms;
+    o->final_train = es->ms.v[SPLIT_TRAIN][0];
+    o->final_valid = es->ms.v[SPLIT_VALID][0];
+    o->final_test = es->ms.v[SPLIT_TEST][0];
 }
 
 /* One epoch of mini-batches in the order of a fresh permutation; false when
@@ -426,6 +508,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
                       .kind = amx_model_kind_of(cfg->network.task)};
     struct controls ctl;
     controls_start(&ctl, fc);
+    struct early_stop es = {.cfg = &fc->early_stop, .best = HUGE_VAL};
 
     st = amx_model_init(&m, cfg, classes, cache_path, threads, &cached_seconds, err);
     if (st != AMX_OK) goto done;
@@ -438,7 +521,10 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     perm = malloc(sizeof *perm * n);
     batch = malloc(sizeof *batch * (size_t)cfg->network.layers[0] * (size_t)fc->batch_size);
     labels = classifier ? malloc((size_t)fc->batch_size) : NULL;
-    if (!perm || !batch || (classifier && !labels)) {
+    if (fc->early_stop.enabled && fc->early_stop.restore_best)
+        es.weights = malloc(sizeof(float) * (amx_model_param_floats(&m) + 1));
+    if (!perm || !batch || (classifier && !labels) ||
+        (fc->early_stop.enabled && fc->early_stop.restore_best && !es.weights)) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto done;
     }
@@ -477,7 +563,9 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         if (!ok) o.status = "diverged";
         controls_after_epoch(&ctl, &m, fc, &ms);
         if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
+        if (strcmp(o.status, "ok") == 0 && early_stop_after_epoch(&es, &m, epoch, &ms)) break;
     }
+    early_stop_restore(&es, &m, &o);
     o.finetune_seconds = now_seconds() - t_ft;
     o.pretrain_seconds = pretrain_seconds;
     o.seconds = cached_seconds + (now_seconds() - t_start);
@@ -492,9 +580,10 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         snprintf(wpath, sizeof wpath, "%s/weights.npz", run_dir);
         st = amx_write_weights_npz(wpath, &m.net, err);
     }
-    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, d, err);
+    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, &es, d, err);
 
 done:
+    free(es.weights);
     amx_buf_free(&c.csv);
     free(labels);
     free(batch);
