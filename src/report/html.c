@@ -158,8 +158,9 @@ static const struct picture ae_pictures[] = {
 };
 static const struct picture cls_pictures[] = {
     {"filters.png", "filters", "first-layer filters"},
-    {"confusion.png", "confusion matrix", "confusion matrix of the test set (rows: true class, "
-                                          "columns: predicted; black: every image of the row)"},
+    {"confusion.png", "confusion matrix",
+     "confusion matrix of the test set (rows: true class, "
+     "columns: predicted; black: every image of the row)"},
     {"misclassified.png", "misclassified test images",
      "the first misclassified test images, in test-set order (listed: true &rarr; predicted)"},
 };

@@ -150,6 +150,8 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         return AMX_OK;
     }
     r->epochs = ep ? (long)json_integer_value(ep) : -1;
+    json_t *fe = json_object_get(root, "final_epoch");
+    r->final_epoch = json_is_integer(fe) ? (long)json_integer_value(fe) : -1;
     r->labels = calloc(n_axes ? n_axes : 1, sizeof *r->labels);
     if (!r->labels) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     for (size_t a = 0; a < n_axes; a++) {
