@@ -1106,6 +1106,161 @@ START_TEST(test_plateau_by_hand)
 }
 END_TEST
 
+/* Kaldi's steps/nnet/train_scheduler.sh written again as the script runs,
+ * over a list of cross-validation losses (loss[0]: the initial network's):
+ * per iteration, accepted or not, the learning rate after it, and the
+ * iteration it finished at (0: max_iters reached). */
+struct kaldi_trace {
+    bool accepted[32];
+    double lr_after[32];
+    int finished;
+};
+
+static void kaldi_scheduler(const double *cv, int max_iters, int min_iters, int keep_lr_iters,
+                            double start_halving_impr, double end_halving_impr,
+                            double halving_factor, double learn_rate, struct kaldi_trace *t)
+{
+    double loss = cv[0];
+    int halving = 0;
+    t->finished = 0;
+    for (int iter = 1; iter <= max_iters; iter++) {
+        double loss_new = cv[iter];
+        double loss_prev = loss;
+        if (loss_new < loss || iter <= keep_lr_iters || iter <= min_iters) {
+            loss = loss_new;
+            t->accepted[iter] = true; /* nnet accepted */
+        } else {
+            t->accepted[iter] = false; /* nnet rejected */
+        }
+        t->lr_after[iter] = learn_rate;
+        if (iter <= keep_lr_iters) continue;
+        double rel_impr = (loss_prev - loss) / loss_prev;
+        if (halving == 1 && rel_impr < end_halving_impr) {
+            if (iter <= min_iters) continue; /* we were supposed to finish, but we continue */
+            t->finished = iter;              /* finished, too small rel. improvement */
+            break;
+        }
+        if (rel_impr < start_halving_impr) halving = 1;
+        if (halving == 1) learn_rate = learn_rate * halving_factor;
+        t->lr_after[iter] = learn_rate;
+    }
+}
+
+struct newbob_case {
+    const char *name;
+    int max_iters, min_iters, keep_lr_iters;
+    int finished;     /* where the list makes it finish (0: max_iters), so it exercises that */
+    int rejected;     /* how many iterations the list makes it reject */
+    const double *cv; /* the losses: cv_losses when NULL */
+};
+
+static const double cv_losses[] = {10.0, 8.0,  6.5,  6.0,  6.1,   5.95, 5.94,  5.939,
+                                   5.90, 5.89, 5.95, 5.88, 5.879, 5.87, 5.869, 5.868};
+
+static const double cv_between[] = {10.0, 8.0, 6.0, 6.1, 6.05, 5.9, 5.8, 5.7,
+                                    5.6,  5.5, 5.4, 5.3, 5.2,  5.1, 5.0, 4.9};
+
+static const struct newbob_case newbob_cases[] = {
+    {"defaults", 15, 0, 0, 7, 1, NULL},
+    {"min_iters", 15, 7, 0, 10, 1, NULL},
+    {"keep_lr_iters", 15, 0, 5, 7, 0, NULL},
+    {"max_iters", 4, 0, 0, 0, 1, NULL},
+    {"min_iters past the end", 15, 14, 0, 15, 0, NULL},
+    /* a loss between the kept one and the rejected one is rejected too */
+    {"rejected twice", 15, 0, 0, 4, 2, cv_between},
+};
+
+START_TEST(test_newbob_against_kaldi)
+{
+    const struct newbob_case *c = &newbob_cases[_i];
+    const double *cv_losses_ = c->cv ? c->cv : cv_losses;
+    struct kaldi_trace t;
+    memset(&t, 0, sizeof t);
+    kaldi_scheduler(cv_losses_, c->max_iters, c->min_iters, c->keep_lr_iters, 0.01, 0.001, 0.5, 0.1,
+                    &t);
+    ck_assert_msg(t.finished == c->finished,
+                  "%s: the script finished at %d, the list was made for %d", c->name, t.finished,
+                  c->finished);
+    struct amx_newbob nb = {.start_halving_impr = 0.01,
+                            .end_halving_impr = 0.001,
+                            .min_iters = c->min_iters,
+                            .keep_lr_iters = c->keep_lr_iters};
+    struct amx_newbob_state s;
+    amx_newbob_start(&s, cv_losses_[0]);
+    double lr = 0.1;
+    int finished = 0, rejected = 0;
+    for (int iter = 1; iter <= c->max_iters; iter++) {
+        struct amx_newbob_decision d = amx_newbob_after(&nb, &s, iter, cv_losses_[iter]);
+        ck_assert_msg(d.keep == t.accepted[iter], "%s, iter %d: keep %d, the script %d", c->name,
+                      iter, d.keep, t.accepted[iter]);
+        rejected += !d.keep;
+        if (d.halve) lr *= 0.5;
+        if (d.stop) {
+            finished = iter;
+            break;
+        }
+        ck_assert_msg(lr == t.lr_after[iter], "%s, iter %d: rate %g, the script %g", c->name, iter,
+                      lr, t.lr_after[iter]);
+    }
+    ck_assert_int_eq(finished, t.finished);
+    ck_assert_msg(rejected == c->rejected, "%s: %d rejected, the list was made for %d", c->name,
+                  rejected, c->rejected);
+}
+END_TEST
+
+/* the optimizer's state (AdaGrad's sums, momentum) and update count go
+ * back bit for bit: updates after a restore repeat those after the save */
+START_TEST(test_optimizer_state_restored)
+{
+    enum { N = 37 };
+    float theta[N], grad[N], theta_saved[N], after[N];
+    for (int i = 0; i < N; i++)
+        theta[i] = 0.01f * (float)i;
+    struct amx_param_tensor t = {"layer1.weights", 1, false, NULL, theta, grad, N, NULL};
+    struct amx_rule_binding b = {.selector = "all"};
+    amx_rule_spec_defaults(&b.spec, amx_rule_find("adagrad"));
+    b.spec.eta0 = 0.1;
+    b.spec.momentum = 0.5;
+    struct amx_optimizer *opt;
+    struct amx_error err;
+    ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, &err), AMX_OK);
+    size_t nf = amx_optimizer_state_floats(opt);
+    ck_assert_uint_ge(nf, 2 * N); /* sums and velocity */
+    float *state = malloc(nf * sizeof *state);
+    long step;
+    amx_optimizer_epoch_begin(opt, 0);
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < N; i++)
+            grad[i] = sinf((float)(i + 7 * k));
+        amx_optimizer_step(opt);
+    }
+    amx_optimizer_state_save(opt, state, &step);
+    ck_assert_int_eq(step, 3);
+    memcpy(theta_saved, theta, sizeof theta);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < N; i++)
+                grad[i] = cosf((float)(i + 3 * k));
+            amx_optimizer_step(opt);
+        }
+        if (pass == 0) {
+            memcpy(after, theta, sizeof theta);
+            amx_optimizer_state_load(opt, state, step);
+            memcpy(theta, theta_saved, sizeof theta);
+            long again;
+            float *copy = malloc(nf * sizeof *copy);
+            amx_optimizer_state_save(opt, copy, &again);
+            ck_assert_int_eq(again, 3); /* the update count too */
+            ck_assert(memcmp(copy, state, nf * sizeof *copy) == 0);
+            free(copy);
+        }
+    }
+    ck_assert(memcmp(after, theta, sizeof theta) == 0);
+    free(state);
+    amx_optimizer_free(opt);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -1136,6 +1291,9 @@ static Suite *optim_suite(void)
     tc = tcase_create("plateau");
     tcase_add_loop_test(tc, test_plateau_against_torch, 0, N_PLATEAU_CASES);
     tcase_add_test(tc, test_plateau_by_hand);
+    tcase_add_loop_test(tc, test_newbob_against_kaldi, 0,
+                        (int)(sizeof newbob_cases / sizeof *newbob_cases));
+    tcase_add_test(tc, test_optimizer_state_restored);
     suite_add_tcase(s, tc);
     tc = tcase_create("registry");
     tcase_add_test(tc, test_registry);

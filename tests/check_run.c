@@ -1308,6 +1308,66 @@ START_TEST(test_early_stop_runs)
 }
 END_TEST
 
+/* newbob rejects an epoch: its weights, every rule's state and momentum go
+ * back to the end of the last kept epoch. The run cut right after the
+ * first rejected epoch k ends with, bit for bit, the weights of a run
+ * without newbob that stopped after epoch k - 1 (no halving before k, so
+ * both ran the same epochs 1..k-1); curve.csv says which epochs were kept,
+ * and summary.json's final errors are epoch k - 1's */
+START_TEST(test_newbob_rejects)
+{
+    char *dir = tu_tmpdir("newbob");
+    struct amx_run_data d;
+    ctl_data(&d);
+    const char *ov[] = {"finetune.newbob.start_halving_impr=0.0001"};
+    struct amx_experiment *exp = load_exp(EARLY_YAML, ov, 1);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "full");
+    struct csv c;
+    csv_parse(&c, text);
+    int k = 0;
+    for (size_t r = 2; r < c.n_rows && !k; r++)
+        if (strcmp(c.cell[r][csv_col(&c, "kept")], "0") == 0) k = (int)r - 1;
+    ck_assert_msg(k >= 2, "the data must make newbob reject an epoch after the first (%d)", k);
+    for (int e = 1; e <= k; e++) /* no halving before the rejection */
+        ck_assert(csv_num(&c, (size_t)e + 1, "eta0.all") == 0.3);
+    ck_assert_str_eq(c.cell[1][csv_col(&c, "kept")], "");
+    free(text);
+    amx_experiment_free(exp);
+
+    char *epochs = tu_fmt("finetune.epochs=%d", k);
+    const char *ov_cut[] = {ov[0], epochs};
+    exp = load_exp(EARLY_YAML, ov_cut, 2);
+    free(finetune_curve(exp, 0, &d, "", dir, "cut"));
+    amx_experiment_free(exp);
+    free(epochs);
+    epochs = tu_fmt("finetune.epochs=%d", k - 1);
+    const char *ov_plain[] = {epochs};
+    exp = load_exp(EARLY_YAML, ov_plain, 1);
+    char *plain = finetune_curve(exp, 0, &d, "", dir, "plain");
+    amx_experiment_free(exp);
+    size_t la, lb;
+    char *wa = file_text(dir, "cut", "weights.npz", &la);
+    char *wb = file_text(dir, "plain", "weights.npz", &lb);
+    ck_assert(la == lb && memcmp(wa, wb, la) == 0);
+    char *summary = file_text(dir, "cut", "summary.json", NULL);
+    char *want = tu_fmt("\"final_epoch\": %d", k - 1);
+    ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+    free(want);
+    csv_parse(&c, plain);
+    want = tu_fmt("\"final_test_error\": %s,", c.cell[k][csv_col(&c, "test_error")]);
+    ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+    ck_assert(strstr(summary, "\"rejected_epochs\": 1,"));
+    free(want);
+    free(summary);
+    free(wa);
+    free(wb);
+    free(plain);
+    free(epochs);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -1331,6 +1391,7 @@ static Suite *run_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_plateau_curve_recomputed);
     tcase_add_test(tc, test_early_stop_runs);
+    tcase_add_test(tc, test_newbob_rejects);
     suite_add_tcase(s, tc);
     return s;
 }

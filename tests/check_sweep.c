@@ -820,7 +820,8 @@ START_TEST(test_set_accepts_every_schema_key)
             /* a key of classifiers only is tried on a classifier */
             bool cls = k->tasks && !(k->tasks & TASK_BIT(AMX_TASK_AUTOENCODER));
             const char *base_text = cls ? BASE_CLS : BASE, *base = cls ? base_cls : base_ae;
-            if (strncmp(path, "finetune.early_stop.", 20) == 0)
+            if (strncmp(path, "finetune.early_stop.", 20) == 0 ||
+                strncmp(path, "finetune.newbob.", 16) == 0)
                 base_text = base_valid_text, base = base_valid;
             saw_repeat = saw_repeat || strcmp(path, "repeat") == 0;
             if (k->type == KT_SECTION) {
@@ -1469,6 +1470,9 @@ START_TEST(test_new_keys_at_default_keep_ids)
     ck_assert_str_eq(seen, "data.transpose data.label_offset network.task network.classes "
                            "finetune.early_stop.patience finetune.early_stop.min_delta "
                            "finetune.early_stop.start_epoch finetune.early_stop.restore_best "
+                           "finetune.newbob.start_halving_impr finetune.newbob.end_halving_impr "
+                           "finetune.newbob.halving_factor finetune.newbob.min_iters "
+                           "finetune.newbob.keep_lr_iters "
                            "compute.precision evaluation.train_subset ");
 }
 END_TEST
@@ -1624,6 +1628,39 @@ START_TEST(test_early_stop_config)
 }
 END_TEST
 
+/* newbob: off unless given (the id of before), then in the id; refused
+ * without a validation split, with early_stop or with a plateau */
+START_TEST(test_newbob_config)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
+    single_id(EARLY_BASE("data: {validation: 5}\n", ""), a);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  newbob: none\n"), b);
+    ck_assert_str_eq(a, b);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  newbob: {}\n"), c);
+    ck_assert_str_ne(a, c);
+    struct amx_experiment *exp =
+        load_ok(EARLY_BASE("data: {validation: 5}\n", "  newbob: {min_iters: 3}\n"), NULL, 0);
+    const struct amx_newbob_config *nb = &exp->runs[0].cfg.finetune.newbob;
+    ck_assert(nb->enabled && nb->start_halving_impr == 0.01 && nb->end_halving_impr == 0.001 &&
+              nb->halving_factor == 0.5 && nb->min_iters == 3 && nb->keep_lr_iters == 0);
+    amx_experiment_free(exp);
+    struct amx_errlist errs = {0};
+    load_bad(EARLY_BASE("", "  newbob: {}\n"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 11, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  newbob: {halving_factor: 1}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 28, "finetune.newbob.halving_factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  newbob: {}\n  early_stop: {}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 11, "cannot go with finetune.early_stop");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 static Suite *sweep_suite(void)
 {
     Suite *s = suite_create("sweep");
@@ -1676,6 +1713,7 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_plateau_identity);
     tcase_add_test(tc, test_plateau_errors);
     tcase_add_test(tc, test_early_stop_config);
+    tcase_add_test(tc, test_newbob_config);
     suite_add_tcase(s, tc);
     return s;
 }

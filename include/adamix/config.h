@@ -94,6 +94,16 @@ struct amx_early_stop_config {
     bool restore_best; /* default false: the final weights are the best epoch's */
 };
 
+/* finetune.newbob (Kaldi's newbob schedule on the validation error). */
+struct amx_newbob_config {
+    bool enabled;              /* default false: `newbob: none` */
+    double start_halving_impr; /* default 0.01 */
+    double end_halving_impr;   /* default 0.001 */
+    double halving_factor;     /* default 0.5 */
+    int min_iters;             /* default 0 */
+    int keep_lr_iters;         /* default 0 */
+};
+
 struct amx_finetune_config {
     int epochs;         /* default 50 */
     int batch_size;     /* default 100 */
@@ -103,6 +113,7 @@ struct amx_finetune_config {
     int rules_line, rules_col; /* where `rules` is, for coverage errors */
     double divergence_limit;   /* default 1e6 */
     struct amx_early_stop_config early_stop;
+    struct amx_newbob_config newbob;
 };
 
 /* How the matrix products are computed (nn.h, docs/backends.md): fp32, or

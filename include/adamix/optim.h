@@ -92,6 +92,31 @@ void amx_plateau_start(struct amx_plateau_state *s, double eta0);
  * returns the eta0 of the next epoch (also s->eta). */
 double amx_plateau_step(const struct amx_plateau *pl, struct amx_plateau_state *s, double metric);
 
+/* Kaldi's newbob schedule (steps/nnet/train_scheduler.sh) as a decision
+ * after each epoch (iter, 1-based) from the validation loss: keep or reject
+ * the epoch's weights, halve the rate, stop. */
+struct amx_newbob {
+    double start_halving_impr; /* halving starts once the relative improvement is below it */
+    double end_halving_impr;   /* halving on and the improvement below it: stop */
+    int min_iters;             /* no rejection and no stop up to this iter */
+    int keep_lr_iters;         /* no rejection and no halving up to this iter */
+};
+
+struct amx_newbob_state {
+    double loss;  /* the validation loss of the last kept weights */
+    bool halving; /* halving is on */
+};
+
+struct amx_newbob_decision {
+    bool keep;  /* the epoch's weights are kept (else restored to the last kept) */
+    bool halve; /* the next epoch's rate is multiplied by the halving factor */
+    bool stop;  /* training ends */
+};
+
+void amx_newbob_start(struct amx_newbob_state *s, double initial_loss);
+struct amx_newbob_decision amx_newbob_after(const struct amx_newbob *nb, struct amx_newbob_state *s,
+                                            int iter, double loss_new);
+
 /* A configured rule: what config produces and optim consumes. */
 struct amx_rule_spec {
     const struct amx_rule *rule;
@@ -200,6 +225,11 @@ size_t amx_optimizer_group_count(const struct amx_optimizer *opt);
  * tensor's rounded up to 16). */
 size_t amx_optimizer_state_floats(const struct amx_optimizer *opt);
 const char *amx_optimizer_group_name(const struct amx_optimizer *opt, size_t i);
+/* The rule state and momentum of every tensor (amx_optimizer_state_floats
+ * floats) and the update count: a copy into buf (and *step), and back (a
+ * rejected epoch restores them bit for bit). */
+void amx_optimizer_state_save(const struct amx_optimizer *opt, float *buf, long *step);
+void amx_optimizer_state_load(struct amx_optimizer *opt, const float *buf, long step);
 /* Group i's eta0 from the next update on (a validation-driven control:
  * the rule reads spec->eta0 in every update, so nothing else changes). */
 void amx_optimizer_set_eta0(struct amx_optimizer *opt, size_t i, double eta0);

@@ -617,6 +617,22 @@ static void plateau_checks(struct ctx *c)
         ERROR(c, es,
               "finetune.early_stop watches the validation error, which needs held-out images: "
               "set data.validation (got no validation split)");
+    const struct amx_node *nb = amx_node_get_path(c->root, "finetune.newbob");
+    if (!nb || !ft->newbob.enabled) return;
+    if (c->cfg->data.validation == 0)
+        ERROR(c, nb,
+              "finetune.newbob keeps or rejects each epoch by the validation error, which needs "
+              "held-out images: set data.validation (got no validation split)");
+    if (ft->early_stop.enabled)
+        ERROR(c, nb,
+              "finetune.newbob stops training itself: it cannot go with finetune.early_stop "
+              "(set one of them)");
+    for (size_t i = 0; i < ft->n_rules; i++)
+        if (ft->rules[i].spec.plateau.on)
+            ERROR(c, nb,
+                  "finetune.newbob sets every group's rate: it cannot go with the plateau of "
+                  "finetune.rules.%s (set one of them)",
+                  ft->rules[i].selector);
 }
 
 static void cross_checks(struct ctx *c)

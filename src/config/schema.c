@@ -248,6 +248,34 @@ static const struct key early_stop_keys[] = {
 static const struct section early_stop_section = {"finetune.early_stop", early_stop_keys,
                                                   sizeof early_stop_keys / sizeof *early_stop_keys};
 
+#define NEWBOB_REAL(n, member, d, r)                                                               \
+    {                                                                                              \
+        .name = n, .type = KT_DOUBLE, .off = OFF(finetune.newbob.member),                          \
+        .size = SIZE(finetune.newbob.member), .lo = 0, .hi = HUGE_VAL, .range = r, .def = d, NEW   \
+    }
+#define NEWBOB_INT(n, member)                                                                      \
+    {                                                                                              \
+        .name = n, .type = KT_INT, .off = OFF(finetune.newbob.member),                             \
+        .size = SIZE(finetune.newbob.member), .lo = 0, .hi = INT_MAX, .def = 0, NEW                \
+    }
+static const struct key newbob_keys[] = {
+    NEWBOB_REAL("start_halving_impr", start_halving_impr, 0.01, 0),
+    NEWBOB_REAL("end_halving_impr", end_halving_impr, 0.001, 0),
+    {.name = "halving_factor",
+     .type = KT_DOUBLE,
+     .off = OFF(finetune.newbob.halving_factor),
+     .size = SIZE(finetune.newbob.halving_factor),
+     .lo = 0,
+     .hi = 1,
+     .range = AMX_PARAM_LO_OPEN | AMX_PARAM_HI_OPEN,
+     .def = 0.5,
+     NEW},
+    NEWBOB_INT("min_iters", min_iters),
+    NEWBOB_INT("keep_lr_iters", keep_lr_iters),
+};
+static const struct section newbob_section = {"finetune.newbob", newbob_keys,
+                                              sizeof newbob_keys / sizeof *newbob_keys};
+
 static const struct key finetune_keys[] = {
     POS_INT("epochs", finetune.epochs, 50),
     BATCH_SIZE("batch_size", finetune.batch_size, 100),
@@ -266,6 +294,13 @@ static const struct key finetune_keys[] = {
      .opts = KO_NONE | KO_OFF,
      .aux = OFF(finetune.early_stop.enabled),
      .size = SIZE(finetune.early_stop.enabled),
+     NEW},
+    {.name = "newbob",
+     .type = KT_SECTION,
+     .sub = &newbob_section,
+     .opts = KO_NONE | KO_OFF,
+     .aux = OFF(finetune.newbob.enabled),
+     .size = SIZE(finetune.newbob.enabled),
      NEW},
 };
 static const struct section finetune_section = {"finetune", finetune_keys,

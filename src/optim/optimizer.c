@@ -203,3 +203,15 @@ double amx_optimizer_eta0(const struct amx_optimizer *opt, size_t i)
 {
     return i < opt->n_groups ? opt->groups[i].spec.eta0 : 0;
 }
+
+void amx_optimizer_state_save(const struct amx_optimizer *opt, float *buf, long *step)
+{
+    if (opt->slab_floats) memcpy(buf, opt->slab, opt->slab_floats * sizeof(float));
+    *step = opt->step;
+}
+
+void amx_optimizer_state_load(struct amx_optimizer *opt, const float *buf, long step)
+{
+    if (opt->slab_floats) memcpy(opt->slab, buf, opt->slab_floats * sizeof(float));
+    opt->step = step;
+}

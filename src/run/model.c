@@ -194,6 +194,30 @@ void amx_model_params_load(struct amx_model *m, const float *buf)
     }
 }
 
+size_t amx_model_state_floats(const struct amx_model *m)
+{
+    size_t n = 0;
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        n += amx_optimizer_state_floats(m->opt[p]);
+    return n;
+}
+
+void amx_model_state_save(const struct amx_model *m, float *buf, long step[AMX_NN_SPLIT])
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++) {
+        amx_optimizer_state_save(m->opt[p], buf, &step[p]);
+        buf += amx_optimizer_state_floats(m->opt[p]);
+    }
+}
+
+void amx_model_state_load(struct amx_model *m, const float *buf, const long step[AMX_NN_SPLIT])
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++) {
+        amx_optimizer_state_load(m->opt[p], buf, step[p]);
+        buf += amx_optimizer_state_floats(m->opt[p]);
+    }
+}
+
 void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0)
 {
     for (int p = 0; p < AMX_NN_SPLIT; p++)

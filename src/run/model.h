@@ -92,6 +92,11 @@ const char *amx_model_group_name(const struct amx_model *m, size_t g);
 size_t amx_model_param_floats(const struct amx_model *m);
 void amx_model_params_save(const struct amx_model *m, float *buf);
 void amx_model_params_load(struct amx_model *m, const float *buf);
+/* Every part's rule state, momentum and update count: how many floats, a
+ * copy into buf and step[], and back. */
+size_t amx_model_state_floats(const struct amx_model *m);
+void amx_model_state_save(const struct amx_model *m, float *buf, long step[AMX_NN_SPLIT]);
+void amx_model_state_load(struct amx_model *m, const float *buf, const long step[AMX_NN_SPLIT]);
 /* Group g's eta0 in every part from the next update on, and what it is. */
 void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0);
 double amx_model_eta0(const struct amx_model *m, size_t g);

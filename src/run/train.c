@@ -134,6 +134,7 @@ struct measures {
 struct curve {
     struct amx_buf csv;
     bool has_valid;
+    bool log_kept; /* newbob: whether each epoch was kept */
     bool log_eta0; /* a validation-driven control changes some group's eta0 */
     const struct amx_model_kind *kind;
 };
@@ -153,11 +154,14 @@ static void curve_header(struct curve *c, const struct amx_model *m)
     }
     for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
         amx_buf_printf(&c->csv, ",eta0.%s", amx_model_group_name(m, g));
+    if (c->log_kept) amx_buf_printf(&c->csv, ",kept");
     amx_buf_printf(&c->csv, "\n");
 }
 
+/* kept: newbob's decision; eta0: each group's eta0 during the epoch (NULL
+ * for row 0). */
 static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
-                      const struct measures *ms, double seconds)
+                      const struct measures *ms, double seconds, bool kept, const double *eta0)
 {
     amx_buf_printf(&c->csv, "%d", epoch);
     for (int s = 0; s < N_SPLITS; s++) {
@@ -177,10 +181,11 @@ static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
     }
     /* the eta0 each group's rule had during the epoch, exactly */
     for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
-        if (epoch == 0)
+        if (!eta0)
             amx_buf_printf(&c->csv, ",");
         else
-            amx_buf_printf(&c->csv, ",%.17g", amx_model_eta0(m, g));
+            amx_buf_printf(&c->csv, ",%.17g", eta0[g]);
+    if (c->log_kept) amx_buf_printf(&c->csv, epoch == 0 ? "," : kept ? ",1" : ",0");
     amx_buf_printf(&c->csv, "\n");
 }
 
@@ -243,6 +248,18 @@ struct early_stop {
     struct measures ms;
 };
 
+/* newbob (Kaldi's schedule): the decisions' state and the last kept
+ * epoch's weights, rule state and measures. */
+struct newbob {
+    const struct amx_newbob_config *cfg;
+    struct amx_newbob nb;
+    struct amx_newbob_state s;
+    float *weights, *state;
+    long steps[AMX_NN_SPLIT];
+    int last_kept, rejected, stopped_epoch;
+    struct measures ms;
+};
+
 struct outcome {
     const char *status;
     int epochs;
@@ -293,10 +310,28 @@ static void summary_early_stop(json_t *root, const struct outcome *o, const stru
     json_object_set_new(root, "final_epoch", json_integer(o->final_epoch));
 }
 
+/* How newbob ended (only when finetune.newbob is given). */
+static void summary_newbob(json_t *root, const struct outcome *o, const struct newbob *nb)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "rejected_epochs", json_integer(nb->rejected));
+    json_object_set_new(j, "last_kept_epoch", json_integer(nb->last_kept));
+    json_object_set_new(j, "stopped", json_boolean(nb->stopped_epoch > 0));
+    json_object_set_new(j, "stopped_epoch",
+                        nb->stopped_epoch > 0 ? json_integer(nb->stopped_epoch) : json_null());
+    const char *reason = strcmp(o->status, "ok") != 0 ? "diverged"
+                         : nb->stopped_epoch > 0
+                             ? "halving, and the relative improvement fell below end_halving_impr"
+                             : "every epoch ran (max_iters: finetune.epochs)";
+    json_object_set_new(j, "reason", json_string(reason));
+    json_object_set_new(root, "newbob", j);
+    json_object_set_new(root, "final_epoch", json_integer(o->final_epoch));
+}
+
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
                                      const char *run_dir, const struct outcome *o,
-                                     const struct early_stop *es, const struct amx_run_data *d,
-                                     struct amx_error *err)
+                                     const struct early_stop *es, const struct newbob *nb,
+                                     const struct amx_run_data *d, struct amx_error *err)
 {
     /* what the next invocation compares to know the result is of this very
      * configuration (amx_run_id is its first 16 digits) */
@@ -316,6 +351,7 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(root, "final_validation_error",
                         json_number_or_null(o->final_valid, d->n_valid > 0));
     if (es->cfg->enabled) summary_early_stop(root, o, es);
+    if (nb->cfg->enabled) summary_newbob(root, o, nb);
     /* what the numbers were computed from: a resumed sweep reuses this run
      * only while the data files are the same */
     json_t *data = json_object();
@@ -463,6 +499,51 @@ static void early_stop_restore(struct early_stop *es, struct amx_model *m, struc
     o->final_test = es->ms.v[SPLIT_TEST][0];
 }
 
+/* newbob's snapshot of the kept epoch: weights, rule state, measures. */
+static void newbob_keep(struct newbob *nb, const struct amx_model *m, int epoch,
+                        const struct measures *ms)
+{
+    amx_model_params_save(m, nb->weights);
+    amx_model_state_save(m, nb->state, nb->steps);
+    nb->last_kept = epoch;
+    nb->ms = *ms;
+}
+
+/* After epoch (1-based) measured as ms: keep its weights or go back to the
+ * last kept ones (weights, every rule's state and momentum, the update
+ * count: bit for bit), halve every group's eta0, or stop. *kept: whether
+ * the epoch was kept. Returns whether to stop. */
+static bool newbob_after_epoch(struct newbob *nb, struct amx_model *m, int epoch,
+                               const struct measures *ms, bool *kept)
+{
+    *kept = true;
+    if (!nb->cfg->enabled) return false;
+    struct amx_newbob_decision d = amx_newbob_after(&nb->nb, &nb->s, epoch, ms->v[SPLIT_VALID][0]);
+    *kept = d.keep;
+    if (d.keep) {
+        newbob_keep(nb, m, epoch, ms);
+    } else {
+        amx_model_params_load(m, nb->weights);
+        amx_model_state_load(m, nb->state, nb->steps);
+        nb->rejected++;
+    }
+    for (size_t g = 0; d.halve && g < amx_model_group_count(m); g++)
+        amx_model_set_eta0(m, g, amx_model_eta0(m, g) * nb->cfg->halving_factor);
+    if (d.stop) nb->stopped_epoch = epoch;
+    return d.stop;
+}
+
+/* The final weights are the last kept epoch's: its measures are final. */
+static void newbob_final(const struct newbob *nb, struct outcome *o)
+{
+    if (!nb->cfg->enabled || strcmp(o->status, "ok") != 0) return;
+    o->final_epoch = nb->last_kept;
+    o->last = nb->ms;
+    o->final_train = nb->ms.v[SPLIT_TRAIN][0];
+    o->final_valid = nb->ms.v[SPLIT_VALID][0];
+    o->final_test = nb->ms.v[SPLIT_TEST][0];
+}
+
 /* One epoch of mini-batches in the order of a fresh permutation; false when
  * a step's loss was not finite (the rest of the epoch is skipped). */
 static bool train_epoch(struct amx_model *m, const struct amx_run_data *d, int batch_size,
@@ -509,6 +590,13 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     struct controls ctl;
     controls_start(&ctl, fc);
     struct early_stop es = {.cfg = &fc->early_stop, .best = HUGE_VAL};
+    struct newbob nb = {.cfg = &fc->newbob,
+                        .nb = {.start_halving_impr = fc->newbob.start_halving_impr,
+                               .end_halving_impr = fc->newbob.end_halving_impr,
+                               .min_iters = fc->newbob.min_iters,
+                               .keep_lr_iters = fc->newbob.keep_lr_iters}};
+    c.log_kept = fc->newbob.enabled;
+    c.log_eta0 = c.log_eta0 || fc->newbob.enabled;
 
     st = amx_model_init(&m, cfg, classes, cache_path, threads, &cached_seconds, err);
     if (st != AMX_OK) goto done;
@@ -523,8 +611,13 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     labels = classifier ? malloc((size_t)fc->batch_size) : NULL;
     if (fc->early_stop.enabled && fc->early_stop.restore_best)
         es.weights = malloc(sizeof(float) * (amx_model_param_floats(&m) + 1));
+    if (fc->newbob.enabled) {
+        nb.weights = malloc(sizeof(float) * (amx_model_param_floats(&m) + 1));
+        nb.state = malloc(sizeof(float) * (amx_model_state_floats(&m) + 1));
+    }
     if (!perm || !batch || (classifier && !labels) ||
-        (fc->early_stop.enabled && fc->early_stop.restore_best && !es.weights)) {
+        (fc->early_stop.enabled && fc->early_stop.restore_best && !es.weights) ||
+        (fc->newbob.enabled && (!nb.weights || !nb.state))) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto done;
     }
@@ -548,24 +641,38 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         if (st != AMX_OK) goto done;
     }
     curve_header(&c, &m);
-    curve_row(&c, &m, 0, &ms, pretrain_seconds + now_seconds() - t_eval0);
+    curve_row(&c, &m, 0, &ms, pretrain_seconds + now_seconds() - t_eval0, true, NULL);
     record(&o, &ms, 0, c.kind, fc->divergence_limit);
+    if (nb.cfg->enabled) {
+        amx_newbob_start(&nb.s, ms.v[SPLIT_VALID][0]);
+        newbob_keep(&nb, &m, 0, &ms);
+    }
+    int kept_epochs = 0; /* the rules' epoch clock: a rejected epoch never happened */
     if (progress) progress(pctx, 0, 0, fc->epochs, o.final_test);
 
     double t_ft = now_seconds();
     for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
         double t0 = now_seconds();
-        amx_model_epoch_begin(&m, epoch - 1);
+        amx_model_epoch_begin(&m, kept_epochs);
         bool ok = train_epoch(&m, d, fc->batch_size, &order, perm, batch, labels);
         measure(&m, d, o.n_train_eval, &ms);
-        curve_row(&c, &m, epoch, &ms, now_seconds() - t0);
+        double seconds = now_seconds() - t0;
         record(&o, &ms, epoch, c.kind, fc->divergence_limit);
         if (!ok) o.status = "diverged";
+        bool kept = true, stop = false;
+        double eta0[AMX_MAX_RULE_BINDINGS]; /* the epoch's, before newbob halves them */
+        for (size_t g = 0; g < amx_model_group_count(&m) && g < AMX_MAX_RULE_BINDINGS; g++)
+            eta0[g] = amx_model_eta0(&m, g);
+        if (strcmp(o.status, "ok") == 0) stop = newbob_after_epoch(&nb, &m, epoch, &ms, &kept);
+        kept_epochs += kept;
+        curve_row(&c, &m, epoch, &ms, seconds, kept, eta0);
         controls_after_epoch(&ctl, &m, fc, &ms);
         if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
+        if (stop) break;
         if (strcmp(o.status, "ok") == 0 && early_stop_after_epoch(&es, &m, epoch, &ms)) break;
     }
     early_stop_restore(&es, &m, &o);
+    newbob_final(&nb, &o);
     o.finetune_seconds = now_seconds() - t_ft;
     o.pretrain_seconds = pretrain_seconds;
     o.seconds = cached_seconds + (now_seconds() - t_start);
@@ -580,10 +687,12 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         snprintf(wpath, sizeof wpath, "%s/weights.npz", run_dir);
         st = amx_write_weights_npz(wpath, &m.net, err);
     }
-    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, &es, d, err);
+    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, &es, &nb, d, err);
 
 done:
     free(es.weights);
+    free(nb.weights);
+    free(nb.state);
     amx_buf_free(&c.csv);
     free(labels);
     free(batch);
