@@ -146,7 +146,8 @@ static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
     if (ctx->has_validation)
         t->intro = text_of(
             "Mean over the repeats that did not diverge ± sample standard deviation; final: after "
-            "the last epoch (or the epoch early stopping restored); best: at the epoch of least "
+            "the last epoch (or the epoch early stopping restored, or newbob last kept); best: at "
+            "the epoch of least "
             "validation error (the earliest of ties), the epoch a run can choose without the "
             "test set; oracle: the smallest %s over epochs 0..E, an epoch chosen on the "
             "measured values themselves (for test_error, on the test set: no real training "
