@@ -665,6 +665,21 @@ static const struct {
      "/summary.json:1:", "\"best_test_error\" is 2, but curve.csv has test_error 12.5 at epoch 3"},
     {"summary.json", SUMMARY_B1("12.5", "12.5", "7"),
      "/summary.json:1:", "\"best_epoch\" is 7, not an epoch of curve.csv (0..3)"},
+    /* final_epoch (early stopping's restored epoch, newbob's last kept one):
+     * the final numbers are that row's, and it must be a row */
+    {"summary.json",
+     "{\"run_id\": \"" ID_B1 "\", \"status\": \"ok\", \"sweep\": {\"finetune.rules\": "
+     "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
+     "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, "
+     "\"final_epoch\": 1, \"seconds\": 1}",
+     "/summary.json:1:",
+     "\"final_test_error\" is 12.5, but curve.csv has test_error 21 at epoch 1"},
+    {"summary.json",
+     "{\"run_id\": \"" ID_B1 "\", \"status\": \"ok\", \"sweep\": {\"finetune.rules\": "
+     "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
+     "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, "
+     "\"final_epoch\": 9, \"seconds\": 1}",
+     "/summary.json:1:", "\"final_epoch\" is not an epoch of curve.csv (0..3)"},
     /* config.yaml: of the other repeat of the point, not YAML, not a configuration */
     {"config.yaml",
      "name: exp\nrepeats: 3\nrepeat: 0\nnetwork: {layers: [784, 30]}\n"
