@@ -1368,6 +1368,58 @@ START_TEST(test_newbob_rejects)
 }
 END_TEST
 
+/* One training image in batches of one: every epoch is the same updates
+ * whatever the shuffle. Here newbob rejects epoch 1 (the one image is far
+ * from the held-out ones) and, never halving (start_halving_impr 0), every
+ * later epoch must redo it from the kept bits (the initial weights, zero
+ * AdaGrad sums and momentum, update count 0, epoch clock 0) and so repeat
+ * epoch 1's row bit for bit; rules' state carried over from the rejected
+ * epoch would change every later row. */
+#define ONE_YAML                                                                                   \
+    "name: t\n"                                                                                    \
+    "seed: 5\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 6\n"                                                                                \
+    "  batch_size: 1\n"                                                                            \
+    "  newbob: {start_halving_impr: 0}\n"                                                          \
+    "  rules: {all: {rule: adagrad, eta0: 0.5, momentum: 0.9}}\n"
+
+START_TEST(test_newbob_continues_from_kept_bits)
+{
+    static float one[(1 + CTL_VALID) * CTL_DIM], test[CTL_TEST * CTL_DIM];
+    fill_pixels(one, sizeof one / sizeof *one, 7);
+    fill_pixels(test, sizeof test / sizeof *test, 8);
+    struct amx_run_data d;
+    mem_data(&d, one, 1, test, CTL_TEST, 4, 4);
+    d.n_valid = CTL_VALID;
+    char *dir = tu_tmpdir("newbob1");
+    struct amx_experiment *exp = load_exp(ONE_YAML, NULL, 0);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "full");
+    amx_experiment_free(exp);
+    char *rows = curve_without_seconds(text, NULL);
+    struct csv c;
+    csv_parse(&c, rows);
+    ck_assert_uint_eq(c.n_rows, 8); /* header, epochs 0..6 */
+    ck_assert_str_eq(c.cell[2][csv_col(&c, "kept")], "0");
+    ck_assert(csv_num(&c, 2, "validation_error") > csv_num(&c, 1, "validation_error"));
+    for (size_t r = 3; r < c.n_rows; r++)
+        for (size_t k = 1; k < c.n_cols[0]; k++)
+            ck_assert_msg(strcmp(c.cell[r][k], c.cell[2][k]) == 0,
+                          "epoch %zu, %s: %s, but epoch 1 (redone from the same bits) had %s",
+                          r - 1, c.cell[0][k], c.cell[r][k], c.cell[2][k]);
+    char *summary = file_text(dir, "full", "summary.json", NULL);
+    ck_assert(strstr(summary, "\"rejected_epochs\": 6,") && strstr(summary, "\"final_epoch\": 0"));
+    free(summary);
+    free(rows);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -1392,6 +1444,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_plateau_curve_recomputed);
     tcase_add_test(tc, test_early_stop_runs);
     tcase_add_test(tc, test_newbob_rejects);
+    tcase_add_test(tc, test_newbob_continues_from_kept_bits);
     suite_add_tcase(s, tc);
     return s;
 }
