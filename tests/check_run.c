@@ -1374,7 +1374,7 @@ END_TEST
  * later epoch must redo it from the kept bits (the initial weights, zero
  * AdaGrad sums and momentum, update count 0, epoch clock 0) and so repeat
  * epoch 1's row bit for bit; rules' state carried over from the rejected
- * epoch would change every later row. */
+ * epoch, or a clock that counted it, would change every later row. */
 #define ONE_YAML                                                                                   \
     "name: t\n"                                                                                    \
     "seed: 5\n"                                                                                    \
@@ -1384,8 +1384,12 @@ END_TEST
     "finetune:\n"                                                                                  \
     "  epochs: 6\n"                                                                                \
     "  batch_size: 1\n"                                                                            \
-    "  newbob: {start_halving_impr: 0}\n"                                                          \
-    "  rules: {all: {rule: adagrad, eta0: 0.5, momentum: 0.9}}\n"
+    "  newbob: {start_halving_impr: 0}\n"
+
+/* AdaGrad with momentum (state), and a step decay (the epoch clock) */
+static const char *const one_rules[] = {
+    "  rules: {all: {rule: adagrad, eta0: 0.5, momentum: 0.9}}\n",
+    "  rules: {all: {rule: step, eta0: 0.5, gamma: 0.5, every: 1}}\n"};
 
 START_TEST(test_newbob_continues_from_kept_bits)
 {
@@ -1396,7 +1400,9 @@ START_TEST(test_newbob_continues_from_kept_bits)
     mem_data(&d, one, 1, test, CTL_TEST, 4, 4);
     d.n_valid = CTL_VALID;
     char *dir = tu_tmpdir("newbob1");
-    struct amx_experiment *exp = load_exp(ONE_YAML, NULL, 0);
+    char *yaml = tu_fmt("%s%s", ONE_YAML, one_rules[_i]);
+    struct amx_experiment *exp = load_exp(yaml, NULL, 0);
+    free(yaml);
     char *text = finetune_curve(exp, 0, &d, "", dir, "full");
     amx_experiment_free(exp);
     char *rows = curve_without_seconds(text, NULL);
@@ -1444,7 +1450,8 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_plateau_curve_recomputed);
     tcase_add_test(tc, test_early_stop_runs);
     tcase_add_test(tc, test_newbob_rejects);
-    tcase_add_test(tc, test_newbob_continues_from_kept_bits);
+    tcase_add_loop_test(tc, test_newbob_continues_from_kept_bits, 0,
+                        (int)(sizeof one_rules / sizeof *one_rules));
     suite_add_tcase(s, tc);
     return s;
 }
