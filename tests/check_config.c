@@ -957,7 +957,7 @@ static const struct bind_case bind_cases[] = {
     {"name: t\nnetwork: {layers: [4, 2]}\nfinetune:\n  rules:\n    all: {rule: constant, foo: "
      "1}\n",
      "unknown parameter 'foo' for rule constant in finetune.rules.all (constant takes rule, "
-     "eta0, momentum, per)",
+     "eta0, momentum, per, plateau)",
      5, 27},
     {"name: t\nnetwork: {layers: [4, 2]}\nfinetune:\n  rules:\n    all: {rule: adagrad, K: 0}\n",
      "finetune.rules.all.K must be > 0 (got 0)", 5, 29},

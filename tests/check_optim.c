@@ -967,6 +967,300 @@ START_TEST(test_bf16_copies_kept)
 }
 END_TEST
 
+/* PyTorch's ReduceLROnPlateau (torch/optim/lr_scheduler.py) written again
+ * here from its source, in its own shape: a scheduler object whose
+ * is_better uses rel_epsilon = 1 - threshold or best - threshold,
+ * num_bad_epochs, cooldown_counter and _reduce_lr over one param group. */
+struct torch_plateau {
+    double factor, threshold, min_lr, eps, lr, best;
+    long patience, cooldown, cooldown_counter, num_bad_epochs;
+    bool rel;
+};
+
+static bool torch_is_better(const struct torch_plateau *t, double a)
+{
+    if (t->rel) {
+        double rel_epsilon = 1.0 - t->threshold;
+        return a < t->best * rel_epsilon;
+    }
+    return a < t->best - t->threshold;
+}
+
+static void torch_step(struct torch_plateau *t, double metrics)
+{
+    double current = metrics;
+    if (torch_is_better(t, current)) {
+        t->best = current;
+        t->num_bad_epochs = 0;
+    } else {
+        t->num_bad_epochs += 1;
+    }
+    if (t->cooldown_counter > 0) { /* in_cooldown */
+        t->cooldown_counter -= 1;
+        t->num_bad_epochs = 0;
+    }
+    if (t->num_bad_epochs > t->patience) {
+        double old_lr = t->lr;
+        double new_lr = old_lr * t->factor > t->min_lr ? old_lr * t->factor : t->min_lr;
+        if (old_lr - new_lr > t->eps) t->lr = new_lr;
+        t->cooldown_counter = t->cooldown;
+        t->num_bad_epochs = 0;
+    }
+}
+
+struct plateau_case {
+    const char *name;
+    double factor;
+    long patience;
+    double threshold;
+    bool rel;
+    long cooldown;
+    double min_lr, eps, lr0;
+    int reductions; /* how many reductions the list causes (so that it exercises them) */
+};
+
+static const double val_errors[] = {10.0,  9.0,   9.0,    8.995, 8.99,  9.5,   8.98,  8.98,  8.97,
+                                    8.97,  8.969, 8.9,    8.9,   8.9,   8.9,   8.9,   8.9,   8.9,
+                                    8.9,   8.9,   8.8999, 8.89,  NAN,   8.89,  8.89,  8.89,  8.89,
+                                    8.89,  8.89,  8.89,   8.889, 8.889, 8.889, 8.889, 8.889, 8.889,
+                                    8.889, 8.889, 8.889,  8.889, 8.889, 8.889, 8.889, 8.889};
+
+static const struct plateau_case plateau_cases[] = {
+    {"defaults (patience 10)", 0.1, 10, 1e-4, true, 0, 0, 1e-8, 0.1, 1},
+    {"rel threshold", 0.5, 1, 1e-3, true, 0, 0, 1e-8, 0.1, 17},
+    {"abs threshold", 0.5, 1, 0.005, false, 0, 0, 1e-8, 0.1, 17},
+    {"cooldown", 0.5, 0, 1e-4, true, 2, 0, 1e-8, 0.1, 14},
+    {"min_lr", 0.5, 0, 1e-4, true, 0, 0.02, 1e-8, 0.1, 3},
+    {"eps skips small reductions", 0.5, 0, 1e-4, true, 0, 0, 0.01, 0.1, 3},
+    {"patience 0, abs 0", 0.9, 0, 0, false, 1, 0.001, 1e-8, 1.0, 19},
+};
+#define N_PLATEAU_CASES (int)(sizeof plateau_cases / sizeof *plateau_cases)
+
+START_TEST(test_plateau_against_torch)
+{
+    const struct plateau_case *c = &plateau_cases[_i];
+    struct amx_plateau pl;
+    amx_plateau_defaults(&pl);
+    pl.on = true;
+    pl.p[AMX_PLATEAU_FACTOR] = c->factor;
+    pl.p[AMX_PLATEAU_PATIENCE] = (double)c->patience;
+    pl.p[AMX_PLATEAU_THRESHOLD] = c->threshold;
+    pl.p[AMX_PLATEAU_THRESHOLD_MODE] = c->rel ? 0 : 1;
+    pl.p[AMX_PLATEAU_COOLDOWN] = (double)c->cooldown;
+    pl.p[AMX_PLATEAU_MIN_LR] = c->min_lr;
+    pl.p[AMX_PLATEAU_EPS] = c->eps;
+    struct amx_plateau_state s;
+    amx_plateau_start(&s, c->lr0);
+    struct torch_plateau t = {.factor = c->factor,
+                              .threshold = c->threshold,
+                              .min_lr = c->min_lr,
+                              .eps = c->eps,
+                              .lr = c->lr0,
+                              .best = INFINITY,
+                              .patience = c->patience,
+                              .cooldown = c->cooldown,
+                              .rel = c->rel};
+    int reductions = 0;
+    double prev = c->lr0;
+    for (size_t e = 0; e < sizeof val_errors / sizeof *val_errors; e++) {
+        double got = amx_plateau_step(&pl, &s, val_errors[e]);
+        torch_step(&t, val_errors[e]);
+        ck_assert_msg(got == t.lr, "%s, epoch %zu: eta0 %.17g, PyTorch's lr %.17g", c->name, e + 1,
+                      got, t.lr);
+        ck_assert(got >= c->min_lr);
+        reductions += got != prev;
+        prev = got;
+    }
+    ck_assert_msg(reductions == c->reductions, "%s: %d reductions, the list was made for %d",
+                  c->name, reductions, c->reductions);
+}
+END_TEST
+
+/* Worked by hand from PyTorch's documentation: patience 1, factor 0.5,
+ * threshold 0.1 (rel), cooldown 1, min_lr 0.2. */
+START_TEST(test_plateau_by_hand)
+{
+    struct amx_plateau pl;
+    amx_plateau_defaults(&pl);
+    ck_assert(pl.p[AMX_PLATEAU_FACTOR] == 0.1 && pl.p[AMX_PLATEAU_PATIENCE] == 10 &&
+              pl.p[AMX_PLATEAU_THRESHOLD] == 1e-4 && pl.p[AMX_PLATEAU_THRESHOLD_MODE] == 0 &&
+              pl.p[AMX_PLATEAU_COOLDOWN] == 0 && pl.p[AMX_PLATEAU_MIN_LR] == 0 &&
+              pl.p[AMX_PLATEAU_EPS] == 1e-8);
+    pl.p[AMX_PLATEAU_FACTOR] = 0.5;
+    pl.p[AMX_PLATEAU_PATIENCE] = 1;
+    pl.p[AMX_PLATEAU_THRESHOLD] = 0.1;
+    pl.p[AMX_PLATEAU_COOLDOWN] = 1;
+    pl.p[AMX_PLATEAU_MIN_LR] = 0.2;
+    /* best 10; 9.5 is not below 9 (bad 1); 9.2 (bad 2 > 1: 1 -> 0.5,
+     * cooldown 1); 9.1 (bad, but cooling down: bad 0); 9.05 (bad 1); 9.0
+     * (bad 2: 0.5 -> 0.25, cooldown 1); 8.0 improves (cooldown ends); 7.9,
+     * 7.8 (bad 1, 2: 0.25 -> max(0.125, 0.2) = 0.2); then 0.2 stays (a
+     * reduction by 0 is none) */
+    const double v[] = {10, 9.5, 9.2, 9.1, 9.05, 9.0, 8.0, 7.9, 7.8, 7.7, 7.6, 7.5, 7.4};
+    const double want[] = {1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2};
+    struct amx_plateau_state s;
+    amx_plateau_start(&s, 1.0);
+    for (size_t e = 0; e < sizeof v / sizeof *v; e++)
+        ck_assert_msg(amx_plateau_step(&pl, &s, v[e]) == want[e], "epoch %zu: %.17g, want %g",
+                      e + 1, s.eta, want[e]);
+}
+END_TEST
+
+/* Kaldi's steps/nnet/train_scheduler.sh written again as the script runs,
+ * over a list of cross-validation losses (loss[0]: the initial network's):
+ * per iteration, accepted or not, the learning rate after it, and the
+ * iteration it finished at (0: max_iters reached). */
+struct kaldi_trace {
+    bool accepted[32];
+    double lr_after[32];
+    int finished;
+};
+
+static void kaldi_scheduler(const double *cv, int max_iters, int min_iters, int keep_lr_iters,
+                            double start_halving_impr, double end_halving_impr,
+                            double halving_factor, double learn_rate, struct kaldi_trace *t)
+{
+    double loss = cv[0];
+    int halving = 0;
+    t->finished = 0;
+    for (int iter = 1; iter <= max_iters; iter++) {
+        double loss_new = cv[iter];
+        double loss_prev = loss;
+        if (loss_new < loss || iter <= keep_lr_iters || iter <= min_iters) {
+            loss = loss_new;
+            t->accepted[iter] = true; /* nnet accepted */
+        } else {
+            t->accepted[iter] = false; /* nnet rejected */
+        }
+        t->lr_after[iter] = learn_rate;
+        if (iter <= keep_lr_iters) continue;
+        double rel_impr = (loss_prev - loss) / loss_prev;
+        if (halving == 1 && rel_impr < end_halving_impr) {
+            if (iter <= min_iters) continue; /* we were supposed to finish, but we continue */
+            t->finished = iter;              /* finished, too small rel. improvement */
+            break;
+        }
+        if (rel_impr < start_halving_impr) halving = 1;
+        if (halving == 1) learn_rate = learn_rate * halving_factor;
+        t->lr_after[iter] = learn_rate;
+    }
+}
+
+struct newbob_case {
+    const char *name;
+    int max_iters, min_iters, keep_lr_iters;
+    int finished;     /* where the list makes it finish (0: max_iters), so it exercises that */
+    int rejected;     /* how many iterations the list makes it reject */
+    const double *cv; /* the losses: cv_losses when NULL */
+};
+
+static const double cv_losses[] = {10.0, 8.0,  6.5,  6.0,  6.1,   5.95, 5.94,  5.939,
+                                   5.90, 5.89, 5.95, 5.88, 5.879, 5.87, 5.869, 5.868};
+
+static const double cv_between[] = {10.0, 8.0, 6.0, 6.1, 6.05, 5.9, 5.8, 5.7,
+                                    5.6,  5.5, 5.4, 5.3, 5.2,  5.1, 5.0, 4.9};
+
+static const struct newbob_case newbob_cases[] = {
+    {"defaults", 15, 0, 0, 7, 1, NULL},
+    {"min_iters", 15, 7, 0, 10, 1, NULL},
+    {"keep_lr_iters", 15, 0, 5, 7, 0, NULL},
+    {"max_iters", 4, 0, 0, 0, 1, NULL},
+    {"min_iters past the end", 15, 14, 0, 15, 0, NULL},
+    /* a loss between the kept one and the rejected one is rejected too */
+    {"rejected twice", 15, 0, 0, 4, 2, cv_between},
+};
+
+START_TEST(test_newbob_against_kaldi)
+{
+    const struct newbob_case *c = &newbob_cases[_i];
+    const double *cv_losses_ = c->cv ? c->cv : cv_losses;
+    struct kaldi_trace t;
+    memset(&t, 0, sizeof t);
+    kaldi_scheduler(cv_losses_, c->max_iters, c->min_iters, c->keep_lr_iters, 0.01, 0.001, 0.5, 0.1,
+                    &t);
+    ck_assert_msg(t.finished == c->finished,
+                  "%s: the script finished at %d, the list was made for %d", c->name, t.finished,
+                  c->finished);
+    struct amx_newbob nb = {.start_halving_impr = 0.01,
+                            .end_halving_impr = 0.001,
+                            .min_iters = c->min_iters,
+                            .keep_lr_iters = c->keep_lr_iters};
+    struct amx_newbob_state s;
+    amx_newbob_start(&s, cv_losses_[0]);
+    double lr = 0.1;
+    int finished = 0, rejected = 0;
+    for (int iter = 1; iter <= c->max_iters; iter++) {
+        struct amx_newbob_decision d = amx_newbob_after(&nb, &s, iter, cv_losses_[iter]);
+        ck_assert_msg(d.keep == t.accepted[iter], "%s, iter %d: keep %d, the script %d", c->name,
+                      iter, d.keep, t.accepted[iter]);
+        rejected += !d.keep;
+        if (d.halve) lr *= 0.5;
+        if (d.stop) {
+            finished = iter;
+            break;
+        }
+        ck_assert_msg(lr == t.lr_after[iter], "%s, iter %d: rate %g, the script %g", c->name, iter,
+                      lr, t.lr_after[iter]);
+    }
+    ck_assert_int_eq(finished, t.finished);
+    ck_assert_msg(rejected == c->rejected, "%s: %d rejected, the list was made for %d", c->name,
+                  rejected, c->rejected);
+}
+END_TEST
+
+/* the optimizer's state (AdaGrad's sums, momentum) and update count go
+ * back bit for bit: updates after a restore repeat those after the save */
+START_TEST(test_optimizer_state_restored)
+{
+    enum { N = 37 };
+    float theta[N], grad[N], theta_saved[N], after[N];
+    for (int i = 0; i < N; i++)
+        theta[i] = 0.01f * (float)i;
+    struct amx_param_tensor t = {"layer1.weights", 1, false, NULL, theta, grad, N, NULL};
+    struct amx_rule_binding b = {.selector = "all"};
+    amx_rule_spec_defaults(&b.spec, amx_rule_find("adagrad"));
+    b.spec.eta0 = 0.1;
+    b.spec.momentum = 0.5;
+    struct amx_optimizer *opt;
+    struct amx_error err;
+    ck_assert_int_eq(amx_optimizer_init(&opt, &t, 1, &b, 1, &err), AMX_OK);
+    size_t nf = amx_optimizer_state_floats(opt);
+    ck_assert_uint_ge(nf, 2 * N); /* sums and velocity */
+    float *state = malloc(nf * sizeof *state);
+    long step;
+    amx_optimizer_epoch_begin(opt, 0);
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < N; i++)
+            grad[i] = sinf((float)(i + 7 * k));
+        amx_optimizer_step(opt);
+    }
+    amx_optimizer_state_save(opt, state, &step);
+    ck_assert_int_eq(step, 3);
+    memcpy(theta_saved, theta, sizeof theta);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < N; i++)
+                grad[i] = cosf((float)(i + 3 * k));
+            amx_optimizer_step(opt);
+        }
+        if (pass == 0) {
+            memcpy(after, theta, sizeof theta);
+            amx_optimizer_state_load(opt, state, step);
+            memcpy(theta, theta_saved, sizeof theta);
+            long again;
+            float *copy = malloc(nf * sizeof *copy);
+            amx_optimizer_state_save(opt, copy, &again);
+            ck_assert_int_eq(again, 3); /* the update count too */
+            ck_assert(memcmp(copy, state, nf * sizeof *copy) == 0);
+            free(copy);
+        }
+    }
+    ck_assert(memcmp(after, theta, sizeof theta) == 0);
+    free(state);
+    amx_optimizer_free(opt);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -993,6 +1287,13 @@ static Suite *optim_suite(void)
     tcase_add_test(tc, test_coverage_selector_matches_nothing);
     tcase_add_test(tc, test_coverage_twice);
     tcase_add_test(tc, test_coverage_ok_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("plateau");
+    tcase_add_loop_test(tc, test_plateau_against_torch, 0, N_PLATEAU_CASES);
+    tcase_add_test(tc, test_plateau_by_hand);
+    tcase_add_loop_test(tc, test_newbob_against_kaldi, 0,
+                        (int)(sizeof newbob_cases / sizeof *newbob_cases));
+    tcase_add_test(tc, test_optimizer_state_restored);
     suite_add_tcase(s, tc);
     tc = tcase_create("registry");
     tcase_add_test(tc, test_registry);

@@ -266,13 +266,14 @@ START_TEST(test_counts_and_summary_csv)
     char *csv = slurp(dir, "summary.csv");
     ck_assert_ptr_nonnull(csv);
     ck_assert_str_eq(csv, "run_id,finetune.rules,network.layers,repeat,status,final_test_error,"
-                          "best_test_error,best_epoch,seconds\n"
-                          "f1a0000000000000,AdaMix,\"[784, 30]\",0,ok,14,14,3,8\n"
-                          "0a10000000000000,AdaMix,\"[784, 30]\",1,ok,15,15,3,8.5\n"
-                          "b000000000000000,AdaGrad,\"[784, 30]\",0,ok,11.5,11.5,3,7\n"
-                          "b100000000000000,AdaGrad,\"[784, 30]\",1,ok,12.5,12.5,3,7.25\n"
-                          "c000000000000000,AdaMix,\"[784, 60]\",0,diverged,,32,0,6.5\n"
-                          "c200000000000000,AdaMix,\"[784, 60]\",2,ok,3,3,3,9\n");
+                          "best_validation_epoch,best_test_error,oracle_test_error,oracle_epoch,"
+                          "seconds\n"
+                          "f1a0000000000000,AdaMix,\"[784, 30]\",0,ok,14,3,14,14,3,8\n"
+                          "0a10000000000000,AdaMix,\"[784, 30]\",1,ok,15,3,15,15,3,8.5\n"
+                          "b000000000000000,AdaGrad,\"[784, 30]\",0,ok,11.5,3,11.5,11.5,3,7\n"
+                          "b100000000000000,AdaGrad,\"[784, 30]\",1,ok,12.5,3,12.5,12.5,3,7.25\n"
+                          "c000000000000000,AdaMix,\"[784, 60]\",0,diverged,,0,32,32,0,6.5\n"
+                          "c200000000000000,AdaMix,\"[784, 60]\",2,ok,3,3,3,3,3,9\n");
     ck_assert(no_temp_files(dir));
     free(csv);
     tu_rmtree(dir);
@@ -664,6 +665,21 @@ static const struct {
      "/summary.json:1:", "\"best_test_error\" is 2, but curve.csv has test_error 12.5 at epoch 3"},
     {"summary.json", SUMMARY_B1("12.5", "12.5", "7"),
      "/summary.json:1:", "\"best_epoch\" is 7, not an epoch of curve.csv (0..3)"},
+    /* final_epoch (early stopping's restored epoch, newbob's last kept one):
+     * the final numbers are that row's, and it must be a row */
+    {"summary.json",
+     "{\"run_id\": \"" ID_B1 "\", \"status\": \"ok\", \"sweep\": {\"finetune.rules\": "
+     "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
+     "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, "
+     "\"final_epoch\": 1, \"seconds\": 1}",
+     "/summary.json:1:",
+     "\"final_test_error\" is 12.5, but curve.csv has test_error 21 at epoch 1"},
+    {"summary.json",
+     "{\"run_id\": \"" ID_B1 "\", \"status\": \"ok\", \"sweep\": {\"finetune.rules\": "
+     "\"AdaGrad\", \"network.layers\": \"[784, 30]\"}, \"repeat\": 1, \"epochs\": 3, "
+     "\"final_test_error\": 12.5, \"best_test_error\": 12.5, \"best_epoch\": 3, "
+     "\"final_epoch\": 9, \"seconds\": 1}",
+     "/summary.json:1:", "\"final_epoch\" is not an epoch of curve.csv (0..3)"},
     /* config.yaml: of the other repeat of the point, not YAML, not a configuration */
     {"config.yaml",
      "name: exp\nrepeats: 3\nrepeat: 0\nnetwork: {layers: [784, 30]}\n"
@@ -800,8 +816,9 @@ START_TEST(test_no_axes_and_fallbacks)
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
     ck_assert_ptr_nonnull(strstr(res.warning, "validation"));
     char *csv = slurp(dir, "summary.csv");
-    ck_assert_str_eq(csv, "run_id,repeat,status,final_test_error,best_test_error,best_epoch,"
-                          "seconds\n0123456789abcdef,0,ok,6,6,1,3\n");
+    ck_assert_str_eq(csv, "run_id,repeat,status,final_test_error,best_validation_epoch,"
+                          "best_test_error,oracle_test_error,oracle_epoch,seconds\n"
+                          "0123456789abcdef,0,ok,6,,,6,1,3\n");
     char *gp = slurp(dir, "figure.gp");
     ck_assert_ptr_nonnull(strstr(gp, "title 'quick-start'")); /* the line, and the default title */
     ck_assert_ptr_nonnull(strstr(gp, "set title 'quick-start'"));
@@ -1214,6 +1231,49 @@ START_TEST(test_figure_against_seconds)
 }
 END_TEST
 
+/* best: the test error at the epoch of least validation error, the
+ * earliest of ties (epoch 1 here, where epochs 1 and 3 tie), not the
+ * smallest test error (epoch 3: the oracle, so named) */
+START_TEST(test_best_at_least_validation_error)
+{
+    char *dir = tu_tmpdir("report-best");
+    make_run_dir(dir, "0123456789abcdef");
+    put_config(dir, "0123456789abcdef", 0);
+    put(dir, "runs/0123456789abcdef/curve.csv",
+        "epoch,train_error,validation_error,test_error,seconds\n"
+        "0,10,11,12,2\n1,5,6,9,1\n2,4,7,8,1\n3,3,6,5,1\n4,2,8,7,1\n");
+    put(dir, "runs/0123456789abcdef/summary.json",
+        "{\"run_id\": \"0123456789abcdef\", \"name\": \"quick\", \"status\": \"ok\", \"sweep\": {},"
+        " \"repeat\": 0, \"seed\": 1, \"epochs\": 4, \"final_test_error\": 7,"
+        " \"best_test_error\": 5, \"best_epoch\": 3, \"final_train_error\": 2,"
+        " \"final_validation_error\": 8, \"seconds\": 6}");
+    struct amx_report_config rc = report_config("");
+    snprintf(rc.series, sizeof rc.series, "finetune.rules");
+    const char *ids[] = {"0123456789abcdef"};
+    struct amx_report_input in = {
+        dir, &rc, "best", 0, NULL, 1, ids, false, 0, NULL, AMX_TASK_AUTOENCODER};
+    struct amx_report_result res;
+    struct amx_error err;
+    ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
+    char *csv = slurp(dir, "summary.csv");
+    ck_assert_str_eq(csv, "run_id,repeat,status,final_test_error,best_validation_epoch,"
+                          "best_test_error,oracle_test_error,oracle_epoch,seconds\n"
+                          "0123456789abcdef,0,ok,7,1,9,5,3,6\n");
+    char *md = slurp(dir, "report.md");
+    ck_assert_ptr_nonnull(strstr(md, "| point | repeats | diverged | final | best | oracle |"));
+    ck_assert_ptr_nonnull(strstr(md, "| 7.000 | 9.000 | 5.000 |"));
+    ck_assert_ptr_nonnull(strstr(md, "best: at the epoch of least validation error"));
+    char *json = slurp(dir, "report.json");
+    ck_assert_ptr_nonnull(strstr(json, "\"best_test_error\": {\n        \"mean\": 9.0,"));
+    ck_assert_ptr_nonnull(strstr(json, "\"oracle_test_error\": {\n        \"mean\": 5.0,"));
+    free(json);
+    free(md);
+    free(csv);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -1232,6 +1292,7 @@ static Suite *report_suite(void)
     tcase_add_loop_test(tc, test_deleted_file, 0, sizeof deleted / sizeof *deleted);
     tcase_add_test(tc, test_result_check_states);
     tcase_add_test(tc, test_no_axes_and_fallbacks);
+    tcase_add_test(tc, test_best_at_least_validation_error);
     tcase_add_test(tc, test_bad_run_id);
     tcase_add_test(tc, test_t_distribution);
     tcase_add_test(tc, test_sign_test);

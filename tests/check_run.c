@@ -1071,6 +1071,361 @@ START_TEST(test_momentum_with_adaptive_rules)
 }
 END_TEST
 
+/* --- validation-driven controls */
+
+/* Pseudo-random pixels in [0, 1) from a fixed formula (no rng module). */
+static void fill_pixels(float *x, size_t n, unsigned salt)
+{
+    uint32_t h = 2166136261u ^ salt;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint32_t)i) * 16777619u;
+        h ^= h >> 13;
+        x[i] = (float)(h % 1000u) / 1000.0f;
+    }
+}
+
+#define CTL_TRAIN 48
+#define CTL_VALID 16
+#define CTL_TEST 16
+#define CTL_DIM 16
+static float ctl_train[(CTL_TRAIN + CTL_VALID) * CTL_DIM], ctl_test[CTL_TEST * CTL_DIM];
+
+static void ctl_data(struct amx_run_data *d)
+{
+    fill_pixels(ctl_train, sizeof ctl_train / sizeof *ctl_train, 1);
+    fill_pixels(ctl_test, sizeof ctl_test / sizeof *ctl_test, 2);
+    /* held-out images unlike the training ones (bright where these are
+     * dark), so that the validation error is not the training error's
+     * shape (a control driven by the wrong one fails the test) */
+    for (size_t i = CTL_TRAIN * CTL_DIM; i < (CTL_TRAIN + CTL_VALID) * CTL_DIM; i++)
+        ctl_train[i] = 1.0f - ctl_train[i] * ctl_train[i];
+    mem_data(d, ctl_train, CTL_TRAIN, ctl_test, CTL_TEST, 4, 4);
+    d->n_valid = CTL_VALID;
+}
+
+#define PLATEAU_YAML                                                                               \
+    "name: t\n"                                                                                    \
+    "seed: 3\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 14\n"                                                                               \
+    "  batch_size: 16\n"                                                                           \
+    "  rules:\n"                                                                                   \
+    "    weights: {rule: adagrad, eta0: 0.5, plateau: {factor: 0.5, patience: 1, threshold: "      \
+    "0.0003, cooldown: 1, min_lr: 0.1}}\n"                                                         \
+    "    biases: {rule: constant, eta0: 0.05}\n"
+
+/* ReduceLROnPlateau once more, as PyTorch's step reads, over the logged
+ * validation errors: the eta0 of epoch e + 1 from those of epochs 1..e. */
+static void torch_plateau_over(const double *val, size_t n, double eta0, double *eta)
+{
+    double lr = eta0, best = INFINITY;
+    long bad = 0, cooldown_counter = 0;
+    for (size_t e = 0; e < n; e++) {
+        eta[e] = lr;
+        if (val[e] < best * (1 - 0.0003)) {
+            best = val[e];
+            bad = 0;
+        } else {
+            bad++;
+        }
+        if (cooldown_counter > 0) {
+            cooldown_counter--;
+            bad = 0;
+        }
+        if (bad > 1) {
+            double next = fmax(lr * 0.5, 0.1);
+            if (lr - next > 1e-8) lr = next;
+            cooldown_counter = 1;
+            bad = 0;
+        }
+    }
+}
+
+/* curve.csv's eta0 column is ReduceLROnPlateau recomputed from curve.csv's
+ * own validation errors; a group without plateau keeps its eta0 */
+START_TEST(test_plateau_curve_recomputed)
+{
+    char *dir = tu_tmpdir("plateau");
+    struct amx_experiment *exp = load_exp(PLATEAU_YAML, NULL, 0);
+    struct amx_run_data d;
+    ctl_data(&d);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "run");
+    struct csv c;
+    csv_parse(&c, text);
+    ck_assert_uint_eq(c.n_rows, 16); /* header, epochs 0..14 */
+    ck_assert_str_eq(c.cell[1][csv_col(&c, "eta0.weights")], "");
+    double val[14], eta[14];
+    for (size_t e = 0; e < 14; e++)
+        val[e] = csv_num(&c, e + 2, "validation_error");
+    torch_plateau_over(val, 14, 0.5, eta);
+    int reductions = 0;
+    for (size_t e = 0; e < 14; e++) {
+        ck_assert_msg(csv_num(&c, e + 2, "eta0.weights") == eta[e],
+                      "epoch %zu: eta0.weights %s, recomputed %.17g", e + 1,
+                      c.cell[e + 2][csv_col(&c, "eta0.weights")], eta[e]);
+        ck_assert(csv_num(&c, e + 2, "eta0.biases") == 0.05);
+        /* and the rule used it: a constant rate is eta0 itself */
+        reductions += e > 0 && eta[e] != eta[e - 1];
+    }
+    ck_assert_msg(reductions >= 2, "the run reduced eta0 %d times: too few to test", reductions);
+    free(text);
+    amx_experiment_free(exp);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+#define EARLY_YAML                                                                                 \
+    "name: t\n"                                                                                    \
+    "seed: 5\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 14\n"                                                                               \
+    "  batch_size: 16\n"                                                                           \
+    "  rules: {all: {rule: adagrad, eta0: 0.3}}\n"                                                 \
+    "output: {weights: true}\n"
+
+/* Keras' EarlyStopping (mode min, baseline None) over a list of validation
+ * errors, written again from keras/src/callbacks/early_stopping.py: the
+ * epoch (1-based) training stops after (0: none), and the best one. */
+static int keras_stop(const double *val, int n, int patience, double min_delta, int start,
+                      int *best_epoch)
+{
+    double best = INFINITY;
+    int wait = 0;
+    *best_epoch = 0;
+    min_delta *= -1;                          /* Keras' __init__ in mode min */
+    for (int epoch = 0; epoch < n; epoch++) { /* Keras counts from 0 */
+        if (epoch < start) continue;
+        wait += 1;
+        if (val[epoch] - min_delta < best) { /* _is_improvement */
+            best = val[epoch];
+            *best_epoch = epoch + 1;
+            wait = 0;
+            continue;
+        }
+        if (wait >= patience && epoch > 0) return epoch + 1;
+    }
+    return 0;
+}
+
+static char *file_text(const char *dir, const char *tag, const char *name, size_t *len)
+{
+    char *path = tu_fmt("%s/%s/%s", dir, tag, name);
+    char *text = tu_read_file(path, len);
+    ck_assert_msg(text != NULL, "no %s", path);
+    free(path);
+    return text;
+}
+
+/* A run that stops early is the full run cut at the epoch Keras stops at
+ * (recomputed from the full run's validation errors); with restore_best
+ * its weights.npz is, bit for bit, that of a run of best_epoch epochs, and
+ * its final errors are the best epoch's row */
+START_TEST(test_early_stop_runs)
+{
+    const int patience = 1, start = 2;
+    const double min_delta = 0.002;
+    char *dir = tu_tmpdir("early");
+    struct amx_run_data d;
+    ctl_data(&d);
+    struct amx_experiment *full = load_exp(EARLY_YAML, NULL, 0);
+    char *full_text = finetune_curve(full, 0, &d, "", dir, "full");
+    char *full_rows = curve_without_seconds(strdup(full_text), NULL);
+    struct csv c;
+    csv_parse(&c, full_text);
+    double val[14];
+    for (int e = 0; e < 14; e++)
+        val[e] = csv_num(&c, (size_t)e + 2, "validation_error");
+    int best = 0, stop = keras_stop(val, 14, patience, min_delta, start, &best);
+    ck_assert_msg(stop > 0 && stop < 14 && best > 1, "the data must make it stop (%d, best %d)",
+                  stop, best);
+    /* and each parameter must matter on these errors */
+    int other;
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience, min_delta, 0, &other));
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience, 0, start, &other));
+    ck_assert_int_ne(stop, keras_stop(val, 14, patience + 1, min_delta, start, &other));
+
+    for (int restore = 0; restore < 2; restore++) {
+        const char *ov[] = {"finetune.early_stop.patience=1", "finetune.early_stop.min_delta=0.002",
+                            "finetune.early_stop.start_epoch=2",
+                            restore ? "finetune.early_stop.restore_best=true"
+                                    : "finetune.early_stop.restore_best=false"};
+        struct amx_experiment *exp = load_exp(EARLY_YAML, ov, 4);
+        const char *tag = restore ? "restore" : "stop";
+        char *text = finetune_curve(exp, 0, &d, "", dir, tag);
+        char *rows = curve_without_seconds(text, NULL);
+        /* the full run's header and rows 0..stop, nothing after */
+        const char *cut = full_rows;
+        for (int line = 0; line < stop + 2; line++)
+            cut = strchr(cut, '\n') + 1;
+        ck_assert_uint_eq(strlen(rows), (size_t)(cut - full_rows));
+        ck_assert(strncmp(rows, full_rows, strlen(rows)) == 0);
+        char *summary = file_text(dir, tag, "summary.json", NULL);
+        char *want = tu_fmt("\"epochs\": %d,", stop);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        want = tu_fmt("\"final_epoch\": %d", restore ? best : stop);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        want = tu_fmt("\"final_test_error\": %s,",
+                      c.cell[(restore ? best : stop) + 1][csv_col(&c, "test_error")]);
+        ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+        free(want);
+        ck_assert(
+            strstr(summary, restore ? "\"restored_best\": true" : "\"restored_best\": false"));
+        free(summary);
+        free(rows);
+        free(text);
+        amx_experiment_free(exp);
+    }
+    /* the restored weights are those at the end of epoch `best` */
+    char *epochs = tu_fmt("finetune.epochs=%d", best);
+    const char *ov[] = {epochs};
+    struct amx_experiment *cut = load_exp(EARLY_YAML, ov, 1);
+    free(finetune_curve(cut, 0, &d, "", dir, "cut"));
+    size_t la, lb, lc;
+    char *wa = file_text(dir, "restore", "weights.npz", &la);
+    char *wb = file_text(dir, "cut", "weights.npz", &lb);
+    char *wc = file_text(dir, "stop", "weights.npz", &lc);
+    ck_assert(la == lb && memcmp(wa, wb, la) == 0);
+    ck_assert(la != lc || memcmp(wa, wc, la) != 0); /* without restore: the last epoch's */
+    free(wa);
+    free(wb);
+    free(wc);
+    free(epochs);
+    amx_experiment_free(cut);
+    free(full_rows);
+    free(full_text);
+    amx_experiment_free(full);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* newbob rejects an epoch: its weights, every rule's state and momentum go
+ * back to the end of the last kept epoch. The run cut right after the
+ * first rejected epoch k ends with, bit for bit, the weights of a run
+ * without newbob that stopped after epoch k - 1 (no halving before k, so
+ * both ran the same epochs 1..k-1); curve.csv says which epochs were kept,
+ * and summary.json's final errors are epoch k - 1's */
+START_TEST(test_newbob_rejects)
+{
+    char *dir = tu_tmpdir("newbob");
+    struct amx_run_data d;
+    ctl_data(&d);
+    const char *ov[] = {"finetune.newbob.start_halving_impr=0.0001"};
+    struct amx_experiment *exp = load_exp(EARLY_YAML, ov, 1);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "full");
+    struct csv c;
+    csv_parse(&c, text);
+    int k = 0;
+    for (size_t r = 2; r < c.n_rows && !k; r++)
+        if (strcmp(c.cell[r][csv_col(&c, "kept")], "0") == 0) k = (int)r - 1;
+    ck_assert_msg(k >= 2, "the data must make newbob reject an epoch after the first (%d)", k);
+    for (int e = 1; e <= k; e++) /* no halving before the rejection */
+        ck_assert(csv_num(&c, (size_t)e + 1, "eta0.all") == 0.3);
+    ck_assert_str_eq(c.cell[1][csv_col(&c, "kept")], "");
+    free(text);
+    amx_experiment_free(exp);
+
+    char *epochs = tu_fmt("finetune.epochs=%d", k);
+    const char *ov_cut[] = {ov[0], epochs};
+    exp = load_exp(EARLY_YAML, ov_cut, 2);
+    free(finetune_curve(exp, 0, &d, "", dir, "cut"));
+    amx_experiment_free(exp);
+    free(epochs);
+    epochs = tu_fmt("finetune.epochs=%d", k - 1);
+    const char *ov_plain[] = {epochs};
+    exp = load_exp(EARLY_YAML, ov_plain, 1);
+    char *plain = finetune_curve(exp, 0, &d, "", dir, "plain");
+    amx_experiment_free(exp);
+    size_t la, lb;
+    char *wa = file_text(dir, "cut", "weights.npz", &la);
+    char *wb = file_text(dir, "plain", "weights.npz", &lb);
+    ck_assert(la == lb && memcmp(wa, wb, la) == 0);
+    char *summary = file_text(dir, "cut", "summary.json", NULL);
+    char *want = tu_fmt("\"final_epoch\": %d", k - 1);
+    ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+    free(want);
+    csv_parse(&c, plain);
+    want = tu_fmt("\"final_test_error\": %s,", c.cell[k][csv_col(&c, "test_error")]);
+    ck_assert_msg(strstr(summary, want), "no %s in\n%s", want, summary);
+    ck_assert(strstr(summary, "\"rejected_epochs\": 1,"));
+    free(want);
+    free(summary);
+    free(wa);
+    free(wb);
+    free(plain);
+    free(epochs);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* One training image in batches of one: every epoch is the same updates
+ * whatever the shuffle. Here newbob rejects epoch 1 (the one image is far
+ * from the held-out ones) and, never halving (start_halving_impr 0), every
+ * later epoch must redo it from the kept bits (the initial weights, zero
+ * AdaGrad sums and momentum, update count 0, epoch clock 0) and so repeat
+ * epoch 1's row bit for bit; rules' state carried over from the rejected
+ * epoch, or a clock that counted it, would change every later row. */
+#define ONE_YAML                                                                                   \
+    "name: t\n"                                                                                    \
+    "seed: 5\n"                                                                                    \
+    "data: {validation: 16}\n"                                                                     \
+    "network: {layers: [16, 8, 4]}\n"                                                              \
+    "pretrain: none\n"                                                                             \
+    "finetune:\n"                                                                                  \
+    "  epochs: 6\n"                                                                                \
+    "  batch_size: 1\n"                                                                            \
+    "  newbob: {start_halving_impr: 0}\n"
+
+/* AdaGrad with momentum (state), and a step decay (the epoch clock) */
+static const char *const one_rules[] = {
+    "  rules: {all: {rule: adagrad, eta0: 0.5, momentum: 0.9}}\n",
+    "  rules: {all: {rule: step, eta0: 0.5, gamma: 0.5, every: 1}}\n"};
+
+START_TEST(test_newbob_continues_from_kept_bits)
+{
+    static float one[(1 + CTL_VALID) * CTL_DIM], test[CTL_TEST * CTL_DIM];
+    fill_pixels(one, sizeof one / sizeof *one, 7);
+    fill_pixels(test, sizeof test / sizeof *test, 8);
+    struct amx_run_data d;
+    mem_data(&d, one, 1, test, CTL_TEST, 4, 4);
+    d.n_valid = CTL_VALID;
+    char *dir = tu_tmpdir("newbob1");
+    char *yaml = tu_fmt("%s%s", ONE_YAML, one_rules[_i]);
+    struct amx_experiment *exp = load_exp(yaml, NULL, 0);
+    free(yaml);
+    char *text = finetune_curve(exp, 0, &d, "", dir, "full");
+    amx_experiment_free(exp);
+    char *rows = curve_without_seconds(text, NULL);
+    struct csv c;
+    csv_parse(&c, rows);
+    ck_assert_uint_eq(c.n_rows, 8); /* header, epochs 0..6 */
+    ck_assert_str_eq(c.cell[2][csv_col(&c, "kept")], "0");
+    ck_assert(csv_num(&c, 2, "validation_error") > csv_num(&c, 1, "validation_error"));
+    for (size_t r = 3; r < c.n_rows; r++)
+        for (size_t k = 1; k < c.n_cols[0]; k++)
+            ck_assert_msg(strcmp(c.cell[r][k], c.cell[2][k]) == 0,
+                          "epoch %zu, %s: %s, but epoch 1 (redone from the same bits) had %s",
+                          r - 1, c.cell[0][k], c.cell[r][k], c.cell[2][k]);
+    char *summary = file_text(dir, "full", "summary.json", NULL);
+    ck_assert(strstr(summary, "\"rejected_epochs\": 6,") && strstr(summary, "\"final_epoch\": 0"));
+    free(summary);
+    free(rows);
+    free(text);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -1089,6 +1444,14 @@ static Suite *run_suite(void)
     tcase_add_loop_test(tc, test_variants_share_weights_and_batches, 0, 2);
     tcase_add_loop_test(tc, test_momentum_with_adaptive_rules, 0,
                         (int)(sizeof mom_cases / sizeof mom_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("controls");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_plateau_curve_recomputed);
+    tcase_add_test(tc, test_early_stop_runs);
+    tcase_add_test(tc, test_newbob_rejects);
+    tcase_add_loop_test(tc, test_newbob_continues_from_kept_bits, 0,
+                        (int)(sizeof one_rules / sizeof *one_rules));
     suite_add_tcase(s, tc);
     return s;
 }

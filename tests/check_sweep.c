@@ -712,6 +712,11 @@ static char *outcome(const char *text, const char *assignment, bool *ok)
 }
 
 /* A classifier's BASE, for the keys of classifiers only. */
+#define BASE_NO_RULES                                                                              \
+    "name: t\n"                                                                                    \
+    "network: {layers: [4, 3, 2]}\n"                                                               \
+    "finetune:\n"
+
 #define BASE_CLS                                                                                   \
     "name: t\n"                                                                                    \
     "network: {task: classifier, layers: [4, 3]}\n"                                                \
@@ -798,6 +803,10 @@ START_TEST(test_set_accepts_every_schema_key)
     ck_assert(ok);
     char *base_cls = outcome(BASE_CLS, NULL, &ok);
     ck_assert(ok);
+    /* the keys that watch the validation error need held-out images */
+    const char *base_valid_text = BASE "data: {validation: 1}\n";
+    char *base_valid = outcome(base_valid_text, NULL, &ok);
+    ck_assert(ok);
     const struct section *stack[16] = {&amx_schema_top};
     size_t depth = 1, rows = 0, bound = 0, changed = 0, id_rows = 0, same_rows = 0;
     bool saw_repeat = false;
@@ -811,6 +820,9 @@ START_TEST(test_set_accepts_every_schema_key)
             /* a key of classifiers only is tried on a classifier */
             bool cls = k->tasks && !(k->tasks & TASK_BIT(AMX_TASK_AUTOENCODER));
             const char *base_text = cls ? BASE_CLS : BASE, *base = cls ? base_cls : base_ae;
+            if (strncmp(path, "finetune.early_stop.", 20) == 0 ||
+                strncmp(path, "finetune.newbob.", 16) == 0)
+                base_text = base_valid_text, base = base_valid;
             saw_repeat = saw_repeat || strcmp(path, "repeat") == 0;
             if (k->type == KT_SECTION) {
                 ck_assert_uint_lt(depth, 16);
@@ -905,6 +917,7 @@ START_TEST(test_set_accepts_every_schema_key)
     ck_assert_uint_ge(same_rows, 8);
     free(base_ae);
     free(base_cls);
+    free(base_valid);
 }
 END_TEST
 
@@ -1455,6 +1468,11 @@ START_TEST(test_new_keys_at_default_keep_ids)
         if (cls == AMX_KEY_IDENTITY_UNLESS_DEFAULT)
             snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", path);
     ck_assert_str_eq(seen, "data.transpose data.label_offset network.task network.classes "
+                           "finetune.early_stop.patience finetune.early_stop.min_delta "
+                           "finetune.early_stop.start_epoch finetune.early_stop.restore_best "
+                           "finetune.newbob.start_halving_impr finetune.newbob.end_halving_impr "
+                           "finetune.newbob.halving_factor finetune.newbob.min_iters "
+                           "finetune.newbob.keep_lr_iters "
                            "compute.precision evaluation.train_subset ");
 }
 END_TEST
@@ -1486,6 +1504,159 @@ START_TEST(test_train_subset_identity)
     const char *bad[] = {"evaluaton.train_subset=5"};
     load_bad(BASE, bad, 1, &errs);
     ck_assert_ptr_nonnull(strstr(errs.items[0].msg, "did you mean 'evaluation'?"));
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+#define PLATEAU_BASE(entry)                                                                        \
+    "name: t\n"                                                                                    \
+    "data: {validation: 10}\n"                                                                     \
+    "network: {layers: [4, 3, 2]}\n"                                                               \
+    "finetune:\n"                                                                                  \
+    "  rules: {all: " entry "}\n"
+
+/* plateau enters the id only when given (an entry without it keeps its id:
+ * no plateau line in its canonical form), and then by every parameter */
+START_TEST(test_plateau_identity)
+{
+    char none[AMX_RUN_ID_LEN + 1], def[AMX_RUN_ID_LEN + 1], half[AMX_RUN_ID_LEN + 1],
+        same[AMX_RUN_ID_LEN + 1], absm[AMX_RUN_ID_LEN + 1];
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1}"), none);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {}}"), def);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5}}"), half);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5, patience: 10}}"),
+              same);
+    single_id(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {threshold_mode: abs}}"), absm);
+    ck_assert_str_ne(none, def);
+    ck_assert_str_ne(def, half);
+    ck_assert_str_eq(half, same); /* patience 10 is the default */
+    ck_assert_str_ne(def, absm);
+    struct amx_experiment *exp = load_ok(PLATEAU_BASE("{rule: adagrad, eta0: 0.1}"), NULL, 0);
+    char *form = amx_canonical_form(&exp->runs[0].cfg);
+    ck_assert_ptr_null(strstr(form, "plateau"));
+    free(form);
+    amx_experiment_free(exp);
+    exp = load_ok(PLATEAU_BASE("{rule: adagrad, eta0: 0.1, plateau: {factor: 0.5}}"), NULL, 0);
+    form = amx_canonical_form(&exp->runs[0].cfg);
+    static const char *const lines[] = {"finetune.rules.all.plateau.mode=\"min\"",
+                                        "finetune.rules.all.plateau.factor=0.5",
+                                        "finetune.rules.all.plateau.patience=10",
+                                        "finetune.rules.all.plateau.threshold=0.0001",
+                                        "finetune.rules.all.plateau.threshold_mode=\"rel\"",
+                                        "finetune.rules.all.plateau.cooldown=0",
+                                        "finetune.rules.all.plateau.min_lr=0",
+                                        "finetune.rules.all.plateau.eps=1e-08"};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+        ck_assert_msg(strstr(form, lines[i]), "no line %s in\n%s", lines[i], form);
+    free(form);
+    amx_experiment_free(exp);
+}
+END_TEST
+
+/* bad plateau input, located at the value (or at `plateau:`) */
+START_TEST(test_plateau_errors)
+{
+    struct amx_errlist errs = {0};
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {patience: -1}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 52, "finetune.rules.all.plateau.patience");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {factor: 1}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 50, "finetune.rules.all.plateau.factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {factor: 0}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 50, "finetune.rules.all.plateau.factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {patiense: 2}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 42, "did you mean 'patience'?");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(PLATEAU_BASE("{rule: adagrad, plateau: {threshold_mode: max}}"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 58, "threshold_mode");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(BASE_NO_RULES "  rules: {weights: constant, biases: {rule: adagrad, plateau: {}}}\n",
+             NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 4, 54, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+#define EARLY_BASE(data, es)                                                                       \
+    "name: t\n" data "network: {layers: [4, 3, 2]}\n"                                              \
+    "finetune:\n"                                                                                  \
+    "  rules: {all: {rule: constant, eta0: 0.1}}\n" es
+
+/* early_stop: off unless given (none, or absent: the id of before), then
+ * in the id; bad values and a missing validation split located */
+START_TEST(test_early_stop_config)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1], d[AMX_RUN_ID_LEN + 1];
+    single_id(EARLY_BASE("data: {validation: 5}\n", ""), a);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: none\n"), b);
+    ck_assert_str_eq(a, b);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {}\n"), c);
+    ck_assert_str_ne(a, c);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {restore_best: true}\n"), d);
+    ck_assert_str_ne(c, d);
+    struct amx_experiment *exp =
+        load_ok(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {patience: 3}\n"), NULL, 0);
+    const struct amx_early_stop_config *es = &exp->runs[0].cfg.finetune.early_stop;
+    ck_assert(es->enabled && es->patience == 3 && es->min_delta == 0 && es->start_epoch == 0 &&
+              !es->restore_best);
+    amx_experiment_free(exp);
+    exp = load_ok(EARLY_BASE("data: {validation: 5}\n", ""), NULL, 0);
+    ck_assert(!exp->runs[0].cfg.finetune.early_stop.enabled);
+    amx_experiment_free(exp);
+
+    struct amx_errlist errs = {0};
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {patience: -1}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 26, "finetune.early_stop.patience");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  early_stop: {min_delta: -0.5}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 27, "finetune.early_stop.min_delta");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("", "  early_stop: {patience: 2}\n"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 15, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+}
+END_TEST
+
+/* newbob: off unless given (the id of before), then in the id; refused
+ * without a validation split, with early_stop or with a plateau */
+START_TEST(test_newbob_config)
+{
+    char a[AMX_RUN_ID_LEN + 1], b[AMX_RUN_ID_LEN + 1], c[AMX_RUN_ID_LEN + 1];
+    single_id(EARLY_BASE("data: {validation: 5}\n", ""), a);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  newbob: none\n"), b);
+    ck_assert_str_eq(a, b);
+    single_id(EARLY_BASE("data: {validation: 5}\n", "  newbob: {}\n"), c);
+    ck_assert_str_ne(a, c);
+    struct amx_experiment *exp =
+        load_ok(EARLY_BASE("data: {validation: 5}\n", "  newbob: {min_iters: 3}\n"), NULL, 0);
+    const struct amx_newbob_config *nb = &exp->runs[0].cfg.finetune.newbob;
+    ck_assert(nb->enabled && nb->start_halving_impr == 0.01 && nb->end_halving_impr == 0.001 &&
+              nb->halving_factor == 0.5 && nb->min_iters == 3 && nb->keep_lr_iters == 0);
+    amx_experiment_free(exp);
+    struct amx_errlist errs = {0};
+    load_bad(EARLY_BASE("", "  newbob: {}\n"), NULL, 0, &errs);
+    expect_error(&errs, "x.yaml", 5, 11, "needs held-out images: set data.validation");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  newbob: {halving_factor: 1}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 28, "finetune.newbob.halving_factor");
+    amx_errlist_free(&errs);
+    memset(&errs, 0, sizeof errs);
+    load_bad(EARLY_BASE("data: {validation: 5}\n", "  newbob: {}\n  early_stop: {}\n"), NULL, 0,
+             &errs);
+    expect_error(&errs, "x.yaml", 6, 11, "cannot go with finetune.early_stop");
     amx_errlist_free(&errs);
 }
 END_TEST
@@ -1539,6 +1710,10 @@ static Suite *sweep_suite(void)
     tcase_add_test(tc, test_train_subset_identity);
     tcase_add_test(tc, test_new_keys_at_default_keep_ids);
     tcase_add_test(tc, test_precision_identity);
+    tcase_add_test(tc, test_plateau_identity);
+    tcase_add_test(tc, test_plateau_errors);
+    tcase_add_test(tc, test_early_stop_config);
+    tcase_add_test(tc, test_newbob_config);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -85,6 +85,25 @@ struct amx_pretrain_config {
     double init_std;           /* default 0.1 */
 };
 
+/* finetune.early_stop (Keras' EarlyStopping on the validation error). */
+struct amx_early_stop_config {
+    bool enabled;      /* default false: `early_stop: none` */
+    int patience;      /* default 0: epochs without improvement before stopping */
+    double min_delta;  /* default 0: an improvement is an error below best - min_delta */
+    int start_epoch;   /* default 0: epochs 1..start_epoch are not watched */
+    bool restore_best; /* default false: the final weights are the best epoch's */
+};
+
+/* finetune.newbob (Kaldi's newbob schedule on the validation error). */
+struct amx_newbob_config {
+    bool enabled;              /* default false: `newbob: none` */
+    double start_halving_impr; /* default 0.01 */
+    double end_halving_impr;   /* default 0.001 */
+    double halving_factor;     /* default 0.5 */
+    int min_iters;             /* default 0 */
+    int keep_lr_iters;         /* default 0 */
+};
+
 struct amx_finetune_config {
     int epochs;         /* default 50 */
     int batch_size;     /* default 100 */
@@ -93,6 +112,8 @@ struct amx_finetune_config {
     struct amx_rule_binding rules[AMX_MAX_RULE_BINDINGS];
     int rules_line, rules_col; /* where `rules` is, for coverage errors */
     double divergence_limit;   /* default 1e6 */
+    struct amx_early_stop_config early_stop;
+    struct amx_newbob_config newbob;
 };
 
 /* How the matrix products are computed (nn.h, docs/backends.md): fp32, or

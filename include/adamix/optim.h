@@ -53,6 +53,70 @@ struct amx_rule_param_def {
 
 struct amx_rule;
 
+/* The plateau modifier of a rule (PyTorch's ReduceLROnPlateau): eta0 is
+ * multiplied by factor once the validation error has not improved for more
+ * than patience epochs. Its parameters are a table like a rule's
+ * (amx_plateau_params, in the order of enum amx_plateau_param). */
+enum amx_plateau_param {
+    AMX_PLATEAU_MODE,           /* min: the validation error is minimised (the only choice) */
+    AMX_PLATEAU_FACTOR,         /* in (0, 1) */
+    AMX_PLATEAU_PATIENCE,       /* epochs without improvement tolerated */
+    AMX_PLATEAU_THRESHOLD,      /* what counts as an improvement */
+    AMX_PLATEAU_THRESHOLD_MODE, /* 0: rel, 1: abs */
+    AMX_PLATEAU_COOLDOWN,       /* epochs after a reduction before counting again */
+    AMX_PLATEAU_MIN_LR,         /* eta0 never falls below it */
+    AMX_PLATEAU_EPS,            /* a reduction by less than eps is skipped */
+    AMX_PLATEAU_N_PARAMS
+};
+
+struct amx_plateau {
+    bool on;                        /* the rule entry has `plateau:` */
+    double p[AMX_PLATEAU_N_PARAMS]; /* defaults filled */
+    int line, col;                  /* of `plateau:` in the experiment file */
+};
+
+/* Where ReduceLROnPlateau stands after some epochs. */
+struct amx_plateau_state {
+    double eta;      /* the eta0 of the next epoch */
+    double best;     /* the best validation error so far (+inf at first) */
+    long bad_epochs; /* epochs since the last improvement */
+    long cooldown;   /* epochs of cooldown left */
+};
+
+extern const struct amx_rule_param_def amx_plateau_params[AMX_PLATEAU_N_PARAMS];
+/* Every default (on stays false). */
+void amx_plateau_defaults(struct amx_plateau *pl);
+/* The state before the first epoch, whose eta0 is eta0. */
+void amx_plateau_start(struct amx_plateau_state *s, double eta0);
+/* One epoch ended with validation error `metric` (PyTorch's step(metric));
+ * returns the eta0 of the next epoch (also s->eta). */
+double amx_plateau_step(const struct amx_plateau *pl, struct amx_plateau_state *s, double metric);
+
+/* Kaldi's newbob schedule (steps/nnet/train_scheduler.sh) as a decision
+ * after each epoch (iter, 1-based) from the validation loss: keep or reject
+ * the epoch's weights, halve the rate, stop. */
+struct amx_newbob {
+    double start_halving_impr; /* halving starts once the relative improvement is below it */
+    double end_halving_impr;   /* halving on and the improvement below it: stop */
+    int min_iters;             /* no rejection and no stop up to this iter */
+    int keep_lr_iters;         /* no rejection and no halving up to this iter */
+};
+
+struct amx_newbob_state {
+    double loss;  /* the validation loss of the last kept weights */
+    bool halving; /* halving is on */
+};
+
+struct amx_newbob_decision {
+    bool keep;  /* the epoch's weights are kept (else restored to the last kept) */
+    bool halve; /* the next epoch's rate is multiplied by the halving factor */
+    bool stop;  /* training ends */
+};
+
+void amx_newbob_start(struct amx_newbob_state *s, double initial_loss);
+struct amx_newbob_decision amx_newbob_after(const struct amx_newbob *nb, struct amx_newbob_state *s,
+                                            int iter, double loss_new);
+
 /* A configured rule: what config produces and optim consumes. */
 struct amx_rule_spec {
     const struct amx_rule *rule;
@@ -60,6 +124,7 @@ struct amx_rule_spec {
     double momentum;               /* mu in v <- mu*v - eta*g; theta <- theta + v */
     enum amx_clock per;            /* what t counts */
     double p[AMX_RULE_MAX_PARAMS]; /* rule->params[i] value, defaults filled */
+    struct amx_plateau plateau;    /* off unless the entry has `plateau:` */
 };
 
 /* Effective rates of one group over one epoch (every parameter, every update). */
@@ -160,6 +225,15 @@ size_t amx_optimizer_group_count(const struct amx_optimizer *opt);
  * tensor's rounded up to 16). */
 size_t amx_optimizer_state_floats(const struct amx_optimizer *opt);
 const char *amx_optimizer_group_name(const struct amx_optimizer *opt, size_t i);
+/* The rule state and momentum of every tensor (amx_optimizer_state_floats
+ * floats) and the update count: a copy into buf (and *step), and back (a
+ * rejected epoch restores them bit for bit). */
+void amx_optimizer_state_save(const struct amx_optimizer *opt, float *buf, long *step);
+void amx_optimizer_state_load(struct amx_optimizer *opt, const float *buf, long step);
+/* Group i's eta0 from the next update on (a validation-driven control:
+ * the rule reads spec->eta0 in every update, so nothing else changes). */
+void amx_optimizer_set_eta0(struct amx_optimizer *opt, size_t i, double eta0);
+double amx_optimizer_eta0(const struct amx_optimizer *opt, size_t i);
 /* Rate statistics of group i since the last epoch_begin. */
 struct amx_rate_stats amx_optimizer_group_stats(const struct amx_optimizer *opt, size_t i);
 

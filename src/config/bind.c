@@ -380,7 +380,7 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
         void *f = (char *)cfg + k->off;
         switch (k->type) {
         case KT_SECTION:
-            if (k->opts & KO_NONE) *(bool *)((char *)cfg + k->aux) = true;
+            if (k->opts & KO_NONE) *(bool *)((char *)cfg + k->aux) = !(k->opts & KO_OFF);
             set_defaults(cfg, k->sub);
             break;
         case KT_STRING:
@@ -434,6 +434,7 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             strcmp(v->text, "none") == 0) {
             *(bool *)field(c, k->aux) = false;
         } else if (v->kind == AMX_NODE_MAP) {
+            if (k->opts & KO_NONE) *(bool *)field(c, k->aux) = true; /* given: on */
             bind_section(c, k->sub, v);
         } else {
             ERROR(c, v, "%s must be a mapping of keys%s (got %s)", path,
@@ -597,6 +598,43 @@ static void classifier_checks(struct ctx *c)
     }
 }
 
+/* A plateau modifier and early stopping are driven by the validation
+ * error: they need held-out images. */
+static void plateau_checks(struct ctx *c)
+{
+    const struct amx_finetune_config *ft = &c->cfg->finetune;
+    const struct amx_node *rules = amx_node_get_path(c->root, "finetune.rules");
+    for (size_t i = 0; rules && i < ft->n_rules; i++) {
+        const struct amx_plateau *pl = &ft->rules[i].spec.plateau;
+        if (pl->on && c->cfg->data.validation == 0)
+            bind_error_at(c, rules, pl->line, pl->col,
+                          "finetune.rules.%s.plateau is driven by the validation error, which "
+                          "needs held-out images: set data.validation (got no validation split)",
+                          ft->rules[i].selector);
+    }
+    const struct amx_node *es = amx_node_get_path(c->root, "finetune.early_stop");
+    if (es && ft->early_stop.enabled && c->cfg->data.validation == 0)
+        ERROR(c, es,
+              "finetune.early_stop watches the validation error, which needs held-out images: "
+              "set data.validation (got no validation split)");
+    const struct amx_node *nb = amx_node_get_path(c->root, "finetune.newbob");
+    if (!nb || !ft->newbob.enabled) return;
+    if (c->cfg->data.validation == 0)
+        ERROR(c, nb,
+              "finetune.newbob keeps or rejects each epoch by the validation error, which needs "
+              "held-out images: set data.validation (got no validation split)");
+    if (ft->early_stop.enabled)
+        ERROR(c, nb,
+              "finetune.newbob stops training itself: it cannot go with finetune.early_stop "
+              "(set one of them)");
+    for (size_t i = 0; i < ft->n_rules; i++)
+        if (ft->rules[i].spec.plateau.on)
+            ERROR(c, nb,
+                  "finetune.newbob sets every group's rate: it cannot go with the plateau of "
+                  "finetune.rules.%s (set one of them)",
+                  ft->rules[i].selector);
+}
+
 static void cross_checks(struct ctx *c)
 {
     struct amx_run_config *cfg = c->cfg;
@@ -649,6 +687,7 @@ static void cross_checks(struct ctx *c)
               "report.metric validation_error needs held-out images: set data.validation "
               "(got no validation split)");
     }
+    plateau_checks(c);
     /* cross_entropy's gradient p - x is that of logistic outputs' logits */
     if (cfg->network.task == AMX_TASK_AUTOENCODER && cfg->finetune.loss == AMX_LOSS_CROSS_ENTROPY &&
         cfg->network.output != AMX_UNIT_LOGISTIC && cfg->network.output != AMX_UNIT_SOFTMAX) {

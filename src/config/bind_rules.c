@@ -1,8 +1,8 @@
 /* Binding finetune.rules: parameter groups -> rules, through the rule
  * registry of optim.h (names, aliases, parameters with their ranges), not the
  * schema table: what a rule takes depends on the rule. Each entry is
- * `selector: {rule: NAME, eta0: .., momentum: .., per: .., <params>}` or the
- * shorthand `selector: NAME`. Whether every parameter is covered exactly once
+ * `selector: {rule: NAME, eta0: .., momentum: .., per: .., plateau: {..},
+ * <params>}` or the shorthand `selector: NAME`. Whether every parameter is covered exactly once
  * needs the layer count: bind.c's cross-field checks do that. */
 #include "bind_internal.h"
 
@@ -44,14 +44,14 @@ static void unknown_rule(struct ctx *c, const struct amx_node *v, const char *pa
               path, list);
 }
 
-static bool bind_rule_param(struct ctx *c, const struct amx_rule *r, int idx,
-                            const struct amx_node *v, const char *path, struct amx_rule_spec *spec)
+/* One parameter of a table (a rule's, the plateau modifier's) into *out. */
+static bool bind_param(struct ctx *c, const struct amx_rule_param_def *def,
+                       const struct amx_node *v, const char *path, double *out)
 {
-    const struct amx_rule_param_def *def = &r->params[idx];
     if (def->choices) {
         int w = bind_word(c, v, path, def->choices);
         if (w < 0) return false;
-        spec->p[idx] = w;
+        *out = w;
         return true;
     }
     double x;
@@ -63,16 +63,62 @@ static bool bind_rule_param(struct ctx *c, const struct amx_rule *r, int idx,
         return false;
     }
     if (!bind_check_range(c, v, path, x, def->lo, def->hi, def->flags)) return false;
-    spec->p[idx] = x;
+    *out = x;
     return true;
+}
+
+/* `plateau: {factor: .., patience: .., ...}` of a rule entry at path
+ * (every parameter optional; `plateau: {}` is every default). */
+static bool bind_plateau(struct ctx *c, const struct amx_node_pair *p, const char *path,
+                         struct amx_plateau *pl)
+{
+    char d[96], kpath[PATH_LEN];
+    const struct amx_node *v = p->value;
+    amx_plateau_defaults(pl);
+    pl->on = true;
+    pl->line = p->line;
+    pl->col = p->col;
+    if (v->kind != AMX_NODE_MAP) {
+        ERROR(c, v, "%s must be a mapping like {factor: 0.5, patience: 2} (got %s)", path,
+              bind_describe(v, d, sizeof d));
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct amx_node_pair *kp = &v->pairs[i];
+        bind_join(kpath, path, kp->key);
+        int idx = -1;
+        for (int j = 0; j < AMX_PLATEAU_N_PARAMS; j++)
+            if (strcmp(amx_plateau_params[j].name, kp->key) == 0) idx = j;
+        if (idx >= 0) {
+            ok = bind_param(c, &amx_plateau_params[idx], kp->value, kpath, &pl->p[idx]) && ok;
+            continue;
+        }
+        const char *names[AMX_PLATEAU_N_PARAMS];
+        char list[300] = "";
+        for (int j = 0; j < AMX_PLATEAU_N_PARAMS; j++) {
+            names[j] = amx_plateau_params[j].name;
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", j ? ", " : "", names[j]);
+        }
+        const char *s = amx_suggest(kp->key, names, AMX_PLATEAU_N_PARAMS);
+        if (s)
+            bind_error_at(c, kp->value, kp->line, kp->col,
+                          "unknown parameter '%s' in %s; did you mean '%s'?", kp->key, path, s);
+        else
+            bind_error_at(c, kp->value, kp->line, kp->col,
+                          "unknown parameter '%s' in %s (plateau takes %s)", kp->key, path, list);
+        ok = false;
+    }
+    return ok;
 }
 
 static void unknown_rule_key(struct ctx *c, const struct amx_rule *r,
                              const struct amx_node_pair *kp, const char *path)
 {
-    const char *names[3 + AMX_RULE_MAX_PARAMS] = {"eta0", "momentum", "per"};
-    size_t n = 3;
-    char list[300] = "rule, eta0, momentum, per";
+    const char *names[4 + AMX_RULE_MAX_PARAMS] = {"eta0", "momentum", "per", "plateau"};
+    size_t n = 4;
+    char list[300] = "rule, eta0, momentum, per, plateau";
     for (int i = 0; i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++) {
         names[n++] = r->params[i].name;
         size_t l = strlen(list);
@@ -155,8 +201,10 @@ static bool bind_rule(struct ctx *c, const struct amx_node_pair *q, struct amx_r
             } else {
                 b->spec.per = (enum amx_clock)w;
             }
+        } else if (strcmp(kp->key, "plateau") == 0) {
+            if (!bind_plateau(c, kp, kpath, &b->spec.plateau)) ok = false;
         } else if ((idx = amx_rule_param_index(r, kp->key)) >= 0) {
-            if (!bind_rule_param(c, r, idx, x, kpath, &b->spec)) ok = false;
+            if (!bind_param(c, &r->params[idx], x, kpath, &b->spec.p[idx])) ok = false;
         } else {
             unknown_rule_key(c, r, kp, path);
             ok = false;

@@ -56,6 +56,34 @@ static void put_string(struct amx_buf *b, const char *s)
     amx_buf_printf(b, "\"");
 }
 
+/* A parameter's value: a choice by its word, so reordering a choice list
+ * keeps ids. */
+static void put_param(struct amx_buf *b, const struct amx_rule_param_def *d, double v)
+{
+    long count = 0;
+    while (d->choices && d->choices[count])
+        count++;
+    long idx = (long)v;
+    if (d->choices && idx >= 0 && idx < count && (double)idx == v)
+        put_string(b, d->choices[idx]);
+    else
+        put_double(b, v);
+}
+
+/* The plateau modifier's lines, every parameter by name, only when the
+ * entry has one: an entry without it keeps the id it had before plateau
+ * existed. */
+static void plateau_lines(struct walk *w, const char *path, const struct amx_rule_binding *rb)
+{
+    const struct amx_plateau *pl = &rb->spec.plateau;
+    if (!pl->on) return;
+    for (int i = 0; i < AMX_PLATEAU_N_PARAMS; i++) {
+        amx_buf_printf(&w->b, "%s.%s.plateau.%s=", path, rb->selector, amx_plateau_params[i].name);
+        put_param(&w->b, &amx_plateau_params[i], pl->p[i]);
+        emit(w);
+    }
+}
+
 static void rule_lines(struct walk *w, const char *path, const struct amx_rule_binding *rb)
 {
     const struct amx_rule_spec *s = &rb->spec;
@@ -75,17 +103,10 @@ static void rule_lines(struct walk *w, const char *path, const struct amx_rule_b
         const struct amx_rule_param_def *d = &s->rule->params[i];
         /* "param." keeps a parameter apart from rule, eta0, momentum, per */
         amx_buf_printf(&w->b, "%s.%s.param.%s=", path, rb->selector, d->name);
-        long count = 0;
-        while (d->choices && d->choices[count])
-            count++;
-        long idx = (long)s->p[i];
-        /* a choice by its word, so reordering a choice list keeps ids */
-        if (d->choices && idx >= 0 && idx < count && (double)idx == s->p[i])
-            put_string(&w->b, d->choices[idx]);
-        else
-            put_double(&w->b, s->p[i]);
+        put_param(&w->b, d, s->p[i]);
         emit(w);
     }
+    plateau_lines(w, path, rb);
 }
 
 /* Whether the value of row k in cfg is its default. */
@@ -118,7 +139,9 @@ static void walk_section(struct walk *w, const struct amx_run_config *cfg,
         const char *dot = sec->path[0] ? "." : "";
         const void *f = (const char *)cfg + k->off;
         if (k->type == KT_SECTION) {
-            if (k->opts & KO_NONE) { /* every field follows, even when disabled */
+            bool on = (k->opts & KO_NONE) && *(const bool *)((const char *)cfg + k->aux);
+            if ((k->opts & KO_OFF) && !on) continue; /* as before the section existed */
+            if (k->opts & KO_NONE) {                 /* every field follows, even when disabled */
                 amx_buf_printf(&w->b, "%s%s%s.enabled=%s", sec->path, dot, k->name,
                                *(const bool *)((const char *)cfg + k->aux) ? "true" : "false");
                 emit(w);

@@ -213,6 +213,69 @@ static const struct key pretrain_keys[] = {
 static const struct section pretrain_section = {"pretrain", pretrain_keys,
                                                 sizeof pretrain_keys / sizeof *pretrain_keys};
 
+static const struct key early_stop_keys[] = {
+    {.name = "patience",
+     .type = KT_INT,
+     .off = OFF(finetune.early_stop.patience),
+     .size = SIZE(finetune.early_stop.patience),
+     .lo = 0,
+     .hi = INT_MAX,
+     .def = 0,
+     NEW},
+    {.name = "min_delta",
+     .type = KT_DOUBLE,
+     .off = OFF(finetune.early_stop.min_delta),
+     .size = SIZE(finetune.early_stop.min_delta),
+     .lo = 0,
+     .hi = HUGE_VAL,
+     .def = 0,
+     NEW},
+    {.name = "start_epoch",
+     .type = KT_INT,
+     .off = OFF(finetune.early_stop.start_epoch),
+     .size = SIZE(finetune.early_stop.start_epoch),
+     .lo = 0,
+     .hi = INT_MAX,
+     .def = 0,
+     NEW},
+    {.name = "restore_best",
+     .type = KT_BOOL,
+     .off = OFF(finetune.early_stop.restore_best),
+     .size = SIZE(finetune.early_stop.restore_best),
+     .def = 0,
+     NEW},
+};
+static const struct section early_stop_section = {"finetune.early_stop", early_stop_keys,
+                                                  sizeof early_stop_keys / sizeof *early_stop_keys};
+
+#define NEWBOB_REAL(n, member, d, r)                                                               \
+    {                                                                                              \
+        .name = n, .type = KT_DOUBLE, .off = OFF(finetune.newbob.member),                          \
+        .size = SIZE(finetune.newbob.member), .lo = 0, .hi = HUGE_VAL, .range = r, .def = d, NEW   \
+    }
+#define NEWBOB_INT(n, member)                                                                      \
+    {                                                                                              \
+        .name = n, .type = KT_INT, .off = OFF(finetune.newbob.member),                             \
+        .size = SIZE(finetune.newbob.member), .lo = 0, .hi = INT_MAX, .def = 0, NEW                \
+    }
+static const struct key newbob_keys[] = {
+    NEWBOB_REAL("start_halving_impr", start_halving_impr, 0.01, 0),
+    NEWBOB_REAL("end_halving_impr", end_halving_impr, 0.001, 0),
+    {.name = "halving_factor",
+     .type = KT_DOUBLE,
+     .off = OFF(finetune.newbob.halving_factor),
+     .size = SIZE(finetune.newbob.halving_factor),
+     .lo = 0,
+     .hi = 1,
+     .range = AMX_PARAM_LO_OPEN | AMX_PARAM_HI_OPEN,
+     .def = 0.5,
+     NEW},
+    NEWBOB_INT("min_iters", min_iters),
+    NEWBOB_INT("keep_lr_iters", keep_lr_iters),
+};
+static const struct section newbob_section = {"finetune.newbob", newbob_keys,
+                                              sizeof newbob_keys / sizeof *newbob_keys};
+
 static const struct key finetune_keys[] = {
     POS_INT("epochs", finetune.epochs, 50),
     BATCH_SIZE("batch_size", finetune.batch_size, 100),
@@ -224,6 +287,21 @@ static const struct key finetune_keys[] = {
      .opts = KO_REQUIRED,
      .example = "rules: {all: {rule: constant, eta0: 0.01}}"},
     REAL("divergence_limit", finetune.divergence_limit, 0, HUGE_VAL, AMX_PARAM_LO_OPEN, 1e6),
+    /* absent (none) unless given, and then out of the id and config.yaml */
+    {.name = "early_stop",
+     .type = KT_SECTION,
+     .sub = &early_stop_section,
+     .opts = KO_NONE | KO_OFF,
+     .aux = OFF(finetune.early_stop.enabled),
+     .size = SIZE(finetune.early_stop.enabled),
+     NEW},
+    {.name = "newbob",
+     .type = KT_SECTION,
+     .sub = &newbob_section,
+     .opts = KO_NONE | KO_OFF,
+     .aux = OFF(finetune.newbob.enabled),
+     .size = SIZE(finetune.newbob.enabled),
+     NEW},
 };
 static const struct section finetune_section = {"finetune", finetune_keys,
                                                 sizeof finetune_keys / sizeof *finetune_keys};

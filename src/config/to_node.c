@@ -59,6 +59,12 @@ static void add(struct out *o, struct amx_node *m, const char *key, struct amx_n
     if (amx_node_map_set(m, key, value) != AMX_OK) o->oom = true;
 }
 
+/* A parameter of a table by its word (a choice) or its number. */
+static struct amx_node *param_node(struct out *o, const struct amx_rule_param_def *def, double v)
+{
+    return def->choices ? scalar(o, def->choices[(int)v], false) : number(o, v);
+}
+
 static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *b)
 {
     const struct amx_rule_spec *s = &b->spec;
@@ -68,12 +74,14 @@ static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *
     add(o, m, "eta0", number(o, s->eta0));
     add(o, m, "momentum", number(o, s->momentum));
     add(o, m, "per", scalar(o, amx_clock_words[s->per == AMX_CLOCK_STEP], false));
-    for (int i = 0; r && i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++) {
-        const struct amx_rule_param_def *def = &r->params[i];
-        if (def->choices)
-            add(o, m, def->name, scalar(o, def->choices[(int)s->p[i]], false));
-        else
-            add(o, m, def->name, number(o, s->p[i]));
+    for (int i = 0; r && i < r->n_params && i < AMX_RULE_MAX_PARAMS; i++)
+        add(o, m, r->params[i].name, param_node(o, &r->params[i], s->p[i]));
+    if (s->plateau.on) { /* only when given: a rule without it writes what it always did */
+        struct amx_node *pl = map(o);
+        for (int i = 0; i < AMX_PLATEAU_N_PARAMS; i++)
+            add(o, pl, amx_plateau_params[i].name,
+                param_node(o, &amx_plateau_params[i], s->plateau.p[i]));
+        add(o, m, "plateau", pl);
     }
     return m;
 }
@@ -88,6 +96,8 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
         struct amx_node *v = NULL;
         switch (k->type) {
         case KT_SECTION:
+            if ((k->opts & KO_OFF) && !*(const bool *)((const char *)cfg + k->aux))
+                continue; /* off unless given: config.yaml says nothing of it */
             if ((k->opts & KO_NONE) && !*(const bool *)((const char *)cfg + k->aux)) {
                 v = scalar(o, "none", false);
             } else {

@@ -193,3 +193,25 @@ struct amx_rate_stats amx_optimizer_group_stats(const struct amx_optimizer *opt,
     struct amx_rate_stats none = {0};
     return i < opt->n_groups ? opt->groups[i].stats : none;
 }
+
+void amx_optimizer_set_eta0(struct amx_optimizer *opt, size_t i, double eta0)
+{
+    if (i < opt->n_groups) opt->groups[i].spec.eta0 = eta0;
+}
+
+double amx_optimizer_eta0(const struct amx_optimizer *opt, size_t i)
+{
+    return i < opt->n_groups ? opt->groups[i].spec.eta0 : 0;
+}
+
+void amx_optimizer_state_save(const struct amx_optimizer *opt, float *buf, long *step)
+{
+    if (opt->slab_floats) memcpy(buf, opt->slab, opt->slab_floats * sizeof(float));
+    *step = opt->step;
+}
+
+void amx_optimizer_state_load(struct amx_optimizer *opt, const float *buf, long step)
+{
+    if (opt->slab_floats) memcpy(opt->slab, buf, opt->slab_floats * sizeof(float));
+    opt->step = step;
+}

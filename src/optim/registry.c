@@ -50,6 +50,7 @@ void amx_rule_spec_defaults(struct amx_rule_spec *spec, const struct amx_rule *r
     spec->eta0 = DEFAULT_ETA0;
     spec->momentum = 0.0;
     spec->per = AMX_CLOCK_EPOCH;
+    amx_plateau_defaults(&spec->plateau);
     if (!rule) return;
     for (int i = 0; i < rule->n_params && i < AMX_RULE_MAX_PARAMS; i++)
         spec->p[i] = rule->params[i].def;

@@ -7,8 +7,9 @@
  * column's largest absolute and relative deviation is given, relative to the
  * larger magnitude of the two values.
  *
- * Per sweep point, the final and best values of the report metric (mean over
- * the repeats complete in both folders) are compared against the spread
+ * Per sweep point, the final and oracle (smallest over the epochs) values of
+ * the report metric (mean over the repeats complete in both folders) are
+ * compared against the spread
  * between repeats: the point agrees when |mean A - mean B| <= rtol * |mean A|
  * or <= 2 SE, SE = sqrt(sd_A^2 / n + sd_B^2 / n) being the standard error of
  * the difference of the two means (so a rerun that moves the result like a
@@ -394,7 +395,7 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
                       (fabs(d) <= rtol * fabs(sa.mean) || (!isnan(se) && fabs(d) <= 2 * se));
             if (sa.n == 0 && sb.n == 0) ok = true; /* every repeat diverged in both */
             point_ok = point_ok && ok;
-            const char *what = best ? "best" : "final";
+            const char *what = best ? "oracle" : "final";
             char se_text[40] = "n/a";
             if (!isnan(se)) snprintf(se_text, sizeof se_text, "%.3g", 2 * se);
             amx_buf_printf(&out, "%s %s A %.4f, B %.4f, d %+.4g (%+.2f%%), 2 SE %s: %s",

@@ -40,12 +40,18 @@ struct rpt_run {
     double final_test, best_test, seconds;
     long best_epoch;
     bool has_best_epoch;
-    long epochs; /* summary.json's "epochs" (curve rows - 1), -1 when absent */
+    long epochs;      /* summary.json's "epochs" (curve rows - 1), -1 when absent */
+    long final_epoch; /* summary.json's "final_epoch" (early stopping), -1 when absent */
     struct rpt_curve curve;
     size_t *colmap; /* [ctx.n_cols]: this run's column for each union column, or RPT_NONE */
     size_t point;   /* index into ctx.points */
-    /* the report metric of this run (paired.c): last row and smallest value */
-    double m_final, m_best;
+    /* the report metric of this run (paired.c): final (the last row, or
+     * final_epoch's), best (at the epoch of least validation error, the
+     * earliest of ties; NAN without a validation split) and oracle (the
+     * smallest value over the epochs, chosen on the values themselves) */
+    double m_final, m_best, m_oracle;
+    long best_valid_epoch; /* -1 without a validation split */
+    double test_at_best;   /* test_error at best_valid_epoch, NAN without */
     struct rpt_reach reach[AMX_MAX_TARGETS];
     /* summary.json's data.train_sha256 and test_sha256, "" when absent */
     char train_sha[65], test_sha[65];

@@ -150,6 +150,8 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         return AMX_OK;
     }
     r->epochs = ep ? (long)json_integer_value(ep) : -1;
+    json_t *fe = json_object_get(root, "final_epoch");
+    r->final_epoch = json_is_integer(fe) ? (long)json_integer_value(fe) : -1;
     r->labels = calloc(n_axes ? n_axes : 1, sizeof *r->labels);
     if (!r->labels) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     for (size_t a = 0; a < n_axes; a++) {
@@ -508,13 +510,26 @@ static bool judge_number(json_t *root, const char *text, const char *path, const
     return false;
 }
 
-/* The summary's numbers are the curve's: final errors at its last row, the
+/* The summary's numbers are the curve's: final errors at its last row (or
+ * at final_epoch's, the epoch whose weights early stopping restored), the
  * best test error at best_epoch's row. */
 static bool judge_numbers(json_t *root, const char *text, const char *path, const struct rpt_run *r,
                           struct amx_result_verdict *v)
 {
     const struct rpt_curve *c = &r->curve;
-    size_t last = c->n_rows - 1;
+    size_t last = c->n_rows - 1, fin = last;
+    json_t *fe = json_object_get(root, "final_epoch");
+    if (fe) {
+        json_int_t e = json_is_integer(fe) ? json_integer_value(fe) : -1;
+        if (e < 0 || (size_t)e > last) {
+            int line, col;
+            key_at(text, "final_epoch", &line, &col);
+            refuse(v, path, line, col, "\"final_epoch\" is not an epoch of curve.csv (0..%zu)",
+                   last);
+            return false;
+        }
+        fin = (size_t)e;
+    }
     if (r->has_best_epoch && (r->best_epoch < 0 || (size_t)r->best_epoch > last)) {
         int line, col;
         key_at(text, "best_epoch", &line, &col);
@@ -522,11 +537,11 @@ static bool judge_numbers(json_t *root, const char *text, const char *path, cons
                r->best_epoch, last);
         return false;
     }
-    return judge_number(root, text, path, "final_test_error", c, "test_error", last, v) &&
+    return judge_number(root, text, path, "final_test_error", c, "test_error", fin, v) &&
            (!r->has_best_epoch || judge_number(root, text, path, "best_test_error", c, "test_error",
                                                (size_t)r->best_epoch, v)) &&
-           judge_number(root, text, path, "final_train_error", c, "train_error", last, v) &&
-           judge_number(root, text, path, "final_validation_error", c, "validation_error", last, v);
+           judge_number(root, text, path, "final_train_error", c, "train_error", fin, v) &&
+           judge_number(root, text, path, "final_validation_error", c, "validation_error", fin, v);
 }
 
 /* config.yaml binds to a run configuration of summary.json's repeat (its

@@ -3,7 +3,9 @@
  * tables are copied from these files by tools/readme-tables.sh), and the
  * tables of report.html (html.c).
  *
- *   Final and best <metric>      per point: repeats, diverged, mean +- sd
+ *   Final and best <metric>      per point: repeats, diverged, mean +- sd of
+ *                                final, best (at the least validation error)
+ *                                and oracle (the smallest over epochs)
  *   Paired difference to <b>     per point: point - baseline, 95% interval, p, wins
  *   Time to target               per point and target: reached, medians, paired epochs
  *
@@ -120,14 +122,16 @@ static char *secs(double x)
     return text_of("%.1f", x);
 }
 
-static struct rpt_stat metric_stat(const struct rpt_ctx *ctx, size_t p, bool best)
+enum measure { FINAL, BEST, ORACLE };
+
+static struct rpt_stat metric_stat(const struct rpt_ctx *ctx, size_t p, enum measure m)
 {
     const struct rpt_point *pt = &ctx->points[p];
     double *x = ctx->scratch;
     size_t n = 0;
     for (size_t k = 0; k < pt->n_runs; k++) {
         const struct rpt_run *r = &ctx->runs[pt->runs[k]];
-        if (!r->diverged) x[n++] = best ? r->m_best : r->m_final;
+        if (!r->diverged) x[n++] = m == BEST ? r->m_best : m == ORACLE ? r->m_oracle : r->m_final;
     }
     return rpt_stat_of(x, n);
 }
@@ -136,16 +140,34 @@ static struct rpt_stat metric_stat(const struct rpt_ctx *ctx, size_t p, bool bes
 
 static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
-    static const char *const head[] = {"point", "repeats", "diverged", "final", "best"};
-    table_start(t, 5, head, "lrrrr");
+    static const char *const head[] = {"point", "repeats", "diverged", "final", "best", "oracle"};
+    table_start(t, 6, head, "lrrrrr");
     t->title = text_of("Final and best %s", ctx->metric);
-    t->intro = text_of("Mean over the repeats that did not diverge ± sample standard deviation; "
-                       "final: after the last epoch, best: the smallest over epochs 0..E.");
+    if (ctx->has_validation)
+        t->intro = text_of(
+            "Mean over the repeats that did not diverge ± sample standard deviation; final: after "
+            "the last epoch (or the epoch early stopping restored, or newbob last kept); best: at "
+            "the epoch of least "
+            "validation error (the earliest of ties), the epoch a run can choose without the "
+            "test set; oracle: the smallest %s over epochs 0..E, an epoch chosen on the "
+            "measured values themselves (for test_error, on the test set: no real training "
+            "has it).",
+            ctx->metric);
+    else
+        t->intro = text_of(
+            "Mean over the repeats that did not diverge ± sample standard deviation; final: after "
+            "the last epoch. No validation split (data.validation): no honest best exists, as "
+            "no epoch can be chosen without the test set (best: —); oracle: the smallest %s over "
+            "epochs 0..E, an epoch chosen on the measured values themselves.",
+            ctx->metric);
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
-        char *c[5] = {text_of("%s", pt->label), text_of("%zu", pt->n_runs),
-                      text_of("%zu", pt->n_diverged), mean_sd(metric_stat(ctx, p, false)),
-                      mean_sd(metric_stat(ctx, p, true))};
+        char *c[6] = {text_of("%s", pt->label),
+                      text_of("%zu", pt->n_runs),
+                      text_of("%zu", pt->n_diverged),
+                      mean_sd(metric_stat(ctx, p, FINAL)),
+                      ctx->has_validation ? mean_sd(metric_stat(ctx, p, BEST)) : text_of("—"),
+                      mean_sd(metric_stat(ctx, p, ORACLE))};
         table_row(t, c);
     }
 }
@@ -163,8 +185,10 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
         "negative is a lower error than the baseline; the mean with its 95%% Student t interval; "
         "p exact and two-sided: Wilcoxon signed-rank (W) with at least %d non-zero differences, "
         "else the sign test (S); beat: repeats in which the point's error was lower, of the "
-        "pairs and the diverged pairs (a diverged run loses to one that finished).",
-        in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N);
+        "pairs and the diverged pairs (a diverged run loses to one that finished). %s",
+        in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N,
+        ctx->has_validation ? "Best: at each run's epoch of least validation error."
+                            : "No validation split: no honest best, so no Δ best (—).");
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
         if (pt->baseline == RPT_NONE) continue;
@@ -176,9 +200,10 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
                        diff_ci(&f->st, "%.3f"),
                        p_text(&f->st),
                        text_of("%zu/%zu", f->wins, f->st.n + f->n_diverged),
-                       diff_ci(&g->st, "%.3f"),
-                       p_text(&g->st),
-                       text_of("%zu/%zu", g->wins, g->st.n + g->n_diverged)};
+                       ctx->has_validation ? diff_ci(&g->st, "%.3f") : text_of("—"),
+                       ctx->has_validation ? p_text(&g->st) : text_of("—"),
+                       ctx->has_validation ? text_of("%zu/%zu", g->wins, g->st.n + g->n_diverged)
+                                           : text_of("—")};
         table_row(t, c);
     }
 }

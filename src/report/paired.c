@@ -1,7 +1,11 @@
 /* Paired comparison and time to target (report.md; docs/statistics.md).
  *
- * Per run, from its curve: the report metric at the last epoch (final) and
- * its smallest value over epochs 0..E (best), and for each target of
+ * Per run, from its curve: the report metric at the last epoch (final; the
+ * restored epoch of early stopping, summary.json's final_epoch, when there
+ * is one), at the epoch of least validation error (best: the epoch a run
+ * can choose without the test set, the earliest of ties; none without a
+ * validation split), its smallest value over epochs 0..E (oracle: chosen on
+ * the measured values themselves), and for each target of
  * report.targets the first epoch whose metric is <= the target with the
  * cumulative seconds up to it. curve.csv's `seconds` is per epoch: row 0
  * holds the pretraining (as long as it took when computed) and the first
@@ -31,16 +35,45 @@ static double cell(const struct rpt_run *r, size_t j, size_t e, bool *present)
     return *present ? r->curve.v[at] : NAN;
 }
 
+/* best: the metric and the test error at the epoch of least validation
+ * error (the earliest of ties). */
+static void run_best(const struct rpt_ctx *ctx, struct rpt_run *r, size_t mcol)
+{
+    r->best_valid_epoch = -1;
+    r->m_best = r->test_at_best = NAN;
+    size_t vcol = rpt_col_index(ctx, "validation_error"), tcol = rpt_col_index(ctx, "test_error");
+    size_t jv = vcol == RPT_NONE ? RPT_NONE : r->colmap[vcol];
+    size_t last = r->final_epoch >= 0 ? (size_t)r->final_epoch : r->curve.n_rows - 1;
+    double least = NAN;
+    for (size_t e = 0; jv != RPT_NONE && e < r->curve.n_rows && e <= last; e++) {
+        bool present;
+        double v = cell(r, jv, e, &present);
+        if (present && isfinite(v) && (isnan(least) || v < least)) {
+            least = v;
+            r->best_valid_epoch = (long)e;
+        }
+    }
+    if (r->best_valid_epoch < 0) return;
+    bool present;
+    size_t e = (size_t)r->best_valid_epoch;
+    if (mcol != RPT_NONE) r->m_best = cell(r, r->colmap[mcol], e, &present);
+    if (tcol != RPT_NONE) r->test_at_best = cell(r, r->colmap[tcol], e, &present);
+}
+
 static void run_measures(const struct rpt_ctx *ctx, struct rpt_run *r, size_t mcol, size_t scol)
 {
     const struct amx_report_config *rep = ctx->in->report;
-    r->m_final = r->m_best = NAN;
+    r->m_final = r->m_oracle = NAN;
+    run_best(ctx, r, mcol);
     memset(r->reach, 0, sizeof r->reach);
     size_t j = mcol == RPT_NONE ? RPT_NONE : r->colmap[mcol];
     size_t js = scol == RPT_NONE ? RPT_NONE : r->colmap[scol];
     if (j == RPT_NONE || r->curve.n_rows == 0) return;
     bool present;
-    r->m_final = cell(r, j, r->curve.n_rows - 1, &present);
+    size_t fin = r->final_epoch >= 0 && (size_t)r->final_epoch < r->curve.n_rows
+                     ? (size_t)r->final_epoch
+                     : r->curve.n_rows - 1;
+    r->m_final = cell(r, j, fin, &present);
     double total = 0.0, finetune = 0.0;
     for (size_t e = 0; e < r->curve.n_rows; e++) {
         bool sp;
@@ -51,7 +84,7 @@ static void run_measures(const struct rpt_ctx *ctx, struct rpt_run *r, size_t mc
         }
         double v = cell(r, j, e, &present);
         if (!present || !isfinite(v)) continue;
-        if (isnan(r->m_best) || v < r->m_best) r->m_best = v;
+        if (isnan(r->m_oracle) || v < r->m_oracle) r->m_oracle = v;
         for (size_t t = 0; t < rep->n_targets && t < AMX_MAX_TARGETS; t++) {
             struct rpt_reach *h = &r->reach[t];
             if (h->reached || v > rep->targets[t]) continue;
@@ -219,7 +252,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         for (size_t i = 0; i < R; i++) {
             const struct rpt_run *x = run_of(ctx, p, (long)i), *y = run_of(ctx, b, (long)i);
             pair_error(&pt->final, i, x, y, false);
-            pair_error(&pt->best, i, x, y, true);
+            if (ctx->has_validation) pair_error(&pt->best, i, x, y, true); /* else none */
             for (size_t t = 0; t < nt; t++) {
                 pair_time(&pt->targets[t].epochs, i, x, y, t, false);
                 pair_time(&pt->targets[t].seconds, i, x, y, t, true);

@@ -64,7 +64,10 @@ enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err
 {
     struct amx_buf b = {0};
     key_header(ctx, &b);
-    amx_buf_printf(&b, ",status,final_test_error,best_test_error,best_epoch,seconds\n");
+    /* best: at the epoch of least validation error (empty without a
+     * validation split); oracle: summary.json's smallest test error */
+    amx_buf_printf(&b, ",status,final_test_error,best_validation_epoch,best_test_error,"
+                       "oracle_test_error,oracle_epoch,seconds\n");
     for (size_t i = 0; i < ctx->in->n_runs; i++) {
         const struct rpt_run *r = &ctx->runs[i];
         if (!r->complete) continue;
@@ -72,6 +75,9 @@ enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err
         amx_buf_printf(&b, ",%s", r->diverged ? "diverged" : "ok");
         /* NAN here is JSON null: no value, an empty field */
         csv_number(&b, r->final_test, !isnan(r->final_test));
+        amx_buf_printf(&b, ",");
+        if (r->best_valid_epoch >= 0) amx_buf_printf(&b, "%ld", r->best_valid_epoch);
+        csv_number(&b, r->test_at_best, !isnan(r->test_at_best));
         csv_number(&b, r->best_test, !isnan(r->best_test));
         amx_buf_printf(&b, ",");
         if (r->has_best_epoch) amx_buf_printf(&b, "%ld", r->best_epoch);
@@ -218,15 +224,22 @@ static json_t *jtargets(const struct rpt_ctx *ctx, size_t p, bool *ok)
     return a;
 }
 
-/* Final (or best) test error over the point's repeats that finished ok. */
-static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, bool best)
+enum test_measure { TEST_FINAL, TEST_BEST, TEST_ORACLE };
+
+/* The final test error, the test error at the epoch of least validation
+ * error (best), or the smallest over epochs (oracle: summary.json's
+ * best_test_error), over the point's repeats that finished ok. */
+static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, enum test_measure m)
 {
     const struct rpt_point *pt = &ctx->points[p];
     double *x = ctx->scratch;
     size_t n = 0;
     for (size_t k = 0; k < pt->n_runs; k++) {
         const struct rpt_run *r = &ctx->runs[pt->runs[k]];
-        if (!r->diverged) x[n++] = best ? r->best_test : r->final_test;
+        if (!r->diverged)
+            x[n++] = m == TEST_BEST     ? r->test_at_best
+                     : m == TEST_ORACLE ? r->best_test
+                                        : r->final_test;
     }
     return rpt_stat_of(x, n);
 }
@@ -273,8 +286,17 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     jset(counts, "missing", json_integer((json_int_t)ctx->res->n_missing), &ok);
     jset(counts, "diverged", json_integer((json_int_t)ctx->res->n_diverged), &ok);
     jset(root, "runs", counts, &ok);
+    /* what "best" is: the epoch of least validation error, or none */
+    jset(root, "best",
+         json_string(ctx->has_validation
+                         ? "at each run's epoch of least validation error (the earliest of ties); "
+                           "oracle: the smallest over epochs, chosen on the values themselves"
+                         : "none: no validation split, so no epoch can be chosen without the test "
+                           "set; oracle: the smallest over epochs, chosen on the values "
+                           "themselves"),
+         &ok);
     /* paired statistics: differences point - baseline of the report metric,
-     * final (last epoch) and best (smallest over epochs) */
+     * final (last epoch) and best (at the least validation error) */
     jset(root, "baseline",
          in->report->baseline[0] ? json_string(in->report->baseline) : json_null(), &ok);
     jset(root, "repeats", json_integer(ctx->repeats), &ok);
@@ -305,14 +327,18 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         for (size_t k = 0; k < pt->n_runs; k++)
             jappend(ids, json_string(ctx->runs[pt->runs[k]].id), &ok);
         jset(o, "runs", ids, &ok);
-        struct rpt_stat fin = point_summary_stat(ctx, p, false);
+        struct rpt_stat fin = point_summary_stat(ctx, p, TEST_FINAL);
         jset(o, "final_test_error", jstat(fin, &ok), &ok);
-        jset(o, "best_test_error", jstat(point_summary_stat(ctx, p, true), &ok), &ok);
+        jset(o, "best_test_error",
+             ctx->has_validation ? jstat(point_summary_stat(ctx, p, TEST_BEST), &ok) : json_null(),
+             &ok);
+        jset(o, "oracle_test_error", jstat(point_summary_stat(ctx, p, TEST_ORACLE), &ok), &ok);
         if (pt->baseline != RPT_NONE) {
             json_t *po = json_object();
             jset(po, "baseline", json_string(ctx->points[pt->baseline].label), &ok);
             jset(po, "final", jpairing(&pt->final, false, &ok), &ok);
-            jset(po, "best", jpairing(&pt->best, false, &ok), &ok);
+            jset(po, "best", ctx->has_validation ? jpairing(&pt->best, false, &ok) : json_null(),
+                 &ok);
             jset(o, "paired", po, &ok);
         } else if (pt->is_baseline) {
             jset(o, "paired", json_string("baseline"), &ok);

@@ -4,6 +4,8 @@
  * pretrained stack's RBMs, the groups' rate statistics. */
 #include "model.h"
 
+#include "adamix/bf16.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,7 @@ void amx_model_free(struct amx_model *m)
     for (int p = 0; p < AMX_NN_SPLIT; p++)
         amx_optimizer_free(m->opt[p]);
     free(m->tensors);
+    free(m->all);
     amx_net_free(&m->net);
     memset(m, 0, sizeof *m);
 }
@@ -112,7 +115,9 @@ enum amx_status amx_model_init(struct amx_model *m, const struct amx_run_config 
     }
     size_t nt = amx_net_tensors(&m->net, NULL);
     m->tensors = calloc(nt, sizeof *m->tensors);
-    if (!m->tensors) st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    m->all = calloc(nt, sizeof *m->all);
+    if (m->all) m->n_all = amx_net_tensors(&m->net, m->all);
+    if (!m->tensors || !m->all) st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
     const struct amx_finetune_config *fc = &cfg->finetune;
     for (int p = 0; p < AMX_NN_SPLIT && st == AMX_OK; p++) {
         size_t np = amx_net_tensor_part(&m->net, p, AMX_NN_SPLIT, m->tensors);
@@ -160,6 +165,68 @@ size_t amx_model_group_count(const struct amx_model *m)
 const char *amx_model_group_name(const struct amx_model *m, size_t g)
 {
     return amx_optimizer_group_name(m->opt[0], g);
+}
+
+size_t amx_model_param_floats(const struct amx_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_all; i++)
+        n += m->all[i].n;
+    return n;
+}
+
+void amx_model_params_save(const struct amx_model *m, float *buf)
+{
+    for (size_t i = 0; i < m->n_all; i++) {
+        memcpy(buf, m->all[i].theta, sizeof(float) * m->all[i].n);
+        buf += m->all[i].n;
+    }
+}
+
+void amx_model_params_load(struct amx_model *m, const float *buf)
+{
+    for (size_t i = 0; i < m->n_all; i++) {
+        const struct amx_param_tensor *t = &m->all[i];
+        memcpy(t->theta, buf, sizeof(float) * t->n);
+        for (size_t j = 0; t->theta16 && j < t->n; j++)
+            t->theta16[j] = amx_bf16_bits(t->theta[j]);
+        buf += t->n;
+    }
+}
+
+size_t amx_model_state_floats(const struct amx_model *m)
+{
+    size_t n = 0;
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        n += amx_optimizer_state_floats(m->opt[p]);
+    return n;
+}
+
+void amx_model_state_save(const struct amx_model *m, float *buf, long step[AMX_NN_SPLIT])
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++) {
+        amx_optimizer_state_save(m->opt[p], buf, &step[p]);
+        buf += amx_optimizer_state_floats(m->opt[p]);
+    }
+}
+
+void amx_model_state_load(struct amx_model *m, const float *buf, const long step[AMX_NN_SPLIT])
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++) {
+        amx_optimizer_state_load(m->opt[p], buf, step[p]);
+        buf += amx_optimizer_state_floats(m->opt[p]);
+    }
+}
+
+void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0)
+{
+    for (int p = 0; p < AMX_NN_SPLIT; p++)
+        amx_optimizer_set_eta0(m->opt[p], g, eta0);
+}
+
+double amx_model_eta0(const struct amx_model *m, size_t g)
+{
+    return amx_optimizer_eta0(m->opt[0], g);
 }
 
 struct amx_rate_stats amx_model_group_stats(const struct amx_model *m, size_t g)

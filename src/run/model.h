@@ -56,6 +56,8 @@ struct amx_model {
     struct amx_net net;
     struct amx_optimizer *opt[AMX_NN_SPLIT];
     struct amx_param_tensor *tensors;
+    struct amx_param_tensor *all; /* every tensor whole (amx_net_tensors) */
+    size_t n_all;
     enum amx_loss loss;
     void *pictures; /* the kind's picture state, or NULL */
 };
@@ -85,6 +87,19 @@ void amx_model_evaluate(struct amx_model *m, const float *x, const uint8_t *labe
                         double v[AMX_MODEL_MAX_METRICS]);
 size_t amx_model_group_count(const struct amx_model *m);
 const char *amx_model_group_name(const struct amx_model *m, size_t g);
+/* The network's parameters, every tensor's in order: how many floats, a
+ * copy into buf, and back from buf (the bf16 copies follow theta). */
+size_t amx_model_param_floats(const struct amx_model *m);
+void amx_model_params_save(const struct amx_model *m, float *buf);
+void amx_model_params_load(struct amx_model *m, const float *buf);
+/* Every part's rule state, momentum and update count: how many floats, a
+ * copy into buf and step[], and back. */
+size_t amx_model_state_floats(const struct amx_model *m);
+void amx_model_state_save(const struct amx_model *m, float *buf, long step[AMX_NN_SPLIT]);
+void amx_model_state_load(struct amx_model *m, const float *buf, const long step[AMX_NN_SPLIT]);
+/* Group g's eta0 in every part from the next update on, and what it is. */
+void amx_model_set_eta0(struct amx_model *m, size_t g, double eta0);
+double amx_model_eta0(const struct amx_model *m, size_t g);
 /* Group g's rate statistics since the epoch began, over every part (merged
  * in part order). */
 struct amx_rate_stats amx_model_group_stats(const struct amx_model *m, size_t g);

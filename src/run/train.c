@@ -134,6 +134,8 @@ struct measures {
 struct curve {
     struct amx_buf csv;
     bool has_valid;
+    bool log_kept; /* newbob: whether each epoch was kept */
+    bool log_eta0; /* a validation-driven control changes some group's eta0 */
     const struct amx_model_kind *kind;
 };
 
@@ -150,11 +152,16 @@ static void curve_header(struct curve *c, const struct amx_model *m)
         const char *name = amx_model_group_name(m, g);
         amx_buf_printf(&c->csv, ",rate_mean.%s,rate_min.%s,rate_max.%s", name, name, name);
     }
+    for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
+        amx_buf_printf(&c->csv, ",eta0.%s", amx_model_group_name(m, g));
+    if (c->log_kept) amx_buf_printf(&c->csv, ",kept");
     amx_buf_printf(&c->csv, "\n");
 }
 
+/* kept: newbob's decision; eta0: each group's eta0 during the epoch (NULL
+ * for row 0). */
 static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
-                      const struct measures *ms, double seconds)
+                      const struct measures *ms, double seconds, bool kept, const double *eta0)
 {
     amx_buf_printf(&c->csv, "%d", epoch);
     for (int s = 0; s < N_SPLITS; s++) {
@@ -172,6 +179,13 @@ static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
         double mean = st.count > 0 ? st.sum / st.count : 0;
         amx_buf_printf(&c->csv, ",%.7g,%.7g,%.7g", mean, st.min, st.max);
     }
+    /* the eta0 each group's rule had during the epoch, exactly */
+    for (size_t g = 0; c->log_eta0 && g < amx_model_group_count(m); g++)
+        if (!eta0)
+            amx_buf_printf(&c->csv, ",");
+        else
+            amx_buf_printf(&c->csv, ",%.17g", eta0[g]);
+    if (c->log_kept) amx_buf_printf(&c->csv, epoch == 0 ? "," : kept ? ",1" : ",0");
     amx_buf_printf(&c->csv, "\n");
 }
 
@@ -220,9 +234,36 @@ static enum amx_status write_text(const char *dir, const char *name, const struc
     return amx_write_file_atomic(path, b->data ? b->data : "", b->len, err);
 }
 
+/* Early stopping (Keras' EarlyStopping, mode min, on the validation
+ * error): where it stands, and the best epoch's weights and measures when
+ * they are restored at the end. */
+struct early_stop {
+    const struct amx_early_stop_config *cfg;
+    double best;       /* the best validation error watched (+inf at first) */
+    int wait;          /* watched epochs since the last improvement */
+    int best_epoch;    /* 0: none yet */
+    int stopped_epoch; /* 0: not stopped */
+    bool restored;
+    float *weights; /* restore_best: the best epoch's parameters */
+    struct measures ms;
+};
+
+/* newbob (Kaldi's schedule): the decisions' state and the last kept
+ * epoch's weights, rule state and measures. */
+struct newbob {
+    const struct amx_newbob_config *cfg;
+    struct amx_newbob nb;
+    struct amx_newbob_state s;
+    float *weights, *state;
+    long steps[AMX_NN_SPLIT];
+    int last_kept, rejected, stopped_epoch;
+    struct measures ms;
+};
+
 struct outcome {
     const char *status;
     int epochs;
+    int final_epoch; /* whose weights and errors are final: the last, or the restored best */
     double final_test, best_test, final_train, final_valid;
     struct measures last; /* the final epoch's measures, every metric */
     int best_epoch;
@@ -248,8 +289,48 @@ static void summary_classifier(json_t *root, json_t *data, const struct outcome 
     json_object_set_new(data, "test_labels_sha256", json_string(d->test_labels_sha256));
 }
 
+/* Why fine-tuning ended and which epoch's weights it kept (only when
+ * finetune.early_stop is given: other summaries stay as they were). */
+static void summary_early_stop(json_t *root, const struct outcome *o, const struct early_stop *es)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "stopped", json_boolean(es->stopped_epoch > 0));
+    json_object_set_new(j, "stopped_epoch",
+                        es->stopped_epoch > 0 ? json_integer(es->stopped_epoch) : json_null());
+    const char *reason = strcmp(o->status, "ok") != 0 ? "diverged"
+                         : es->stopped_epoch > 0
+                             ? "the validation error did not improve by more than min_delta "
+                               "for patience epochs"
+                             : "every epoch ran";
+    json_object_set_new(j, "reason", json_string(reason));
+    json_object_set_new(j, "best_validation_epoch",
+                        es->best_epoch > 0 ? json_integer(es->best_epoch) : json_null());
+    json_object_set_new(j, "restored_best", json_boolean(es->restored));
+    json_object_set_new(root, "early_stop", j);
+    json_object_set_new(root, "final_epoch", json_integer(o->final_epoch));
+}
+
+/* How newbob ended (only when finetune.newbob is given). */
+static void summary_newbob(json_t *root, const struct outcome *o, const struct newbob *nb)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "rejected_epochs", json_integer(nb->rejected));
+    json_object_set_new(j, "last_kept_epoch", json_integer(nb->last_kept));
+    json_object_set_new(j, "stopped", json_boolean(nb->stopped_epoch > 0));
+    json_object_set_new(j, "stopped_epoch",
+                        nb->stopped_epoch > 0 ? json_integer(nb->stopped_epoch) : json_null());
+    const char *reason = strcmp(o->status, "ok") != 0 ? "diverged"
+                         : nb->stopped_epoch > 0
+                             ? "halving, and the relative improvement fell below end_halving_impr"
+                             : "every epoch ran (max_iters: finetune.epochs)";
+    json_object_set_new(j, "reason", json_string(reason));
+    json_object_set_new(root, "newbob", j);
+    json_object_set_new(root, "final_epoch", json_integer(o->final_epoch));
+}
+
 static enum amx_status write_summary(const struct amx_experiment *exp, size_t run,
                                      const char *run_dir, const struct outcome *o,
+                                     const struct early_stop *es, const struct newbob *nb,
                                      const struct amx_run_data *d, struct amx_error *err)
 {
     /* what the next invocation compares to know the result is of this very
@@ -269,6 +350,8 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
     json_object_set_new(root, "final_validation_error",
                         json_number_or_null(o->final_valid, d->n_valid > 0));
+    if (es->cfg->enabled) summary_early_stop(root, o, es);
+    if (nb->cfg->enabled) summary_newbob(root, o, nb);
     /* what the numbers were computed from: a resumed sweep reuses this run
      * only while the data files are the same */
     json_t *data = json_object();
@@ -331,6 +414,7 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
                    const struct amx_model_kind *kind, double limit)
 {
     o->epochs = epoch;
+    o->final_epoch = epoch;
     o->last = *ms;
     o->final_train = ms->v[SPLIT_TRAIN][0];
     o->final_valid = ms->v[SPLIT_VALID][0];
@@ -340,6 +424,124 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
         o->best_epoch = epoch;
     }
     if (measures_diverged(ms, kind, limit, epoch > 0)) o->status = "diverged";
+}
+
+/* The validation-driven controls of a run: each group's plateau state. */
+struct controls {
+    struct amx_plateau_state plateau[AMX_MAX_RULE_BINDINGS];
+};
+
+static bool any_plateau(const struct amx_finetune_config *fc)
+{
+    for (size_t g = 0; g < fc->n_rules; g++)
+        if (fc->rules[g].spec.plateau.on) return true;
+    return false;
+}
+
+static void controls_start(struct controls *ctl, const struct amx_finetune_config *fc)
+{
+    for (size_t g = 0; g < fc->n_rules && g < AMX_MAX_RULE_BINDINGS; g++)
+        amx_plateau_start(&ctl->plateau[g], fc->rules[g].spec.eta0);
+}
+
+/* After an epoch measured as ms: each plateau group's eta0 for the next
+ * (groups are the bindings, in order: optim.h). */
+static void controls_after_epoch(struct controls *ctl, struct amx_model *m,
+                                 const struct amx_finetune_config *fc, const struct measures *ms)
+{
+    for (size_t g = 0; g < fc->n_rules && g < AMX_MAX_RULE_BINDINGS; g++) {
+        const struct amx_plateau *pl = &fc->rules[g].spec.plateau;
+        if (!pl->on) continue;
+        amx_model_set_eta0(m, g, amx_plateau_step(pl, &ctl->plateau[g], ms->v[SPLIT_VALID][0]));
+    }
+}
+
+/* Keras' on_epoch_end after epoch (1-based; Keras counts from 0): an
+ * epoch before start_epoch is not watched; an improvement is an error
+ * below best - min_delta (and, with restore_best, the weights are kept);
+ * training stops once patience watched epochs passed without one (never
+ * after the first epoch). Returns whether to stop. */
+static bool early_stop_after_epoch(struct early_stop *es, const struct amx_model *m, int epoch,
+                                   const struct measures *ms)
+{
+    const struct amx_early_stop_config *c = es->cfg;
+    if (!c->enabled || epoch - 1 < c->start_epoch) return false;
+    double v = ms->v[SPLIT_VALID][0];
+    es->wait++;
+    if (v < es->best - c->min_delta) {
+        es->best = v;
+        es->best_epoch = epoch;
+        es->wait = 0;
+        if (es->weights) {
+            amx_model_params_save(m, es->weights);
+            es->ms = *ms;
+        }
+        return false;
+    }
+    if (es->wait >= c->patience && epoch - 1 > 0) {
+        es->stopped_epoch = epoch;
+        return true;
+    }
+    return false;
+}
+
+/* Keras' on_train_end with restore_best: the best epoch's weights, and its
+ * measures as the final ones. */
+static void early_stop_restore(struct early_stop *es, struct amx_model *m, struct outcome *o)
+{
+    if (!es->weights || es->best_epoch == 0 || strcmp(o->status, "ok") != 0) return;
+    amx_model_params_load(m, es->weights);
+    es->restored = true;
+    o->final_epoch = es->best_epoch;
+    o->last = es->ms;
+    o->final_train = es->ms.v[SPLIT_TRAIN][0];
+    o->final_valid = es->ms.v[SPLIT_VALID][0];
+    o->final_test = es->ms.v[SPLIT_TEST][0];
+}
+
+/* newbob's snapshot of the kept epoch: weights, rule state, measures. */
+static void newbob_keep(struct newbob *nb, const struct amx_model *m, int epoch,
+                        const struct measures *ms)
+{
+    amx_model_params_save(m, nb->weights);
+    amx_model_state_save(m, nb->state, nb->steps);
+    nb->last_kept = epoch;
+    nb->ms = *ms;
+}
+
+/* After epoch (1-based) measured as ms: keep its weights or go back to the
+ * last kept ones (weights, every rule's state and momentum, the update
+ * count: bit for bit), halve every group's eta0, or stop. *kept: whether
+ * the epoch was kept. Returns whether to stop. */
+static bool newbob_after_epoch(struct newbob *nb, struct amx_model *m, int epoch,
+                               const struct measures *ms, bool *kept)
+{
+    *kept = true;
+    if (!nb->cfg->enabled) return false;
+    struct amx_newbob_decision d = amx_newbob_after(&nb->nb, &nb->s, epoch, ms->v[SPLIT_VALID][0]);
+    *kept = d.keep;
+    if (d.keep) {
+        newbob_keep(nb, m, epoch, ms);
+    } else {
+        amx_model_params_load(m, nb->weights);
+        amx_model_state_load(m, nb->state, nb->steps);
+        nb->rejected++;
+    }
+    for (size_t g = 0; d.halve && g < amx_model_group_count(m); g++)
+        amx_model_set_eta0(m, g, amx_model_eta0(m, g) * nb->cfg->halving_factor);
+    if (d.stop) nb->stopped_epoch = epoch;
+    return d.stop;
+}
+
+/* The final weights are the last kept epoch's: its measures are final. */
+static void newbob_final(const struct newbob *nb, struct outcome *o)
+{
+    if (!nb->cfg->enabled || strcmp(o->status, "ok") != 0) return;
+    o->final_epoch = nb->last_kept;
+    o->last = nb->ms;
+    o->final_train = nb->ms.v[SPLIT_TRAIN][0];
+    o->final_valid = nb->ms.v[SPLIT_VALID][0];
+    o->final_test = nb->ms.v[SPLIT_TEST][0];
 }
 
 /* One epoch of mini-batches in the order of a fresh permutation; false when
@@ -382,7 +584,19 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     uint8_t *labels = NULL;
     const bool classifier = cfg->network.task == AMX_TASK_CLASSIFIER;
     const int classes = classifier ? amx_run_data_classes(cfg, d) : 0;
-    struct curve c = {.has_valid = d->n_valid > 0, .kind = amx_model_kind_of(cfg->network.task)};
+    struct curve c = {.has_valid = d->n_valid > 0,
+                      .log_eta0 = any_plateau(fc),
+                      .kind = amx_model_kind_of(cfg->network.task)};
+    struct controls ctl;
+    controls_start(&ctl, fc);
+    struct early_stop es = {.cfg = &fc->early_stop, .best = HUGE_VAL};
+    struct newbob nb = {.cfg = &fc->newbob,
+                        .nb = {.start_halving_impr = fc->newbob.start_halving_impr,
+                               .end_halving_impr = fc->newbob.end_halving_impr,
+                               .min_iters = fc->newbob.min_iters,
+                               .keep_lr_iters = fc->newbob.keep_lr_iters}};
+    c.log_kept = fc->newbob.enabled;
+    c.log_eta0 = c.log_eta0 || fc->newbob.enabled;
 
     st = amx_model_init(&m, cfg, classes, cache_path, threads, &cached_seconds, err);
     if (st != AMX_OK) goto done;
@@ -395,7 +609,15 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     perm = malloc(sizeof *perm * n);
     batch = malloc(sizeof *batch * (size_t)cfg->network.layers[0] * (size_t)fc->batch_size);
     labels = classifier ? malloc((size_t)fc->batch_size) : NULL;
-    if (!perm || !batch || (classifier && !labels)) {
+    if (fc->early_stop.enabled && fc->early_stop.restore_best)
+        es.weights = malloc(sizeof(float) * (amx_model_param_floats(&m) + 1));
+    if (fc->newbob.enabled) {
+        nb.weights = malloc(sizeof(float) * (amx_model_param_floats(&m) + 1));
+        nb.state = malloc(sizeof(float) * (amx_model_state_floats(&m) + 1));
+    }
+    if (!perm || !batch || (classifier && !labels) ||
+        (fc->early_stop.enabled && fc->early_stop.restore_best && !es.weights) ||
+        (fc->newbob.enabled && (!nb.weights || !nb.state))) {
         st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
         goto done;
     }
@@ -419,21 +641,38 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         if (st != AMX_OK) goto done;
     }
     curve_header(&c, &m);
-    curve_row(&c, &m, 0, &ms, pretrain_seconds + now_seconds() - t_eval0);
+    curve_row(&c, &m, 0, &ms, pretrain_seconds + now_seconds() - t_eval0, true, NULL);
     record(&o, &ms, 0, c.kind, fc->divergence_limit);
+    if (nb.cfg->enabled) {
+        amx_newbob_start(&nb.s, ms.v[SPLIT_VALID][0]);
+        newbob_keep(&nb, &m, 0, &ms);
+    }
+    int kept_epochs = 0; /* the rules' epoch clock: a rejected epoch never happened */
     if (progress) progress(pctx, 0, 0, fc->epochs, o.final_test);
 
     double t_ft = now_seconds();
     for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
         double t0 = now_seconds();
-        amx_model_epoch_begin(&m, epoch - 1);
+        amx_model_epoch_begin(&m, kept_epochs);
         bool ok = train_epoch(&m, d, fc->batch_size, &order, perm, batch, labels);
         measure(&m, d, o.n_train_eval, &ms);
-        curve_row(&c, &m, epoch, &ms, now_seconds() - t0);
+        double seconds = now_seconds() - t0;
         record(&o, &ms, epoch, c.kind, fc->divergence_limit);
         if (!ok) o.status = "diverged";
+        bool kept = true, stop = false;
+        double eta0[AMX_MAX_RULE_BINDINGS]; /* the epoch's, before newbob halves them */
+        for (size_t g = 0; g < amx_model_group_count(&m) && g < AMX_MAX_RULE_BINDINGS; g++)
+            eta0[g] = amx_model_eta0(&m, g);
+        if (strcmp(o.status, "ok") == 0) stop = newbob_after_epoch(&nb, &m, epoch, &ms, &kept);
+        kept_epochs += kept;
+        curve_row(&c, &m, epoch, &ms, seconds, kept, eta0);
+        controls_after_epoch(&ctl, &m, fc, &ms);
         if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
+        if (stop) break;
+        if (strcmp(o.status, "ok") == 0 && early_stop_after_epoch(&es, &m, epoch, &ms)) break;
     }
+    early_stop_restore(&es, &m, &o);
+    newbob_final(&nb, &o);
     o.finetune_seconds = now_seconds() - t_ft;
     o.pretrain_seconds = pretrain_seconds;
     o.seconds = cached_seconds + (now_seconds() - t_start);
@@ -448,9 +687,12 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         snprintf(wpath, sizeof wpath, "%s/weights.npz", run_dir);
         st = amx_write_weights_npz(wpath, &m.net, err);
     }
-    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, d, err);
+    if (st == AMX_OK) st = write_summary(exp, run, run_dir, &o, &es, &nb, d, err);
 
 done:
+    free(es.weights);
+    free(nb.weights);
+    free(nb.state);
     amx_buf_free(&c.csv);
     free(labels);
     free(batch);
