@@ -1436,7 +1436,7 @@ START_TEST(test_new_keys_at_default_keep_ids)
     single_id(BASE, a);
     single_id(BASE "data: {transpose: false}\n"
                    "compute: {precision: fp32}\n"
-                   "evaluation: {train_subset: 0}\n",
+                   "evaluation: {train_subset: 0, test: true}\n",
               b);
     ck_assert_str_eq(a, b);
     single_id("name: t\n"
@@ -1455,7 +1455,7 @@ START_TEST(test_new_keys_at_default_keep_ids)
         if (cls == AMX_KEY_IDENTITY_UNLESS_DEFAULT)
             snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s ", path);
     ck_assert_str_eq(seen, "data.transpose data.label_offset network.task network.classes "
-                           "compute.precision evaluation.train_subset ");
+                           "compute.precision evaluation.train_subset evaluation.test ");
 }
 END_TEST
 

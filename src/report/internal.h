@@ -38,6 +38,8 @@ struct rpt_run {
     bool diverged;
     /* summary.json numbers; NAN where null */
     double final_test, best_test, seconds;
+    bool no_test;      /* summary.json has no final_test_error: a run without the test set */
+    double best_valid; /* such a run's best_validation_error (at best_epoch) */
     long best_epoch;
     bool has_best_epoch;
     long epochs; /* summary.json's "epochs" (curve rows - 1), -1 when absent */
