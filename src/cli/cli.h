@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct amx_experiment;
+
 struct options {
     const char *out;
     const char *cache;
@@ -32,5 +34,18 @@ int cmd_validate(const char *file, const struct options *o);
 int cmd_report(const char *dir);
 int cmd_compare(const char *a, const char *b, const struct options *o);
 int cmd_merge(const char *out, int n_shards, char **shards);
+
+/* Shared by the commands (commands.c): the dry-run listing, the report of
+ * a folder, the default results folder, one experiment run into a folder
+ * (its exit status). */
+void cli_print_dry_run(const struct amx_experiment *exp, const struct options *o);
+int cli_build_report(const struct amx_experiment *exp, const char *dir);
+bool cli_default_out(const char *file, const char *name, char *out, size_t size);
+int cli_run_into(struct amx_experiment *exp, char *text, const char *out, const char *cache,
+                 const struct options *o, int argc, char **argv);
+/* Tune, then test (tune.c): both stages of an experiment with a `tune`
+ * section, into out (docs/experiment-language.md, "Tune"). */
+int cli_tune(struct amx_experiment *exp, const char *text, const char *out, const struct options *o,
+             int argc, char **argv);
 
 #endif

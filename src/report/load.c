@@ -136,6 +136,7 @@ static enum amx_status read_summary_no_test(size_t n_axes, const char *const *ax
 {
     r->final_test = r->best_test = NAN;
     double fv = NAN;
+    r->final_valid = NAN;
     if (json_object_get(root, "best_test_error") || json_object_get(root, "final_test_loss")) {
         *why = "a test field without \"final_test_error\"";
         *key = json_object_get(root, "best_test_error") ? "best_test_error" : "final_test_loss";
@@ -155,6 +156,7 @@ static enum amx_status read_summary_no_test(size_t n_axes, const char *const *ax
         *key = "final_validation_error";
         return AMX_OK;
     }
+    r->final_valid = fv;
     return read_summary_rest(n_axes, axes, r, root, why, key, err);
 }
 
@@ -402,6 +404,12 @@ static enum amx_status build_column_union(struct rpt_ctx *ctx, struct amx_error 
     char **groups = NULL, **others = NULL;
     size_t n_groups = 0, n_others = 0;
     enum amx_status st = AMX_OK;
+    /* a folder of runs without the test set (a tuning stage) shows no test
+     * column anywhere: every complete run is such a run */
+    bool any = false, all_no_test = true;
+    for (size_t i = 0; i < ctx->in->n_runs; i++)
+        if (ctx->runs[i].complete) any = true, all_no_test = all_no_test && ctx->runs[i].no_test;
+    ctx->no_test = any && all_no_test;
     for (size_t i = 0; i < ctx->in->n_runs && st == AMX_OK; i++) {
         const struct rpt_run *r = &ctx->runs[i];
         if (!r->complete) continue;
@@ -418,7 +426,8 @@ static enum amx_status build_column_union(struct rpt_ctx *ctx, struct amx_error 
     static const char *const base[] = {"epoch", "train_error", "validation_error", "test_error",
                                        "seconds"};
     for (size_t b = 0; b < 5 && st == AMX_OK; b++)
-        if (b != 2 || ctx->has_validation) st = add_name(&ctx->cols, &ctx->n_cols, base[b]);
+        if ((b != 2 || ctx->has_validation) && (b != 3 || !ctx->no_test))
+            st = add_name(&ctx->cols, &ctx->n_cols, base[b]);
     static const char *const stats[] = {"rate_mean.", "rate_min.", "rate_max."};
     for (size_t g = 0; g < n_groups && st == AMX_OK; g++) {
         for (size_t k = 0; k < 3 && st == AMX_OK; k++) {

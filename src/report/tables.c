@@ -64,15 +64,20 @@ enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err
 {
     struct amx_buf b = {0};
     key_header(ctx, &b);
-    amx_buf_printf(&b, ",status,final_test_error,best_test_error,best_epoch,seconds\n");
+    /* a tuning stage's runs measured no test error: their validation error
+     * stands where the test error would */
+    const char *split = ctx->no_test ? "validation" : "test";
+    amx_buf_printf(&b, ",status,final_%s_error,best_%s_error,best_epoch,seconds\n", split, split);
     for (size_t i = 0; i < ctx->in->n_runs; i++) {
         const struct rpt_run *r = &ctx->runs[i];
         if (!r->complete) continue;
         run_key_fields(ctx, &b, r);
         amx_buf_printf(&b, ",%s", r->diverged ? "diverged" : "ok");
         /* NAN here is JSON null: no value, an empty field */
-        csv_number(&b, r->final_test, !isnan(r->final_test));
-        csv_number(&b, r->best_test, !isnan(r->best_test));
+        double fin = r->no_test ? r->final_valid : r->final_test;
+        double best = r->no_test ? r->best_valid : r->best_test;
+        csv_number(&b, fin, !isnan(fin));
+        csv_number(&b, best, !isnan(best));
         amx_buf_printf(&b, ",");
         if (r->has_best_epoch) amx_buf_printf(&b, "%ld", r->best_epoch);
         csv_number(&b, r->seconds, true);
@@ -226,7 +231,8 @@ static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, b
     size_t n = 0;
     for (size_t k = 0; k < pt->n_runs; k++) {
         const struct rpt_run *r = &ctx->runs[pt->runs[k]];
-        if (!r->diverged) x[n++] = best ? r->best_test : r->final_test;
+        if (!r->diverged && r->no_test) x[n++] = best ? r->best_valid : r->final_valid;
+        if (!r->diverged && !r->no_test) x[n++] = best ? r->best_test : r->final_test;
     }
     return rpt_stat_of(x, n);
 }
@@ -306,8 +312,12 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
             jappend(ids, json_string(ctx->runs[pt->runs[k]].id), &ok);
         jset(o, "runs", ids, &ok);
         struct rpt_stat fin = point_summary_stat(ctx, p, false);
-        jset(o, "final_test_error", jstat(fin, &ok), &ok);
-        jset(o, "best_test_error", jstat(point_summary_stat(ctx, p, true), &ok), &ok);
+        const char *split = ctx->no_test ? "validation" : "test";
+        char fkey[40], bkey[40];
+        snprintf(fkey, sizeof fkey, "final_%s_error", split);
+        snprintf(bkey, sizeof bkey, "best_%s_error", split);
+        jset(o, fkey, jstat(fin, &ok), &ok);
+        jset(o, bkey, jstat(point_summary_stat(ctx, p, true), &ok), &ok);
         if (pt->baseline != RPT_NONE) {
             json_t *po = json_object();
             jset(po, "baseline", json_string(ctx->points[pt->baseline].label), &ok);
@@ -349,7 +359,9 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
         if (strcmp(ctx->metric, "test_error") != 0)
             jset(o, final_metric, isnan(rank[k].mean) ? json_null() : json_real(rank[k].mean), &ok);
-        jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok), &ok);
+        if (!ctx->no_test)
+            jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok),
+                 &ok);
         jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
         jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);
         jappend(ranking, o, &ok);
