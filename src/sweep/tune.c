@@ -17,6 +17,7 @@ struct reader {
     const char *file;
     struct amx_errlist *errs;
     size_t n_errors;
+    const struct amx_node *bad_grid; /* a grid shared by the members, refused once */
 };
 
 static void fail_at(struct reader *r, const struct amx_node *n, int line, int col, const char *fmt,
@@ -279,8 +280,8 @@ static void read_member(struct reader *r, struct amx_tune *t, struct amx_tune_me
     if (!g) g = amx_node_map_get(tune, "grid");
     if (!g)
         fail_at(r, tune, t->line, t->col, "tune needs a grid (for the member '%s')", m->name);
-    else
-        read_grid(r, g, where, m);
+    else if (g != r->bad_grid && !read_grid(r, g, where, m))
+        r->bad_grid = g;
 }
 
 /* The series axis: report.series, a mapping of variants, the only axis. */
@@ -359,7 +360,7 @@ enum amx_status amx_tune_read(const struct amx_node *tune_node, const char *file
                               const struct amx_experiment *exp, struct amx_tune **out,
                               struct amx_errlist *errs)
 {
-    struct reader r = {file, errs, 0};
+    struct reader r = {file, errs, 0, NULL};
     *out = NULL;
     struct amx_tune *t = calloc(1, sizeof *t);
     if (!t) return AMX_ERR_NOMEM;
