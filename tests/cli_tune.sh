@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Command-line tests of tune, then test (docs/experiment-language.md, "Tune"):
+# both stages in one invocation on the committed fixture digits; --dry-run
+# lists both; no tuning run holds a test error (curves, summaries, the
+# stage's summary.csv and report.json), the final runs do; the selection in
+# selection.csv is recomputed here from the tuning run folders' summaries
+# (awk, not the program); another test set leaves the selection unchanged;
+# a rerun after tuning runs were lost, or after final runs were lost, does
+# exactly those again and selects the same; a run folder without the test
+# set passes the verdict, one with a test column beside it does not; a grid
+# whose best stays at an edge with no extension left warns; bad sections
+# are refused at their place.
+#
+# usage: cli_tune.sh PROGRAM SOURCE_DIR
+set -u
+prog=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-cli-tune-XXXXXX")
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export OPENBLAS_NUM_THREADS=1
+
+source "$src/tests/checklib.sh"
+
+mkdir -p tests && ln -s "$src/tests/data" tests/data
+cat >tune.yaml <<'EOF'
+name: tune-fixture
+seed: 3
+repeats: 2
+data:
+  dir: tests/data
+  train: fixture-images-idx3-ubyte.gz
+  test: fixture-t10k-images-idx3-ubyte.gz
+  train_limit: 250
+  validation: 50
+network: {layers: [784, 16]}
+pretrain: none
+finetune:
+  epochs: 3
+  batch_size: 25
+  rules: {all: {rule: constant, eta0: 0.01}}
+sweep:
+  finetune.rules:
+    AdaGrad: {all: {rule: adagrad, eta0: 0.01, K: 1}}
+    constant: {all: {rule: constant, eta0: 0.01}}
+tune:
+  grid: [0.01, 0.1, 1]
+  epochs: 2
+  extend: 1
+report:
+  series: finetune.rules
+EOF
+
+# ---- --dry-run: both stages, nothing written ----
+out=$("$prog" --dry-run -o dry tune.yaml 2>&1)
+check "--dry-run lists the tuning stage" grep -q "tuning stage, into dry/tune" <<<"$out"
+check "--dry-run lists six tuning runs" grep -q "^6 runs" <<<"$out"
+check "--dry-run names each value tried" grep -q "AdaGrad@0.1 " <<<"$out"
+check "--dry-run lists the final stage after selection" \
+    grep -q "final stage, into dry/final: after selection, 2 members at the chosen values x 2 repeats" <<<"$out"
+check "--dry-run writes nothing" not test -e dry
+
+# ---- both stages ----
+"$prog" -q -j 2 -o a tune.yaml >a.log 2>&1
+rc=$?
+check "both stages run (exit 0)" [ "$rc" -eq 0 ]
+check "the tuning runs are in a/tune" [ "$(ls a/tune/runs | wc -l)" -ge 6 ]
+check "the final runs are in a/final (2 members x 2 repeats)" [ "$(ls a/final/runs | wc -l)" -eq 4 ]
+for f in selection.csv tune.json tune.md sensitivity.gp sensitivity.dat report.html; do
+    check "a/$f is written" test -s "a/$f"
+done
+if command -v gnuplot >/dev/null; then
+    check "the sensitivity figure is rendered" test -s a/sensitivity.svg
+fi
+check "report.html shows the sensitivity figure" grep -q 'sensitivity.svg' a/report.html
+check "report.html links the final comparison" grep -q 'final/report.html' a/report.html
+
+# ---- no test error in a tuning run ----
+check "no tuning curve has a test column" \
+    not grep -l "test_error" a/tune/runs/*/curve.csv
+check "no tuning summary has a test error" \
+    not grep -lE '"(final|best)_test_(error|loss)"' a/tune/runs/*/summary.json
+check "the tuning stage's summary.csv has no test column" not grep -q test_error a/tune/summary.csv
+check "the tuning stage's report.json has no test error" not grep -q test_error a/tune/report.json
+check "every final run measures the test set" \
+    [ "$(grep -l '"final_test_error": [0-9]' a/final/runs/*/summary.json | wc -l)" -eq 4 ]
+check "every tuning config says evaluation.test: false" \
+    [ "$(grep -l '^  test: false' a/tune/runs/*/config.yaml | wc -l)" -eq "$(ls a/tune/runs | wc -l)" ]
+
+# ---- the selection, recomputed from the run folders ----
+# per member, the value whose final_validation_error is smallest (ties: the
+# smaller value), over runs whose status is ok; from summary.json alone
+recompute() { # recompute DIR: "member value" lines, sorted
+    for s in "$1"/tune/runs/*/summary.json; do
+        label=$(grep -o '"finetune.rules": "[^"]*"' "$s" | sed 's/.*: "//; s/"$//')
+        status=$(grep -o '"status": "[a-z]*"' "$s" | sed 's/.*: "//; s/"$//')
+        v=$(grep -o '"final_validation_error": [-0-9.e+]*' "$s" | sed 's/.*: //')
+        echo "${label%@*} ${label#*@} $status $v"
+    done | awk '$3 == "ok" && $4 != "" {
+        if (!($1 in best) || $4 < best[$1] || ($4 == best[$1] && $2 + 0 < val[$1] + 0)) {
+            best[$1] = $4; val[$1] = $2 } }
+        END { for (m in val) printf "%s %s %.6g\n", m, val[m], best[m] }' | sort
+}
+chosen() { # chosen DIR: "member value metric" lines of selection.csv, sorted
+    awk -F, 'NR > 1 { printf "%s %s %.6g\n", $2, $4, $5 }' "$1/selection.csv" | sort
+}
+check "the selection agrees with one recomputed from the tuning run folders" \
+    [ "$(recompute a)" = "$(chosen a)" ]
+check "selection.csv has a row per member" [ "$(chosen a | wc -l)" -eq 2 ]
+check "the recomputation found both members" [ "$(recompute a | wc -l)" -eq 2 ]
+
+# ---- another test set: the same selection ----
+"$prog" -q -j 2 -o b --set data.test_limit=40 tune.yaml >b.log 2>&1
+check "with another test set the selection is the same" [ "$(chosen a)" = "$(chosen b)" ]
+# (summary.csv's columns but the run id, which names the test set, and the seconds)
+check "and so are the tuning runs' validation errors" \
+    [ "$(cut -d, -f2-7 a/tune/summary.csv | sort)" = "$(cut -d, -f2-7 b/tune/summary.csv | sort)" ]
+
+# ---- resume: tuning runs lost (as by a kill during the tuning) ----
+cp -r a c
+ls c/tune/runs | head -3 | while read -r id; do rm -rf "c/tune/runs/$id"; done
+rm -rf c/final
+out=$("$prog" -j 2 -o c tune.yaml 2>&1)
+# the lost runs are done again, some perhaps only once the grid has grown
+done_again=$(grep -o "runs: [0-9]* ok" <<<"$out" | awk '{ n += $2 } END { print n }')
+check "a rerun does the three lost tuning runs and the four final runs again" [ "$done_again" -eq 7 ]
+check "the tuning folder is whole again" [ "$(ls a/tune/runs | sort)" = "$(ls c/tune/runs | sort)" ]
+check "and the final stage" [ "$(ls c/final/runs | wc -l)" -eq 4 ]
+check "with the same selection" [ "$(chosen a)" = "$(chosen c)" ]
+check "and the same final results" [ "$(cut -d, -f1-7 a/final/summary.csv)" = "$(cut -d, -f1-7 c/final/summary.csv)" ]
+
+# ---- resume after the selection: final runs lost ----
+rm -rf "c/final/runs/$(ls c/final/runs | head -1)"
+out=$("$prog" -j 2 -o c tune.yaml 2>&1)
+check "a rerun after the selection does the one lost final run" \
+    grep -q "1 ok, 0 diverged, 0 failed, 3 already complete" <<<"$out"
+check "and no tuning run" grep -q "0 ok, 0 diverged, 0 failed, [0-9]* already complete" <<<"$out"
+check "the final results are the same again" [ "$(cut -d, -f1-7 a/final/summary.csv)" = "$(cut -d, -f1-7 c/final/summary.csv)" ]
+
+# ---- a real kill during the tuning, then the same command ----
+"$prog" -q -j 1 -o k tune.yaml >k1.log 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    [ "$(ls k/tune/runs/*/summary.json 2>/dev/null | wc -l)" -ge 1 ] && break
+    sleep 0.05
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+"$prog" -q -j 2 -o k tune.yaml >k2.log 2>&1
+check "after a kill the same command completes both stages" [ "$(chosen a)" = "$(chosen k)" ]
+check "with the same final results" [ "$(cut -d, -f1-7 a/final/summary.csv)" = "$(cut -d, -f1-7 k/final/summary.csv)" ]
+
+# ---- the verdict on a run without the test set ----
+id=$(ls a/tune/runs | head -1)
+cp -r a d
+check "report counts every tuning run complete" \
+    grep -q "$(ls a/tune/runs | wc -l) of $(ls a/tune/runs | wc -l) runs complete" <<<"$("$prog" report a/tune 2>&1)"
+sed -i '1s/$/,test_error/; 2,$s/$/,1.5/' "d/tune/runs/$id/curve.csv"
+out=$("$prog" report d/tune 2>&1)
+check "a test column beside a summary without one is refused, at best_validation_error" \
+    grep -q "runs/$id/summary.json:[0-9]*:[0-9]*: .*no \"final_test_error\" (a run without the test set), but curve.csv has a test_error column" <<<"$out"
+
+# ---- an edge with no extension left ----
+out=$("$prog" -j 2 -o e --set tune.extend=0 --set 'tune.grid=[0.0001, 0.0003]' tune.yaml 2>&1)
+check "a best value at an edge with no extension left warns" \
+    grep -q "warning: .* is at the upper edge of its grid, and the grid has grown there 0 times" <<<"$out"
+check "and selection.csv says the limit was reached" grep -q ",true," e/selection.csv
+out=$("$prog" -j 2 -o f --set tune.extend=1 --set 'tune.grid=[0.0001, 0.0003]' tune.yaml 2>&1)
+check "with one extension the grid grows at the edge" grep -q "the grid grows to 0.0009" <<<"$out"
+check "selection.csv records the extension" \
+    [ "$(awk -F, 'NR > 1 && $8 == 1' f/selection.csv | wc -l)" -eq 2 ]
+
+# ---- bad sections, each at its place ----
+bad() { # bad WHAT LINE:COL WORDS SED: the file changed by SED is refused there
+    sed "$4" tune.yaml >bad.yaml
+    out=$("$prog" validate bad.yaml 2>&1)
+    rc=$?
+    check "$1: exit 2" [ "$rc" -eq 2 ]
+    check "$1: at $2" grep -q "^bad.yaml:$2: error: .*$3" <<<"$out"
+}
+bad "a path that names nothing" 24:32 "names nothing in the member" \
+    's/^  extend: 1$/  extend: 1\n  members: {constant: {values: weights.eta0}}/'
+bad "a grid of one value" 21:9 "a grid of 1 value chooses nothing" 's/^  grid: .*/  grid: [0.1]/'
+bad "a log grid from 0" 21:16 "a log grid has positive bounds" \
+    's/^  grid: .*/  grid: {from: 0, to: 1, per_decade: 2}/'
+bad "studies 0" 24:12 "tune.studies must be a whole number >= 1" 's/^  extend: 1$/  extend: 1\n  studies: 0/'
+bad "tune without validation" 19:1 "hold out validation images" '/^  validation: 50$/d'
+finish
