@@ -4,11 +4,14 @@
  * section, and the trees of the two stages: every tuning run measures no
  * test error, and the final runs are those an experiment written by hand
  * with the chosen values has (the same run ids). */
+#define _DEFAULT_SOURCE /* strsep */
 #include "adamix/config.h"
+#include "adamix/node.h"
 #include "adamix/sweep.h"
 #include "adamix/tune.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +317,209 @@ START_TEST(test_trees)
 }
 END_TEST
 
+/* ---- Figure 4: this protocol over the committed tuning runs ---- */
+
+/* One committed tuning run: its configuration's canonical form as a run of
+ * fig4-full-mnist-tune.yaml would have it (no test error measured, the
+ * divergence limit of 25), and its validation error after the last epoch;
+ * diverged when an error of its curve passed 25 (what that limit would
+ * have done) or its status says so. */
+struct committed {
+    char *canon;
+    double valid;
+    bool diverged;
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
+    if (b) b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* The curve's train and validation errors all <= limit and finite; the last
+ * row's validation error into *last. */
+static bool curve_within(const char *path, double limit, double *last)
+{
+    char *text = slurp(path);
+    ck_assert_ptr_nonnull(text);
+    int tcol = -1, vcol = -1, col = 0;
+    char *line = strtok(text, "\n");
+    for (char *h = line, *c; (c = strsep(&h, ",")); col++) {
+        if (strcmp(c, "train_error") == 0) tcol = col;
+        if (strcmp(c, "validation_error") == 0) vcol = col;
+    }
+    ck_assert(tcol >= 0 && vcol >= 0);
+    bool ok = true;
+    while ((line = strtok(NULL, "\n"))) {
+        col = 0;
+        for (char *h = line, *c; (c = strsep(&h, ",")); col++) {
+            if (col != tcol && col != vcol) continue;
+            double x = strtod(c, NULL);
+            if (!isfinite(x) || x > limit) ok = false;
+            if (col == vcol) *last = x;
+        }
+    }
+    free(text);
+    return ok;
+}
+
+static size_t read_committed(const char *folder, struct committed *out, size_t cap)
+{
+    char runs[4096];
+    snprintf(runs, sizeof runs, "%s/%s/runs", AMX_SOURCE_DIR, folder);
+    DIR *d = opendir(runs);
+    ck_assert_msg(d != NULL, "%s", runs);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s/config.yaml", runs, e->d_name);
+        struct amx_errlist errs = {0};
+        struct amx_node *node = NULL;
+        struct amx_error err;
+        ck_assert_int_eq(amx_node_parse_file(path, &node, &err), AMX_OK);
+        static struct amx_run_config cfg;
+        ck_assert_int_eq(amx_config_bind(node, &cfg, &errs), AMX_OK);
+        amx_node_free(node);
+        cfg.evaluation.test = false;
+        cfg.finetune.divergence_limit = 25;
+        ck_assert_uint_lt(n, cap);
+        out[n].canon = amx_canonical_form(&cfg);
+        snprintf(path, sizeof path, "%s/%s/curve.csv", runs, e->d_name);
+        out[n].diverged = !curve_within(path, 25, &out[n].valid);
+        snprintf(path, sizeof path, "%s/%s/summary.json", runs, e->d_name);
+        char *summary = slurp(path);
+        out[n].diverged = out[n].diverged || strstr(summary, "\"status\": \"diverged\"");
+        free(summary);
+        amx_errlist_free(&errs);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The committed run with this tuning run's computation, or NULL. */
+static const struct committed *find_committed(const struct committed *c, size_t n,
+                                              const struct amx_run_config *cfg)
+{
+    char *canon = amx_canonical_form(cfg);
+    const struct committed *hit = NULL;
+    for (size_t i = 0; i < n && !hit; i++)
+        if (strcmp(c[i].canon, canon) == 0) hit = &c[i];
+    free(canon);
+    return hit;
+}
+
+/* Member m's points from the committed runs, for the grid as it stands. */
+static size_t committed_points(struct amx_experiment *exp, size_t m, const struct committed *c,
+                               size_t nc, struct amx_tune_point *pts)
+{
+    size_t *member = NULL, nv = 0, n = 0;
+    double *value = NULL;
+    struct amx_node *tree = amx_tune_tuning_tree(exp->root, exp->tune, 0, &member, &value, &nv);
+    struct amx_experiment *texp = NULL;
+    struct amx_errlist errs = {0};
+    ck_assert_int_eq(amx_experiment_load_tree(tree, "fig4-tune", &texp, &errs), AMX_OK);
+    for (size_t i = 0; i < texp->n_runs; i++) {
+        size_t v = texp->runs[i].value[0];
+        if (member[v] != m) continue;
+        const struct committed *hit = find_committed(c, nc, &texp->runs[i].cfg);
+        ck_assert_msg(hit != NULL, "no committed tuning run computes %s %s = %g",
+                      exp->tune->members[m].name, exp->tune->members[m].values, value[v]);
+        pts[n++] = (struct amx_tune_point){value[v], 1, 1, hit->diverged,
+                                           hit->diverged ? NAN : hit->valid};
+    }
+    amx_experiment_free(texp);
+    amx_errlist_free(&errs);
+    free(member);
+    free(value);
+    return n;
+}
+
+/* The eta0 fig4-full-mnist.yaml gives the member (its weights' or all's). */
+static double committed_eta0(const struct amx_experiment *fig4, const char *member)
+{
+    for (size_t i = 0; i < fig4->n_runs; i++) {
+        const struct amx_run *r = &fig4->runs[i];
+        if (strcmp(fig4->axes[0].labels[r->value[0]], member) != 0) continue;
+        double w = eta0_of(&r->cfg, "weights");
+        return isnan(w) ? eta0_of(&r->cfg, "all") : w;
+    }
+    return NAN;
+}
+
+/* fig4-full-mnist-tune.yaml's protocol (selection, growth at an edge) over
+ * the committed tuning runs' validation errors chooses the eta0 that
+ * fig4-full-mnist.yaml was given by hand, for every method; and its final
+ * stage at those values is the committed Figure 4's runs, id for id. */
+START_TEST(test_fig4_selection_from_committed_runs)
+{
+    static struct committed c[256];
+    size_t nc = read_committed("results/paper/tune60k-baselines", c, 256);
+    nc += read_committed("results/paper/adamix-readings-tune", c + nc, 256 - nc);
+    ck_assert_uint_eq(nc, 18 + 64);
+    struct amx_errlist errs = {0};
+    struct amx_experiment *exp = NULL, *fig4 = NULL;
+    ck_assert_int_eq(amx_experiment_load(AMX_SOURCE_DIR
+                                         "/experiments/paper/fig4-full-mnist-tune.yaml",
+                                         NULL, 0, &exp, &errs),
+                     AMX_OK);
+    ck_assert_int_eq(amx_experiment_load(AMX_SOURCE_DIR "/experiments/paper/fig4-full-mnist.yaml",
+                                         NULL, 0, &fig4, &errs),
+                     AMX_OK);
+    struct amx_tune *t = exp->tune;
+    double chosen[8];
+    printf("| method | committed eta0 | selected eta0 | validation | grid grown |\n");
+    for (size_t m = 0; m < t->n_members; m++) {
+        struct amx_tune_point pts[AMX_TUNE_MAX_GRID];
+        struct amx_tune_choice ch;
+        for (;;) {
+            size_t n = committed_points(exp, m, c, nc, pts);
+            ch = amx_tune_select(pts, n, t->ties);
+            ck_assert(ch.complete && ch.chosen >= 0);
+            int used = ch.edge < 0 ? t->members[m].ext_low : t->members[m].ext_high;
+            if (ch.edge == 0 || used >= t->extend) break;
+            ck_assert(amx_tune_extend(&t->members[m], ch.edge));
+        }
+        ck_assert_int_eq(ch.edge, 0); /* no best left at an edge */
+        chosen[m] = pts[ch.chosen].value;
+        double want = committed_eta0(fig4, t->members[m].name);
+        printf("| %s | %g | %g | %.4f | %d below, %d above |\n", t->members[m].name, want,
+               chosen[m], pts[ch.chosen].metric, t->members[m].ext_low, t->members[m].ext_high);
+        ck_assert_msg(chosen[m] == want, "%s: selected %g, fig4-full-mnist.yaml has %g",
+                      t->members[m].name, chosen[m], want);
+    }
+    struct amx_experiment *fexp = NULL;
+    ck_assert_int_eq(
+        amx_experiment_load_tree(amx_tune_final_tree(exp->root, t, 0, chosen), "f", &fexp, &errs),
+        AMX_OK);
+    ck_assert_uint_eq(fexp->n_runs, fig4->n_runs);
+    for (size_t i = 0; i < fexp->n_runs; i++) {
+        ck_assert_str_eq(fexp->runs[i].id, fig4->runs[i].id);
+        char path[8192];
+        snprintf(path, sizeof path, "%s/results/paper/fig4-full-mnist/runs/%s/summary.json",
+                 AMX_SOURCE_DIR, fexp->runs[i].id);
+        char *s = slurp(path);
+        ck_assert_msg(s != NULL, "no committed run %s", path);
+        free(s);
+    }
+    for (size_t i = 0; i < nc; i++)
+        free(c[i].canon);
+    amx_experiment_free(fexp);
+    amx_experiment_free(fig4);
+    amx_experiment_free(exp);
+    amx_errlist_free(&errs);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tune");
@@ -329,6 +535,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_read_ok);
     tcase_add_test(tc, test_read_errors);
     tcase_add_test(tc, test_trees);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("paper");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_fig4_selection_from_committed_runs);
     suite_add_tcase(s, tc);
     return s;
 }
