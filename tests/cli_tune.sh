@@ -170,6 +170,35 @@ check "with one extension the grid grows at the edge" grep -q "the grid grows to
 check "selection.csv records the extension" \
     [ "$(awk -F, 'NR > 1 && $8 == 1' f/selection.csv | wc -l)" -eq 2 ]
 
+# ---- adamix-run report on the folder rebuilds the stages' and the tuning's reports ----
+cp -r a r
+rm r/selection.csv r/tune.md r/final/report.md r/tune/summary.csv
+"$prog" report r >r.log 2>&1
+check "report on a tuned folder exits 0" [ $? -eq 0 ]
+check "and writes selection.csv again, the same" cmp -s a/selection.csv r/selection.csv
+check "and the stages' reports" test -s r/final/report.md -a -s r/tune/summary.csv
+
+# ---- three studies: the median over studies and the spreads ----
+"$prog" -q -j 2 -o s --set tune.studies=3 tune.yaml >s.log 2>&1
+check "three studies run (exit 0)" [ $? -eq 0 ]
+for k in 1 2 3; do
+    check "study-$k has its tuning and final stage" test -s "s/study-$k/tune/summary.csv" -a -s "s/study-$k/final/summary.csv"
+done
+check "study 1 is the single study's (same seed)" \
+    [ "$(chosen a)" = "$(awk -F, 'NR > 1 && $1 == 1 { printf "%s %s %.6g\n", $2, $4, $5 }' s/selection.csv | sort)" ]
+check "studies 2 and 3 ran other seeds" not cmp -s s/study-1/final/summary.csv s/study-2/final/summary.csv
+check "selection.csv has a row per study and member" [ "$(awk 'NR > 1' s/selection.csv | wc -l)" -eq 6 ]
+# the median of the three final means per member, from selection.csv, against tune.md's table
+for m in AdaGrad constant; do
+    want=$(awk -F, -v m=$m 'NR > 1 && $2 == m { print $10 }' s/selection.csv | sort -g | sed -n 2p)
+    got=$(awk -F'|' -v m=" $m " '/^\| member \| chosen in each study/ { t = 1 } t && $2 == m { print $5 }' s/tune.md)
+    check "tune.md's median final of $m is the median of its studies ($want)" \
+        awk -v a="$want" -v b="$got" 'BEGIN { exit !(a + 0 == b + 0 && a != "") }'
+done
+check "tune.md gives the spread across studies beside the spread within one" \
+    grep -q "| member | chosen in each study | median chosen | median final | sd across studies | sd within a study |" s/tune.md
+check "tune.json has the median over studies" grep -q '"median_final": [0-9]' s/tune.json
+
 # ---- bad sections, each at its place ----
 bad() { # bad WHAT LINE:COL WORDS SED: the file changed by SED is refused there
     sed "$4" tune.yaml >bad.yaml

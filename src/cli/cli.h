@@ -15,6 +15,7 @@ struct options {
     const char *cache;
     int jobs;
     bool dry_run, print_config, force, rerun_failed, fail_fast, quiet;
+    bool report_only; /* a tuned experiment's stages reported, not run (cmd_report) */
     int shard_i, shard_n;
     double rtol; /* compare */
     bool json, rtol_given;
@@ -47,5 +48,8 @@ int cli_run_into(struct amx_experiment *exp, char *text, const char *out, const 
  * section, into out (docs/experiment-language.md, "Tune"). */
 int cli_tune(struct amx_experiment *exp, const char *text, const char *out, const struct options *o,
              int argc, char **argv);
+/* adamix-run report on the folder of a tuned experiment: every stage's
+ * report and the tuning report again, from the run folders alone. */
+int cli_tune_report(struct amx_experiment *exp, const char *dir);
 
 #endif

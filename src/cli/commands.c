@@ -341,7 +341,7 @@ int cmd_report(const char *dir)
     struct amx_experiment *exp = NULL;
     int rc = load_results(dir, &exp);
     if (rc) return rc;
-    rc = cli_build_report(exp, dir);
+    rc = exp->tune ? cli_tune_report(exp, dir) : cli_build_report(exp, dir);
     amx_experiment_free(exp);
     return rc;
 }

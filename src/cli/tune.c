@@ -15,6 +15,7 @@
 #include "adamix/fsutil.h"
 #include "adamix/node.h"
 #include "adamix/report.h"
+#include "adamix/results.h"
 #include "adamix/sweep.h"
 #include "adamix/tune.h"
 
@@ -193,7 +194,9 @@ static int tuning_stage(struct amx_experiment *exp, int study, const struct stag
             printf("== study %d: tuning stage, into %s\n", study + 1, d->tune);
             cli_print_dry_run(texp, o);
         }
-        if (!rc && !o->dry_run) rc = cli_run_into(texp, text, d->tune, cache, o, argc, argv);
+        if (!rc && !o->dry_run)
+            rc = o->report_only ? cli_build_report(texp, d->tune)
+                                : cli_run_into(texp, text, d->tune, cache, o, argc, argv);
         bool grown = false;
         if (!rc && !o->dry_run)
             rc = select_all(t, texp, d->tune, member_of, value_of, nv, res, &grown);
@@ -256,7 +259,9 @@ static int final_stage(struct amx_experiment *exp, int study, const struct stage
     struct amx_experiment *fexp = NULL;
     char *text = NULL;
     int rc = load_stage(amx_tune_final_tree(exp->root, t, study, chosen), exp->file, &fexp, &text);
-    if (!rc) rc = cli_run_into(fexp, text, d->final, cache, o, argc, argv);
+    if (!rc)
+        rc = o->report_only ? cli_build_report(fexp, d->final)
+                            : cli_run_into(fexp, text, d->final, cache, o, argc, argv);
     const char *key = "final_test_error";
     if (!rc && fexp->n_runs && fexp->runs[0].cfg.report.metric == AMX_METRIC_VALIDATION_ERROR)
         key = "final_validation_error";
@@ -309,10 +314,36 @@ static int write_report(const struct amx_experiment *exp, const char *out, int s
     return rc;
 }
 
+/* The folder's own record: experiment.yaml (the file as given, overrides
+ * as comments) and manifest.json, so `adamix-run report` reads it back. */
+static int write_record(const struct amx_experiment *exp, const char *text, const char *out,
+                        const struct options *o, int argc, char **argv)
+{
+    struct amx_error err = {0};
+    struct amx_manifest_info info = {.out_dir = out, .jobs = o->jobs, .argc = argc, .argv = argv};
+    enum amx_status st = amx_mkdir_p(out, &err);
+    if (st == AMX_OK) st = amx_results_write_experiment(out, text, exp, &err);
+    if (st == AMX_OK) st = amx_results_write_manifest(exp, &info, "", NULL, NULL, &err);
+    if (st != AMX_OK) {
+        cli_print_error(&err);
+        return amx_status_exit_code(st);
+    }
+    return 0;
+}
+
+int cli_tune_report(struct amx_experiment *exp, const char *dir)
+{
+    struct options o = {.report_only = true, .jobs = 1, .quiet = true};
+    return cli_tune(exp, NULL, dir, &o, 0, NULL);
+}
+
 int cli_tune(struct amx_experiment *exp, const char *text, const char *out, const struct options *o,
              int argc, char **argv)
 {
-    (void)text;
+    if (!o->dry_run && !o->report_only) {
+        int rc = write_record(exp, text, out, o, argc, argv);
+        if (rc) return rc;
+    }
     struct amx_tune *t = exp->tune;
     char cache[AMX_PATH_MAX + 16];
     /* both stages and every study share one pretraining cache */

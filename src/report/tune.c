@@ -173,6 +173,13 @@ static enum amx_status write_tune_json(struct rpt_ctx *ctx, const struct amx_tun
         across_studies(in, i, &med, &between, &within, &chosen);
         json_t *o = json_object();
         json_object_set_new(o, "member", json_string(in->members[i].name));
+        json_t *each = json_array();
+        for (int s = 0; s < in->studies; s++) {
+            const struct amx_tune_report_member *m = &in->members[s * in->n_members + i];
+            json_array_append_new(each,
+                                  m->chosen >= 0 ? json_real(m->value[m->chosen]) : json_null());
+        }
+        json_object_set_new(o, "chosen_per_study", each);
         json_object_set_new(o, "median_final", jnum(med));
         json_object_set_new(o, "median_chosen", jnum(chosen));
         json_object_set_new(o, "sd_between_studies", jnum(between));
@@ -221,12 +228,18 @@ static void md_tables(struct amx_buf *b, const struct amx_tune_report *in)
                    "final results across studies beside the spread across repeats within "
                    "one):\n\n",
                    in->studies);
-    amx_buf_printf(b, "| member | median chosen | median final | sd across studies | sd within "
-                      "a study |\n|---|---|---|---|---|\n");
+    amx_buf_printf(b, "| member | chosen in each study | median chosen | median final | sd across "
+                      "studies | sd within a study |\n|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < in->n_members; i++) {
         double med, between, within, chosen;
         across_studies(in, i, &med, &between, &within, &chosen);
         amx_buf_printf(b, "| %s | ", in->members[i].name);
+        for (int s = 0; s < in->studies; s++) {
+            const struct amx_tune_report_member *m = &in->members[s * in->n_members + i];
+            amx_buf_printf(b, "%s", s ? ", " : "");
+            num(b, m->chosen >= 0 ? m->value[m->chosen] : NAN);
+        }
+        amx_buf_printf(b, " | ");
         num(b, chosen);
         amx_buf_printf(b, " | ");
         num(b, med);
