@@ -87,6 +87,14 @@ check "every final run measures the test set" \
 check "every tuning config says evaluation.test: false" \
     [ "$(grep -l '^  test: false' a/tune/runs/*/config.yaml | wc -l)" -eq "$(ls a/tune/runs | wc -l)" ]
 
+# ---- --dry-run over a computed tuning lists the final runs ----
+out=$("$prog" --dry-run -o a tune.yaml 2>&1)
+check "--dry-run after the tuning lists the final stage's runs" \
+    [ "$(awk '/final stage, into a\/final: the values chosen/ { f = 1; next } f && /^[0-9a-f]+  / { print $1 }' <<<"$out" | sort)" = "$(ls a/final/runs | sort)" ]
+out=$("$prog" --shard 1/2 -o sh tune.yaml 2>&1)
+check "--shard with a tune section is refused (exit 2)" [ $? -eq 2 ]
+check "saying why" grep -q "with a tune section is not supported" <<<"$out"
+
 # ---- the selection, recomputed from the run folders ----
 # per member, the value whose final_validation_error is smallest (ties: the
 # smaller value), over runs whose status is ok; from summary.json alone

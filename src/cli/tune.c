@@ -23,6 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 /* One study's stage folders. */
 struct stage_dirs {
@@ -97,7 +104,7 @@ struct member_result {
  * value is at an edge. *grown: a grid grew (the tuning runs again). */
 static int select_all(struct amx_tune *t, const struct amx_experiment *texp, const char *dir,
                       const size_t *member_of, const double *value_of, size_t nv,
-                      struct member_result *res, bool *grown)
+                      struct member_result *res, bool *grown, bool quiet)
 {
     const char *key =
         t->metric == AMX_TUNE_BEST ? "best_validation_error" : "final_validation_error";
@@ -129,16 +136,18 @@ static int select_all(struct amx_tune *t, const struct amx_experiment *texp, con
         r->ext_high = mem->ext_high;
         r->limit_reached = false;
         if (!r->choice.complete) {
-            fprintf(stderr,
-                    "adamix-run: %s: the tuning of %s is incomplete; the final stage waits "
-                    "for it (run the same command again)\n",
-                    dir, mem->name);
+            if (!quiet)
+                fprintf(stderr,
+                        "adamix-run: %s: the tuning of %s is incomplete; the final stage waits "
+                        "for it (run the same command again)\n",
+                        dir, mem->name);
             rc = 1;
             continue;
         }
         if (r->choice.chosen < 0) {
-            fprintf(stderr, "adamix-run: %s: every value of %s diverged: nothing to choose\n", dir,
-                    mem->name);
+            if (!quiet)
+                fprintf(stderr, "adamix-run: %s: every value of %s diverged: nothing to choose\n",
+                        dir, mem->name);
             rc = 1;
             continue;
         }
@@ -199,12 +208,16 @@ static int tuning_stage(struct amx_experiment *exp, int study, const struct stag
                                 : cli_run_into(texp, text, d->tune, cache, o, argc, argv);
         bool grown = false;
         if (!rc && !o->dry_run)
-            rc = select_all(t, texp, d->tune, member_of, value_of, nv, res, &grown);
+            rc = select_all(t, texp, d->tune, member_of, value_of, nv, res, &grown, false);
+        /* a dry run over a tuning already computed shows what comes next */
+        if (!rc && o->dry_run && is_dir(d->tune) &&
+            select_all(t, texp, d->tune, member_of, value_of, nv, res, &grown, true) != 0)
+            grown = false;
         free(member_of);
         free(value_of);
         free(text);
         amx_experiment_free(texp);
-        if (rc || o->dry_run || !grown) return rc;
+        if (rc || !grown) return rc;
     }
 }
 
@@ -245,7 +258,13 @@ static int final_stage(struct amx_experiment *exp, int study, const struct stage
                        struct member_result *res)
 {
     struct amx_tune *t = exp->tune;
-    if (o->dry_run) {
+    bool selected = true;
+    for (size_t m = 0; m < t->n_members; m++)
+        selected = selected && res[m].choice.complete && res[m].choice.chosen >= 0;
+    if (o->dry_run && selected) {
+        printf("== study %d: final stage, into %s: the values chosen from the tuning runs there\n",
+               study + 1, d->final);
+    } else if (o->dry_run) {
         printf("== study %d: final stage, into %s: after selection, %zu member%s at the chosen "
                "values x %d repeat%s\n",
                study + 1, d->final, t->n_members, t->n_members == 1 ? "" : "s",
@@ -259,6 +278,12 @@ static int final_stage(struct amx_experiment *exp, int study, const struct stage
     struct amx_experiment *fexp = NULL;
     char *text = NULL;
     int rc = load_stage(amx_tune_final_tree(exp->root, t, study, chosen), exp->file, &fexp, &text);
+    if (!rc && o->dry_run) {
+        cli_print_dry_run(fexp, o);
+        free(text);
+        amx_experiment_free(fexp);
+        return 0;
+    }
     if (!rc)
         rc = o->report_only ? cli_build_report(fexp, d->final)
                             : cli_run_into(fexp, text, d->final, cache, o, argc, argv);
@@ -340,6 +365,15 @@ int cli_tune_report(struct amx_experiment *exp, const char *dir)
 int cli_tune(struct amx_experiment *exp, const char *text, const char *out, const struct options *o,
              int argc, char **argv)
 {
+    if (o->shard_n > 0) {
+        /* the final stage needs every shard's tuning before its selection */
+        fprintf(stderr,
+                "adamix-run: error: %s: --shard (or a Slurm array) with a tune section is not "
+                "supported: the final stage needs the whole tuning; run it without --shard (-j "
+                "runs the stages' runs in parallel)\n",
+                exp->file);
+        return 2;
+    }
     if (!o->dry_run && !o->report_only) {
         int rc = write_record(exp, text, out, o, argc, argv);
         if (rc) return rc;

@@ -149,8 +149,11 @@ static enum amx_status read_summary_no_test(size_t n_axes, const char *const *ax
         *key = "best_validation_error";
         return AMX_OK;
     }
+    /* a run without held-out images has no validation error either */
+    json_t *vi = json_object_get(json_object_get(root, "data"), "validation_images");
+    bool held_out = !json_is_integer(vi) || json_integer_value(vi) > 0;
     if (!get_number_or_null(root, "final_validation_error", &fv) ||
-        (!r->diverged && !isfinite(fv))) {
+        (!r->diverged && held_out && !isfinite(fv))) {
         *why = "status \"ok\" without a finite \"final_validation_error\" in a run without "
                "the test set";
         *key = "final_validation_error";

@@ -231,7 +231,8 @@ static enum amx_status write_text(const char *dir, const char *name, const struc
 struct outcome {
     const char *status;
     int epochs;
-    bool test; /* the test set measured (evaluation.test) */
+    bool test;      /* the test set measured (evaluation.test) */
+    bool has_valid; /* held-out images measured (data.validation) */
     double final_test, best_test, final_train, final_valid, best_valid;
     struct measures last; /* the final epoch's measures, every metric */
     int best_epoch;
@@ -280,7 +281,7 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
         json_object_set_new(root, "best_test_error", json_number_or_null(o->best_test, true));
     } else {
         json_object_set_new(root, "best_validation_error",
-                            json_number_or_null(o->best_valid, true));
+                            json_number_or_null(o->best_valid, d->n_valid > 0));
     }
     json_object_set_new(root, "best_epoch", json_integer(o->best_epoch));
     json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
@@ -361,7 +362,9 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
         o->best_valid = o->final_valid;
         o->best_epoch = epoch;
     }
-    int watched = o->test ? SPLIT_TEST : SPLIT_VALID;
+    /* without the test set, the validation set's error; without either, the
+     * training error's alone */
+    int watched = o->test ? SPLIT_TEST : o->has_valid ? SPLIT_VALID : SPLIT_TRAIN;
     if (measures_diverged(ms, kind, limit, epoch > 0, watched)) o->status = "diverged";
 }
 
@@ -428,7 +431,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     struct amx_rng order;
     amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_FINETUNE_ORDER);
 
-    struct outcome o = {.status = "ok", .best_epoch = 0, .classes = classes, .test = test};
+    struct outcome o = {.status = "ok",
+                        .best_epoch = 0,
+                        .classes = classes,
+                        .test = test,
+                        .has_valid = c.has_valid};
     o.n_train_eval = cfg->evaluation.train_subset > 0 && (size_t)cfg->evaluation.train_subset < n
                          ? (size_t)cfg->evaluation.train_subset
                          : n;
