@@ -53,6 +53,16 @@ static void num(struct amx_buf *b, double x)
     amx_buf_printf(b, "%s", s);
 }
 
+/* A number of tune.md: the chosen value as written (%g), an error with three
+ * decimals as report.md has them; "n/a" when not finite. */
+static void md_num(struct amx_buf *b, const char *fmt, double x)
+{
+    if (isfinite(x))
+        amx_buf_printf(b, fmt, x);
+    else
+        amx_buf_printf(b, "n/a");
+}
+
 static const char *edge_note(const struct amx_tune_report_member *m, char *buf, size_t size)
 {
     buf[0] = '\0';
@@ -213,13 +223,13 @@ static void md_tables(struct amx_buf *b, const struct amx_tune_report *in)
             const struct amx_tune_report_member *m = &in->members[s * in->n_members + i];
             char note[256];
             amx_buf_printf(b, "| %d | %s | %s | ", s + 1, m->name, m->values);
-            num(b, m->chosen >= 0 ? m->value[m->chosen] : NAN);
+            md_num(b, "%g", m->chosen >= 0 ? m->value[m->chosen] : NAN);
             amx_buf_printf(b, " | ");
-            num(b, m->chosen >= 0 ? m->metric[m->chosen] : NAN);
+            md_num(b, "%.3f", m->chosen >= 0 ? m->metric[m->chosen] : NAN);
             amx_buf_printf(b, " | ");
-            num(b, m->final_mean);
+            md_num(b, "%.3f", m->final_mean);
             amx_buf_printf(b, " +- ");
-            num(b, m->final_sd);
+            md_num(b, "%.3f", m->final_sd);
             amx_buf_printf(b, " | %s |\n", edge_note(m, note, sizeof note));
         }
     if (in->studies < 2) return;
@@ -237,16 +247,16 @@ static void md_tables(struct amx_buf *b, const struct amx_tune_report *in)
         for (int s = 0; s < in->studies; s++) {
             const struct amx_tune_report_member *m = &in->members[s * in->n_members + i];
             amx_buf_printf(b, "%s", s ? ", " : "");
-            num(b, m->chosen >= 0 ? m->value[m->chosen] : NAN);
+            md_num(b, "%g", m->chosen >= 0 ? m->value[m->chosen] : NAN);
         }
         amx_buf_printf(b, " | ");
-        num(b, chosen);
+        md_num(b, "%g", chosen);
         amx_buf_printf(b, " | ");
-        num(b, med);
+        md_num(b, "%.3f", med);
         amx_buf_printf(b, " | ");
-        num(b, between);
+        md_num(b, "%.3f", between);
         amx_buf_printf(b, " | ");
-        num(b, within);
+        md_num(b, "%.3f", within);
         amx_buf_printf(b, " |\n");
     }
 }
