@@ -338,40 +338,73 @@ static enum amx_status write_sensitivity(struct rpt_ctx *ctx, const struct amx_t
     return st;
 }
 
-/* A page that shows the figure and the table and links each stage's report. */
+/* The SVG file rel of the folder inlined (a plain SVG document: no script,
+ * no foreign object), else a link to it: the page stays self-contained. */
+static void inline_svg(struct rpt_ctx *ctx, const char *rel, struct amx_buf *b)
+{
+    char path[AMX_PATH_MAX + 64];
+    struct amx_error e;
+    char *svg = NULL;
+    size_t len = 0;
+    if (!rpt_path(ctx, path, sizeof path, rel) || amx_read_file(path, &svg, &len, &e) != AMX_OK)
+        svg = NULL;
+    const char *root = svg ? strstr(svg, "<svg") : NULL;
+    if (root && !strstr(root, "<script") && !strstr(root, "<foreignObject")) {
+        amx_buf_printf(b, "<div class=\"figure\">\n");
+        amx_buf_append(b, root, strlen(root));
+        amx_buf_printf(b, "\n</div>\n");
+    } else {
+        amx_buf_printf(b,
+                       "<p><a href=\"%s\">%s</a> (not rendered, or not a plain SVG "
+                       "document)</p>\n",
+                       rel, rel);
+    }
+    free(svg);
+}
+
+static void html_escaped(struct amx_buf *b, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        if (*c == '<')
+            amx_buf_printf(b, "&lt;");
+        else if (*c == '>')
+            amx_buf_printf(b, "&gt;");
+        else if (*c == '&')
+            amx_buf_printf(b, "&amp;");
+        else
+            amx_buf_append(b, c, 1);
+    }
+}
+
+/* One page, self-contained but for the links to each stage's own report:
+ * the sensitivity figure, the tables, each study's final figure. */
 static enum amx_status write_tune_html(struct rpt_ctx *ctx, const struct amx_tune_report *in,
                                        struct amx_error *err)
 {
     struct amx_buf b = {0}, md = {0};
     md_tables(&md, in);
-    amx_buf_printf(&b,
-                   "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>%s: tune, "
-                   "then test</title></head><body>\n",
-                   in->name);
-    amx_buf_printf(&b,
-                   "<h1>%s: tune, then test</h1>\n<h2>Sensitivity</h2>\n"
-                   "<img src=\"sensitivity.svg\" alt=\"sensitivity figure\">\n"
-                   "<h2>Chosen values</h2>\n<pre>",
-                   in->name);
-    for (const char *c = md.data ? md.data : ""; *c; c++) {
-        if (*c == '<')
-            amx_buf_printf(&b, "&lt;");
-        else if (*c == '&')
-            amx_buf_printf(&b, "&amp;");
-        else
-            amx_buf_printf(&b, "%c", *c);
-    }
-    amx_buf_printf(&b, "</pre>\n<h2>Stages</h2>\n<ul>\n");
+    amx_buf_printf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
+    html_escaped(&b, in->name);
+    amx_buf_printf(&b, ": tune, then test</title><style>body{font-family:sans-serif;"
+                       "max-width:70em;margin:auto}div.figure svg{max-width:100%%;height:auto}"
+                       "</style></head><body>\n<h1>");
+    html_escaped(&b, in->name);
+    amx_buf_printf(&b, ": tune, then test</h1>\n<h2>Sensitivity</h2>\n");
+    inline_svg(ctx, "sensitivity.svg", &b);
+    amx_buf_printf(&b, "<h2>Chosen values</h2>\n<pre>");
+    html_escaped(&b, md.data ? md.data : "");
+    amx_buf_printf(&b, "</pre>\n<h2>The final comparison</h2>\n<ul>\n");
     for (int s = 0; s < in->studies; s++) {
-        const char *pre = in->studies > 1 ? "study-" : "";
-        char st[16] = "";
-        if (in->studies > 1) snprintf(st, sizeof st, "%d/", s + 1);
+        char dir[32] = "";
+        if (in->studies > 1) snprintf(dir, sizeof dir, "study-%d/", s + 1);
+        char fig[64];
+        snprintf(fig, sizeof fig, "%sfinal/figure.svg", dir);
         amx_buf_printf(&b,
-                       "<li>%s%s<a href=\"%s%stune/report.html\">tuning</a>, "
-                       "<a href=\"%s%sfinal/report.html\">final comparison</a> "
-                       "<img src=\"%s%sfinal/figure.svg\" alt=\"final figure\" "
-                       "style=\"max-width:100%%\"></li>\n",
-                       pre, st, pre, st, pre, st, pre, st);
+                       "<li>%s<a href=\"%stune/report.html\">the tuning</a>, "
+                       "<a href=\"%sfinal/report.html\">the final comparison</a>\n",
+                       dir, dir, dir);
+        inline_svg(ctx, fig, &b);
+        amx_buf_printf(&b, "</li>\n");
     }
     amx_buf_printf(&b, "</ul>\n</body></html>\n");
     amx_buf_free(&md);
