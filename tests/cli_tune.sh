@@ -72,7 +72,11 @@ done
 if command -v gnuplot >/dev/null; then
     check "the sensitivity figure is rendered" test -s a/sensitivity.svg
 fi
-check "report.html shows the sensitivity figure" grep -q 'sensitivity.svg' a/report.html
+if command -v gnuplot >/dev/null; then
+    check "report.html holds the sensitivity figure" grep -q 'Tuning: validation error by tuned value' a/report.html
+    check "and the final comparison's figure" [ "$(grep -c '<svg' a/report.html)" -eq 2 ]
+fi
+check "report.html holds the chosen values" grep -q '| 1 | AdaGrad | eta0 | ' a/report.html
 check "report.html links the final comparison" grep -q 'final/report.html' a/report.html
 
 # ---- no test error in a tuning run ----
