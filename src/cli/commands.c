@@ -317,7 +317,15 @@ int cmd_validate(const char *file, const struct options *o)
         return rc ? rc : 2;
     }
     amx_errlist_free(&errs);
-    printf("%s: ok (%zu run%s, data checked)\n", file, exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    if (exp->tune)
+        printf("%s: ok (tune: %zu member%s, each at its chosen values x %d repeat%s after the "
+               "tuning; data checked)\n",
+               file, exp->tune->n_members, exp->tune->n_members == 1 ? "" : "s",
+               exp->n_runs ? exp->runs[0].cfg.repeats : 1,
+               exp->n_runs && exp->runs[0].cfg.repeats == 1 ? "" : "s");
+    else
+        printf("%s: ok (%zu run%s, data checked)\n", file, exp->n_runs,
+               exp->n_runs == 1 ? "" : "s");
     amx_experiment_free(exp);
     return 0;
 }
