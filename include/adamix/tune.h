@@ -29,7 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AMX_TUNE_MAX_GRID 64 /* values of one member's grid, extensions included */
+#define AMX_TUNE_MAX_GRID 64     /* values of one member's grid, extensions included */
+#define AMX_TUNE_MAX_MEMBERS 256 /* members of report.series */
 
 enum amx_tune_metric { AMX_TUNE_FINAL, AMX_TUNE_BEST };
 enum amx_tune_ties { AMX_TUNE_TIES_SMALLER, AMX_TUNE_TIES_LARGER };

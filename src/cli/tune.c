@@ -272,8 +272,8 @@ static int final_stage(struct amx_experiment *exp, int study, const struct stage
                exp->n_runs && exp->runs[0].cfg.repeats == 1 ? "" : "s");
         return 0;
     }
-    double chosen[256];
-    for (size_t m = 0; m < t->n_members && m < 256; m++)
+    double chosen[AMX_TUNE_MAX_MEMBERS];
+    for (size_t m = 0; m < t->n_members; m++)
         chosen[m] = res[m].value[res[m].choice.chosen];
     struct amx_experiment *fexp = NULL;
     char *text = NULL;

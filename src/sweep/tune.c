@@ -345,6 +345,11 @@ static void read_members(struct reader *r, struct amx_tune *t, const struct amx_
         if (!amx_node_map_get(axis, own->pairs[i].key))
             fail_at(r, own->pairs[i].value, own->pairs[i].line, own->pairs[i].col,
                     "tune.members: '%s' is not a member of %s", own->pairs[i].key, t->series);
+    if (axis->n > AMX_TUNE_MAX_MEMBERS) {
+        fail_at(r, axis, 0, 0, "tune: %s has %zu members; at most %d can be tuned", t->series,
+                axis->n, AMX_TUNE_MAX_MEMBERS);
+        return;
+    }
     t->members = calloc(axis->n, sizeof *t->members);
     if (!t->members) return;
     t->n_members = axis->n;
@@ -514,8 +519,13 @@ static struct amx_node *study_root(const struct amx_node *root, const struct amx
     snprintf(buf, sizeof buf, "%llu", amx_tune_study_seed(seed, study));
     struct amx_node *sweep = amx_node_map_get(tree, "sweep");
     *axis = amx_node_new_map("", 0, 0);
-    if (!set_scalar(tree, "seed", buf) || !sweep || !*axis ||
-        amx_node_map_set(sweep, t->series, *axis) != AMX_OK) {
+    if (!*axis || !sweep || !set_scalar(tree, "seed", buf)) {
+        amx_node_free(*axis);
+        amx_node_free(tree);
+        return NULL;
+    }
+    /* the mapping takes the axis, also when it fails */
+    if (amx_node_map_set(sweep, t->series, *axis) != AMX_OK) {
         amx_node_free(tree);
         return NULL;
     }
