@@ -102,11 +102,12 @@ check "saying why" grep -q "with a tune section is not supported" <<<"$out"
 # ---- the selection, recomputed from the run folders ----
 # per member, the value whose final_validation_error is smallest (ties: the
 # smaller value), over runs whose status is ok; from summary.json alone
-recompute() { # recompute DIR: "member value" lines, sorted
+recompute() { # recompute DIR [KEY]: "member value metric" lines, sorted
+    local key=${2:-final_validation_error}
     for s in "$1"/tune/runs/*/summary.json; do
         label=$(grep -o '"finetune.rules": "[^"]*"' "$s" | sed 's/.*: "//; s/"$//')
         status=$(grep -o '"status": "[a-z]*"' "$s" | sed 's/.*: "//; s/"$//')
-        v=$(grep -o '"final_validation_error": [-0-9.e+]*' "$s" | sed 's/.*: //')
+        v=$(grep -o "\"$key\": [-0-9.e+]*" "$s" | sed 's/.*: //')
         echo "${label%@*} ${label#*@} $status $v"
     done | awk '$3 == "ok" && $4 != "" {
         if (!($1 in best) || $4 < best[$1] || ($4 == best[$1] && $2 + 0 < val[$1] + 0)) {
@@ -120,6 +121,10 @@ check "the selection agrees with one recomputed from the tuning run folders" \
     [ "$(recompute a)" = "$(chosen a)" ]
 check "selection.csv has a row per member" [ "$(chosen a | wc -l)" -eq 2 ]
 check "the recomputation found both members" [ "$(recompute a | wc -l)" -eq 2 ]
+# metric: best, the smallest validation error over the epochs
+"$prog" -q -j 2 -o best --set tune.metric=best tune.yaml >best.log 2>&1
+check "metric best: the selection agrees with one recomputed from best_validation_error" \
+    [ "$(recompute best best_validation_error)" = "$(chosen best)" ]
 
 # ---- another test set: the same selection ----
 "$prog" -q -j 2 -o b --set data.test_limit=40 tune.yaml >b.log 2>&1
