@@ -125,6 +125,23 @@ check "the recomputation found both members" [ "$(recompute a | wc -l)" -eq 2 ]
 "$prog" -q -j 2 -o best --set tune.metric=best tune.yaml >best.log 2>&1
 check "metric best: the selection agrees with one recomputed from best_validation_error" \
     [ "$(recompute best best_validation_error)" = "$(chosen best)" ]
+points() { # points DIR KEY: "member value metric" of every tuning run ok, from summary.json
+    for s in "$1"/tune/runs/*/summary.json; do
+        grep -q '"status": "ok"' "$s" || continue
+        label=$(grep -o '"finetune.rules": "[^"]*"' "$s" | sed 's/.*: "//; s/"$//')
+        v=$(grep -o "\"$2\": [-0-9.e+]*" "$s" | sed 's/.*: //')
+        printf '%s %s %.6g\n' "${label%@*}" "${label#*@}" "$v"
+    done | sort
+}
+plotted() { # plotted DIR: the same from sensitivity.dat's blocks, one per member (diverged: nan)
+    awk '/^# chosen/ { exit } /^# / { m = substr($0, 3); next }
+        NF == 2 && m != "" && $2 != "nan" { printf "%s %s %.6g\n", m, $1 + 0, $2 }' "$1/sensitivity.dat" |
+        sort
+}
+check "the sensitivity figure plots every tuning run's final validation error" \
+    [ "$(points a final_validation_error)" = "$(plotted a)" ]
+check "metric best: it plots their best validation error" \
+    [ "$(points best best_validation_error)" = "$(plotted best)" ]
 
 # ---- another test set: the same selection ----
 "$prog" -q -j 2 -o b --set data.test_limit=40 tune.yaml >b.log 2>&1
