@@ -1449,7 +1449,7 @@ START_TEST(test_new_keys_at_default_keep_ids)
     single_id(BASE, a);
     single_id(BASE "data: {transpose: false}\n"
                    "compute: {precision: fp32}\n"
-                   "evaluation: {train_subset: 0}\n",
+                   "evaluation: {train_subset: 0, test: true}\n",
               b);
     ck_assert_str_eq(a, b);
     single_id("name: t\n"
@@ -1473,7 +1473,7 @@ START_TEST(test_new_keys_at_default_keep_ids)
                            "finetune.newbob.start_halving_impr finetune.newbob.end_halving_impr "
                            "finetune.newbob.halving_factor finetune.newbob.min_iters "
                            "finetune.newbob.keep_lr_iters "
-                           "compute.precision evaluation.train_subset ");
+                           "compute.precision evaluation.train_subset evaluation.test ");
 }
 END_TEST
 

@@ -122,9 +122,11 @@ struct amx_compute_config {
     enum amx_precision precision; /* default fp32 */
 };
 
-/* What is measured after each epoch besides the test set (always whole). */
+/* What is measured after each epoch. */
 struct amx_evaluation_config {
     long train_subset; /* 0 = train_error on every training image; N = on the first N */
+    bool test;         /* measure the test set (whole) after each epoch; false in a tuning
+                          run, whose curve and summary then hold no test error */
     int train_subset_line, train_subset_col; /* where it is, for the data check */
     char train_subset_file[AMX_PATH_MAX];
 };

@@ -149,4 +149,51 @@ enum amx_status amx_compare(const struct amx_compare_side *a, const struct amx_c
                             const char *metric, double rtol, bool as_json, char **text,
                             int *verdict, struct amx_error *err);
 
+/* ---- tune, then test (include/adamix/tune.h) ---- */
+
+struct amx_experiment;
+
+enum { AMX_TUNE_RUN_MISSING, AMX_TUNE_RUN_OK, AMX_TUNE_RUN_DIVERGED };
+
+/* For each run of exp (a stage of a tuned experiment) in the results folder
+ * dir: state[i] (missing: absent or refused by amx_result_judge; ok;
+ * diverged) and value[i], summary.json's number at key (NAN when null or
+ * absent). Reads only. */
+enum amx_status amx_tune_runs_read(const char *dir, const struct amx_experiment *exp,
+                                   const char *key, double *value, int *state,
+                                   struct amx_error *err);
+
+/* One member's tuning in one study, and its final result. */
+struct amx_tune_report_member {
+    const char *name, *values;
+    size_t n;             /* grid values */
+    const double *value;  /* [n], ascending */
+    const double *metric; /* [n], the selection metric (mean over the tuning repeats) */
+    const bool *diverged; /* [n] */
+    long chosen;          /* index, or -1 */
+    int edge;             /* -1, 0, +1: where the chosen value sits in the grid */
+    int ext_low, ext_high;
+    bool limit_reached; /* the best at an edge with no extension left */
+    double final_mean, final_sd;
+    size_t final_n;
+};
+
+struct amx_tune_report {
+    const char *dir, *name;
+    const char *selection_metric, *final_metric;
+    int studies;
+    size_t n_members;
+    const struct amx_tune_report_member *members; /* [studies * n_members], study-major */
+    bool render;
+};
+
+/* Writes into dir: selection.csv (one row per study and member: the chosen
+ * values, their metric, edge and extensions, the final result), tune.json
+ * (the same with every grid point, and over the studies: the median and the
+ * spreads), tune.md, sensitivity.dat and sensitivity.gp (rendered to .svg and
+ * .png when render), and report.html, which shows them and links each
+ * stage's own report. */
+enum amx_status amx_tune_report_write(const struct amx_tune_report *in,
+                                      struct amx_report_result *res, struct amx_error *err);
+
 #endif

@@ -48,6 +48,11 @@ struct amx_experiment {
     struct amx_sweep_axis *axes;
     size_t n_runs;
     struct amx_run *runs; /* in expansion order */
+    /* the `tune` section (include/adamix/tune.h), taken out of root before
+     * the sweep is expanded: NULL when there is none */
+    struct amx_node *tune_node;
+    int tune_line, tune_col;
+    struct amx_tune *tune;
 };
 
 /* Applies one override "PATH=VALUE" (VALUE parsed as YAML) to root. An unknown

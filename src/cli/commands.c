@@ -12,6 +12,7 @@
 #include "adamix/results.h"
 #include "adamix/run.h"
 #include "adamix/sweep.h"
+#include "adamix/tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ static void print_shard_balance(const struct amx_experiment *exp, int n)
     free(count);
 }
 
-static void print_dry_run(const struct amx_experiment *exp, const struct options *o)
+void cli_print_dry_run(const struct amx_experiment *exp, const struct options *o)
 {
     size_t shown = 0;
     printf("%-16s", "run_id");
@@ -142,7 +143,7 @@ static int print_config(const struct amx_experiment *exp)
     return 0;
 }
 
-static int build_report(const struct amx_experiment *exp, const char *dir)
+int cli_build_report(const struct amx_experiment *exp, const char *dir)
 {
     struct amx_report_result res;
     struct amx_error err = {0};
@@ -197,7 +198,7 @@ static void note_compute(const char *out)
  * P/results/S/F (its place, not its name: the folder and the file pair up);
  * a file outside any experiments/ folder writes into results/<name>. False
  * when the path does not fit. */
-static bool default_out(const char *file, const char *name, char *out, size_t size)
+bool cli_default_out(const char *file, const char *name, char *out, size_t size)
 {
     static const char marker[] = "experiments/";
     const char *dir = NULL; /* the last folder named experiments in the path */
@@ -225,9 +226,9 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
     char *text = NULL;
     int rc = load_text(file, o, &exp, &text);
     if (rc) return rc;
-    if (o->dry_run || o->print_config) {
+    if ((o->dry_run && !exp->tune) || o->print_config) {
         if (o->dry_run)
-            print_dry_run(exp, o);
+            cli_print_dry_run(exp, o);
         else
             rc = print_config(exp);
         amx_experiment_free(exp);
@@ -236,16 +237,31 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
     }
     char out[AMX_PATH_MAX + 16];
     snprintf(out, sizeof out, "%s", o->out ? o->out : "");
-    if (!o->out && !default_out(file, exp->n_runs ? exp->runs[0].cfg.name : "x", out, sizeof out)) {
+    if (!o->out &&
+        !cli_default_out(file, exp->n_runs ? exp->runs[0].cfg.name : "x", out, sizeof out)) {
         fprintf(stderr, "adamix-run: error: %s: path too long for its results folder (give -o)\n",
                 file);
         amx_experiment_free(exp);
         free(text);
         return 2;
     }
+    if (exp->tune) {
+        rc = cli_tune(exp, text, out, o, argc, argv);
+    } else {
+        rc = cli_run_into(exp, text, out, o->cache, o, argc, argv);
+    }
+    free(text);
+    amx_experiment_free(exp);
+    return rc;
+}
+
+int cli_run_into(struct amx_experiment *exp, char *text, const char *out, const char *cache,
+                 const struct options *o, int argc, char **argv)
+{
+    int rc = 0;
     struct amx_error err = {0};
     struct amx_runner_options ro = {.out_dir = out,
-                                    .cache_dir = o->cache,
+                                    .cache_dir = cache,
                                     .jobs = o->jobs,
                                     .shard_index = o->shard_i,
                                     .shard_count = o->shard_n,
@@ -261,10 +277,8 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
     struct amx_runner_result res;
     enum amx_status st = amx_runner_run(exp, &ro, cli_on_event, &d, &res, &err);
     cli_clear_live(&d);
-    free(text);
     if (st != AMX_OK && st != AMX_ERR_RUN) {
         cli_print_error(&err);
-        amx_experiment_free(exp);
         return amx_status_exit_code(st);
     }
     printf("%s: %zu run%s: %zu ok, %zu diverged, %zu failed, %zu already complete",
@@ -274,7 +288,7 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
     printf("\n");
     printf("pretraining: %zu computed, %zu reused from the cache\n", res.pretrain_computed,
            res.pretrain_reused);
-    rc = build_report(exp, out);
+    rc = cli_build_report(exp, out);
     if (st == AMX_ERR_RUN) {
         fprintf(stderr, "adamix-run: %s\n", err.msg);
         if (d.n_failures > 0) {
@@ -286,7 +300,6 @@ int cmd_run(const char *file, const struct options *o, int argc, char **argv)
         rc = res.interrupted ? 130 : 1;
     }
     cli_display_free(&d);
-    amx_experiment_free(exp);
     return rc;
 }
 
@@ -304,7 +317,15 @@ int cmd_validate(const char *file, const struct options *o)
         return rc ? rc : 2;
     }
     amx_errlist_free(&errs);
-    printf("%s: ok (%zu run%s, data checked)\n", file, exp->n_runs, exp->n_runs == 1 ? "" : "s");
+    if (exp->tune)
+        printf("%s: ok (tune: %zu member%s, each at its chosen values x %d repeat%s after the "
+               "tuning; data checked)\n",
+               file, exp->tune->n_members, exp->tune->n_members == 1 ? "" : "s",
+               exp->n_runs ? exp->runs[0].cfg.repeats : 1,
+               exp->n_runs && exp->runs[0].cfg.repeats == 1 ? "" : "s");
+    else
+        printf("%s: ok (%zu run%s, data checked)\n", file, exp->n_runs,
+               exp->n_runs == 1 ? "" : "s");
     amx_experiment_free(exp);
     return 0;
 }
@@ -328,7 +349,7 @@ int cmd_report(const char *dir)
     struct amx_experiment *exp = NULL;
     int rc = load_results(dir, &exp);
     if (rc) return rc;
-    rc = build_report(exp, dir);
+    rc = exp->tune ? cli_tune_report(exp, dir) : cli_build_report(exp, dir);
     amx_experiment_free(exp);
     return rc;
 }
@@ -413,7 +434,7 @@ int cmd_merge(const char *out, int n_shards, char **shards)
         printf(" (%zu run%s found in more than one shard folder, merged once)", res.duplicates,
                res.duplicates == 1 ? "" : "s");
     printf("\n");
-    int rc = build_report(res.exp, out);
+    int rc = cli_build_report(res.exp, out);
     if (res.missing > 0) {
         fflush(stdout);
         fputs(res.missing_text ? res.missing_text : "", stderr);

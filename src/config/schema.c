@@ -327,6 +327,12 @@ static const struct key evaluation_keys[] = {
      .hi = (double)LONG_MAX,
      .def = 0,
      NEW},
+    {.name = "test",
+     .type = KT_BOOL,
+     .off = OFF(evaluation.test),
+     .size = SIZE(evaluation.test),
+     .def = 1,
+     NEW},
 };
 static const struct section evaluation_section = {"evaluation", evaluation_keys,
                                                   sizeof evaluation_keys / sizeof *evaluation_keys};

@@ -552,32 +552,42 @@ static enum amx_status run_gnuplot(struct rpt_ctx *ctx, const char *gp, char *co
 
 enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err)
 {
+    return rpt_render_named(ctx, "figure", err);
+}
+
+enum amx_status rpt_render_named(struct rpt_ctx *ctx, const char *stem, struct amx_error *err)
+{
     const char *dir = ctx->in->results_dir;
     char gp[4096];
     if (!find_gnuplot(gp, sizeof gp)) {
-        rpt_warn(ctx, "gnuplot not found: install gnuplot-nox and run `gnuplot figure.gp` in %s",
+        rpt_warn(ctx, "gnuplot not found: install gnuplot-nox and run `gnuplot %s.gp` in %s", stem,
                  dir);
         return AMX_OK;
     }
+    char name_svg[64], name_png[64], name_log[64], name_gp[64];
+    snprintf(name_svg, sizeof name_svg, "%s.svg", stem);
+    snprintf(name_png, sizeof name_png, "%s.png", stem);
+    snprintf(name_log, sizeof name_log, "%s.log", stem);
+    snprintf(name_gp, sizeof name_gp, "%s.gp", stem);
     /* temporary names that amx_remove_temp_files recognises */
     char svg_tmp[160], png_tmp[160], log_tmp[160];
-    amx_temp_name(svg_tmp, sizeof svg_tmp, "figure.svg");
-    amx_temp_name(png_tmp, sizeof png_tmp, "figure.png");
-    amx_temp_name(log_tmp, sizeof log_tmp, "figure.log");
+    amx_temp_name(svg_tmp, sizeof svg_tmp, name_svg);
+    amx_temp_name(png_tmp, sizeof png_tmp, name_png);
+    amx_temp_name(log_tmp, sizeof log_tmp, name_log);
     char svg_path[AMX_PATH_MAX + 64], png_path[AMX_PATH_MAX + 64], log_path[AMX_PATH_MAX + 64];
     char svg_final[AMX_PATH_MAX + 64], png_final[AMX_PATH_MAX + 64], log_final[AMX_PATH_MAX + 64];
     if (!rpt_path(ctx, svg_path, sizeof svg_path, svg_tmp) ||
         !rpt_path(ctx, png_path, sizeof png_path, png_tmp) ||
         !rpt_path(ctx, log_path, sizeof log_path, log_tmp) ||
-        !rpt_path(ctx, svg_final, sizeof svg_final, "figure.svg") ||
-        !rpt_path(ctx, png_final, sizeof png_final, "figure.png") ||
-        !rpt_path(ctx, log_final, sizeof log_final, "figure.log"))
+        !rpt_path(ctx, svg_final, sizeof svg_final, name_svg) ||
+        !rpt_path(ctx, png_final, sizeof png_final, name_png) ||
+        !rpt_path(ctx, log_final, sizeof log_final, name_log))
         return amx_fail(err, AMX_ERR_IO, dir, 0, 0, "path too long");
     /* The temporary names hold only letters, digits, '.', '-' and '_': safe
      * inside single quotes in -e. */
     char setvars[512];
     snprintf(setvars, sizeof setvars, "svg_out='%s'; png_out='%s'", svg_tmp, png_tmp);
-    char *const argv[] = {gp, "-e", setvars, "figure.gp", NULL};
+    char *const argv[] = {gp, "-e", setvars, name_gp, NULL};
 
     /* tracked: a Ctrl-C while gnuplot draws removes them (the group's
      * signal stops gnuplot too) */

@@ -38,6 +38,9 @@ struct rpt_run {
     bool diverged;
     /* summary.json numbers; NAN where null */
     double final_test, best_test, seconds;
+    bool no_test;       /* summary.json has no final_test_error: a run without the test set */
+    double best_valid;  /* such a run's best_validation_error (at best_epoch) */
+    double final_valid; /* and its final_validation_error */
     long best_epoch;
     bool has_best_epoch;
     long epochs;      /* summary.json's "epochs" (curve rows - 1), -1 when absent */
@@ -101,6 +104,7 @@ struct rpt_ctx {
     size_t n_cols;        /* union of the curve columns, in curves.csv order */
     char **cols;
     bool has_validation;
+    bool no_test; /* every complete run measured no test error (a tuning stage) */
     size_t n_points;
     struct rpt_point *points;
     size_t series_axis; /* RPT_NONE when there are no axes */
@@ -153,6 +157,8 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
 /* figure.c */
 enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err);
 enum amx_status rpt_render_figure(struct rpt_ctx *ctx, struct amx_error *err);
+/* Runs gnuplot on <stem>.gp in the folder, which writes <stem>.svg and .png. */
+enum amx_status rpt_render_named(struct rpt_ctx *ctx, const char *stem, struct amx_error *err);
 
 /* report.c: helpers */
 void rpt_ctx_free(struct rpt_ctx *ctx);

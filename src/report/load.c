@@ -49,6 +49,13 @@ static bool get_number_or_null(json_t *o, const char *key, double *out)
     return true;
 }
 
+static enum amx_status read_summary_no_test(size_t n_axes, const char *const *axes,
+                                            struct rpt_run *r, json_t *root, const char **why,
+                                            const char **key, struct amx_error *err);
+static enum amx_status read_summary_rest(size_t n_axes, const char *const *axes, struct rpt_run *r,
+                                         json_t *root, const char **why, const char **key,
+                                         struct amx_error *err);
+
 /* Fills r from summary.json. Sets *why (and *key, the field at fault, NULL
  * for the whole file) when the summary is incomplete; only AMX_ERR_NOMEM is
  * an error. */
@@ -99,6 +106,10 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
     const char *te = json_string_value(json_object_get(data, "test_sha256"));
     snprintf(r->train_sha, sizeof r->train_sha, "%s", tr ? tr : "");
     snprintf(r->test_sha, sizeof r->test_sha, "%s", te ? te : "");
+    /* a run that measured no test error (a tuning run, evaluation.test:
+     * false) has no test field, and its best epoch is the validation set's */
+    r->no_test = !json_object_get(root, "final_test_error");
+    if (r->no_test) return read_summary_no_test(n_axes, axes, r, root, why, key, err);
     if (!get_number_or_null(root, "final_test_error", &r->final_test)) {
         *why = "\"final_test_error\" is not a number or null";
         *key = "final_test_error";
@@ -114,6 +125,49 @@ static enum amx_status read_summary(size_t n_axes, const char *const *axes, stru
         *key = "final_test_error";
         return AMX_OK;
     }
+    return read_summary_rest(n_axes, axes, r, root, why, key, err);
+}
+
+/* The fields of a run without the test set: a best_validation_error, a
+ * finite final_validation_error when ok, and no other test field. */
+static enum amx_status read_summary_no_test(size_t n_axes, const char *const *axes,
+                                            struct rpt_run *r, json_t *root, const char **why,
+                                            const char **key, struct amx_error *err)
+{
+    r->final_test = r->best_test = NAN;
+    double fv = NAN;
+    r->final_valid = NAN;
+    if (json_object_get(root, "best_test_error") || json_object_get(root, "final_test_loss")) {
+        *why = "a test field without \"final_test_error\"";
+        *key = json_object_get(root, "best_test_error") ? "best_test_error" : "final_test_loss";
+        return AMX_OK;
+    }
+    if (!get_number_or_null(root, "best_validation_error", &r->best_valid) ||
+        !json_object_get(root, "best_validation_error")) {
+        *why = "neither \"final_test_error\" nor \"best_validation_error\" (a run without the "
+               "test set has the latter)";
+        *key = "best_validation_error";
+        return AMX_OK;
+    }
+    /* a run without held-out images has no validation error either */
+    json_t *vi = json_object_get(json_object_get(root, "data"), "validation_images");
+    bool held_out = !json_is_integer(vi) || json_integer_value(vi) > 0;
+    if (!get_number_or_null(root, "final_validation_error", &fv) ||
+        (!r->diverged && held_out && !isfinite(fv))) {
+        *why = "status \"ok\" without a finite \"final_validation_error\" in a run without "
+               "the test set";
+        *key = "final_validation_error";
+        return AMX_OK;
+    }
+    r->final_valid = fv;
+    return read_summary_rest(n_axes, axes, r, root, why, key, err);
+}
+
+/* The fields every summary has after its errors. */
+static enum amx_status read_summary_rest(size_t n_axes, const char *const *axes, struct rpt_run *r,
+                                         json_t *root, const char **why, const char **key,
+                                         struct amx_error *err)
+{
     json_t *be = json_object_get(root, "best_epoch");
     if (json_is_integer(be)) {
         r->best_epoch = (long)json_integer_value(be);
@@ -250,7 +304,9 @@ static enum amx_status read_curve(const char *path, struct rpt_curve *c, struct 
                     goto done;
                 }
             }
-            static const char *const required[] = {"epoch", "train_error", "test_error", "seconds"};
+            /* test_error too, unless the run measured no test error
+             * (load_run checks which) */
+            static const char *const required[] = {"epoch", "train_error", "seconds"};
             for (size_t q = 0; q < sizeof required / sizeof *required; q++) {
                 size_t k = 0;
                 while (k < c->n_cols && strcmp(c->cols[k], required[q]) != 0)
@@ -353,6 +409,12 @@ static enum amx_status build_column_union(struct rpt_ctx *ctx, struct amx_error 
     char **groups = NULL, **others = NULL;
     size_t n_groups = 0, n_others = 0;
     enum amx_status st = AMX_OK;
+    /* a folder of runs without the test set (a tuning stage) shows no test
+     * column anywhere: every complete run is such a run */
+    bool any = false, all_no_test = true;
+    for (size_t i = 0; i < ctx->in->n_runs; i++)
+        if (ctx->runs[i].complete) any = true, all_no_test = all_no_test && ctx->runs[i].no_test;
+    ctx->no_test = any && all_no_test;
     for (size_t i = 0; i < ctx->in->n_runs && st == AMX_OK; i++) {
         const struct rpt_run *r = &ctx->runs[i];
         if (!r->complete) continue;
@@ -369,7 +431,8 @@ static enum amx_status build_column_union(struct rpt_ctx *ctx, struct amx_error 
     static const char *const base[] = {"epoch", "train_error", "validation_error", "test_error",
                                        "seconds"};
     for (size_t b = 0; b < 5 && st == AMX_OK; b++)
-        if (b != 2 || ctx->has_validation) st = add_name(&ctx->cols, &ctx->n_cols, base[b]);
+        if ((b != 2 || ctx->has_validation) && (b != 3 || !ctx->no_test))
+            st = add_name(&ctx->cols, &ctx->n_cols, base[b]);
     static const char *const stats[] = {"rate_mean.", "rate_min.", "rate_max."};
     for (size_t g = 0; g < n_groups && st == AMX_OK; g++) {
         for (size_t k = 0; k < 3 && st == AMX_OK; k++) {
@@ -537,9 +600,11 @@ static bool judge_numbers(json_t *root, const char *text, const char *path, cons
                r->best_epoch, last);
         return false;
     }
+    const char *best_key = r->no_test ? "best_validation_error" : "best_test_error";
+    const char *best_col = r->no_test ? "validation_error" : "test_error";
     return judge_number(root, text, path, "final_test_error", c, "test_error", fin, v) &&
-           (!r->has_best_epoch || judge_number(root, text, path, "best_test_error", c, "test_error",
-                                               (size_t)r->best_epoch, v)) &&
+           (!r->has_best_epoch ||
+            judge_number(root, text, path, best_key, c, best_col, (size_t)r->best_epoch, v)) &&
            judge_number(root, text, path, "final_train_error", c, "train_error", fin, v) &&
            judge_number(root, text, path, "final_validation_error", c, "validation_error", fin, v);
 }
@@ -625,6 +690,30 @@ static enum amx_status judge_config(const char *run_dir, const char *id, long re
 
 /* The one judgement of a run folder (amx_result_judge), reading its
  * summary.json and curve.csv into r. Only AMX_ERR_NOMEM is an error. */
+/* curve.csv has a test_error column exactly when summary.json has a
+ * final_test_error: a run without the test set shows none anywhere. */
+static bool judge_test_column(const struct rpt_run *r, const char *cpath, const char *path,
+                              const char *text, struct amx_result_verdict *v)
+{
+    bool has = false;
+    for (size_t j = 0; j < r->curve.n_cols; j++)
+        has = has || strcmp(r->curve.cols[j], "test_error") == 0;
+    if (!r->no_test && !has) {
+        refuse(v, cpath, 1, 1, "the header has no \"test_error\" column");
+        return false;
+    }
+    if (r->no_test && has) {
+        int line, col;
+        key_at(text, "best_validation_error", &line, &col);
+        refuse(v, path, line, col,
+               "no \"final_test_error\" (a run without the test set), but curve.csv has a "
+               "test_error column: summary.json and curve.csv are of different runs, or one was "
+               "edited");
+        return false;
+    }
+    return true;
+}
+
 static enum amx_status load_run(const char *run_dir, size_t n_axes, const char *const *axes,
                                 struct rpt_run *r, struct amx_result_verdict *v,
                                 struct amx_error *err)
@@ -681,6 +770,7 @@ static enum amx_status load_run(const char *run_dir, size_t n_axes, const char *
         goto done;
     }
     const struct rpt_curve *c = &r->curve;
+    if (!judge_test_column(r, cpath, path, text, v)) goto done;
     if (r->epochs >= 0 && c->n_rows != (size_t)r->epochs + 1) {
         refuse(v, cpath, (int)c->n_rows + 1, 1,
                "%zu rows (epochs 0..%zu), but summary.json says %ld epochs", c->n_rows,

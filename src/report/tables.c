@@ -65,20 +65,31 @@ enum amx_status rpt_write_summary_csv(struct rpt_ctx *ctx, struct amx_error *err
     struct amx_buf b = {0};
     key_header(ctx, &b);
     /* best: at the epoch of least validation error (empty without a
-     * validation split); oracle: summary.json's smallest test error */
-    amx_buf_printf(&b, ",status,final_test_error,best_validation_epoch,best_test_error,"
-                       "oracle_test_error,oracle_epoch,seconds\n");
+     * validation split); oracle: summary.json's smallest test error. A
+     * tuning stage's runs measured no test error: their final and smallest
+     * validation errors, and the epoch of the latter */
+    if (ctx->no_test)
+        amx_buf_printf(&b, ",status,final_validation_error,best_validation_error,best_epoch,"
+                           "seconds\n");
+    else
+        amx_buf_printf(&b, ",status,final_test_error,best_validation_epoch,best_test_error,"
+                           "oracle_test_error,oracle_epoch,seconds\n");
     for (size_t i = 0; i < ctx->in->n_runs; i++) {
         const struct rpt_run *r = &ctx->runs[i];
         if (!r->complete) continue;
         run_key_fields(ctx, &b, r);
         amx_buf_printf(&b, ",%s", r->diverged ? "diverged" : "ok");
         /* NAN here is JSON null: no value, an empty field */
-        csv_number(&b, r->final_test, !isnan(r->final_test));
-        amx_buf_printf(&b, ",");
-        if (r->best_valid_epoch >= 0) amx_buf_printf(&b, "%ld", r->best_valid_epoch);
-        csv_number(&b, r->test_at_best, !isnan(r->test_at_best));
-        csv_number(&b, r->best_test, !isnan(r->best_test));
+        if (r->no_test) {
+            csv_number(&b, r->final_valid, !isnan(r->final_valid));
+            csv_number(&b, r->best_valid, !isnan(r->best_valid));
+        } else {
+            csv_number(&b, r->final_test, !isnan(r->final_test));
+            amx_buf_printf(&b, ",");
+            if (r->best_valid_epoch >= 0) amx_buf_printf(&b, "%ld", r->best_valid_epoch);
+            csv_number(&b, r->test_at_best, !isnan(r->test_at_best));
+            csv_number(&b, r->best_test, !isnan(r->best_test));
+        }
         amx_buf_printf(&b, ",");
         if (r->has_best_epoch) amx_buf_printf(&b, "%ld", r->best_epoch);
         csv_number(&b, r->seconds, true);
@@ -236,7 +247,10 @@ static struct rpt_stat point_summary_stat(const struct rpt_ctx *ctx, size_t p, e
     size_t n = 0;
     for (size_t k = 0; k < pt->n_runs; k++) {
         const struct rpt_run *r = &ctx->runs[pt->runs[k]];
-        if (!r->diverged)
+        if (r->diverged) continue;
+        if (r->no_test) /* a tuning run: its validation error, the smallest for best */
+            x[n++] = m == TEST_FINAL ? r->final_valid : r->best_valid;
+        else
             x[n++] = m == TEST_BEST     ? r->test_at_best
                      : m == TEST_ORACLE ? r->best_test
                                         : r->final_test;
@@ -328,11 +342,18 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
             jappend(ids, json_string(ctx->runs[pt->runs[k]].id), &ok);
         jset(o, "runs", ids, &ok);
         struct rpt_stat fin = point_summary_stat(ctx, p, TEST_FINAL);
-        jset(o, "final_test_error", jstat(fin, &ok), &ok);
-        jset(o, "best_test_error",
-             ctx->has_validation ? jstat(point_summary_stat(ctx, p, TEST_BEST), &ok) : json_null(),
-             &ok);
-        jset(o, "oracle_test_error", jstat(point_summary_stat(ctx, p, TEST_ORACLE), &ok), &ok);
+        if (ctx->no_test) {
+            jset(o, "final_validation_error", jstat(fin, &ok), &ok);
+            jset(o, "best_validation_error", jstat(point_summary_stat(ctx, p, TEST_BEST), &ok),
+                 &ok);
+        } else {
+            jset(o, "final_test_error", jstat(fin, &ok), &ok);
+            jset(o, "best_test_error",
+                 ctx->has_validation ? jstat(point_summary_stat(ctx, p, TEST_BEST), &ok)
+                                     : json_null(),
+                 &ok);
+            jset(o, "oracle_test_error", jstat(point_summary_stat(ctx, p, TEST_ORACLE), &ok), &ok);
+        }
         if (pt->baseline != RPT_NONE) {
             json_t *po = json_object();
             jset(po, "baseline", json_string(ctx->points[pt->baseline].label), &ok);
@@ -375,7 +396,9 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jset(o, "sweep", jsweep(ctx, &ctx->runs[pt->runs[0]], &ok), &ok);
         if (strcmp(ctx->metric, "test_error") != 0)
             jset(o, final_metric, isnan(rank[k].mean) ? json_null() : json_real(rank[k].mean), &ok);
-        jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok), &ok);
+        if (!ctx->no_test)
+            jset(o, "final_test_error", jstat(point_summary_stat(ctx, rank[k].point, false), &ok),
+                 &ok);
         jset(o, "repeats", json_integer((json_int_t)pt->n_runs), &ok);
         jset(o, "diverged", json_integer((json_int_t)pt->n_diverged), &ok);
         jappend(ranking, o, &ok);

@@ -134,16 +134,23 @@ struct measures {
 struct curve {
     struct amx_buf csv;
     bool has_valid;
+    bool has_test; /* false in a tuning run (evaluation.test: false) */
     bool log_kept; /* newbob: whether each epoch was kept */
     bool log_eta0; /* a validation-driven control changes some group's eta0 */
     const struct amx_model_kind *kind;
 };
 
+/* Whether the curve has the split's columns. */
+static bool curve_has(const struct curve *c, int split)
+{
+    return (split != SPLIT_VALID || c->has_valid) && (split != SPLIT_TEST || c->has_test);
+}
+
 static void curve_header(struct curve *c, const struct amx_model *m)
 {
     amx_buf_printf(&c->csv, "epoch");
     for (int s = 0; s < N_SPLITS; s++) {
-        if (s == SPLIT_VALID && !c->has_valid) continue;
+        if (!curve_has(c, s)) continue;
         for (int k = 0; k < c->kind->n_metrics; k++)
             amx_buf_printf(&c->csv, ",%s_%s", split_name[s], c->kind->metric[k]);
     }
@@ -165,7 +172,7 @@ static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
 {
     amx_buf_printf(&c->csv, "%d", epoch);
     for (int s = 0; s < N_SPLITS; s++) {
-        if (s == SPLIT_VALID && !c->has_valid) continue;
+        if (!curve_has(c, s)) continue;
         for (int k = 0; k < c->kind->n_metrics; k++)
             amx_buf_printf(&c->csv, ",%.10g", ms->v[s][k]);
     }
@@ -189,14 +196,15 @@ static void curve_row(struct curve *c, const struct amx_model *m, int epoch,
     amx_buf_printf(&c->csv, "\n");
 }
 
-/* Every split's measures: train on the first n_eval training images. */
-static void measure(struct amx_model *m, const struct amx_run_data *d, size_t n_eval,
+/* Every split's measures: train on the first n_eval training images; the
+ * test set only when test (a tuning run never looks at it). */
+static void measure(struct amx_model *m, const struct amx_run_data *d, size_t n_eval, bool test,
                     struct measures *ms)
 {
     amx_model_evaluate(m, d->train, d->train_labels, n_eval, ms->v[SPLIT_TRAIN]);
     if (d->n_valid > 0)
         amx_model_evaluate(m, d->valid, d->valid_labels, d->n_valid, ms->v[SPLIT_VALID]);
-    amx_model_evaluate(m, d->test.x, d->test_labels, d->test.n, ms->v[SPLIT_TEST]);
+    if (test) amx_model_evaluate(m, d->test.x, d->test_labels, d->test.n, ms->v[SPLIT_TEST]);
 }
 
 /* Not finite, or an error above the limit. */
@@ -205,16 +213,16 @@ static bool diverged(double v, double limit)
     return !isfinite(v) || v > limit;
 }
 
-/* The test error (and, after training began, the training error) above the
- * limit or not finite, or another metric not finite. */
+/* The watched error (the test set's, or the validation set's in a run that
+ * measures no test error) and, after training began, the training error
+ * above the limit or not finite, or another metric not finite. */
 static bool measures_diverged(const struct measures *ms, const struct amx_model_kind *kind,
-                              double limit, bool trained)
+                              double limit, bool trained, int watched)
 {
-    if (diverged(ms->v[SPLIT_TEST][0], limit) ||
-        (trained && diverged(ms->v[SPLIT_TRAIN][0], limit)))
+    if (diverged(ms->v[watched][0], limit) || (trained && diverged(ms->v[SPLIT_TRAIN][0], limit)))
         return true;
     for (int k = 1; k < kind->n_metrics; k++)
-        if (!isfinite(ms->v[SPLIT_TEST][k]) || (trained && !isfinite(ms->v[SPLIT_TRAIN][k])))
+        if (!isfinite(ms->v[watched][k]) || (trained && !isfinite(ms->v[SPLIT_TRAIN][k])))
             return true;
     return false;
 }
@@ -264,7 +272,9 @@ struct outcome {
     const char *status;
     int epochs;
     int final_epoch; /* whose weights and errors are final: the last, or the restored best */
-    double final_test, best_test, final_train, final_valid;
+    bool test;       /* the test set measured (evaluation.test) */
+    bool has_valid;  /* held-out images measured (data.validation) */
+    double final_test, best_test, final_train, final_valid, best_valid;
     struct measures last; /* the final epoch's measures, every metric */
     int best_epoch;
     int classes; /* a classifier's */
@@ -279,8 +289,9 @@ static void summary_classifier(json_t *root, json_t *data, const struct outcome 
                                const struct amx_run_data *d)
 {
     json_object_set_new(root, "classes", json_integer(o->classes));
-    json_object_set_new(root, "final_test_loss",
-                        json_number_or_null(o->last.v[SPLIT_TEST][1], true));
+    if (o->test)
+        json_object_set_new(root, "final_test_loss",
+                            json_number_or_null(o->last.v[SPLIT_TEST][1], true));
     json_object_set_new(root, "final_train_loss",
                         json_number_or_null(o->last.v[SPLIT_TRAIN][1], true));
     json_object_set_new(root, "final_validation_loss",
@@ -344,8 +355,15 @@ static enum amx_status write_summary(const struct amx_experiment *exp, size_t ru
     amx_summary_identity(exp, run, root);
     json_object_set_new(root, "status", json_string(o->status));
     json_object_set_new(root, "epochs", json_integer(o->epochs));
-    json_object_set_new(root, "final_test_error", json_number_or_null(o->final_test, true));
-    json_object_set_new(root, "best_test_error", json_number_or_null(o->best_test, true));
+    /* a run that measures no test error (a tuning run) has no test field:
+     * its best epoch is the validation set's */
+    if (o->test) {
+        json_object_set_new(root, "final_test_error", json_number_or_null(o->final_test, true));
+        json_object_set_new(root, "best_test_error", json_number_or_null(o->best_test, true));
+    } else {
+        json_object_set_new(root, "best_validation_error",
+                            json_number_or_null(o->best_valid, d->n_valid > 0));
+    }
     json_object_set_new(root, "best_epoch", json_integer(o->best_epoch));
     json_object_set_new(root, "final_train_error", json_number_or_null(o->final_train, true));
     json_object_set_new(root, "final_validation_error",
@@ -409,7 +427,8 @@ static enum amx_status write_config(const struct amx_run_config *cfg, const char
 }
 
 /* The epoch's measures into the outcome: final values, the best test
- * error (its first epoch), divergence. */
+ * error (its first epoch; the best validation error in a run without the
+ * test set), divergence. */
 static void record(struct outcome *o, const struct measures *ms, int epoch,
                    const struct amx_model_kind *kind, double limit)
 {
@@ -419,11 +438,18 @@ static void record(struct outcome *o, const struct measures *ms, int epoch,
     o->final_train = ms->v[SPLIT_TRAIN][0];
     o->final_valid = ms->v[SPLIT_VALID][0];
     o->final_test = ms->v[SPLIT_TEST][0];
-    if (epoch == 0 || (isfinite(o->final_test) && o->final_test < o->best_test)) {
+    if (o->test && (epoch == 0 || (isfinite(o->final_test) && o->final_test < o->best_test))) {
         o->best_test = o->final_test;
         o->best_epoch = epoch;
     }
-    if (measures_diverged(ms, kind, limit, epoch > 0)) o->status = "diverged";
+    if (!o->test && (epoch == 0 || (isfinite(o->final_valid) && o->final_valid < o->best_valid))) {
+        o->best_valid = o->final_valid;
+        o->best_epoch = epoch;
+    }
+    /* without the test set, the validation set's error; without either, the
+     * training error's alone */
+    int watched = o->test ? SPLIT_TEST : o->has_valid ? SPLIT_VALID : SPLIT_TRAIN;
+    if (measures_diverged(ms, kind, limit, epoch > 0, watched)) o->status = "diverged";
 }
 
 /* The validation-driven controls of a run: each group's plateau state. */
@@ -584,7 +610,9 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     uint8_t *labels = NULL;
     const bool classifier = cfg->network.task == AMX_TASK_CLASSIFIER;
     const int classes = classifier ? amx_run_data_classes(cfg, d) : 0;
+    const bool test = cfg->evaluation.test;
     struct curve c = {.has_valid = d->n_valid > 0,
+                      .has_test = test,
                       .log_eta0 = any_plateau(fc),
                       .kind = amx_model_kind_of(cfg->network.task)};
     struct controls ctl;
@@ -624,7 +652,11 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
     struct amx_rng order;
     amx_rng_stream(&order, cfg->seed, (uint32_t)cfg->repeat, AMX_STREAM_FINETUNE_ORDER);
 
-    struct outcome o = {.status = "ok", .best_epoch = 0, .classes = classes};
+    struct outcome o = {.status = "ok",
+                        .best_epoch = 0,
+                        .classes = classes,
+                        .test = test,
+                        .has_valid = c.has_valid};
     o.n_train_eval = cfg->evaluation.train_subset > 0 && (size_t)cfg->evaluation.train_subset < n
                          ? (size_t)cfg->evaluation.train_subset
                          : n;
@@ -632,10 +664,10 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
      * for every run and repeat, so paired runs are measured alike), or on all */
     double t_eval0 = now_seconds();
     struct measures ms = {{{0}}};
-    measure(&m, d, o.n_train_eval, &ms);
+    measure(&m, d, o.n_train_eval, test, &ms);
     /* the pictures of the first repeat: what they need of the network
      * before fine-tuning */
-    const bool pictures = cfg->repeat == 0;
+    const bool pictures = cfg->repeat == 0 && test; /* they show test images */
     if (pictures && c.kind->pictures_before) {
         st = c.kind->pictures_before(&m, d, err);
         if (st != AMX_OK) goto done;
@@ -648,14 +680,14 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         newbob_keep(&nb, &m, 0, &ms);
     }
     int kept_epochs = 0; /* the rules' epoch clock: a rejected epoch never happened */
-    if (progress) progress(pctx, 0, 0, fc->epochs, o.final_test);
+    if (progress) progress(pctx, 0, 0, fc->epochs, test ? o.final_test : o.final_valid);
 
     double t_ft = now_seconds();
     for (int epoch = 1; epoch <= fc->epochs && strcmp(o.status, "ok") == 0; epoch++) {
         double t0 = now_seconds();
         amx_model_epoch_begin(&m, kept_epochs);
         bool ok = train_epoch(&m, d, fc->batch_size, &order, perm, batch, labels);
-        measure(&m, d, o.n_train_eval, &ms);
+        measure(&m, d, o.n_train_eval, test, &ms);
         double seconds = now_seconds() - t0;
         record(&o, &ms, epoch, c.kind, fc->divergence_limit);
         if (!ok) o.status = "diverged";
@@ -667,7 +699,7 @@ enum amx_status amx_task_finetune(const struct amx_experiment *exp, size_t run,
         kept_epochs += kept;
         curve_row(&c, &m, epoch, &ms, seconds, kept, eta0);
         controls_after_epoch(&ctl, &m, fc, &ms);
-        if (progress) progress(pctx, 0, epoch, fc->epochs, o.final_test);
+        if (progress) progress(pctx, 0, epoch, fc->epochs, test ? o.final_test : o.final_valid);
         if (stop) break;
         if (strcmp(o.status, "ok") == 0 && early_stop_after_epoch(&es, &m, epoch, &ms)) break;
     }

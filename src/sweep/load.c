@@ -5,6 +5,7 @@
  * Every problem is added to the error list; nothing is printed. */
 #include "adamix/config.h"
 #include "adamix/sweep.h"
+#include "adamix/tune.h"
 #include "sweep_internal.h"
 
 #include <stdio.h>
@@ -56,6 +57,19 @@ static const struct amx_node_pair *swept_by(const struct amx_node *root, const c
             return p;
     }
     return NULL;
+}
+
+/* Takes the `tune` section out of the root: the runs of the experiment as
+ * written are bound without it (tune.h). */
+static void detach_tune(struct amx_experiment *exp)
+{
+    struct amx_node_pair *p = amx_node_map_pair(exp->root, "tune");
+    if (!p) return;
+    exp->tune_node = p->value;
+    exp->tune_line = p->line;
+    exp->tune_col = p->col;
+    p->value = NULL;
+    amx_node_map_remove(exp->root, "tune");
 }
 
 /* Takes ownership of root (NULL when parsing failed, with err filled). */
@@ -124,7 +138,11 @@ static enum amx_status load(const char *name, enum amx_status parsed, struct amx
             amx_errlist_add(errs, &e);
         }
     }
+    if (st == AMX_OK) detach_tune(exp);
     if (st == AMX_OK) st = sweep_expand(exp, errs);
+    if (st == AMX_OK && exp->tune_node)
+        st = amx_tune_read(exp->tune_node, exp->file, exp->tune_line, exp->tune_col, exp,
+                           &exp->tune, errs);
     if (st != AMX_OK) {
         amx_experiment_free(exp);
         return st;
@@ -153,9 +171,29 @@ enum amx_status amx_experiment_load_string(const char *text, size_t len, const c
     return load(name, st, root, &e, overrides, n_overrides, out, errs);
 }
 
+enum amx_status amx_experiment_load_tree(struct amx_node *root, const char *name,
+                                         struct amx_experiment **out, struct amx_errlist *errs)
+{
+    struct amx_error e;
+    if (!root) {
+        amx_fail(&e, AMX_ERR_NOMEM, name, 0, 0, "out of memory");
+        return load(name, AMX_ERR_NOMEM, NULL, &e, NULL, 0, out, errs);
+    }
+    return load(name, AMX_OK, root, NULL, NULL, 0, out, errs);
+}
+
+const struct amx_node *amx_experiment_tune(const struct amx_experiment *exp, int *line, int *col)
+{
+    if (line) *line = exp->tune_line;
+    if (col) *col = exp->tune_col;
+    return exp->tune_node;
+}
+
 void amx_experiment_free(struct amx_experiment *exp)
 {
     if (!exp) return;
+    amx_node_free(exp->tune_node);
+    amx_tune_free(exp->tune);
     free(exp->file);
     amx_node_free(exp->root);
     for (size_t i = 0; i < exp->n_overrides; i++)

@@ -13,7 +13,9 @@
  * "sweep.<axis>" sets or replaces one axis, where everything after "sweep."
  * is the axis key (itself a dotted path: "sweep.finetune.epochs=[5,10]" sets
  * the axis "finetune.epochs"); "sweep.zip" and "sweep.exclude" replace those
- * lists. A single value inside a sweep axis cannot be addressed. */
+ * lists. A single value inside a sweep axis cannot be addressed. "tune" and
+ * "tune.<key>..." set the tune section or a key of it (checked when it is
+ * read, include/adamix/tune.h). */
 #include "adamix/config.h"
 #include "adamix/sweep.h"
 #include "sweep_internal.h"
@@ -132,6 +134,10 @@ enum amx_status amx_override_apply(struct amx_node *root, const char *assignment
         st = amx_node_map_set(sweep, axis, value);
         value = NULL;
         if (st != AMX_OK) st = amx_fail(err, AMX_ERR_NOMEM, mark, 0, 0, "out of memory");
+    } else if (strcmp(path, "tune") == 0 || strncmp(path, "tune.", 5) == 0) {
+        /* the tune section's keys are checked when it is read (tune.h) */
+        st = sweep_set_path(root, path, value, mark, 1, 1, err);
+        value = NULL;
     } else {
         if (!amx_config_path_check(path, msg, sizeof msg)) {
             st = amx_fail(err, AMX_ERR_CONFIG, mark, 0, 0, "%s", msg);
