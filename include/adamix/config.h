@@ -114,7 +114,9 @@ struct amx_output_config {
 };
 
 struct amx_report_config {
-    enum amx_metric metric;      /* default test_error */
+    enum amx_metric metric;      /* default test_error; test_error for a column not an error */
+    char column[AMX_NAME_MAX];   /* the curve column report.metric names: one of the errors or
+                                    any other column of curve.csv (rate_mean.weights, test_loss) */
     char series[AMX_TEXT_MAX];   /* a sweep axis, or "" (default: the first axis) */
     char baseline[AMX_TEXT_MAX]; /* a value of the series axis, or "" (no paired statistics) */
     size_t n_targets;            /* time-to-target thresholds of the metric, in given order */

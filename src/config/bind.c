@@ -219,6 +219,62 @@ int bind_word(struct ctx *c, const struct amx_node *v, const char *path, const c
     return -1;
 }
 
+/* The curve columns report.metric may name besides the errors; a run's
+ * curve.csv decides which it has (the report checks, with a did-you-mean). */
+static const char *const column_words[] = {"test_error", "train_error", "validation_error",
+                                           "test_loss",  "train_loss",  "validation_loss",
+                                           "seconds",    NULL};
+static const char *const column_prefixes[] = {"rate_mean.", "rate_min.", "rate_max."};
+
+static bool column_name_ok(const char *s)
+{
+    for (size_t i = 0; column_words[i]; i++)
+        if (strcmp(s, column_words[i]) == 0) return true;
+    for (size_t i = 0; i < sizeof column_prefixes / sizeof *column_prefixes; i++) {
+        size_t n = strlen(column_prefixes[i]);
+        if (strncmp(s, column_prefixes[i], n) == 0 && s[n] && !strchr(s + n, ',')) return true;
+    }
+    return false;
+}
+
+/* report.metric: an error word (the enum) or any other curve column (the
+ * text at aux, kept for every value). */
+static void bind_column(struct ctx *c, const struct key *k, const struct amx_node *v,
+                        const char *path)
+{
+    char d[96];
+    if (v->kind == AMX_NODE_SCALAR && strlen(v->text) < AMX_NAME_MAX && column_name_ok(v->text)) {
+        snprintf((char *)field(c, k->aux), AMX_NAME_MAX, "%s", v->text);
+        int w = 0;
+        for (int i = 0; k->words[i]; i++)
+            if (strcmp(v->text, k->words[i]) == 0) w = i;
+        *(int *)field(c, k->off) = w;
+        return;
+    }
+    const char *s = NULL;
+    char cand[16][AMX_NAME_MAX];
+    const char *cands[16];
+    size_t n = 0;
+    if (v->kind == AMX_NODE_SCALAR) {
+        for (; column_words[n]; n++)
+            cands[n] = column_words[n];
+        const char *dot = strchr(v->text, '.'); /* rate_maen.weights: the group as written */
+        for (size_t i = 0; dot && i < sizeof column_prefixes / sizeof *column_prefixes; i++) {
+            snprintf(cand[n], sizeof cand[n], "%.*s%s", (int)strlen(column_prefixes[i]) - 1,
+                     column_prefixes[i], dot);
+            cands[n] = cand[n];
+            n++;
+        }
+        s = amx_suggest(v->text, cands, n);
+    }
+    ERROR(c, v,
+          "%s must be a curve column: test_error, train_error, validation_error, test_loss, "
+          "train_loss, validation_loss, seconds, rate_mean.GROUP, rate_min.GROUP or "
+          "rate_max.GROUP (got %s)%s%s%s",
+          path, bind_describe(v, d, sizeof d), s ? "; did you mean '" : "", s ? s : "",
+          s ? "'?" : "");
+}
+
 static void bind_string(struct ctx *c, const struct key *k, const struct amx_node *v,
                         const char *path)
 {
@@ -404,6 +460,8 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
             break;
         case KT_ENUM:
             *(int *)f = (int)k->def;
+            if (k->opts & KO_COLUMN)
+                snprintf((char *)cfg + k->aux, AMX_NAME_MAX, "%s", k->words[(int)k->def]);
             break;
         case KT_LAYERS:
             cfg->network.n_layers = 0;
@@ -470,7 +528,10 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             ERROR(c, v, "%s must be true or false (got %s)", path, bind_describe(v, d, sizeof d));
         break;
     case KT_ENUM:
-        if ((w = bind_word(c, v, path, k->words)) >= 0) *(int *)field(c, k->off) = w;
+        if (k->opts & KO_COLUMN)
+            bind_column(c, k, v, path);
+        else if ((w = bind_word(c, v, path, k->words)) >= 0)
+            *(int *)field(c, k->off) = w;
         break;
     case KT_LAYERS:
         bind_layers(c, k, v);

@@ -271,6 +271,8 @@ static const struct key report_keys[] = {
      .size = SIZE(report.metric),
      .words = amx_metric_words,
      .def = AMX_METRIC_TEST_ERROR,
+     .opts = KO_COLUMN,
+     .aux = OFF(report.column),
      RPT},
     {.name = "series",
      .type = KT_STRING,

@@ -30,10 +30,12 @@ enum key_type {
 };
 
 enum key_opts {
-    KO_REQUIRED = 1,    /* an error when absent */
-    KO_NONE = 2,        /* KT_SECTION that may be the scalar `none` (aux: its bool) */
-    KO_NONEMPTY = 4,    /* KT_STRING that may not be "" */
-    KO_DEFAULT_NAME = 8 /* KT_STRING whose default is the experiment's name */
+    KO_REQUIRED = 1,     /* an error when absent */
+    KO_NONE = 2,         /* KT_SECTION that may be the scalar `none` (aux: its bool) */
+    KO_NONEMPTY = 4,     /* KT_STRING that may not be "" */
+    KO_DEFAULT_NAME = 8, /* KT_STRING whose default is the experiment's name */
+    KO_COLUMN = 16       /* KT_ENUM that may also name any curve column, kept as text in the
+                            char[AMX_NAME_MAX] at aux (report.metric) */
 };
 
 struct section;

@@ -118,6 +118,10 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
             v = scalar(o, *(const bool *)f ? "true" : "false", false);
             break;
         case KT_ENUM: {
+            if (k->opts & KO_COLUMN) { /* the column as named, an error word or not */
+                v = scalar(o, (const char *)cfg + k->aux, false);
+                break;
+            }
             int w = *(const int *)f, n = 0;
             while (k->words[n])
                 n++;

@@ -137,6 +137,8 @@ void rpt_tables_free(struct rpt_table *t, size_t n);
 struct amx_buf;
 /* "Experiment `x`: N of M runs complete ...", without a final newline. */
 void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* What the curve column `metric` measures, for the preamble. */
+const char *rpt_metric_meaning(const char *metric, enum amx_task task);
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);
 /* html.c: report.html, after the figure is rendered */
 enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err);

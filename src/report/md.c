@@ -303,11 +303,25 @@ void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
                    "point. Measure: %s, %s.",
                    in->experiment_name, res->n_complete, res->n_listed, res->n_diverged,
                    ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric,
-                   in->task == AMX_TASK_CLASSIFIER
-                       ? "the classification error (the percentage of images whose most "
-                         "probable class is not their label)"
-                       : "the reconstruction error (squared pixel error summed over an image, "
-                         "averaged over the images)");
+                   rpt_metric_meaning(ctx->metric, in->task));
+}
+
+const char *rpt_metric_meaning(const char *metric, enum amx_task task)
+{
+    size_t n = strlen(metric);
+    if (n > 6 && strcmp(metric + n - 6, "_error") == 0)
+        return task == AMX_TASK_CLASSIFIER
+                   ? "the classification error (the percentage of images whose most probable "
+                     "class is not their label)"
+                   : "the reconstruction error (squared pixel error summed over an image, "
+                     "averaged over the images)";
+    if (n > 5 && strcmp(metric + n - 5, "_loss") == 0)
+        return "the loss the network minimises, averaged over the images";
+    if (strncmp(metric, "rate_", 5) == 0)
+        return "a column of curve.csv: the learning rates of one parameter group at the end of "
+               "each epoch (mean, smallest or largest over its parameters); \"best\" is the "
+               "smallest value";
+    return "a column of curve.csv; \"best\" is the smallest value";
 }
 
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)

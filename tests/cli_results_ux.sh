@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Command-line tests of what a researcher steers in a results folder: report
+# DIR with report settings (and the refusal of any other), any curve column
+# as the report metric, compare across experiments that differ, cut-down runs
+# that say so, on the committed fixture digits.
+#
+# usage: cli_results_ux.sh PROGRAM SOURCE_DIR
+set -u
+prog=$1
+src=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/adamix-cli-ux-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+export OPENBLAS_NUM_THREADS=1
+source "$src/tests/checklib.sh"
+
+exp=$work/smoke.yaml
+sed "s|dir: tests/data|dir: $src/tests/data|" "$src/tests/experiments/smoke.yaml" >"$exp"
+"$prog" -q -o a "$exp" >run.txt 2>&1
+check "the smoke sweep runs" [ -s a/summary.csv ]
+
+# report DIR takes report settings, as --set or PATH=VALUE, and uses them
+"$prog" report a --set report.baseline=constant >r1.txt 2>&1
+rc=$?
+check "report --set report.baseline: exit 0 (got $rc)" [ "$rc" = 0 ]
+check "report --set report.baseline: the paired table is there" grep -q "^## Paired difference to the baseline, constant" a/report.md
+"$prog" report a report.title=Steered >r2.txt 2>&1
+check "report PATH=VALUE: the title is used" grep -q "^# Steered" a/report.md
+# and refuses any other key, naming it, before touching the folder
+cp a/report.md before.md
+"$prog" report a --set finetune.epochs=5 >r3.txt 2>&1
+rc=$?
+check "report --set finetune.epochs: exit 2 (got $rc)" [ "$rc" = 2 ]
+check "report --set finetune.epochs: names what is not a report setting" \
+    grep -q "finetune.epochs is not a report setting" r3.txt
+check "report --set finetune.epochs: lists the report settings" grep -q "report.metric, report.series" r3.txt
+check "report --set finetune.epochs: report.md untouched" cmp -s before.md a/report.md
+"$prog" report a sweep.finetune.epochs=[1,2] >r4.txt 2>&1
+check "report with a sweep axis: refused" grep -q "sweep.finetune.epochs is not a report setting" r4.txt
+
+# any curve column as the metric: the figure's axis names it
+"$prog" report a --set report.metric=rate_mean.weights >m1.txt 2>&1
+rc=$?
+check "report.metric=rate_mean.weights: exit 0 (got $rc)" [ "$rc" = 0 ]
+check "report.metric=rate_mean.weights: the axis names it" \
+    grep -q "set ylabel 'rate_mean.weights: mean learning rate of group weights'" a/figure.gp
+check "report.metric=rate_mean.weights: the table is of it" grep -q "Final and best rate_mean.weights" a/report.md
+check "report.metric=rate_mean.weights: report.json says so" grep -q '"metric": "rate_mean.weights"' a/report.json
+# a column no run has: refused with the nearest one and the list
+"$prog" report a --set report.metric=rate_mean.weight >m2.txt 2>&1
+rc=$?
+check "report.metric=rate_mean.weight: exit 2 (got $rc)" [ "$rc" = 2 ]
+check "report.metric=rate_mean.weight: did you mean" grep -q "did you mean 'rate_mean.weights'" m2.txt
+check "report.metric=rate_mean.weight: the columns listed" grep -q "its columns: .*rate_max.all" m2.txt
+# a name that is no curve column at all: refused when the file is read
+"$prog" report a --set report.metric=rate_maen.all >m3.txt 2>&1
+check "report.metric=rate_maen.all: did you mean" grep -q "did you mean 'rate_mean.all'" m3.txt
+"$prog" validate "$exp" report.metric=test_loss >m4.txt 2>&1
+check "report.metric=test_loss validates" grep -q ": ok" m4.txt
+
+finish
