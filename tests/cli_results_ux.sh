@@ -58,4 +58,29 @@ check "report.metric=rate_maen.all: did you mean" grep -q "did you mean 'rate_me
 "$prog" validate "$exp" report.metric=test_loss >m4.txt 2>&1
 check "report.metric=test_loss validates" grep -q ": ok" m4.txt
 
+# compare explains: a cut-down copy (other epochs, fewer images) is not a
+# rerun; its runs are not joined by sweep values unless --force asks
+"$prog" -q -o cut "$exp" finetune.epochs=2 data.train_limit=100 >run2.txt 2>&1
+"$prog" compare a cut >k1.txt 2>&1
+rc=$?
+check "compare with a cut-down copy: exit 2 (got $rc)" [ "$rc" = 2 ]
+check "compare with a cut-down copy: names finetune.epochs with both values" \
+    grep -q "^  finetune.epochs: 3 in A, 2 in B" k1.txt
+check "compare with a cut-down copy: names data.train_limit" grep -q "^  data.train_limit: 200 in A, 100 in B" k1.txt
+check "compare with a cut-down copy: no verdict on joined runs" not grep -q "^result:" k1.txt
+"$prog" compare --force a cut >k2.txt 2>&1
+rc=$?
+check "compare --force: exit 1 (got $rc)" [ "$rc" = 1 ]
+check "compare --force: the result says the configurations differ" \
+    grep -q "^result: differ (configurations differ beyond the sweep axes: 2 keys, joined by --force)" k2.txt
+"$prog" compare --force --json a cut >k3.json 2>&1
+check "compare --force --json: the differences listed" grep -q '"key": "finetune.epochs"' k3.json
+# different experiments: what differs beyond the name
+sed 's/^name: smoke/name: smoke-other/' "$exp" >other.yaml
+"$prog" -q -o other other.yaml finetune.epochs=2 >run3.txt 2>&1
+"$prog" compare a other >k4.txt 2>&1
+check "compare across experiments: says what differs" grep -q "^  finetune.epochs: 3 in A, 2 in B" k4.txt
+"$prog" compare a a >k5.txt 2>&1
+check "compare a folder with itself: identical, nothing listed" grep -q "^result: identical$" k5.txt
+
 finish

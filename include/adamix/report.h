@@ -138,15 +138,30 @@ struct amx_compare_side {
     const char *const *axes;
     size_t n_runs;
     const char *const *run_ids;
+    const struct amx_run_config *config; /* its first run's, or NULL: what compare lists
+                                            when the two differ beyond the sweep axes */
 };
 
 /* Compares the runs of two results folders (src/report/compare.c says how):
  * *text gets the report to print (malloc'ed; JSON when as_json), *verdict 0
  * (every run bit-identical, or every sweep point within the tolerance on the
- * final and best `metric`), 1 (they differ) or 2 (different experiments, or
- * no run in common). Errors: unreadable or malformed run files. */
+ * final and best `metric`), 1 (they differ) or 2 (different experiments,
+ * configurations that differ beyond the sweep axes, or no run in common). Errors: unreadable or
+ * malformed run files. */
 enum amx_status amx_compare(const struct amx_compare_side *a, const struct amx_compare_side *b,
                             const char *metric, double rtol, bool as_json, char **text,
                             int *verdict, struct amx_error *err);
+
+/* amx_compare, told what to do with two folders whose configurations differ
+ * beyond their sweep axes (other epochs, data, network: the identity keys
+ * that no axis of either side covers). Every such key is listed with both
+ * values, also when the experiments differ by name or axes. Without force
+ * the runs are not joined (verdict 2: sweep values alone would pair runs of
+ * different configurations); with force they are, and the result says that
+ * the configurations differ. */
+enum amx_status amx_compare_configs(const struct amx_compare_side *a,
+                                    const struct amx_compare_side *b, const char *metric,
+                                    double rtol, bool as_json, bool force, char **text,
+                                    int *verdict, struct amx_error *err);
 
 #endif

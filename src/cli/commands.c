@@ -383,7 +383,8 @@ static bool compare_side(const char *dir, const struct amx_experiment *exp,
     for (size_t i = 0; i < exp->n_runs; i++)
         ids[i] = exp->runs[i].id;
     *s = (struct amx_compare_side){
-        dir, exp->n_runs ? exp->runs[0].cfg.name : "", exp->n_axes, axes, exp->n_runs, ids};
+        dir, exp->n_runs ? exp->runs[0].cfg.name : "", exp->n_axes, axes, exp->n_runs,
+        ids, exp->n_runs ? &exp->runs[0].cfg : NULL};
     return true;
 }
 
@@ -398,16 +399,12 @@ int cmd_compare(const char *a, const char *b, const struct options *o)
         rc = 1;
     }
     if (!rc) {
-        const char *metric = "test_error";
-        if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_VALIDATION_ERROR)
-            metric = "validation_error";
-        else if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_TRAIN_ERROR)
-            metric = "train_error";
+        const char *metric = ea->n_runs ? ea->runs[0].cfg.report.column : "test_error";
         char *text = NULL;
         int verdict = 1;
         struct amx_error err = {0};
-        if (amx_compare(&sa, &sb, metric, o->rtol_given ? o->rtol : 0.01, o->json, &text, &verdict,
-                        &err) != AMX_OK) {
+        if (amx_compare_configs(&sa, &sb, metric, o->rtol_given ? o->rtol : 0.01, o->json, o->force,
+                                &text, &verdict, &err) != AMX_OK) {
             cli_print_error(&err);
             rc = 1;
         } else {
