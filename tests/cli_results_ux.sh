@@ -83,4 +83,26 @@ check "compare across experiments: says what differs" grep -q "^  finetune.epoch
 "$prog" compare a a >k5.txt 2>&1
 check "compare a folder with itself: identical, nothing listed" grep -q "^result: identical$" k5.txt
 
+# baselines: a verdict line per comparison, relative to the baseline's mean,
+# and the smallest p so few pairs can give
+"$prog" report a --set report.baseline=constant >b1.txt 2>&1
+check "a verdict line per comparison" \
+    grep -Eq "^- AdaMix: [0-9.]+ (lower|higher) than constant \[[-0-9., ]+\] \([-+][0-9.e+-]+% of its mean [0-9.]+\), (lower|higher) in [0-9]/2 repeats" a/report.md
+check "the p floor of 2 pairs said" grep -q "2 pairs cannot give a p below 0.5" a/report.md
+check "the verdicts in report.html" grep -q '<ul class="verdicts">' a/report.html
+# a whole point as the baseline: every other point paired with it, also the
+# points that differ from it on another axis than the series
+"$prog" -q -o pt "$exp" 'sweep.finetune.batch_size=[25, 50]' >run4.txt 2>&1
+"$prog" report pt 'report.baseline={finetune.rules: constant, finetune.batch_size: 50}' >b2.txt 2>&1
+rc=$?
+check "report.baseline as a point: exit 0 (got $rc)" [ "$rc" = 0 ]
+check "report.baseline as a point: named in the heading" \
+    grep -q "^## Paired difference to the baseline, finetune.rules=constant, finetune.batch_size=50" pt/report.md
+check "report.baseline as a point: three points paired with it" \
+    [ "$(grep -c '^- .* than constant, finetune.batch_size=50' pt/report.md)" = 3 ]
+check "report.baseline as a point: the point that differs off the series is paired" \
+    grep -q "^- constant, finetune.batch_size=25: " pt/report.md
+"$prog" report pt 'report.baseline={finetune.rule: constant}' >b3.txt 2>&1
+check "report.baseline with an axis that is none: said" grep -q "report.baseline: finetune.rule is not a sweep axis" b3.txt
+
 finish

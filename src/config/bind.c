@@ -275,6 +275,37 @@ static void bind_column(struct ctx *c, const struct key *k, const struct amx_nod
           s ? "'?" : "");
 }
 
+/* report.baseline as a mapping {axis: value, ...}: a point by its sweep
+ * values, kept as "axis=value" lines at aux (the report checks the axes). */
+static void bind_point(struct ctx *c, const struct key *k, const struct amx_node *v,
+                       const char *path)
+{
+    char d[96];
+    char *out = (char *)field(c, k->aux);
+    size_t len = 0;
+    out[0] = '\0';
+    if (v->n == 0) {
+        ERROR(c, v, "%s must name at least one sweep axis (got an empty mapping)", path);
+        return;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct amx_node *x = v->pairs[i].value;
+        if (x->kind != AMX_NODE_SCALAR || strchr(x->text, '\n')) {
+            ERROR(c, x, "%s.%s must be a sweep value (got %s)", path, v->pairs[i].key,
+                  bind_describe(x, d, sizeof d));
+            return;
+        }
+        int n = snprintf(out + len, AMX_TEXT_MAX - len, "%s=%s\n", v->pairs[i].key, x->text);
+        if (n < 0 || (size_t)n >= AMX_TEXT_MAX - len) {
+            out[0] = '\0';
+            ERROR(c, v, "%s is too long (at most %d characters)", path, AMX_TEXT_MAX - 1);
+            return;
+        }
+        len += (size_t)n;
+    }
+    *(char *)field(c, k->off) = '\0';
+}
+
 static void bind_string(struct ctx *c, const struct key *k, const struct amx_node *v,
                         const char *path)
 {
@@ -442,6 +473,7 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
         case KT_STRING:
         case KT_NAME:
             snprintf(f, k->size, "%s", k->sdef ? k->sdef : "");
+            if (k->opts & KO_POINT) *((char *)cfg + k->aux) = '\0';
             break;
         case KT_SEED:
             *(uint64_t *)f = (uint64_t)k->def;
@@ -500,7 +532,10 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         break;
     case KT_STRING:
     case KT_NAME:
-        bind_string(c, k, v, path);
+        if ((k->opts & KO_POINT) && v->kind == AMX_NODE_MAP)
+            bind_point(c, k, v, path);
+        else
+            bind_string(c, k, v, path);
         break;
     case KT_SEED:
         bind_seed(c, k, v, path);

@@ -285,6 +285,8 @@ static const struct key report_keys[] = {
      .off = OFF(report.baseline),
      .size = SIZE(report.baseline),
      .sdef = "",
+     .opts = KO_POINT,
+     .aux = OFF(report.baseline_point),
      RPT},
     {.name = "targets",
      .type = KT_TARGETS,

@@ -59,6 +59,21 @@ static void add(struct out *o, struct amx_node *m, const char *key, struct amx_n
     if (amx_node_map_set(m, key, value) != AMX_OK) o->oom = true;
 }
 
+/* "axis=value" lines (KO_POINT) as the mapping they were given as. */
+static struct amx_node *point_node(struct out *o, const char *lines)
+{
+    struct amx_node *m = map(o);
+    for (const char *l = lines; m && *l;) {
+        size_t n = strcspn(l, "\n"), k = strcspn(l, "=");
+        char key[AMX_TEXT_MAX], val[AMX_TEXT_MAX];
+        snprintf(key, sizeof key, "%.*s", (int)(k < n ? k : n), l);
+        snprintf(val, sizeof val, "%.*s", (int)(k < n ? n - k - 1 : 0), l + (k < n ? k + 1 : n));
+        add(o, m, key, scalar(o, val, false));
+        l += n + (l[n] == '\n');
+    }
+    return m;
+}
+
 static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *b)
 {
     const struct amx_rule_spec *s = &b->spec;
@@ -97,6 +112,10 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
             break;
         case KT_STRING:
         case KT_NAME:
+            if ((k->opts & KO_POINT) && *((const char *)cfg + k->aux)) {
+                v = point_node(o, (const char *)cfg + k->aux);
+                break;
+            }
             v = scalar(o, f, true);
             break;
         case KT_SEED: {

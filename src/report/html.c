@@ -84,6 +84,23 @@ static void figure(const struct rpt_ctx *ctx, struct amx_buf *b)
     free(svg);
 }
 
+/* A table's verdict lines as a list. */
+static void outro_list(const char *outro, struct amx_buf *b)
+{
+    if (!outro || !outro[0]) return;
+    amx_buf_printf(b, "<ul class=\"verdicts\">\n");
+    for (const char *l = outro; *l;) {
+        size_t n = strcspn(l, "\n");
+        char *line = strndup(l, n);
+        amx_buf_printf(b, "<li>");
+        if (line) esc(b, line);
+        free(line);
+        amx_buf_printf(b, "</li>\n");
+        l += n + (l[n] == '\n');
+    }
+    amx_buf_printf(b, "</ul>\n");
+}
+
 static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
 {
     for (size_t k = 0; k < n; k++) {
@@ -107,7 +124,9 @@ static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
             }
             amx_buf_printf(b, "</tr>\n");
         }
-        amx_buf_printf(b, "</tbody>\n</table></section>\n");
+        amx_buf_printf(b, "</tbody>\n</table>\n");
+        outro_list(t[k].outro, b);
+        amx_buf_printf(b, "</section>\n");
     }
 }
 
@@ -158,8 +177,9 @@ static const struct picture ae_pictures[] = {
 };
 static const struct picture cls_pictures[] = {
     {"filters.png", "filters", "first-layer filters"},
-    {"confusion.png", "confusion matrix", "confusion matrix of the test set (rows: true class, "
-                                          "columns: predicted; black: every image of the row)"},
+    {"confusion.png", "confusion matrix",
+     "confusion matrix of the test set (rows: true class, "
+     "columns: predicted; black: every image of the row)"},
     {"misclassified.png", "misclassified test images",
      "the first misclassified test images, in test-set order (listed: true &rarr; predicted)"},
 };

@@ -97,11 +97,12 @@ struct rpt_ctx {
     bool has_validation;
     size_t n_points;
     struct rpt_point *points;
-    size_t series_axis; /* RPT_NONE when there are no axes */
-    const char *metric; /* curve column the figure shows */
-    double *scratch;    /* [in->n_runs]: the values one statistic pools */
-    int repeats;        /* repeats per point, for pairing */
-    bool paired;        /* a baseline was given and found */
+    size_t series_axis;                    /* RPT_NONE when there are no axes */
+    const char *metric;                    /* curve column the figure shows */
+    double *scratch;                       /* [in->n_runs]: the values one statistic pools */
+    int repeats;                           /* repeats per point, for pairing */
+    bool paired;                           /* a baseline was given and found */
+    char baseline_text[AMX_TEXT_MAX + 64]; /* rpt_baseline_text's, made once */
 };
 
 /* load.c: reads every listed run; fills runs[], counts, the column union. */
@@ -124,6 +125,8 @@ void rpt_free_paired(struct rpt_ctx *ctx);
 #define RPT_MAX_TABLES 3
 struct rpt_table {
     char *title, *intro; /* heading and the paragraph that says what the numbers are */
+    char *outro;         /* NULL, or lines ('\n'-ended) said after the table: the verdicts */
+    bool wants_outro;    /* outro NULL is then out of memory */
     size_t n_cols;
     const char *head[RPT_TABLE_MAX_COLS];
     char align[RPT_TABLE_MAX_COLS]; /* 'l' or 'r' */
@@ -165,5 +168,8 @@ void rpt_fmt_num(char buf[32], double x);
 /* results_dir/rel into buf; false when it does not fit. */
 bool rpt_path(const struct rpt_ctx *ctx, char *buf, size_t size, const char *rel);
 const char *rpt_metric_column(enum amx_metric m);
+/* report.baseline as the report names it: the series value, or the point's
+ * sweep values "axis=value, axis=value". */
+const char *rpt_baseline_text(struct rpt_ctx *ctx);
 
 #endif

@@ -84,6 +84,7 @@ void rpt_tables_free(struct rpt_table *t, size_t n)
         free(t[k].cells);
         free(t[k].title);
         free(t[k].intro);
+        free(t[k].outro);
     }
 }
 
@@ -150,6 +151,55 @@ static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
     }
 }
 
+/* One line per paired point on its final metric: "AdaMix: 0.242 lower than
+ * AdaGrad [0.152, 0.332] (-6.3% of its mean 3.850), lower in 5/5 repeats, p
+ * 0.062 (S); 5 pairs cannot give a p below 0.062": the interval that of the
+ * distance, and where the pairs are too few for a p below 2/2^n (the sign
+ * test), that. Lines end with '\n'. */
+static void verdict_line(struct rpt_ctx *ctx, size_t p, struct amx_buf *b)
+{
+    const struct rpt_point *pt = &ctx->points[p];
+    const struct rpt_pairing *f = &pt->final;
+    const char *base = ctx->points[pt->baseline].label;
+    struct rpt_stat bs = metric_stat(ctx, pt->baseline, false);
+    if (f->st.n == 0) {
+        amx_buf_printf(b,
+                       "%s against %s: no pair of finished repeats (%zu diverged, %zu "
+                       "missing)\n",
+                       pt->label, base, f->n_diverged, f->n_missing);
+        return;
+    }
+    double m = f->st.mean;
+    const char *dir = m < 0 ? "lower than" : m > 0 ? "higher than" : "level with";
+    amx_buf_printf(b, "%s: %.3f %s %s", pt->label, fabs(m), dir, base);
+    if (f->st.n >= 2 && m != 0)
+        amx_buf_printf(b, " [%.3f, %.3f]", m < 0 ? -f->st.ci_hi : f->st.ci_lo,
+                       m < 0 ? -f->st.ci_lo : f->st.ci_hi);
+    if (bs.n > 0 && bs.mean != 0 && isfinite(bs.mean))
+        amx_buf_printf(b, " (%+.2g%% of its mean %.3f)", 100.0 * m / bs.mean, bs.mean);
+    size_t pairs = f->st.n + f->n_diverged;
+    amx_buf_printf(b, ", %s in %zu/%zu repeats", m > 0 ? "higher" : "lower",
+                   m > 0 ? f->losses : f->wins, pairs);
+    if (!isnan(f->st.p))
+        amx_buf_printf(b, ", p %.2g (%s)", f->st.p, f->st.test == AMX_TEST_WILCOXON ? "W" : "S");
+    if (f->st.test != AMX_TEST_WILCOXON)
+        amx_buf_printf(b, "; %zu pair%s cannot give a p below %.2g", f->st.n_nonzero,
+                       f->st.n_nonzero == 1 ? "" : "s", 2.0 / ldexp(1.0, (int)f->st.n_nonzero));
+    amx_buf_printf(b, "\n");
+}
+
+static char *verdict_lines(struct rpt_ctx *ctx)
+{
+    struct amx_buf b = {0};
+    for (size_t p = 0; p < ctx->n_points; p++)
+        if (ctx->points[p].baseline != RPT_NONE) verdict_line(ctx, p, &b);
+    if (b.failed) {
+        amx_buf_free(&b);
+        return NULL;
+    }
+    return b.data ? b.data : text_of("%s", "");
+}
+
 static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
     const struct amx_report_input *in = ctx->in;
@@ -157,14 +207,16 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
         "point", "pairs", "diverged",        "missing", "Δ final (95% CI)",
         "p",     "beat",  "Δ best (95% CI)", "p",       "beat"};
     table_start(t, 10, head, "lrrrlrrlrr");
-    t->title = text_of("Paired difference to the baseline, %s", in->report->baseline);
+    t->title = text_of("Paired difference to the baseline, %s", rpt_baseline_text(ctx));
+    bool point_form = in->report->baseline_point[0] != '\0';
     t->intro = text_of(
-        "Point − baseline (%s = %s with the same other sweep values), repeat by repeat, so "
+        "Point − baseline (%s%s%s with the same other sweep values), repeat by repeat, so "
         "negative is a lower error than the baseline; the mean with its 95%% Student t interval; "
         "p exact and two-sided: Wilcoxon signed-rank (W) with at least %d non-zero differences, "
         "else the sign test (S); beat: repeats in which the point's error was lower, of the "
         "pairs and the diverged pairs (a diverged run loses to one that finished).",
-        in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N);
+        point_form ? "the point " : in->axes[ctx->series_axis], point_form ? "" : " = ",
+        rpt_baseline_text(ctx), AMX_WILCOXON_MIN_N);
     for (size_t p = 0; p < ctx->n_points; p++) {
         const struct rpt_point *pt = &ctx->points[p];
         if (pt->baseline == RPT_NONE) continue;
@@ -181,6 +233,8 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
                        text_of("%zu/%zu", g->wins, g->st.n + g->n_diverged)};
         table_row(t, c);
     }
+    t->outro = verdict_lines(ctx);
+    t->wants_outro = true;
 }
 
 static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
@@ -248,7 +302,8 @@ enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RP
     if (ctx->paired) paired_table(ctx, &tables[(*n)++]);
     if (ctx->in->report->n_targets > 0) target_table(ctx, &tables[(*n)++]);
     for (size_t k = 0; k < *n; k++)
-        if (tables[k].failed || !tables[k].title || !tables[k].intro) {
+        if (tables[k].failed || !tables[k].title || !tables[k].intro ||
+            (tables[k].wants_outro && !tables[k].outro)) {
             rpt_tables_free(tables, *n);
             *n = 0;
             return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
@@ -292,6 +347,14 @@ static void md_table(struct amx_buf *b, const struct rpt_table *t)
         amx_buf_printf(b, "|\n");
     }
     amx_buf_printf(b, "\n");
+    if (t->outro && t->outro[0]) {
+        for (const char *l = t->outro; *l;) {
+            size_t n = strcspn(l, "\n");
+            amx_buf_printf(b, "- %.*s\n", (int)n, l);
+            l += n + (l[n] == '\n');
+        }
+        amx_buf_printf(b, "\n");
+    }
 }
 
 void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)

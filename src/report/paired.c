@@ -9,7 +9,10 @@
  * "finetune seconds" to epoch e sums rows 1..e and "total seconds" rows 0..e.
  *
  * Per point P other than the baseline, its baseline point B is the one whose
- * series value is report.baseline and whose other sweep values equal P's.
+ * series value is report.baseline and whose other sweep values equal P's;
+ * report.baseline may instead name a point by sweep values ({a: x, b: y}):
+ * then B has those values on the axes named and P's on the others (naming
+ * every axis pairs every point with one point).
  * Repeat r of P is paired with repeat r of B (same initial weights, same
  * batches). A repeat where either run is missing (not complete) is counted
  * missing. For the error measures a repeat where either diverged is counted
@@ -140,15 +143,57 @@ static void pair_time(struct rpt_pairing *pg, size_t i, const struct rpt_run *a,
     decide(pg, (x > y) - (x < y));
 }
 
-static size_t find_baseline(const struct rpt_ctx *ctx, size_t p)
+/* report.baseline as the sweep values it fixes: vals[a] is the label the
+ * baseline point has on axis a, or NULL where it has the paired point's. A
+ * series value ("AdaGrad") fixes the series axis; a point ("axis=value, ...",
+ * each axis a sweep axis) fixes the axes it names. False, with a warning,
+ * for an axis that is not one; vals' strings are malloc'ed. */
+static bool baseline_values(struct rpt_ctx *ctx, char **vals)
+{
+    const struct amx_report_input *in = ctx->in;
+    const char *b = in->report->baseline_point;
+    if (!b[0]) {
+        vals[ctx->series_axis] = strdup(in->report->baseline);
+        return vals[ctx->series_axis] != NULL;
+    }
+    for (const char *p = b; *p;) {
+        size_t n = strcspn(p, "\n");
+        const char *eq = memchr(p, '=', n);
+        const char *k = p, *ke = eq ? eq : p + n;
+        while (k < ke && *k == ' ')
+            k++;
+        while (ke > k && ke[-1] == ' ')
+            ke--;
+        size_t a = 0;
+        while (a < in->n_axes && (strlen(in->axes[a]) != (size_t)(ke - k) ||
+                                  strncmp(in->axes[a], k, (size_t)(ke - k)) != 0))
+            a++;
+        if (!eq || a == in->n_axes) {
+            rpt_warn(ctx, "report.baseline: %.*s is not a sweep axis; no paired statistics",
+                     (int)(ke - k), k);
+            return false;
+        }
+        const char *v = eq + 1, *ve = p + n;
+        while (v < ve && *v == ' ')
+            v++;
+        while (ve > v && ve[-1] == ' ')
+            ve--;
+        free(vals[a]);
+        if (!(vals[a] = strndup(v, (size_t)(ve - v)))) return false;
+        p += n + (p[n] == '\n');
+    }
+    return true;
+}
+
+static size_t find_baseline(const struct rpt_ctx *ctx, size_t p, char *const *vals)
 {
     const struct amx_report_input *in = ctx->in;
     const struct rpt_run *a = &ctx->runs[ctx->points[p].runs[0]];
     for (size_t q = 0; q < ctx->n_points; q++) {
         const struct rpt_run *b = &ctx->runs[ctx->points[q].runs[0]];
-        bool match = strcmp(b->labels[ctx->series_axis], in->report->baseline) == 0;
+        bool match = true;
         for (size_t ax = 0; ax < in->n_axes && match; ax++)
-            if (ax != ctx->series_axis) match = strcmp(a->labels[ax], b->labels[ax]) == 0;
+            match = strcmp(b->labels[ax], vals[ax] ? vals[ax] : a->labels[ax]) == 0;
         if (match) return q;
     }
     return RPT_NONE;
@@ -194,7 +239,14 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
     size_t R = ctx->repeats > 0 ? (size_t)ctx->repeats : 0;
     double *scratch = malloc((R ? R : 1) * sizeof *scratch);
     if (!scratch) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-    bool want = rep->baseline[0] && ctx->series_axis != RPT_NONE;
+    bool want = (rep->baseline[0] || rep->baseline_point[0]) && ctx->series_axis != RPT_NONE;
+    char **vals = calloc(in->n_axes + 1, sizeof *vals);
+    if (!vals) {
+        free(scratch);
+        return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    }
+    bool point_form = rep->baseline_point[0] != '\0';
+    if (want && !baseline_values(ctx, vals)) want = false;
     enum amx_status st = AMX_OK;
     bool seen_baseline = false; /* some point has a baseline point, maybe itself */
     for (size_t p = 0; p < ctx->n_points && st == AMX_OK; p++) {
@@ -203,7 +255,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         for (size_t t = 0; t < nt && st == AMX_OK; t++)
             st = target_stats(ctx, p, t, err);
         if (!want || st != AMX_OK) continue;
-        size_t b = find_baseline(ctx, p);
+        size_t b = find_baseline(ctx, p, vals);
         if (b != RPT_NONE) seen_baseline = true;
         if (b == RPT_NONE || b == p) continue;
         pt->baseline = b;
@@ -233,17 +285,20 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         }
     }
     free(scratch);
+    for (size_t a = 0; a < in->n_axes; a++)
+        free(vals[a]);
+    free(vals);
     if (want && !ctx->paired && ctx->n_points > 0) {
-        const char *axis = in->axes[ctx->series_axis];
+        const char *axis = point_form ? "sweep values" : in->axes[ctx->series_axis];
         if (!seen_baseline)
             rpt_warn(ctx,
                      "report.baseline \"%s\": no complete run has that %s; no paired statistics",
-                     rep->baseline, axis);
+                     rpt_baseline_text(ctx), axis);
         else
             rpt_warn(ctx,
                      "report.baseline \"%s\": every point is a baseline point (no other value of "
                      "%s has complete runs); no paired statistics",
-                     rep->baseline, axis);
+                     rpt_baseline_text(ctx), axis);
     }
     return st;
 }

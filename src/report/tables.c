@@ -276,7 +276,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     /* paired statistics: differences point - baseline of the report metric,
      * final (last epoch) and best (smallest over epochs) */
     jset(root, "baseline",
-         in->report->baseline[0] ? json_string(in->report->baseline) : json_null(), &ok);
+         rpt_baseline_text(ctx)[0] ? json_string(rpt_baseline_text(ctx)) : json_null(), &ok);
     jset(root, "repeats", json_integer(ctx->repeats), &ok);
     json_t *targets = json_array();
     for (size_t t = 0; t < in->report->n_targets && t < AMX_MAX_TARGETS; t++)
