@@ -88,7 +88,7 @@ static void figure(const struct rpt_ctx *ctx, struct amx_buf *b)
 static void outro_list(const char *outro, struct amx_buf *b)
 {
     if (!outro || !outro[0]) return;
-    amx_buf_printf(b, "<ul class=\"verdicts\">\n");
+    amx_buf_printf(b, "\n<ul class=\"verdicts\">\n");
     for (const char *l = outro; *l;) {
         size_t n = strcspn(l, "\n");
         char *line = strndup(l, n);
@@ -124,7 +124,7 @@ static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
             }
             amx_buf_printf(b, "</tr>\n");
         }
-        amx_buf_printf(b, "</tbody>\n</table>\n");
+        amx_buf_printf(b, "</tbody>\n</table>");
         outro_list(t[k].outro, b);
         amx_buf_printf(b, "</section>\n");
     }
