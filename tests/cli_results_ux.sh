@@ -105,4 +105,22 @@ check "report.baseline as a point: the point that differs off the series is pair
 "$prog" report pt 'report.baseline={finetune.rule: constant}' >b3.txt 2>&1
 check "report.baseline with an axis that is none: said" grep -q "report.baseline: finetune.rule is not a sweep axis" b3.txt
 
+# a cut-down run says so: report.md, report.html near the title, the figure
+check "cut-down: report.md names the overrides" \
+    grep -q '^Computed with overrides of the experiment file: `finetune.epochs=2`, `data.train_limit=100`' cut/report.md
+check "cut-down: report.html shows them right after the title" \
+    grep -A2 '^<h1>' cut/report.html | grep -q '<p class="overrides"><strong>Computed with overrides'
+check "cut-down: the figure's subtitle" \
+    grep -q "^set title 'Smoke test'.\"\\\\n\".'with finetune.epochs=2, data.train_limit=100'" cut/figure.gp
+check "a folder without overrides: no note" not grep -q "Computed with overrides" a/report.md
+check "a folder without overrides: the title alone" grep -q "^set title 'Smoke test'$" a/figure.gp
+# targets no run reached: one note, not a row per point
+"$prog" report cut 'report.targets=[1, 2, 1000]' >t1.txt 2>&1
+check "unreached targets: one note" \
+    grep -q "^- Targets 1, 2: no run reached these targets (the lowest test_error of any run: [0-9.]*), so they are not in the table" cut/report.md
+check "unreached targets: no row says not reached" not grep -q "^|.*not reached" cut/report.md
+check "a reached target keeps its rows" [ "$(grep -c '^| [a-zA-Z]* | 1000 |' cut/report.md)" = 2 ]
+check "report settings from the command line are named" \
+    grep -q 'Report settings given on the command line: `report.targets=\[1, 2, 1000\]`' cut/report.md
+
 finish

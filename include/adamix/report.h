@@ -53,14 +53,16 @@ struct amx_report_input {
     size_t n_axes;
     const char *const *axes; /* sweep axis paths, in expansion order */
     size_t n_runs;
-    const char *const *run_ids; /* the current expansion's runs, in order, distinct;
-                                   folders of other ids are ignored */
-    bool render;                /* run gnuplot to write figure.svg and figure.png */
-    int repeats;                /* repeats per sweep point (pairs are matched by repeat);
-                                   0: one more than the largest repeat found */
-    const char *description;    /* for report.md; NULL or "" for none */
-    enum amx_task task;         /* what the error measures: a reconstruction's (the default)
-                                   or a classification's */
+    const char *const *run_ids;   /* the current expansion's runs, in order, distinct;
+                                     folders of other ids are ignored */
+    bool render;                  /* run gnuplot to write figure.svg and figure.png */
+    int repeats;                  /* repeats per sweep point (pairs are matched by repeat);
+                                     0: one more than the largest repeat found */
+    const char *description;      /* for report.md; NULL or "" for none */
+    enum amx_task task;           /* what the error measures: a reconstruction's (the default)
+                                     or a classification's */
+    size_t n_overrides;           /* PATH=VALUE overrides the runs or the report were given, */
+    const char *const *overrides; /* report.md, report.html and the figure name them */
 };
 
 struct amx_report_result {

@@ -50,6 +50,23 @@ static void gp_quote(struct amx_buf *b, const char *s)
     amx_buf_append(b, "'", 1);
 }
 
+/* A run cut down or changed by overrides says so under the title: the
+ * title is the experiment file's. */
+static void figure_subtitle(const struct rpt_ctx *ctx, struct amx_buf *g)
+{
+    struct amx_buf o = {0};
+    if (rpt_run_overrides(ctx, &o) > 0 && o.data) {
+        amx_buf_printf(g, ".\"\\n\".");
+        char *text = malloc(o.len + 16);
+        if (text) {
+            snprintf(text, o.len + 16, "with %s", o.data);
+            gp_quote(g, text);
+        }
+        free(text);
+    }
+    amx_buf_free(&o);
+}
+
 /* The same text on one comment line. */
 static void gp_comment_text(struct amx_buf *b, const char *s)
 {
@@ -298,6 +315,7 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     amx_buf_printf(&g, "set encoding utf8\nset datafile missing '?'\n");
     amx_buf_printf(&g, "set title ");
     gp_quote(&g, title);
+    figure_subtitle(ctx, &g);
     amx_buf_printf(&g, "\n");
     char ylabel[AMX_NAME_MAX + 64];
     amx_buf_printf(&g, "set xlabel '%s'\nset ylabel '%s'\n",

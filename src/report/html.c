@@ -371,6 +371,14 @@ enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err
         esc(&b, in->description);
         amx_buf_printf(&b, "</p>\n");
     }
+    struct amx_buf ov = {0};
+    rpt_overrides_note(ctx, &ov);
+    if (ov.len) {
+        amx_buf_printf(&b, "<p class=\"overrides\"><strong>");
+        esc(&b, ov.data);
+        amx_buf_printf(&b, "</strong></p>\n");
+    }
+    amx_buf_free(&ov);
     struct amx_buf pre = {0};
     rpt_report_preamble(ctx, &pre);
     amx_buf_printf(&b, "<p>");

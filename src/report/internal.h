@@ -140,6 +140,11 @@ void rpt_tables_free(struct rpt_table *t, size_t n);
 struct amx_buf;
 /* "Experiment `x`: N of M runs complete ...", without a final newline. */
 void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* The overrides as a sentence ("" when none; report settings apart from
+ * those that changed what the runs computed), for report.md and .html. */
+void rpt_overrides_note(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* The overrides that changed what the runs computed, "a=1, b=2" into b. */
+size_t rpt_run_overrides(const struct rpt_ctx *ctx, struct amx_buf *b);
 /* What the curve column `metric` measures, for the preamble. */
 const char *rpt_metric_meaning(const char *metric, enum amx_task task);
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);

@@ -237,6 +237,46 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
     t->wants_outro = true;
 }
 
+/* Targets that no run reached get one line rather than a row of "not
+ * reached" per point: targets set for a longer or larger run than this one
+ * (a cut-down copy) say so at once. reached[k]: some run reached target k. */
+static char *unreached_note(const struct rpt_ctx *ctx, bool reached[AMX_MAX_TARGETS])
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    size_t nt = rep->n_targets < AMX_MAX_TARGETS ? rep->n_targets : AMX_MAX_TARGETS;
+    double lowest = NAN;
+    for (size_t i = 0; i < ctx->in->n_runs; i++) {
+        const struct rpt_run *r = &ctx->runs[i];
+        if (r->complete && isfinite(r->m_best) && (isnan(lowest) || r->m_best < lowest))
+            lowest = r->m_best;
+    }
+    struct amx_buf b = {0};
+    size_t n = 0;
+    for (size_t k = 0; k < nt; k++) {
+        reached[k] = false;
+        for (size_t p = 0; p < ctx->n_points && !reached[k]; p++)
+            reached[k] = ctx->points[p].targets[k].reached > 0;
+        if (reached[k]) continue;
+        char target[32];
+        rpt_fmt_num(target, rep->targets[k]);
+        amx_buf_printf(&b, "%s%s", n++ ? ", " : "", target);
+    }
+    if (n) {
+        char low[32];
+        snprintf(low, sizeof low, "%.3f", lowest);
+        amx_buf_printf(&b,
+                       ": no run reached %s (the lowest %s of any run: %s), so %s not in "
+                       "the table\n",
+                       n == 1 ? "this target" : "these targets", ctx->metric,
+                       isnan(lowest) ? "none" : low, n == 1 ? "it is" : "they are");
+        char *s = text_of("Target%s %s", n == 1 ? "" : "s", b.data ? b.data : "");
+        amx_buf_free(&b);
+        return s;
+    }
+    amx_buf_free(&b);
+    return text_of("%s", "");
+}
+
 static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
 {
     const struct amx_report_config *rep = ctx->in->report;
@@ -260,9 +300,13 @@ static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
                       "earlier: repeats in which the point reached it first (or alone), of the "
                       "repeats where either did."
                     : "");
+    bool reached[AMX_MAX_TARGETS];
+    t->outro = unreached_note(ctx, reached);
+    t->wants_outro = true;
     for (size_t q = 0; q < ctx->n_points; q++) {
         const struct rpt_point *pt = &ctx->points[q];
         for (size_t k = 0; k < rep->n_targets && k < AMX_MAX_TARGETS; k++) {
+            if (!reached[k]) continue; /* said once, under the table */
             const struct rpt_target_stat *ts = &pt->targets[k];
             char target[32];
             rpt_fmt_num(target, rep->targets[k]);
@@ -369,6 +413,44 @@ void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
                    rpt_metric_meaning(ctx->metric, in->task));
 }
 
+static bool is_report_override(const char *o)
+{
+    return strncmp(o, "report.", 7) == 0;
+}
+
+size_t rpt_run_overrides(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->in->n_overrides; i++) {
+        const char *o = ctx->in->overrides[i];
+        if (is_report_override(o)) continue;
+        amx_buf_printf(b, "%s%s", n++ ? ", " : "", o);
+    }
+    return n;
+}
+
+void rpt_overrides_note(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    const struct amx_report_input *in = ctx->in;
+    size_t n_run = 0, n_rep = 0;
+    for (size_t i = 0; i < in->n_overrides; i++)
+        is_report_override(in->overrides[i]) ? n_rep++ : n_run++;
+    if (n_run) {
+        amx_buf_printf(b, "Computed with overrides of the experiment file: ");
+        for (size_t i = 0, k = 0; i < in->n_overrides; i++)
+            if (!is_report_override(in->overrides[i]))
+                amx_buf_printf(b, "%s`%s`", k++ ? ", " : "", in->overrides[i]);
+        amx_buf_printf(b, " (the title and description are the file's, not theirs).");
+    }
+    if (n_rep) {
+        amx_buf_printf(b, "%sReport settings given on the command line: ", n_run ? " " : "");
+        for (size_t i = 0, k = 0; i < in->n_overrides; i++)
+            if (is_report_override(in->overrides[i]))
+                amx_buf_printf(b, "%s`%s`", k++ ? ", " : "", in->overrides[i]);
+        amx_buf_printf(b, ".");
+    }
+}
+
 const char *rpt_metric_meaning(const char *metric, enum amx_task task)
 {
     size_t n = strlen(metric);
@@ -397,6 +479,9 @@ enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)
     struct amx_buf b = {0};
     amx_buf_printf(&b, "# %s\n\n", in->report->title[0] ? in->report->title : in->experiment_name);
     if (in->description && in->description[0]) amx_buf_printf(&b, "%s\n\n", in->description);
+    size_t before = b.len;
+    rpt_overrides_note(ctx, &b);
+    if (b.len > before) amx_buf_printf(&b, "\n\n");
     rpt_report_preamble(ctx, &b);
     amx_buf_printf(&b, "\n\n");
     for (size_t k = 0; k < n; k++)

@@ -102,7 +102,9 @@ enum amx_status amx_results_report(const struct amx_experiment *exp, const char 
                                   .render = true,
                                   .repeats = cfg ? cfg->repeats : 0,
                                   .description = cfg ? cfg->description : NULL,
-                                  .task = cfg ? cfg->network.task : AMX_TASK_AUTOENCODER};
+                                  .task = cfg ? cfg->network.task : AMX_TASK_AUTOENCODER,
+                                  .n_overrides = exp->n_overrides,
+                                  .overrides = (const char *const *)exp->overrides};
     enum amx_status st = amx_report_build(&in, res, err);
     free(axes);
     free(ids);
