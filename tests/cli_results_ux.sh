@@ -123,4 +123,11 @@ check "a reached target keeps its rows" [ "$(grep -c '^| [a-zA-Z]* | 1000 |' cut
 check "report settings from the command line are named" \
     grep -q 'Report settings given on the command line: `report.targets=\[1, 2, 1000\]`' cut/report.md
 
+# --set with an unknown key and no near one: the keys it could be, as a file gets
+"$prog" validate "$exp" --set finetune.foo=3 >u1.txt 2>&1
+check "--set finetune.foo: the valid keys listed" \
+    grep -q "unknown key 'foo' in finetune (expected one of: epochs, batch_size, loss, rules, divergence_limit)" u1.txt
+"$prog" validate "$exp" --set finetune.epoch=3 >u2.txt 2>&1
+check "--set finetune.epoch: the near one suggested" grep -q "did you mean 'epochs'" u2.txt
+
 finish
