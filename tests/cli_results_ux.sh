@@ -130,4 +130,22 @@ check "--set finetune.foo: the valid keys listed" \
 "$prog" validate "$exp" --set finetune.epoch=3 >u2.txt 2>&1
 check "--set finetune.epoch: the near one suggested" grep -q "did you mean 'epochs'" u2.txt
 
+# a list of baselines: one paired table each, each saying which pairs it holds
+"$prog" report pt 'report.baseline=[constant, AdaMix]' >b4.txt 2>&1
+check "a list of baselines: a table against constant" grep -q "^## Paired difference to the baseline, constant$" pt/report.md
+check "a list of baselines: a table against AdaMix" grep -q "^## Paired difference to the baseline, AdaMix$" pt/report.md
+check "a list of baselines: each says its pairs" \
+    [ "$(grep -c '^Point − baseline (finetune.rules = \(constant\|AdaMix\) with the same other sweep values)' pt/report.md)" = 2 ]
+check "a list of baselines: AdaMix against constant and constant against AdaMix, per batch size" \
+    [ "$(grep -c '^- .* than \(constant\|AdaMix\), finetune.batch_size=' pt/report.md)" = 4 ]
+check "a list of baselines: report.json's comparisons" grep -q '"comparisons": \[' pt/report.json
+# all pairs: every pair of the 4 points once
+"$prog" report pt report.baseline=all-pairs >b5.txt 2>&1
+check "all-pairs: its table" grep -q "^## Paired difference, all pairs$" pt/report.md
+check "all-pairs: 6 pairs of 4 points" [ "$(grep -c '^| .* − .* | 2 |' pt/report.md)" = 6 ]
+check "all-pairs: a verdict line each" [ "$(grep -c '^- .* than ' pt/report.md)" = 6 ]
+"$prog" --print-config "$exp" 'report.baseline=[constant, {finetune.rules: AdaMix}]' >b6.txt 2>&1
+check "a list of baselines as config.yaml writes it" \
+    bash -c "grep -A3 '^  baseline:$' b6.txt | head -3 | tr -d '\n' | grep -q '  - constant  - finetune.rules: AdaMix'"
+
 finish

@@ -119,8 +119,9 @@ struct amx_report_config {
                                     any other column of curve.csv (rate_mean.weights, test_loss) */
     char series[AMX_TEXT_MAX];   /* a sweep axis, or "" (default: the first axis) */
     char baseline[AMX_TEXT_MAX]; /* a value of the series axis, or "" (no paired statistics) */
-    char baseline_point[AMX_TEXT_MAX]; /* report.baseline given as a mapping of sweep values
-                                          (a point): "axis=value" lines, baseline then "" */
+    char baseline_point[AMX_TEXT_MAX]; /* report.baseline other than one series value (a point
+                                          {axis: value}, a list, all-pairs) as lines (bind.c's
+                                          bind_point says how); baseline then "" */
     size_t n_targets;                  /* time-to-target thresholds of the metric, in given order */
     double targets[AMX_MAX_TARGETS];
     enum amx_report_x x;      /* default epoch */

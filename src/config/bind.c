@@ -275,34 +275,76 @@ static void bind_column(struct ctx *c, const struct key *k, const struct amx_nod
           s ? "'?" : "");
 }
 
-/* report.baseline as a mapping {axis: value, ...}: a point by its sweep
- * values, kept as "axis=value" lines at aux (the report checks the axes). */
-static void bind_point(struct ctx *c, const struct key *k, const struct amx_node *v,
-                       const char *path)
+/* Appends text to the KO_POINT buffer out (len so far); false, with an
+ * error at v, when it does not fit. */
+static bool point_put(struct ctx *c, const struct amx_node *v, const char *path, char *out,
+                      size_t *len, const char *a, const char *b)
+{
+    int n = snprintf(out + *len, AMX_TEXT_MAX - *len, "%s%s\n", a, b);
+    if (n < 0 || (size_t)n >= AMX_TEXT_MAX - *len) {
+        out[0] = '\0';
+        ERROR(c, v, "%s is too long (at most %d characters)", path, AMX_TEXT_MAX - 1);
+        return false;
+    }
+    *len += (size_t)n;
+    return true;
+}
+
+/* One baseline of report.baseline: a series value ("=value" line) or a point
+ * {axis: value, ...} ("axis=value" lines). */
+static bool bind_one_baseline(struct ctx *c, const struct amx_node *v, const char *path, char *out,
+                              size_t *len)
 {
     char d[96];
-    char *out = (char *)field(c, k->aux);
-    size_t len = 0;
-    out[0] = '\0';
-    if (v->n == 0) {
-        ERROR(c, v, "%s must name at least one sweep axis (got an empty mapping)", path);
-        return;
+    if (v->kind == AMX_NODE_SCALAR && !strchr(v->text, '\n') && v->text[0])
+        return point_put(c, v, path, out, len, "=", v->text);
+    if (v->kind != AMX_NODE_MAP || v->n == 0) {
+        ERROR(c, v, "%s must be a series value or a point {AXIS: VALUE, ...} (got %s)", path,
+              v->kind == AMX_NODE_MAP ? "an empty mapping" : bind_describe(v, d, sizeof d));
+        return false;
     }
     for (size_t i = 0; i < v->n; i++) {
         const struct amx_node *x = v->pairs[i].value;
         if (x->kind != AMX_NODE_SCALAR || strchr(x->text, '\n')) {
             ERROR(c, x, "%s.%s must be a sweep value (got %s)", path, v->pairs[i].key,
                   bind_describe(x, d, sizeof d));
-            return;
+            return false;
         }
-        int n = snprintf(out + len, AMX_TEXT_MAX - len, "%s=%s\n", v->pairs[i].key, x->text);
-        if (n < 0 || (size_t)n >= AMX_TEXT_MAX - len) {
-            out[0] = '\0';
-            ERROR(c, v, "%s is too long (at most %d characters)", path, AMX_TEXT_MAX - 1);
-            return;
-        }
-        len += (size_t)n;
+        char key[AMX_TEXT_MAX];
+        snprintf(key, sizeof key, "%s=", v->pairs[i].key);
+        if (!point_put(c, v, path, out, len, key, x->text)) return false;
     }
+    return true;
+}
+
+/* report.baseline other than one series value (which the string takes): a
+ * point {axis: value, ...}, a list of baselines, or all-pairs; kept at aux
+ * as lines, "axis=value" for a point's axis, "=value" for a series value,
+ * "|" between the baselines of a list, "*" for all-pairs (the report reads
+ * them: paired.c). */
+static void bind_point(struct ctx *c, const struct key *k, const struct amx_node *v,
+                       const char *path)
+{
+    char *out = (char *)field(c, k->aux);
+    size_t len = 0;
+    out[0] = '\0';
+    bool ok = true;
+    if (v->kind == AMX_NODE_SCALAR) {
+        ok = point_put(c, v, path, out, &len, "*", "");
+    } else if (v->kind == AMX_NODE_MAP) {
+        ok = bind_one_baseline(c, v, path, out, &len);
+    } else if (v->n == 0) {
+        ERROR(c, v, "%s must list at least one baseline (got an empty list)", path);
+        ok = false;
+    } else {
+        for (size_t i = 0; i < v->n && ok; i++) {
+            char item[400];
+            snprintf(item, sizeof item, "%s[%zu]", path, i + 1);
+            ok = (i == 0 || point_put(c, v, path, out, &len, "|", "")) &&
+                 bind_one_baseline(c, v->items[i], item, out, &len);
+        }
+    }
+    if (!ok) out[0] = '\0';
     *(char *)field(c, k->off) = '\0';
 }
 
@@ -532,7 +574,8 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         break;
     case KT_STRING:
     case KT_NAME:
-        if ((k->opts & KO_POINT) && v->kind == AMX_NODE_MAP)
+        if ((k->opts & KO_POINT) &&
+            (v->kind != AMX_NODE_SCALAR || (!v->quoted && strcmp(v->text, "all-pairs") == 0)))
             bind_point(c, k, v, path);
         else
             bind_string(c, k, v, path);

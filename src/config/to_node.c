@@ -59,19 +59,49 @@ static void add(struct out *o, struct amx_node *m, const char *key, struct amx_n
     if (amx_node_map_set(m, key, value) != AMX_OK) o->oom = true;
 }
 
-/* "axis=value" lines (KO_POINT) as the mapping they were given as. */
-static struct amx_node *point_node(struct out *o, const char *lines)
+/* One baseline of KO_POINT's lines, from l up to "|" or the end: a series
+ * value ("=value") as a scalar, a point as a mapping. *next: where the next
+ * starts. */
+static struct amx_node *baseline_node(struct out *o, const char *l, const char **next)
 {
-    struct amx_node *m = map(o);
-    for (const char *l = lines; m && *l;) {
+    struct amx_node *m = NULL;
+    while (*l && *l != '|') {
         size_t n = strcspn(l, "\n"), k = strcspn(l, "=");
         char key[AMX_TEXT_MAX], val[AMX_TEXT_MAX];
         snprintf(key, sizeof key, "%.*s", (int)(k < n ? k : n), l);
         snprintf(val, sizeof val, "%.*s", (int)(k < n ? n - k - 1 : 0), l + (k < n ? k + 1 : n));
-        add(o, m, key, scalar(o, val, false));
         l += n + (l[n] == '\n');
+        if (!key[0]) { /* a series value */
+            amx_node_free(m);
+            m = scalar(o, val, false);
+            continue;
+        }
+        if (!m) m = map(o);
+        add(o, m, key, scalar(o, val, false));
     }
+    if (*l == '|') l += 1 + (l[1] == '\n');
+    *next = l;
     return m;
+}
+
+/* KO_POINT's lines as what they were given as: all-pairs, a point, or a
+ * list of baselines. */
+static struct amx_node *point_node(struct out *o, const char *lines)
+{
+    if (lines[0] == '*') return scalar(o, "all-pairs", false);
+    const char *next;
+    struct amx_node *first = baseline_node(o, lines, &next);
+    if (!*next && first && first->kind == AMX_NODE_MAP) return first;
+    struct amx_node *seq = amx_node_new_seq(o->file, 0, 0);
+    if (!seq) o->oom = true;
+    for (struct amx_node *x = first;; x = baseline_node(o, next, &next)) {
+        if (!x || !seq || amx_node_seq_append(seq, x) != AMX_OK) {
+            amx_node_free(x);
+            o->oom = true;
+        }
+        if (!*next) break;
+    }
+    return seq;
 }
 
 static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *b)

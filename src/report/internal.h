@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define RPT_NONE ((size_t)-1)
+#define AMX_MAX_BASELINES 8 /* paired tables of one report; more baselines are warned of */
 
 /* One run's curve.csv: a table of numbers with named columns. */
 struct rpt_curve {
@@ -83,6 +84,22 @@ struct rpt_point {
     struct rpt_target_stat targets[AMX_MAX_TARGETS];
 };
 
+/* One pair of points of a comparison: point - base, repeat by repeat. */
+struct rpt_pair {
+    size_t point, base;
+    struct rpt_pairing final, best;
+};
+
+/* One baseline of report.baseline (a list gives several) and the pairs it
+ * makes: every point with its baseline point, or every pair of points. */
+enum rpt_comparison_kind { RPT_CMP_SERIES, RPT_CMP_POINT, RPT_CMP_ALL_PAIRS };
+struct rpt_comparison {
+    enum rpt_comparison_kind kind;
+    char *name; /* the series value, "axis=value, ..." or "all pairs" */
+    size_t n_pairs;
+    struct rpt_pair *pairs;
+};
+
 struct rpt_stat {
     double mean, std; /* NAN when n == 0; std 0 when n == 1 */
     size_t n;
@@ -103,6 +120,8 @@ struct rpt_ctx {
     int repeats;                           /* repeats per point, for pairing */
     bool paired;                           /* a baseline was given and found */
     char baseline_text[AMX_TEXT_MAX + 64]; /* rpt_baseline_text's, made once */
+    size_t n_comparisons;                  /* paired.c: one per baseline of report.baseline */
+    struct rpt_comparison *comparisons;
 };
 
 /* load.c: reads every listed run; fills runs[], counts, the column union. */
@@ -122,7 +141,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err);
 void rpt_free_paired(struct rpt_ctx *ctx);
 /* md.c: the paper tables as a model (report.md and report.html write it) */
 #define RPT_TABLE_MAX_COLS 10
-#define RPT_MAX_TABLES 3
+#define RPT_MAX_TABLES (2 + AMX_MAX_BASELINES) /* final and best, paired..., targets */
 struct rpt_table {
     char *title, *intro; /* heading and the paragraph that says what the numbers are */
     char *outro;         /* NULL, or lines ('\n'-ended) said after the table: the verdicts */

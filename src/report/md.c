@@ -156,22 +156,22 @@ static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
  * 0.062 (S); 5 pairs cannot give a p below 0.062": the interval that of the
  * distance, and where the pairs are too few for a p below 2/2^n (the sign
  * test), that. Lines end with '\n'. */
-static void verdict_line(struct rpt_ctx *ctx, size_t p, struct amx_buf *b)
+static void verdict_line(struct rpt_ctx *ctx, const struct rpt_pair *pr, struct amx_buf *b)
 {
-    const struct rpt_point *pt = &ctx->points[p];
-    const struct rpt_pairing *f = &pt->final;
-    const char *base = ctx->points[pt->baseline].label;
-    struct rpt_stat bs = metric_stat(ctx, pt->baseline, false);
+    const char *label = ctx->points[pr->point].label;
+    const struct rpt_pairing *f = &pr->final;
+    const char *base = ctx->points[pr->base].label;
+    struct rpt_stat bs = metric_stat(ctx, pr->base, false);
     if (f->st.n == 0) {
         amx_buf_printf(b,
                        "%s against %s: no pair of finished repeats (%zu diverged, %zu "
                        "missing)\n",
-                       pt->label, base, f->n_diverged, f->n_missing);
+                       label, base, f->n_diverged, f->n_missing);
         return;
     }
     double m = f->st.mean;
     const char *dir = m < 0 ? "lower than" : m > 0 ? "higher than" : "level with";
-    amx_buf_printf(b, "%s: %.3f %s %s", pt->label, fabs(m), dir, base);
+    amx_buf_printf(b, "%s: %.3f %s %s", label, fabs(m), dir, base);
     if (f->st.n >= 2 && m != 0)
         amx_buf_printf(b, " [%.3f, %.3f]", m < 0 ? -f->st.ci_hi : f->st.ci_lo,
                        m < 0 ? -f->st.ci_lo : f->st.ci_hi);
@@ -188,11 +188,11 @@ static void verdict_line(struct rpt_ctx *ctx, size_t p, struct amx_buf *b)
     amx_buf_printf(b, "\n");
 }
 
-static char *verdict_lines(struct rpt_ctx *ctx)
+static char *verdict_lines(struct rpt_ctx *ctx, const struct rpt_comparison *cmp)
 {
     struct amx_buf b = {0};
-    for (size_t p = 0; p < ctx->n_points; p++)
-        if (ctx->points[p].baseline != RPT_NONE) verdict_line(ctx, p, &b);
+    for (size_t i = 0; i < cmp->n_pairs; i++)
+        verdict_line(ctx, &cmp->pairs[i], &b);
     if (b.failed) {
         amx_buf_free(&b);
         return NULL;
@@ -200,28 +200,52 @@ static char *verdict_lines(struct rpt_ctx *ctx)
     return b.data ? b.data : text_of("%s", "");
 }
 
-static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
+/* The first words of a paired table's intro: which pairs it holds. */
+static char *pairs_held(const struct rpt_ctx *ctx, const struct rpt_comparison *cmp)
 {
-    const struct amx_report_input *in = ctx->in;
+    switch (cmp->kind) {
+    case RPT_CMP_SERIES:
+        return text_of("Point − baseline (%s = %s with the same other sweep values)",
+                       ctx->in->axes[ctx->series_axis], cmp->name);
+    case RPT_CMP_POINT:
+        return text_of("Point − baseline (the point %s with the same other sweep values)",
+                       cmp->name);
+    case RPT_CMP_ALL_PAIRS:
+        break;
+    }
+    return text_of("Every pair of points, the later − the earlier in the order of the first table");
+}
+
+static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t, const struct rpt_comparison *cmp)
+{
     static const char *const head[] = {
         "point", "pairs", "diverged",        "missing", "Δ final (95% CI)",
         "p",     "beat",  "Δ best (95% CI)", "p",       "beat"};
     table_start(t, 10, head, "lrrrlrrlrr");
-    t->title = text_of("Paired difference to the baseline, %s", rpt_baseline_text(ctx));
-    bool point_form = in->report->baseline_point[0] != '\0';
+    bool all = cmp->kind == RPT_CMP_ALL_PAIRS;
+    if (all)
+        t->title = text_of("Paired difference, all pairs");
+    else
+        t->title = text_of("Paired difference to the baseline, %s", cmp->name);
+    char *held = pairs_held(ctx, cmp);
     t->intro = text_of(
-        "Point − baseline (%s%s%s with the same other sweep values), repeat by repeat, so "
+        "%s, repeat by repeat, so "
         "negative is a lower error than the baseline; the mean with its 95%% Student t interval; "
         "p exact and two-sided: Wilcoxon signed-rank (W) with at least %d non-zero differences, "
         "else the sign test (S); beat: repeats in which the point's error was lower, of the "
         "pairs and the diverged pairs (a diverged run loses to one that finished).",
-        point_form ? "the point " : in->axes[ctx->series_axis], point_form ? "" : " = ",
-        rpt_baseline_text(ctx), AMX_WILCOXON_MIN_N);
-    for (size_t p = 0; p < ctx->n_points; p++) {
-        const struct rpt_point *pt = &ctx->points[p];
-        if (pt->baseline == RPT_NONE) continue;
-        const struct rpt_pairing *f = &pt->final, *g = &pt->best;
-        char *c[10] = {text_of("%s", pt->label),
+        held ? held : "", AMX_WILCOXON_MIN_N);
+    if (!held) {
+        free(t->intro);
+        t->intro = NULL;
+    }
+    free(held);
+    for (size_t i = 0; i < cmp->n_pairs; i++) {
+        const struct rpt_pair *pr = &cmp->pairs[i];
+        const struct rpt_pairing *f = &pr->final, *g = &pr->best;
+        const char *label = ctx->points[pr->point].label;
+        char *c[10] = {all ? text_of("%s − %s", label, ctx->points[pr->base].label)
+                           : text_of("%s", label),
                        text_of("%zu", f->st.n),
                        text_of("%zu", f->n_diverged),
                        text_of("%zu", f->n_missing),
@@ -233,7 +257,7 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
                        text_of("%zu/%zu", g->wins, g->st.n + g->n_diverged)};
         table_row(t, c);
     }
-    t->outro = verdict_lines(ctx);
+    t->outro = verdict_lines(ctx, cmp);
     t->wants_outro = true;
 }
 
@@ -343,7 +367,9 @@ enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RP
 {
     *n = 0;
     final_best_table(ctx, &tables[(*n)++]);
-    if (ctx->paired) paired_table(ctx, &tables[(*n)++]);
+    for (size_t k = 0; k < ctx->n_comparisons; k++)
+        if (ctx->comparisons[k].n_pairs > 0)
+            paired_table(ctx, &tables[(*n)++], &ctx->comparisons[k]);
     if (ctx->in->report->n_targets > 0) target_table(ctx, &tables[(*n)++]);
     for (size_t k = 0; k < *n; k++)
         if (tables[k].failed || !tables[k].title || !tables[k].intro ||

@@ -23,6 +23,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include "adamix/fsutil.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,15 +150,12 @@ static void pair_time(struct rpt_pairing *pg, size_t i, const struct rpt_run *a,
  * series value ("AdaGrad") fixes the series axis; a point ("axis=value, ...",
  * each axis a sweep axis) fixes the axes it names. False, with a warning,
  * for an axis that is not one; vals' strings are malloc'ed. */
-static bool baseline_values(struct rpt_ctx *ctx, char **vals)
+static bool block_values(struct rpt_ctx *ctx, const char *block, char **vals, const char **next)
 {
     const struct amx_report_input *in = ctx->in;
-    const char *b = in->report->baseline_point;
-    if (!b[0]) {
-        vals[ctx->series_axis] = strdup(in->report->baseline);
-        return vals[ctx->series_axis] != NULL;
-    }
-    for (const char *p = b; *p;) {
+    const char *p = block;
+    bool ok = true;
+    while (*p && *p != '|') {
         size_t n = strcspn(p, "\n");
         const char *eq = memchr(p, '=', n);
         const char *k = p, *ke = eq ? eq : p + n;
@@ -165,24 +164,43 @@ static bool baseline_values(struct rpt_ctx *ctx, char **vals)
         while (ke > k && ke[-1] == ' ')
             ke--;
         size_t a = 0;
-        while (a < in->n_axes && (strlen(in->axes[a]) != (size_t)(ke - k) ||
-                                  strncmp(in->axes[a], k, (size_t)(ke - k)) != 0))
-            a++;
-        if (!eq || a == in->n_axes) {
+        if (eq && k == ke) /* "=value": a value of the series axis */
+            a = ctx->series_axis;
+        else
+            while (a < in->n_axes && (strlen(in->axes[a]) != (size_t)(ke - k) ||
+                                      strncmp(in->axes[a], k, (size_t)(ke - k)) != 0))
+                a++;
+        if (ok && (!eq || a == in->n_axes)) {
             rpt_warn(ctx, "report.baseline: %.*s is not a sweep axis; no paired statistics",
                      (int)(ke - k), k);
-            return false;
+            ok = false;
         }
-        const char *v = eq + 1, *ve = p + n;
-        while (v < ve && *v == ' ')
-            v++;
-        while (ve > v && ve[-1] == ' ')
-            ve--;
-        free(vals[a]);
-        if (!(vals[a] = strndup(v, (size_t)(ve - v)))) return false;
+        if (ok) {
+            const char *v = eq + 1, *ve = p + n;
+            while (v < ve && *v == ' ')
+                v++;
+            while (ve > v && ve[-1] == ' ')
+                ve--;
+            free(vals[a]);
+            if (!(vals[a] = strndup(v, (size_t)(ve - v)))) ok = false;
+        }
         p += n + (p[n] == '\n');
     }
-    return true;
+    if (*p == '|') p += 1 + (p[1] == '\n');
+    *next = p;
+    return ok;
+}
+
+static bool baseline_values(struct rpt_ctx *ctx, char **vals)
+{
+    const struct amx_report_input *in = ctx->in;
+    const char *b = in->report->baseline_point, *next;
+    if (!b[0]) {
+        vals[ctx->series_axis] = strdup(in->report->baseline);
+        return vals[ctx->series_axis] != NULL;
+    }
+    if (b[0] == '*') return false; /* all pairs: rpt_comparisons' alone */
+    return block_values(ctx, b, vals, &next);
 }
 
 static size_t find_baseline(const struct rpt_ctx *ctx, size_t p, char *const *vals)
@@ -197,6 +215,127 @@ static size_t find_baseline(const struct rpt_ctx *ctx, size_t p, char *const *va
         if (match) return q;
     }
     return RPT_NONE;
+}
+
+/* The pairings of point p against point b on final and best. */
+static enum amx_status pair_points(struct rpt_ctx *ctx, struct rpt_pair *pr, size_t p, size_t b,
+                                   size_t R, double *scratch, struct amx_error *err)
+{
+    pr->point = p;
+    pr->base = b;
+    enum amx_status st = pairing_init(&pr->final, R, err);
+    if (st == AMX_OK) st = pairing_init(&pr->best, R, err);
+    if (st != AMX_OK) return st;
+    for (size_t i = 0; i < R; i++) {
+        const struct rpt_run *x = run_of(ctx, p, (long)i), *y = run_of(ctx, b, (long)i);
+        pair_error(&pr->final, i, x, y, false);
+        pair_error(&pr->best, i, x, y, true);
+    }
+    pairing_finish(&pr->final, scratch);
+    pairing_finish(&pr->best, scratch);
+    return AMX_OK;
+}
+
+/* The name of a baseline block, as the tables head it. */
+static char *block_name(const char *block)
+{
+    struct amx_buf b = {0};
+    for (const char *l = block; *l && *l != '|';) {
+        size_t n = strcspn(l, "\n");
+        amx_buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)(l[0] == '=' ? n - 1 : n),
+                       l + (l[0] == '='));
+        l += n + (l[n] == '\n');
+    }
+    if (b.failed || !b.data) {
+        amx_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* One comparison per baseline of report.baseline: its pairs of points. */
+static enum amx_status comparisons(struct rpt_ctx *ctx, size_t R, double *scratch,
+                                   struct amx_error *err)
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    if ((!rep->baseline[0] && !rep->baseline_point[0]) || ctx->series_axis == RPT_NONE)
+        return AMX_OK;
+    ctx->comparisons = calloc(AMX_MAX_BASELINES, sizeof *ctx->comparisons);
+    char **vals = calloc(ctx->in->n_axes + 1, sizeof *vals);
+    size_t np = ctx->n_points;
+    enum amx_status st =
+        ctx->comparisons && vals ? AMX_OK : amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    const char *block = rep->baseline_point[0] ? rep->baseline_point : NULL;
+    size_t skipped = 0;
+    for (bool first = true; st == AMX_OK && (first || (block && *block)); first = false) {
+        if (ctx->n_comparisons == AMX_MAX_BASELINES) {
+            skipped++;
+            const char *next = block;
+            while (*next && *next != '|')
+                next += strcspn(next, "\n") + 1;
+            block = *next ? next + 1 + (next[1] == '\n') : next;
+            continue;
+        }
+        struct rpt_comparison *c = &ctx->comparisons[ctx->n_comparisons];
+        c->pairs = calloc(np * (np ? np : 1) + 1, sizeof *c->pairs);
+        if (!c->pairs) {
+            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            break;
+        }
+        ctx->n_comparisons++;
+        if (block && block[0] == '*') {
+            c->kind = RPT_CMP_ALL_PAIRS;
+            c->name = strdup("all pairs");
+            for (size_t q = 0; q < np && st == AMX_OK; q++)
+                for (size_t p = 0; p < q && st == AMX_OK; p++)
+                    st = pair_points(ctx, &c->pairs[c->n_pairs++], q, p, R, scratch, err);
+            block += strcspn(block, "\n");
+            if (*block) block++;
+            if (*block == '|') block += 1 + (block[1] == '\n');
+            if (!c->name && st == AMX_OK)
+                st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            continue;
+        }
+        for (size_t a = 0; a < ctx->in->n_axes; a++) {
+            free(vals[a]);
+            vals[a] = NULL;
+        }
+        bool ok;
+        const char *next = "";
+        if (block) {
+            c->kind = block[0] == '=' && (block[strcspn(block, "\n")] == '\0' ||
+                                          block[strcspn(block, "\n") + 1] == '\0' ||
+                                          block[strcspn(block, "\n") + 1] == '|')
+                          ? RPT_CMP_SERIES
+                          : RPT_CMP_POINT;
+            c->name = block_name(block);
+            ok = block_values(ctx, block, vals, &next);
+        } else {
+            c->kind = RPT_CMP_SERIES;
+            c->name = strdup(rep->baseline);
+            ok = (vals[ctx->series_axis] = strdup(rep->baseline)) != NULL;
+        }
+        block = next;
+        if (!c->name) {
+            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            break;
+        }
+        for (size_t p = 0; ok && p < np && st == AMX_OK; p++) {
+            size_t b = find_baseline(ctx, p, vals);
+            if (b != RPT_NONE && b != p)
+                st = pair_points(ctx, &c->pairs[c->n_pairs++], p, b, R, scratch, err);
+        }
+        if (ctx->n_comparisons > 1 && c->n_pairs == 0)
+            rpt_warn(ctx, "report.baseline %s: no point pairs with it", c->name);
+    }
+    if (skipped)
+        rpt_warn(ctx, "report.baseline: %zu baseline%s past the first %d not shown", skipped,
+                 skipped == 1 ? "" : "s", AMX_MAX_BASELINES);
+    if (vals)
+        for (size_t a = 0; a < ctx->in->n_axes; a++)
+            free(vals[a]);
+    free(vals);
+    return st;
 }
 
 static enum amx_status target_stats(struct rpt_ctx *ctx, size_t p, size_t t, struct amx_error *err)
@@ -284,6 +423,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
             pairing_finish(&pt->targets[t].seconds, scratch);
         }
     }
+    if (st == AMX_OK) st = comparisons(ctx, R, scratch, err);
     free(scratch);
     for (size_t a = 0; a < in->n_axes; a++)
         free(vals[a]);
@@ -305,6 +445,16 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
 
 void rpt_free_paired(struct rpt_ctx *ctx)
 {
+    for (size_t k = 0; k < ctx->n_comparisons; k++) {
+        struct rpt_comparison *c = &ctx->comparisons[k];
+        for (size_t i = 0; i < c->n_pairs; i++) {
+            free(c->pairs[i].final.diff);
+            free(c->pairs[i].best.diff);
+        }
+        free(c->pairs);
+        free(c->name);
+    }
+    free(ctx->comparisons);
     for (size_t p = 0; p < ctx->n_points; p++) {
         struct rpt_point *pt = &ctx->points[p];
         free(pt->final.diff);

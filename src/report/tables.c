@@ -175,6 +175,33 @@ static json_t *jpairing(const struct rpt_pairing *pg, bool time, bool *ok)
     return o;
 }
 
+/* Every comparison of a list of baselines or of all-pairs (one series
+ * value or point alone is the points' "paired"): its pairs, each point -
+ * baseline on final and best. */
+static void jcomparisons(const struct rpt_ctx *ctx, json_t *root, bool *ok)
+{
+    if (ctx->n_comparisons == 0 ||
+        (ctx->n_comparisons == 1 && ctx->comparisons[0].kind != RPT_CMP_ALL_PAIRS))
+        return;
+    json_t *list = json_array();
+    for (size_t k = 0; k < ctx->n_comparisons; k++) {
+        const struct rpt_comparison *c = &ctx->comparisons[k];
+        json_t *o = json_object(), *pairs = json_array();
+        jset(o, "baseline", json_string(c->name), ok);
+        for (size_t i = 0; i < c->n_pairs; i++) {
+            json_t *po = json_object();
+            jset(po, "point", json_string(ctx->points[c->pairs[i].point].label), ok);
+            jset(po, "baseline", json_string(ctx->points[c->pairs[i].base].label), ok);
+            jset(po, "final", jpairing(&c->pairs[i].final, false, ok), ok);
+            jset(po, "best", jpairing(&c->pairs[i].best, false, ok), ok);
+            jappend(pairs, po, ok);
+        }
+        jset(o, "pairs", pairs, ok);
+        jappend(list, o, ok);
+    }
+    jset(root, "comparisons", list, ok);
+}
+
 /* A median that may be "not reached" (inf): null then. */
 static json_t *jmedian(double x)
 {
@@ -355,6 +382,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jappend(ranking, o, &ok);
     }
     jset(root, "ranking", ranking, &ok);
+    jcomparisons(ctx, root, &ok);
     free(rank);
 
     char *text =
