@@ -15,7 +15,9 @@
  * change of seed agrees, as docs/design.md says reruns under another
  * BLAS kernel do). Verdict: identical (every run bit-identical), agree (every
  * point within the tolerance), or differ; different experiments (other name
- * or sweep axes, or no run in common) are refused. A run folder the verdict
+ * or sweep axes, or no run in common) are refused, and so are folders whose
+ * configurations differ beyond the sweep axes unless forced
+ * (amx_compare_configs): both list the identity keys that differ. A run folder the verdict
  * on a run folder refuses (amx_result_judge: damaged, or another run's
  * files) is named, "damaged in A: file:line:col: what", and counts as
  * missing on its side.
@@ -288,8 +290,8 @@ static size_t config_diffs(const struct amx_compare_side *ca, const struct amx_c
         size_t klen = c <= 0 ? ka : kb;
         bool skip = under_any_axis(key, klen, ca) || under_any_axis(key, klen, cb);
         if (!skip && (c != 0 || strcmp(a + ka, b + kb) != 0)) {
-            add_diff(out, list, key, klen, c <= 0 ? a + ka + 1 : "(not set)",
-                     c >= 0 ? b + kb + 1 : "(not set)");
+            add_diff(out, list, key, klen, c <= 0 ? a + ka + 1 : "(the default)",
+                     c >= 0 ? b + kb + 1 : "(the default)");
             n++;
         }
         i += c <= 0;
