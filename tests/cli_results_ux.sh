@@ -112,6 +112,8 @@ check "cut-down: report.html shows them right after the title" \
     grep -A2 '^<h1>' cut/report.html | grep -q '<p class="overrides"><strong>Computed with overrides'
 check "cut-down: the figure's subtitle" \
     grep -q "^set title 'Smoke test'.\"\\\\n\".'with finetune.epochs=2, data.train_limit=100'" cut/figure.gp
+check "cut-down: report.html shows the overrides as code" \
+    grep -q '<p class="overrides"><strong>Computed with overrides of the experiment file: <code>finetune.epochs=2</code>, <code>data.train_limit=100</code>' cut/report.html
 check "a folder without overrides: no note" not grep -q "Computed with overrides" a/report.md
 check "a folder without overrides: the title alone" grep -q "^set title 'Smoke test'$" a/figure.gp
 # targets no run reached: one note, not a row per point

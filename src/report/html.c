@@ -84,6 +84,25 @@ static void figure(const struct rpt_ctx *ctx, struct amx_buf *b)
     free(svg);
 }
 
+/* esc, with `code` spans (Markdown's, as report.md writes them) as <code>. */
+static void esc_code(struct amx_buf *b, const char *s)
+{
+    bool open = false;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "`");
+        char *part = strndup(p, n);
+        if (part) esc(b, part);
+        free(part);
+        p += n;
+        if (*p == '`') {
+            amx_buf_printf(b, open ? "</code>" : "<code>");
+            open = !open;
+            p++;
+        }
+    }
+    if (open) amx_buf_printf(b, "</code>");
+}
+
 /* A table's verdict lines as a list. */
 static void outro_list(const char *outro, struct amx_buf *b)
 {
@@ -375,7 +394,7 @@ enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err
     rpt_overrides_note(ctx, &ov);
     if (ov.len) {
         amx_buf_printf(&b, "<p class=\"overrides\"><strong>");
-        esc(&b, ov.data);
+        esc_code(&b, ov.data);
         amx_buf_printf(&b, "</strong></p>\n");
     }
     amx_buf_free(&ov);
