@@ -90,6 +90,8 @@ check "a verdict line per comparison" \
     grep -Eq "^- AdaMix: [0-9.]+ (lower|higher) than constant \[[-0-9., ]+\] \([-+][0-9.e+-]+% of its mean [0-9.]+\), (lower|higher) in [0-9]/2 repeats" a/report.md
 check "the p floor of 2 pairs said" grep -q "2 pairs cannot give a p below 0.5" a/report.md
 check "the verdicts in report.html" grep -q '<ul class="verdicts">' a/report.html
+check "report.json: the relative difference beside the absolute one" \
+    grep -q '"mean_percent_of_baseline": [-0-9]' a/report.json
 # a whole point as the baseline: every other point paired with it, also the
 # points that differ from it on another axis than the series
 "$prog" -q -o pt "$exp" 'sweep.finetune.batch_size=[25, 50]' >run4.txt 2>&1
