@@ -24,6 +24,12 @@ check "the smoke sweep runs" [ -s a/summary.csv ]
 rc=$?
 check "report --set report.baseline: exit 0 (got $rc)" [ "$rc" = 0 ]
 check "report --set report.baseline: the paired table is there" grep -q "^## Paired difference to the baseline, constant" a/report.md
+# a baseline the folder has no point of is refused, not silently ignored
+"$prog" report a --set report.baseline=Adam >r0.txt 2>&1
+rc=$?
+check "report --set report.baseline=Adam: exit 2 (got $rc)" [ "$rc" = 2 ]
+check "report --set report.baseline=Adam: says which values there are" \
+    grep -q "report.baseline 'Adam' is not a value of the series axis finetune.rules (its values: AdaMix, constant)" r0.txt
 "$prog" report a report.title=Steered >r2.txt 2>&1
 check "report PATH=VALUE: the title is used" grep -q "^# Steered" a/report.md
 # and refuses any other key, naming it, before touching the folder
