@@ -236,6 +236,14 @@ static enum amx_status pair_points(struct rpt_ctx *ctx, struct rpt_pair *pr, siz
     return AMX_OK;
 }
 
+/* Whether a baseline block is one series value: a single "=value" line. */
+static bool is_series_value(const char *block)
+{
+    size_t n = strcspn(block, "\n");
+    const char *rest = block + n + (block[n] == '\n');
+    return block[0] == '=' && (*rest == '\0' || *rest == '|');
+}
+
 /* The name of a baseline block, as the tables head it. */
 static char *block_name(const char *block)
 {
@@ -303,11 +311,7 @@ static enum amx_status comparisons(struct rpt_ctx *ctx, size_t R, double *scratc
         bool ok;
         const char *next = "";
         if (block) {
-            c->kind = block[0] == '=' && (block[strcspn(block, "\n")] == '\0' ||
-                                          block[strcspn(block, "\n") + 1] == '\0' ||
-                                          block[strcspn(block, "\n") + 1] == '|')
-                          ? RPT_CMP_SERIES
-                          : RPT_CMP_POINT;
+            c->kind = is_series_value(block) ? RPT_CMP_SERIES : RPT_CMP_POINT;
             c->name = block_name(block);
             ok = block_values(ctx, block, vals, &next);
         } else {
