@@ -883,7 +883,11 @@ static const struct bind_case bind_cases[] = {
     {HEAD "pretrain: {epochs: 1_000}\n", "pretrain.epochs must be an integer (got 1_000)", 7, 20},
     {HEAD "report: {log_y: yes}\n", "report.log_y must be true or false (got yes)", 7, 17},
     {HEAD "report: {metric: test}\n",
-     "report.metric must be one of test_error, train_error, validation_error (got test)", 7, 18},
+     "report.metric must be a curve column: test_error, train_error, validation_error, "
+     "test_loss, train_loss, validation_loss, seconds, rate_mean.GROUP, rate_min.GROUP or "
+     "rate_max.GROUP (got test)",
+     7, 18},
+    {HEAD "report: {metric: rate_maen.weights}\n", "did you mean 'rate_mean.weights'?", 7, 18},
     {HEAD "report: {metric: test_eror}\n", "did you mean 'test_error'?", 7, 18},
     {"name: Fig 4\nnetwork: {layers: [4, 2]}\nfinetune: {rules: {all: constant}}\n",
      "name must be made of a-z, 0-9, '.', '_' and '-'", 1, 7},

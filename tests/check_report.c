@@ -180,7 +180,7 @@ static enum amx_status build(const char *dir, const struct amx_report_config *rc
                              struct amx_report_result *res, struct amx_error *err)
 {
     struct amx_report_input in = {
-        dir, rc, "exp", 2, axes, N_RUNS, run_ids, render, 0, NULL, AMX_TASK_AUTOENCODER};
+        dir, rc, "exp", 2, axes, N_RUNS, run_ids, render, 0, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     memset(err, 0, sizeof *err);
     return amx_report_build(&in, res, err);
 }
@@ -809,8 +809,8 @@ START_TEST(test_no_axes_and_fallbacks)
     rc.metric = AMX_METRIC_VALIDATION_ERROR; /* no validation split: warn, show test error */
     snprintf(rc.series, sizeof rc.series, "finetune.rules"); /* not an axis here */
     const char *ids[] = {"0123456789abcdef"};
-    struct amx_report_input in = {dir, &rc,  "quick-start",       0, NULL, 1, ids, false,
-                                  0,   NULL, AMX_TASK_AUTOENCODER};
+    struct amx_report_input in = {dir, &rc,  "quick-start",        0, NULL, 1, ids, false,
+                                  0,   NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
@@ -835,7 +835,7 @@ START_TEST(test_bad_run_id)
     struct amx_report_config rc = report_config("");
     const char *ids[] = {"../escape"};
     struct amx_report_input in = {
-        "/tmp", &rc, "x", 0, NULL, 1, ids, false, 0, NULL, AMX_TASK_AUTOENCODER};
+        "/tmp", &rc, "x", 0, NULL, 1, ids, false, 0, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_ERR_USAGE);
@@ -1072,7 +1072,7 @@ START_TEST(test_paired_report)
     rc.targets[1] = 12;
     const char *ax[] = {"finetune.rules"};
     struct amx_report_input in = {
-        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER};
+        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
@@ -1153,14 +1153,14 @@ START_TEST(test_paired_warnings)
     struct amx_report_config rc = report_config("paired");
     snprintf(rc.baseline, sizeof rc.baseline, "Z"); /* no such value */
     struct amx_report_input in = {
-        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER};
+        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
     ck_assert_msg(strstr(res.warning, "report.baseline \"Z\": no complete run has that "
                                       "finetune.rules; no paired statistics"),
                   "warning: %s", res.warning);
     snprintf(rc.baseline, sizeof rc.baseline, "B");
     struct amx_report_input only_b = {
-        dir, &rc, "exp", 1, ax, 3, pids, false, 3, NULL, AMX_TASK_AUTOENCODER};
+        dir, &rc, "exp", 1, ax, 3, pids, false, 3, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     ck_assert_int_eq(amx_report_build(&only_b, &res, &err), AMX_OK);
     ck_assert_uint_eq(res.n_complete, 3);
     ck_assert_msg(strstr(res.warning, "report.baseline \"B\": every point is a baseline point"),
@@ -1180,7 +1180,8 @@ START_TEST(test_md_escapes_labels)
     struct amx_report_config rc = report_config("a|b");
     const char *ax[] = {"finetune.rules"};
     struct amx_report_input in = {
-        dir, &rc, "exp", 1, ax, 3, pids, false, 0, "line one\nline two", AMX_TASK_AUTOENCODER};
+        dir, &rc, "exp", 1, ax, 3, pids, false, 0, "line one\nline two", AMX_TASK_AUTOENCODER,
+        0,   NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
@@ -1203,7 +1204,7 @@ START_TEST(test_figure_against_seconds)
     rc.x = AMX_X_SECONDS;
     const char *ax[] = {"finetune.rules"};
     struct amx_report_input in = {
-        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER};
+        dir, &rc, "exp", 1, ax, 9, pids, false, 3, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);

@@ -124,8 +124,13 @@ if grep -qE '^backend: onednn \(oneDNN [0-9.]+; ISA [a-z0-9_]*(bf16|amx)' "$work
         [ "$(grep -l '"backend_impl": "[^"]*(bf16)' "$work"/e/runs/*/summary.json | wc -l)" = 4 ] &&
         ! grep -q fallback "$work"/e/runs/*/summary.json
     check "bf16 config.yaml says so" grep -q 'precision: bf16' "$work"/e/runs/*/config.yaml
+    # the two differ in compute.precision, beyond the sweep axes: compare
+    # says so and joins them only when asked
     "$prog" compare "$work/a" "$work/e" >"$work/cmp" 2>&1
-    check "compare: bf16 agrees with fp32 on the smoke experiment (exit $?)" [ "$?" = 0 ]
+    check "compare: bf16 and fp32 folders are other configurations (exit $?)" [ "$?" = 2 ]
+    check "compare: names compute.precision" grep -q "^  compute.precision: (the default) in A, bf16 in B" "$work/cmp"
+    "$prog" compare --force "$work/a" "$work/e" >"$work/cmp" 2>&1
+    check "compare --force: bf16 agrees with fp32 on the smoke experiment (exit $?)" [ "$?" = 0 ]
 else
     echo "skipped: bf16 on onednn (oneDNN's ISA here has no AVX-512 BF16: $(head -1 "$work/version2"))"
 fi

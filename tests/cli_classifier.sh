@@ -224,4 +224,9 @@ check "an encoder group for a classifier names its parts" grep -q "no encoder pa
 check "softmax regression with pretraining is refused" grep -q "no hidden layer to pretrain" k5.txt
 "$prog" validate cls.yaml 'network.layers=[784]' pretrain=none >k6.txt 2>&1
 check "softmax regression without pretraining validates (exit $?)" grep -q "4 runs" k6.txt
+
+# a classifier's test_loss as the report metric: the axis and the tables say so
+"$prog" report j1 report.metric=test_loss >loss.txt 2>&1
+check "report.metric=test_loss on a classifier (exit $?)" grep -q "set ylabel 'test_loss: test loss" j1/figure.gp
+check "report.metric=test_loss: the table is of it" grep -q "^## Final and best test_loss" j1/report.md
 finish

@@ -137,10 +137,15 @@ struct amx_output_config {
 };
 
 struct amx_report_config {
-    enum amx_metric metric;      /* default test_error */
+    enum amx_metric metric;      /* default test_error; test_error for a column not an error */
+    char column[AMX_NAME_MAX];   /* the curve column report.metric names: one of the errors or
+                                    any other column of curve.csv (rate_mean.weights, test_loss) */
     char series[AMX_TEXT_MAX];   /* a sweep axis, or "" (default: the first axis) */
     char baseline[AMX_TEXT_MAX]; /* a value of the series axis, or "" (no paired statistics) */
-    size_t n_targets;            /* time-to-target thresholds of the metric, in given order */
+    char baseline_point[AMX_TEXT_MAX]; /* report.baseline other than one series value (a point
+                                          {axis: value}, a list, all-pairs) as lines (bind.c's
+                                          bind_point says how); baseline then "" */
+    size_t n_targets;                  /* time-to-target thresholds of the metric, in given order */
     double targets[AMX_MAX_TARGETS];
     enum amx_report_x x;      /* default epoch */
     char title[AMX_TEXT_MAX]; /* default: the name */

@@ -53,14 +53,16 @@ struct amx_report_input {
     size_t n_axes;
     const char *const *axes; /* sweep axis paths, in expansion order */
     size_t n_runs;
-    const char *const *run_ids; /* the current expansion's runs, in order, distinct;
-                                   folders of other ids are ignored */
-    bool render;                /* run gnuplot to write figure.svg and figure.png */
-    int repeats;                /* repeats per sweep point (pairs are matched by repeat);
-                                   0: one more than the largest repeat found */
-    const char *description;    /* for report.md; NULL or "" for none */
-    enum amx_task task;         /* what the error measures: a reconstruction's (the default)
-                                   or a classification's */
+    const char *const *run_ids;   /* the current expansion's runs, in order, distinct;
+                                     folders of other ids are ignored */
+    bool render;                  /* run gnuplot to write figure.svg and figure.png */
+    int repeats;                  /* repeats per sweep point (pairs are matched by repeat);
+                                     0: one more than the largest repeat found */
+    const char *description;      /* for report.md; NULL or "" for none */
+    enum amx_task task;           /* what the error measures: a reconstruction's (the default)
+                                     or a classification's */
+    size_t n_overrides;           /* PATH=VALUE overrides the runs or the report were given, */
+    const char *const *overrides; /* report.md, report.html and the figure name them */
 };
 
 struct amx_report_result {
@@ -138,13 +140,16 @@ struct amx_compare_side {
     const char *const *axes;
     size_t n_runs;
     const char *const *run_ids;
+    const struct amx_run_config *config; /* its first run's, or NULL: what compare lists
+                                            when the two differ beyond the sweep axes */
 };
 
 /* Compares the runs of two results folders (src/report/compare.c says how):
  * *text gets the report to print (malloc'ed; JSON when as_json), *verdict 0
  * (every run bit-identical, or every sweep point within the tolerance on the
- * final and best `metric`), 1 (they differ) or 2 (different experiments, or
- * no run in common). Errors: unreadable or malformed run files. */
+ * final and best `metric`), 1 (they differ) or 2 (different experiments,
+ * configurations that differ beyond the sweep axes, or no run in common). Errors: unreadable or
+ * malformed run files. */
 enum amx_status amx_compare(const struct amx_compare_side *a, const struct amx_compare_side *b,
                             const char *metric, double rtol, bool as_json, char **text,
                             int *verdict, struct amx_error *err);
@@ -195,5 +200,17 @@ struct amx_tune_report {
  * stage's own report. */
 enum amx_status amx_tune_report_write(const struct amx_tune_report *in,
                                       struct amx_report_result *res, struct amx_error *err);
+
+/* amx_compare, told what to do with two folders whose configurations differ
+ * beyond their sweep axes (other epochs, data, network: the identity keys
+ * that no axis of either side covers). Every such key is listed with both
+ * values, also when the experiments differ by name or axes. Without force
+ * the runs are not joined (verdict 2: sweep values alone would pair runs of
+ * different configurations); with force they are, and the result says that
+ * the configurations differ. */
+enum amx_status amx_compare_configs(const struct amx_compare_side *a,
+                                    const struct amx_compare_side *b, const char *metric,
+                                    double rtol, bool as_json, bool force, char **text,
+                                    int *verdict, struct amx_error *err);
 
 #endif

@@ -125,6 +125,12 @@ void amx_results_clear_failure(const char *run_dir);
 enum amx_status amx_results_load(const char *dir, struct amx_experiment **exp,
                                  struct amx_errlist *errs);
 
+/* amx_results_load with n_extra more PATH=VALUE overrides applied after the
+ * manifest's (the report command's report.* settings; the caller checks that
+ * they leave every run id as it is). */
+enum amx_status amx_results_load_with(const char *dir, const char *const *extra, size_t n_extra,
+                                      struct amx_experiment **exp, struct amx_errlist *errs);
+
 /* Builds dir's report (amx_report_build) for exp's runs, rendering the
  * figure. */
 enum amx_status amx_results_report(const struct amx_experiment *exp, const char *dir,

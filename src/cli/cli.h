@@ -32,7 +32,7 @@ int cli_print_errors(const struct amx_errlist *errs);
 /* The commands: each returns the exit status (docs/design.md, "Command line"). */
 int cmd_run(const char *file, const struct options *o, int argc, char **argv);
 int cmd_validate(const char *file, const struct options *o);
-int cmd_report(const char *dir);
+int cmd_report(const char *dir, const struct options *o);
 int cmd_compare(const char *a, const char *b, const struct options *o);
 int cmd_merge(const char *out, int n_shards, char **shards);
 

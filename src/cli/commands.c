@@ -344,11 +344,45 @@ static int load_results(const char *dir, struct amx_experiment **exp)
     return rc;
 }
 
-int cmd_report(const char *dir)
+/* report DIR takes report settings only: anything else would describe runs
+ * other than the folder's (and change their ids). Prints the refusal. */
+static int report_settings_only(const struct options *o)
+{
+    for (size_t i = 0; i < o->n_overrides; i++) {
+        const char *ov = o->overrides[i], *eq = strchr(ov, '=');
+        size_t n = eq ? (size_t)(eq - ov) : strlen(ov);
+        if (n > 7 && strncmp(ov, "report.", 7) == 0) continue;
+        char keys[512] = "";
+        const char *path;
+        enum amx_key_class cls;
+        unsigned tasks;
+        for (size_t k = 0; amx_config_key_at(k, &path, &cls, &tasks); k++) {
+            size_t l = strlen(keys);
+            if (cls == AMX_KEY_REPORT)
+                snprintf(keys + l, sizeof keys - l, "%s%s", l ? ", " : "", path);
+        }
+        fprintf(stderr,
+                "adamix-run: error: --set %s: %.*s is not a report setting; adamix-run report "
+                "DIR takes only %s (to change what the runs compute, run the experiment with "
+                "--set and another -o)\n",
+                ov, (int)n, ov, keys);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_report(const char *dir, const struct options *o)
 {
     struct amx_experiment *exp = NULL;
-    int rc = load_results(dir, &exp);
+    int rc = report_settings_only(o);
     if (rc) return rc;
+    struct amx_errlist errs = {0};
+    if (amx_results_load_with(dir, o->overrides, o->n_overrides, &exp, &errs) != AMX_OK) {
+        rc = errs.n ? cli_print_errors(&errs) : 2;
+        amx_errlist_free(&errs);
+        return rc ? rc : 2;
+    }
+    amx_errlist_free(&errs);
     rc = exp->tune ? cli_tune_report(exp, dir) : cli_build_report(exp, dir);
     amx_experiment_free(exp);
     return rc;
@@ -370,7 +404,8 @@ static bool compare_side(const char *dir, const struct amx_experiment *exp,
     for (size_t i = 0; i < exp->n_runs; i++)
         ids[i] = exp->runs[i].id;
     *s = (struct amx_compare_side){
-        dir, exp->n_runs ? exp->runs[0].cfg.name : "", exp->n_axes, axes, exp->n_runs, ids};
+        dir, exp->n_runs ? exp->runs[0].cfg.name : "", exp->n_axes, axes, exp->n_runs,
+        ids, exp->n_runs ? &exp->runs[0].cfg : NULL};
     return true;
 }
 
@@ -385,16 +420,12 @@ int cmd_compare(const char *a, const char *b, const struct options *o)
         rc = 1;
     }
     if (!rc) {
-        const char *metric = "test_error";
-        if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_VALIDATION_ERROR)
-            metric = "validation_error";
-        else if (ea->n_runs && ea->runs[0].cfg.report.metric == AMX_METRIC_TRAIN_ERROR)
-            metric = "train_error";
+        const char *metric = ea->n_runs ? ea->runs[0].cfg.report.column : "test_error";
         char *text = NULL;
         int verdict = 1;
         struct amx_error err = {0};
-        if (amx_compare(&sa, &sb, metric, o->rtol_given ? o->rtol : 0.01, o->json, &text, &verdict,
-                        &err) != AMX_OK) {
+        if (amx_compare_configs(&sa, &sb, metric, o->rtol_given ? o->rtol : 0.01, o->json, o->force,
+                                &text, &verdict, &err) != AMX_OK) {
             cli_print_error(&err);
             rc = 1;
         } else {

@@ -20,9 +20,9 @@
 static const char usage_text[] =
     "usage: adamix-run [options] EXPERIMENT.yaml [PATH=VALUE ...]\n"
     "       adamix-run validate EXPERIMENT.yaml [PATH=VALUE ...]\n"
-    "       adamix-run report RESULTS_DIR\n"
+    "       adamix-run report RESULTS_DIR [--set report.KEY=VALUE | report.KEY=VALUE]...\n"
     "       adamix-run merge OUT_DIR SHARD_DIR...\n"
-    "       adamix-run compare A B [--rtol X] [--json]\n"
+    "       adamix-run compare A B [--rtol X] [--json] [--force]\n"
     "       adamix-run --help | --version\n"
     "\n"
     "Runs every point of an experiment's sweep (times its repeats), in parallel,\n"
@@ -50,7 +50,8 @@ static const char usage_text[] =
     "                        give each shard its own -o and join them with merge\n"
     "      --dry-run         print the expanded runs (id, sweep values, repeat) and exit\n"
     "      --print-config    print the resolved configuration of every run and exit\n"
-    "      --force           rerun runs that already have a complete result\n"
+    "      --force           rerun runs that already have a complete result; compare:\n"
+    "                        join runs of configurations that differ beyond the axes\n"
     "      --rerun-failed    rerun only runs whose last attempt failed\n"
     "      --fail-fast       stop at the first failed run (default: keep going)\n"
     "      --save-weights    write each run's weights.npz (= --set output.weights=true)\n"
@@ -307,8 +308,15 @@ static int dispatch(int argc, char **argv, struct options *opts)
         if (argc - optind != 3) return usage_error("%s", "compare expects two results folders A B");
         rc = cmd_compare(argv[optind + 1], argv[optind + 2], &o);
     } else if (strcmp(cmd, "report") == 0) {
-        if (argc - optind != 2) return usage_error("%s", "report expects one RESULTS_DIR");
-        rc = cmd_report(argv[optind + 1]);
+        if (argc - optind < 2) return usage_error("%s", "report expects one RESULTS_DIR");
+        for (int i = optind + 2; i < argc; i++) {
+            if (!strchr(argv[i], '='))
+                return usage_error("unexpected argument '%s': report expects RESULTS_DIR, then "
+                                   "report settings as PATH=VALUE",
+                                   argv[i]);
+            o.overrides[o.n_overrides++] = argv[i];
+        }
+        rc = cmd_report(argv[optind + 1], &o);
     } else if (strcmp(cmd, "merge") == 0) {
         if (argc - optind < 3)
             return usage_error("%s", "merge expects OUT_DIR and at least one SHARD_DIR");

@@ -219,6 +219,135 @@ int bind_word(struct ctx *c, const struct amx_node *v, const char *path, const c
     return -1;
 }
 
+/* The curve columns report.metric may name besides the errors; a run's
+ * curve.csv decides which it has (the report checks, with a did-you-mean). */
+static const char *const column_words[] = {"test_error", "train_error", "validation_error",
+                                           "test_loss",  "train_loss",  "validation_loss",
+                                           "seconds",    NULL};
+static const char *const column_prefixes[] = {"rate_mean.", "rate_min.", "rate_max."};
+
+static bool column_name_ok(const char *s)
+{
+    for (size_t i = 0; column_words[i]; i++)
+        if (strcmp(s, column_words[i]) == 0) return true;
+    for (size_t i = 0; i < sizeof column_prefixes / sizeof *column_prefixes; i++) {
+        size_t n = strlen(column_prefixes[i]);
+        if (strncmp(s, column_prefixes[i], n) == 0 && s[n] && !strchr(s + n, ',')) return true;
+    }
+    return false;
+}
+
+/* report.metric: an error word (the enum) or any other curve column (the
+ * text at aux, kept for every value). */
+static void bind_column(struct ctx *c, const struct key *k, const struct amx_node *v,
+                        const char *path)
+{
+    char d[96];
+    if (v->kind == AMX_NODE_SCALAR && strlen(v->text) < AMX_NAME_MAX && column_name_ok(v->text)) {
+        snprintf((char *)field(c, k->aux), AMX_NAME_MAX, "%s", v->text);
+        int w = 0;
+        for (int i = 0; k->words[i]; i++)
+            if (strcmp(v->text, k->words[i]) == 0) w = i;
+        *(int *)field(c, k->off) = w;
+        return;
+    }
+    const char *s = NULL;
+    char cand[16][AMX_NAME_MAX];
+    const char *cands[16];
+    size_t n = 0;
+    if (v->kind == AMX_NODE_SCALAR) {
+        for (; column_words[n]; n++)
+            cands[n] = column_words[n];
+        const char *dot = strchr(v->text, '.'); /* rate_maen.weights: the group as written */
+        for (size_t i = 0; dot && i < sizeof column_prefixes / sizeof *column_prefixes; i++) {
+            snprintf(cand[n], sizeof cand[n], "%.*s%s", (int)strlen(column_prefixes[i]) - 1,
+                     column_prefixes[i], dot);
+            cands[n] = cand[n];
+            n++;
+        }
+        s = amx_suggest(v->text, cands, n);
+    }
+    ERROR(c, v,
+          "%s must be a curve column: test_error, train_error, validation_error, test_loss, "
+          "train_loss, validation_loss, seconds, rate_mean.GROUP, rate_min.GROUP or "
+          "rate_max.GROUP (got %s)%s%s%s",
+          path, bind_describe(v, d, sizeof d), s ? "; did you mean '" : "", s ? s : "",
+          s ? "'?" : "");
+}
+
+/* Appends text to the KO_POINT buffer out (len so far); false, with an
+ * error at v, when it does not fit. */
+static bool point_put(struct ctx *c, const struct amx_node *v, const char *path, char *out,
+                      size_t *len, const char *a, const char *b)
+{
+    int n = snprintf(out + *len, AMX_TEXT_MAX - *len, "%s%s\n", a, b);
+    if (n < 0 || (size_t)n >= AMX_TEXT_MAX - *len) {
+        out[0] = '\0';
+        ERROR(c, v, "%s is too long (at most %d characters)", path, AMX_TEXT_MAX - 1);
+        return false;
+    }
+    *len += (size_t)n;
+    return true;
+}
+
+/* One baseline of report.baseline: a series value ("=value" line) or a point
+ * {axis: value, ...} ("axis=value" lines). */
+static bool bind_one_baseline(struct ctx *c, const struct amx_node *v, const char *path, char *out,
+                              size_t *len)
+{
+    char d[96];
+    if (v->kind == AMX_NODE_SCALAR && !strchr(v->text, '\n') && v->text[0])
+        return point_put(c, v, path, out, len, "=", v->text);
+    if (v->kind != AMX_NODE_MAP || v->n == 0) {
+        ERROR(c, v, "%s must be a series value or a point {AXIS: VALUE, ...} (got %s)", path,
+              v->kind == AMX_NODE_MAP ? "an empty mapping" : bind_describe(v, d, sizeof d));
+        return false;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const struct amx_node *x = v->pairs[i].value;
+        if (x->kind != AMX_NODE_SCALAR || strchr(x->text, '\n')) {
+            ERROR(c, x, "%s.%s must be a sweep value (got %s)", path, v->pairs[i].key,
+                  bind_describe(x, d, sizeof d));
+            return false;
+        }
+        char key[AMX_TEXT_MAX];
+        snprintf(key, sizeof key, "%s=", v->pairs[i].key);
+        if (!point_put(c, v, path, out, len, key, x->text)) return false;
+    }
+    return true;
+}
+
+/* report.baseline other than one series value (which the string takes): a
+ * point {axis: value, ...}, a list of baselines, or all-pairs; kept at aux
+ * as lines, "axis=value" for a point's axis, "=value" for a series value,
+ * "|" between the baselines of a list, "*" for all-pairs (the report reads
+ * them: paired.c). */
+static void bind_point(struct ctx *c, const struct key *k, const struct amx_node *v,
+                       const char *path)
+{
+    char *out = (char *)field(c, k->aux);
+    size_t len = 0;
+    out[0] = '\0';
+    bool ok = true;
+    if (v->kind == AMX_NODE_SCALAR) {
+        ok = point_put(c, v, path, out, &len, "*", "");
+    } else if (v->kind == AMX_NODE_MAP) {
+        ok = bind_one_baseline(c, v, path, out, &len);
+    } else if (v->n == 0) {
+        ERROR(c, v, "%s must list at least one baseline (got an empty list)", path);
+        ok = false;
+    } else {
+        for (size_t i = 0; i < v->n && ok; i++) {
+            char item[400];
+            snprintf(item, sizeof item, "%s[%zu]", path, i + 1);
+            ok = (i == 0 || point_put(c, v, path, out, &len, "|", "")) &&
+                 bind_one_baseline(c, v->items[i], item, out, &len);
+        }
+    }
+    if (!ok) out[0] = '\0';
+    *(char *)field(c, k->off) = '\0';
+}
+
 static void bind_string(struct ctx *c, const struct key *k, const struct amx_node *v,
                         const char *path)
 {
@@ -386,6 +515,7 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
         case KT_STRING:
         case KT_NAME:
             snprintf(f, k->size, "%s", k->sdef ? k->sdef : "");
+            if (k->opts & KO_POINT) *((char *)cfg + k->aux) = '\0';
             break;
         case KT_SEED:
             *(uint64_t *)f = (uint64_t)k->def;
@@ -404,6 +534,8 @@ static void set_defaults(struct amx_run_config *cfg, const struct section *sec)
             break;
         case KT_ENUM:
             *(int *)f = (int)k->def;
+            if (k->opts & KO_COLUMN)
+                snprintf((char *)cfg + k->aux, AMX_NAME_MAX, "%s", k->words[(int)k->def]);
             break;
         case KT_LAYERS:
             cfg->network.n_layers = 0;
@@ -443,7 +575,11 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
         break;
     case KT_STRING:
     case KT_NAME:
-        bind_string(c, k, v, path);
+        if ((k->opts & KO_POINT) &&
+            (v->kind != AMX_NODE_SCALAR || (!v->quoted && strcmp(v->text, "all-pairs") == 0)))
+            bind_point(c, k, v, path);
+        else
+            bind_string(c, k, v, path);
         break;
     case KT_SEED:
         bind_seed(c, k, v, path);
@@ -471,7 +607,10 @@ static void bind_key(struct ctx *c, const struct key *k, const struct amx_node_p
             ERROR(c, v, "%s must be true or false (got %s)", path, bind_describe(v, d, sizeof d));
         break;
     case KT_ENUM:
-        if ((w = bind_word(c, v, path, k->words)) >= 0) *(int *)field(c, k->off) = w;
+        if (k->opts & KO_COLUMN)
+            bind_column(c, k, v, path);
+        else if ((w = bind_word(c, v, path, k->words)) >= 0)
+            *(int *)field(c, k->off) = w;
         break;
     case KT_LAYERS:
         bind_layers(c, k, v);

@@ -36,6 +36,15 @@ static void suggestion(char *buf, size_t size, const char *word, const struct se
         buf[0] = '\0';
 }
 
+/* " (expected one of: a, b, c)": what a file's unknown key is told too. */
+static void expected_keys(char *buf, size_t size, const struct section *sec)
+{
+    int n = snprintf(buf, size, " (expected one of: ");
+    for (size_t i = 0; i < sec->n && n > 0 && (size_t)n < size; i++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%s", i ? ", " : "", sec->keys[i].name);
+    if (n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, ")");
+}
+
 bool amx_config_path_check(const char *path, char *msg, size_t size)
 {
     char word[256], sugg[300];
@@ -72,6 +81,7 @@ bool amx_config_path_check(const char *path, char *msg, size_t size)
         }
         if (!k) {
             suggestion(sugg, sizeof sugg, word, sec, NULL);
+            if (!sugg[0]) expected_keys(sugg, sizeof sugg, sec);
             snprintf(msg, size, "unknown key '%s' in %.*s%s", word, prefix, path, sugg);
             return false;
         }

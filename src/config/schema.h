@@ -34,8 +34,13 @@ enum key_opts {
     KO_NONE = 2,         /* KT_SECTION that may be the scalar `none` (aux: its bool) */
     KO_NONEMPTY = 4,     /* KT_STRING that may not be "" */
     KO_DEFAULT_NAME = 8, /* KT_STRING whose default is the experiment's name */
-    KO_OFF = 16          /* KO_NONE section that is `none` unless given: when off it is
+    KO_OFF = 16,         /* KO_NONE section that is `none` unless given: when off it is
                             left out of config.yaml and of the run id */
+    KO_COLUMN = 32,      /* KT_ENUM that may also name any curve column, kept as text in the
+                            char[AMX_NAME_MAX] at aux (report.metric) */
+    KO_POINT = 64        /* KT_STRING that may also be a mapping of scalars, kept as
+                            "key=value" lines in the char[AMX_TEXT_MAX] at aux, the string
+                            then "" (report.baseline: a point by its sweep values) */
 };
 
 struct section;

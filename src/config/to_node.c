@@ -65,6 +65,51 @@ static struct amx_node *param_node(struct out *o, const struct amx_rule_param_de
     return def->choices ? scalar(o, def->choices[(int)v], false) : number(o, v);
 }
 
+/* One baseline of KO_POINT's lines, from l up to "|" or the end: a series
+ * value ("=value") as a scalar, a point as a mapping. *next: where the next
+ * starts. */
+static struct amx_node *baseline_node(struct out *o, const char *l, const char **next)
+{
+    struct amx_node *m = NULL;
+    while (*l && *l != '|') {
+        size_t n = strcspn(l, "\n"), k = strcspn(l, "=");
+        char key[AMX_TEXT_MAX], val[AMX_TEXT_MAX];
+        snprintf(key, sizeof key, "%.*s", (int)(k < n ? k : n), l);
+        snprintf(val, sizeof val, "%.*s", (int)(k < n ? n - k - 1 : 0), l + (k < n ? k + 1 : n));
+        l += n + (l[n] == '\n');
+        if (!key[0]) { /* a series value */
+            amx_node_free(m);
+            m = scalar(o, val, false);
+            continue;
+        }
+        if (!m) m = map(o);
+        add(o, m, key, scalar(o, val, false));
+    }
+    if (*l == '|') l += 1 + (l[1] == '\n');
+    *next = l;
+    return m;
+}
+
+/* KO_POINT's lines as what they were given as: all-pairs, a point, or a
+ * list of baselines. */
+static struct amx_node *point_node(struct out *o, const char *lines)
+{
+    if (lines[0] == '*') return scalar(o, "all-pairs", false);
+    const char *next;
+    struct amx_node *first = baseline_node(o, lines, &next);
+    if (!*next && first && first->kind == AMX_NODE_MAP) return first;
+    struct amx_node *seq = amx_node_new_seq(o->file, 0, 0);
+    if (!seq) o->oom = true;
+    for (struct amx_node *x = first;; x = baseline_node(o, next, &next)) {
+        if (!x || !seq || amx_node_seq_append(seq, x) != AMX_OK) {
+            amx_node_free(x);
+            o->oom = true;
+        }
+        if (!*next) break;
+    }
+    return seq;
+}
+
 static struct amx_node *rule_node(struct out *o, const struct amx_rule_binding *b)
 {
     const struct amx_rule_spec *s = &b->spec;
@@ -107,6 +152,10 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
             break;
         case KT_STRING:
         case KT_NAME:
+            if ((k->opts & KO_POINT) && *((const char *)cfg + k->aux)) {
+                v = point_node(o, (const char *)cfg + k->aux);
+                break;
+            }
             v = scalar(o, f, true);
             break;
         case KT_SEED: {
@@ -128,6 +177,10 @@ static void emit_section(struct out *o, const struct amx_run_config *cfg, const 
             v = scalar(o, *(const bool *)f ? "true" : "false", false);
             break;
         case KT_ENUM: {
+            if (k->opts & KO_COLUMN) { /* the column as named, an error word or not */
+                v = scalar(o, (const char *)cfg + k->aux, false);
+                break;
+            }
             int w = *(const int *)f, n = 0;
             while (k->words[n])
                 n++;

@@ -16,7 +16,9 @@
  * change of seed agrees, as docs/design.md says reruns under another
  * BLAS kernel do). Verdict: identical (every run bit-identical), agree (every
  * point within the tolerance), or differ; different experiments (other name
- * or sweep axes, or no run in common) are refused. A run folder the verdict
+ * or sweep axes, or no run in common) are refused, and so are folders whose
+ * configurations differ beyond the sweep axes unless forced
+ * (amx_compare_configs): both list the identity keys that differ. A run folder the verdict
  * on a run folder refuses (amx_result_judge: damaged, or another run's
  * files) is named, "damaged in A: file:line:col: what", and counts as
  * missing on its side.
@@ -189,34 +191,199 @@ static json_t *jnum_or_null(double x)
     return isfinite(x) ? json_real(x) : json_null();
 }
 
+/* The identity lines ("key=value") of one configuration, sorted. */
+struct id_lines {
+    size_t n, cap;
+    char **v;
+    bool failed;
+};
+
+static void id_take(void *ctx, const char *text)
+{
+    struct id_lines *l = ctx;
+    if (l->failed) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->failed = true;
+            return;
+        }
+        l->v = v, l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(text)))
+        l->failed = true;
+    else
+        l->n++;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void id_free(struct id_lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* Whether identity key `key` (a rule parameter spelt P.S.param.N) is, or is
+ * inside, sweep axis `axis` (P.S.N). */
+static bool under_axis(const char *key, size_t klen, const char *axis)
+{
+    char k[256];
+    snprintf(k, sizeof k, "%.*s", (int)klen, key);
+    char *p = strstr(k, ".param.");
+    if (p) memmove(p, p + 6, strlen(p + 6) + 1); /* ".param.c" -> ".c" */
+    size_t n = strlen(axis);
+    return strncmp(k, axis, n) == 0 && (k[n] == '\0' || k[n] == '.');
+}
+
+static bool under_any_axis(const char *key, size_t klen, const struct amx_compare_side *s)
+{
+    if (klen == 6 && strncmp(key, "repeat", 6) == 0)
+        return true; /* a run's, not the experiment's */
+    for (size_t a = 0; a < s->n_axes; a++)
+        if (under_axis(key, klen, s->axes[a])) return true;
+    return false;
+}
+
+static size_t key_len(const char *line)
+{
+    return strcspn(line, "=");
+}
+
+/* Adds "  key: x in A, y in B" for one key to out (and to list). */
+static void add_diff(struct amx_buf *out, json_t *list, const char *key, size_t klen,
+                     const char *va, const char *vb)
+{
+    amx_buf_printf(out, "  %.*s: %s in A, %s in B\n", (int)klen, key, va, vb);
+    json_t *o = json_object();
+    json_object_set_new(o, "key", json_stringn(key, klen));
+    json_object_set_new(o, "a", json_string(va));
+    json_object_set_new(o, "b", json_string(vb));
+    json_array_append_new(list, o);
+}
+
+/* The identity keys whose values differ between the two sides' configs,
+ * outside the sweep axes of either side: one line each into out, an object
+ * each into list; the count, or (size_t)-1 on out of memory. */
+static size_t config_diffs(const struct amx_compare_side *ca, const struct amx_compare_side *cb,
+                           struct amx_buf *out, json_t *list)
+{
+    if (!ca->config || !cb->config) return 0;
+    struct id_lines la = {0}, lb = {0};
+    bool ok = amx_config_identity(ca->config, id_take, &la) &&
+              amx_config_identity(cb->config, id_take, &lb) && !la.failed && !lb.failed;
+    size_t n = 0, i = 0, j = 0;
+    if (ok) {
+        qsort(la.v, la.n, sizeof *la.v, id_cmp);
+        qsort(lb.v, lb.n, sizeof *lb.v, id_cmp);
+    }
+    while (ok && (i < la.n || j < lb.n)) {
+        const char *a = i < la.n ? la.v[i] : NULL, *b = j < lb.n ? lb.v[j] : NULL;
+        size_t ka = a ? key_len(a) : 0, kb = b ? key_len(b) : 0;
+        int c = !a ? 1 : !b ? -1 : strncmp(a, b, ka > kb ? ka : kb);
+        if (c == 0 && ka != kb) c = ka < kb ? -1 : 1;
+        const char *key = c <= 0 ? a : b;
+        size_t klen = c <= 0 ? ka : kb;
+        bool skip = under_any_axis(key, klen, ca) || under_any_axis(key, klen, cb);
+        if (!skip && (c != 0 || strcmp(a + ka, b + kb) != 0)) {
+            add_diff(out, list, key, klen, c <= 0 ? a + ka + 1 : "(the default)",
+                     c >= 0 ? b + kb + 1 : "(the default)");
+            n++;
+        }
+        i += c <= 0;
+        j += c >= 0;
+    }
+    id_free(&la);
+    id_free(&lb);
+    return ok ? n : (size_t)-1;
+}
+
 enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_compare_side *cb,
                             const char *metric, double rtol, bool as_json, char **text,
                             int *verdict, struct amx_error *err)
 {
+    return amx_compare_configs(ca, cb, metric, rtol, as_json, false, text, verdict, err);
+}
+
+/* Different experiments (name or sweep axes): why, and the configuration
+ * keys beyond the axes that differ. */
+static bool different_experiments(const struct amx_compare_side *ca,
+                                  const struct amx_compare_side *cb, struct amx_buf *out,
+                                  json_t *diffs)
+{
+    const char *axis = NULL, *where = NULL;
+    for (int s = 0; s < 2 && !axis; s++) {
+        const struct amx_compare_side *x = s ? cb : ca, *y = s ? ca : cb;
+        for (size_t i = 0; i < x->n_axes && !axis; i++) {
+            bool found = false;
+            for (size_t k = 0; k < y->n_axes; k++)
+                found = found || strcmp(x->axes[i], y->axes[k]) == 0;
+            if (!found) axis = x->axes[i], where = x->dir;
+        }
+    }
+    bool named = strcmp(ca->name, cb->name) != 0;
+    if (!named && !axis) return false;
+    if (named)
+        amx_buf_printf(out,
+                       "%s and %s hold different experiments (%s with %zu sweep axes, %s with "
+                       "%zu)",
+                       ca->dir, cb->dir, ca->name, ca->n_axes, cb->name, cb->n_axes);
+    else
+        amx_buf_printf(out, "%s and %s hold different experiments", ca->dir, cb->dir);
+    if (axis)
+        amx_buf_printf(out, "%sthe sweep axis %s is only in %s", named ? "; " : ": ", axis, where);
+    amx_buf_printf(out, "; compare joins runs of one experiment\n");
+    size_t before = out->len;
+    amx_buf_printf(out, "configuration beyond the sweep axes:\n");
+    size_t n = config_diffs(ca, cb, out, diffs);
+    if (n == 0) {
+        out->len = before;
+        amx_buf_printf(out, "configuration beyond the sweep axes: the same\n");
+    }
+    return true;
+}
+
+enum amx_status amx_compare_configs(const struct amx_compare_side *ca,
+                                    const struct amx_compare_side *cb, const char *metric,
+                                    double rtol, bool as_json, bool force, char **text,
+                                    int *verdict, struct amx_error *err)
+{
     *text = NULL;
     *verdict = 2;
     struct amx_buf out = {0};
-    if (strcmp(ca->name, cb->name) != 0 || ca->n_axes != cb->n_axes) {
-        amx_buf_printf(&out,
-                       "%s and %s hold different experiments (%s with %zu sweep axes, %s with "
-                       "%zu); compare joins runs of one experiment\n",
-                       ca->dir, cb->dir, ca->name, ca->n_axes, cb->name, cb->n_axes);
+    json_t *diffs = json_array();
+    if (!diffs) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    if (different_experiments(ca, cb, &out, diffs)) {
+        json_decref(diffs);
         *text = out.data;
         return out.failed ? amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory") : AMX_OK;
     }
-    for (size_t x = 0; x < ca->n_axes; x++) {
-        bool found = false;
-        for (size_t y = 0; y < cb->n_axes; y++)
-            found = found || strcmp(ca->axes[x], cb->axes[y]) == 0;
-        if (!found) {
-            amx_buf_printf(&out,
-                           "%s and %s hold different experiments: the sweep axis %s is only in "
-                           "%s; compare joins runs of one experiment\n",
-                           ca->dir, cb->dir, ca->axes[x], ca->dir);
+    struct amx_buf dtext = {0};
+    size_t n_diff = config_diffs(ca, cb, &dtext, diffs);
+    if (n_diff == (size_t)-1) dtext.failed = true;
+    if (n_diff && n_diff != (size_t)-1) {
+        amx_buf_printf(&out,
+                       "%s and %s were made with configurations that differ beyond the sweep "
+                       "axes:\n%s",
+                       ca->dir, cb->dir, dtext.data ? dtext.data : "");
+        if (!force) {
+            amx_buf_printf(&out, "compare joins reruns of one configuration; --force joins "
+                                 "their runs by sweep values anyway\n");
+            amx_buf_free(&dtext);
+            json_decref(diffs);
             *text = out.data;
             return out.failed ? amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory") : AMX_OK;
         }
+        amx_buf_printf(&out, "joined by sweep values as --force asks: the differences below are "
+                             "those of the configurations, not only of the computation\n");
     }
+    amx_buf_free(&dtext);
+    bool forced = n_diff && n_diff != (size_t)-1;
     struct side *A = calloc(1, sizeof *A), *B = calloc(1, sizeof *B);
     size_t *match = NULL;
     bool *by_id = NULL, *taken = NULL;
@@ -428,7 +595,13 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
                    joined, joined_id, joined - joined_id, identical, joined - identical, only_a,
                    only_b);
     amx_buf_printf(&out, "points: %zu of %zu agree within the tolerance\n", n_agree, n_points);
-    amx_buf_printf(&out, "result: %s\n", word);
+    if (forced)
+        amx_buf_printf(&out,
+                       "result: %s (configurations differ beyond the sweep axes: %zu key%s, "
+                       "joined by --force)\n",
+                       word, n_diff, n_diff == 1 ? "" : "s");
+    else
+        amx_buf_printf(&out, "result: %s\n", word);
     if (as_json) {
         json_object_set_new(root, "a", json_string(ca->dir));
         json_object_set_new(root, "b", json_string(cb->dir));
@@ -436,6 +609,8 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
         json_object_set_new(root, "metric", json_string(metric));
         json_object_set_new(root, "rtol", json_real(rtol));
         json_object_set_new(root, "result", json_string(word));
+        json_object_set(root, "config_differences", diffs);
+        json_object_set_new(root, "forced", json_boolean(forced));
         json_object_set_new(root, "joined", json_integer((json_int_t)joined));
         json_object_set_new(root, "joined_by_id", json_integer((json_int_t)joined_id));
         json_object_set_new(root, "identical", json_integer((json_int_t)identical));
@@ -457,6 +632,7 @@ enum amx_status amx_compare(const struct amx_compare_side *ca, const struct amx_
         json_decref(jpoints);
     }
 done:
+    json_decref(diffs);
     if (root) json_decref(root);
     if (damaged) json_decref(damaged);
     if (A) rpt_ctx_free(&A->ctx);

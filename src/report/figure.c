@@ -50,6 +50,23 @@ static void gp_quote(struct amx_buf *b, const char *s)
     amx_buf_append(b, "'", 1);
 }
 
+/* A run cut down or changed by overrides says so under the title: the
+ * title is the experiment file's. */
+static void figure_subtitle(const struct rpt_ctx *ctx, struct amx_buf *g)
+{
+    struct amx_buf o = {0};
+    if (rpt_run_overrides(ctx, &o) > 0 && o.data) {
+        amx_buf_printf(g, ".\"\\n\".");
+        char *text = malloc(o.len + 16);
+        if (text) {
+            snprintf(text, o.len + 16, "with %s", o.data);
+            gp_quote(g, text);
+        }
+        free(text);
+    }
+    amx_buf_free(&o);
+}
+
 /* The same text on one comment line. */
 static void gp_comment_text(struct amx_buf *b, const char *s)
 {
@@ -57,18 +74,40 @@ static void gp_comment_text(struct amx_buf *b, const char *s)
         amx_buf_append(b, (*p < 0x20 || *p == 0x7f) ? " " : (const char *)p, 1);
 }
 
-static const char *axis_label(const char *metric, enum amx_task task)
+static const char *axis_label(const char *metric, enum amx_task task, char *buf, size_t size)
 {
     if (task == AMX_TASK_CLASSIFIER) {
         if (!strcmp(metric, "train_error")) return "training classification error (%)";
         if (!strcmp(metric, "validation_error")) return "validation classification error (%)";
-        return "test classification error (%)";
+        if (!strcmp(metric, "test_error")) return "test classification error (%)";
+    } else {
+        if (!strcmp(metric, "train_error"))
+            return "training reconstruction error (squared error per image)";
+        if (!strcmp(metric, "validation_error"))
+            return "validation reconstruction error (squared error per image)";
+        if (!strcmp(metric, "test_error"))
+            return "test reconstruction error (squared error per image)";
     }
-    if (!strcmp(metric, "train_error"))
-        return "training reconstruction error (squared error per image)";
-    if (!strcmp(metric, "validation_error"))
-        return "validation reconstruction error (squared error per image)";
-    return "test reconstruction error (squared error per image)";
+    /* any other curve column: named as curve.csv names it, with what it is */
+    static const struct {
+        const char *prefix, *what;
+    } kinds[] = {{"rate_mean.", "mean learning rate of group "},
+                 {"rate_min.", "smallest learning rate of group "},
+                 {"rate_max.", "largest learning rate of group "},
+                 {"test_loss", "test loss (mean per image)"},
+                 {"train_loss", "training loss (mean per image)"},
+                 {"validation_loss", "validation loss (mean per image)"},
+                 {"seconds", "seconds (as curve.csv records them)"}};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        size_t n = strlen(kinds[i].prefix);
+        if (strncmp(metric, kinds[i].prefix, n) == 0) {
+            bool group = kinds[i].prefix[n - 1] == '.';
+            snprintf(buf, size, "%s: %s%s", metric, kinds[i].what, group ? metric + n : "");
+            return buf;
+        }
+    }
+    snprintf(buf, size, "%s", metric);
+    return buf;
 }
 
 /* Whether points p and q agree on the series axis (series=true) or on every
@@ -276,11 +315,13 @@ enum amx_status rpt_write_figure(struct rpt_ctx *ctx, struct amx_error *err)
     amx_buf_printf(&g, "set encoding utf8\nset datafile missing '?'\n");
     amx_buf_printf(&g, "set title ");
     gp_quote(&g, title);
+    figure_subtitle(ctx, &g);
     amx_buf_printf(&g, "\n");
+    char ylabel[AMX_NAME_MAX + 64];
     amx_buf_printf(&g, "set xlabel '%s'\nset ylabel '%s'\n",
                    by_seconds ? "fine-tuning seconds (cumulative, mean over repeats)"
                               : "fine-tuning epoch",
-                   axis_label(ctx->metric, ctx->in->task));
+                   axis_label(ctx->metric, ctx->in->task, ylabel, sizeof ylabel));
     amx_buf_printf(&g, "set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb "
                        "'#f0f0f0' lw 1 dt 1\n"
                        "set border 3 lw 1.2 lc rgb '#404040'\n"

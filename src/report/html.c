@@ -84,6 +84,42 @@ static void figure(const struct rpt_ctx *ctx, struct amx_buf *b)
     free(svg);
 }
 
+/* esc, with `code` spans (Markdown's, as report.md writes them) as <code>. */
+static void esc_code(struct amx_buf *b, const char *s)
+{
+    bool open = false;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "`");
+        char *part = strndup(p, n);
+        if (part) esc(b, part);
+        free(part);
+        p += n;
+        if (*p == '`') {
+            amx_buf_printf(b, open ? "</code>" : "<code>");
+            open = !open;
+            p++;
+        }
+    }
+    if (open) amx_buf_printf(b, "</code>");
+}
+
+/* A table's verdict lines as a list. */
+static void outro_list(const char *outro, struct amx_buf *b)
+{
+    if (!outro || !outro[0]) return;
+    amx_buf_printf(b, "\n<ul class=\"verdicts\">\n");
+    for (const char *l = outro; *l;) {
+        size_t n = strcspn(l, "\n");
+        char *line = strndup(l, n);
+        amx_buf_printf(b, "<li>");
+        if (line) esc(b, line);
+        free(line);
+        amx_buf_printf(b, "</li>\n");
+        l += n + (l[n] == '\n');
+    }
+    amx_buf_printf(b, "</ul>\n");
+}
+
 static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
 {
     for (size_t k = 0; k < n; k++) {
@@ -107,7 +143,9 @@ static void tables(const struct rpt_table *t, size_t n, struct amx_buf *b)
             }
             amx_buf_printf(b, "</tr>\n");
         }
-        amx_buf_printf(b, "</tbody>\n</table></section>\n");
+        amx_buf_printf(b, "</tbody>\n</table>");
+        outro_list(t[k].outro, b);
+        amx_buf_printf(b, "</section>\n");
     }
 }
 
@@ -352,6 +390,14 @@ enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err
         esc(&b, in->description);
         amx_buf_printf(&b, "</p>\n");
     }
+    struct amx_buf ov = {0};
+    rpt_overrides_note(ctx, &ov);
+    if (ov.len) {
+        amx_buf_printf(&b, "<p class=\"overrides\"><strong>");
+        esc_code(&b, ov.data);
+        amx_buf_printf(&b, "</strong></p>\n");
+    }
+    amx_buf_free(&ov);
     struct amx_buf pre = {0};
     rpt_report_preamble(ctx, &pre);
     amx_buf_printf(&b, "<p>");

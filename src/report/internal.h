@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #define RPT_NONE ((size_t)-1)
+#define AMX_MAX_BASELINES 8 /* paired tables of one report; more baselines are warned of */
 
 /* One run's curve.csv: a table of numbers with named columns. */
 struct rpt_curve {
@@ -92,6 +93,22 @@ struct rpt_point {
     struct rpt_target_stat targets[AMX_MAX_TARGETS];
 };
 
+/* One pair of points of a comparison: point - base, repeat by repeat. */
+struct rpt_pair {
+    size_t point, base;
+    struct rpt_pairing final, best;
+};
+
+/* One baseline of report.baseline (a list gives several) and the pairs it
+ * makes: every point with its baseline point, or every pair of points. */
+enum rpt_comparison_kind { RPT_CMP_SERIES, RPT_CMP_POINT, RPT_CMP_ALL_PAIRS };
+struct rpt_comparison {
+    enum rpt_comparison_kind kind;
+    char *name; /* the series value, "axis=value, ..." or "all pairs" */
+    size_t n_pairs;
+    struct rpt_pair *pairs;
+};
+
 struct rpt_stat {
     double mean, std; /* NAN when n == 0; std 0 when n == 1 */
     size_t n;
@@ -107,11 +124,14 @@ struct rpt_ctx {
     bool no_test; /* every complete run measured no test error (a tuning stage) */
     size_t n_points;
     struct rpt_point *points;
-    size_t series_axis; /* RPT_NONE when there are no axes */
-    const char *metric; /* curve column the figure shows */
-    double *scratch;    /* [in->n_runs]: the values one statistic pools */
-    int repeats;        /* repeats per point, for pairing */
-    bool paired;        /* a baseline was given and found */
+    size_t series_axis;                    /* RPT_NONE when there are no axes */
+    const char *metric;                    /* curve column the figure shows */
+    double *scratch;                       /* [in->n_runs]: the values one statistic pools */
+    int repeats;                           /* repeats per point, for pairing */
+    bool paired;                           /* a baseline was given and found */
+    char baseline_text[AMX_TEXT_MAX + 64]; /* rpt_baseline_text's, made once */
+    size_t n_comparisons;                  /* paired.c: one per baseline of report.baseline */
+    struct rpt_comparison *comparisons;
 };
 
 /* load.c: reads every listed run; fills runs[], counts, the column union. */
@@ -131,9 +151,11 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err);
 void rpt_free_paired(struct rpt_ctx *ctx);
 /* md.c: the paper tables as a model (report.md and report.html write it) */
 #define RPT_TABLE_MAX_COLS 10
-#define RPT_MAX_TABLES 3
+#define RPT_MAX_TABLES (2 + AMX_MAX_BASELINES) /* final and best, paired..., targets */
 struct rpt_table {
     char *title, *intro; /* heading and the paragraph that says what the numbers are */
+    char *outro;         /* NULL, or lines ('\n'-ended) said after the table: the verdicts */
+    bool wants_outro;    /* outro NULL is then out of memory */
     size_t n_cols;
     const char *head[RPT_TABLE_MAX_COLS];
     char align[RPT_TABLE_MAX_COLS]; /* 'l' or 'r' */
@@ -147,6 +169,13 @@ void rpt_tables_free(struct rpt_table *t, size_t n);
 struct amx_buf;
 /* "Experiment `x`: N of M runs complete ...", without a final newline. */
 void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* The overrides as a sentence ("" when none; report settings apart from
+ * those that changed what the runs computed), for report.md and .html. */
+void rpt_overrides_note(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* The overrides that changed what the runs computed, "a=1, b=2" into b. */
+size_t rpt_run_overrides(const struct rpt_ctx *ctx, struct amx_buf *b);
+/* What the curve column `metric` measures, for the preamble. */
+const char *rpt_metric_meaning(const char *metric, enum amx_task task);
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err);
 /* html.c: report.html, after the figure is rendered */
 enum amx_status rpt_write_report_html(struct rpt_ctx *ctx, struct amx_error *err);
@@ -175,5 +204,8 @@ void rpt_fmt_num(char buf[32], double x);
 /* results_dir/rel into buf; false when it does not fit. */
 bool rpt_path(const struct rpt_ctx *ctx, char *buf, size_t size, const char *rel);
 const char *rpt_metric_column(enum amx_metric m);
+/* report.baseline as the report names it: the series value, or the point's
+ * sweep values "axis=value, axis=value". */
+const char *rpt_baseline_text(struct rpt_ctx *ctx);
 
 #endif

@@ -86,6 +86,7 @@ void rpt_tables_free(struct rpt_table *t, size_t n)
         free(t[k].cells);
         free(t[k].title);
         free(t[k].intro);
+        free(t[k].outro);
     }
 }
 
@@ -172,28 +173,103 @@ static void final_best_table(struct rpt_ctx *ctx, struct rpt_table *t)
     }
 }
 
-static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
+/* One line per paired point on its final metric: "AdaMix: 0.242 lower than
+ * AdaGrad [0.152, 0.332] (-6.3% of its mean 3.850), lower in 5/5 repeats, p
+ * 0.062 (S); 5 pairs cannot give a p below 0.062": the interval that of the
+ * distance, and where the pairs are too few for a p below 2/2^n (the sign
+ * test), that. Lines end with '\n'. */
+static void verdict_line(struct rpt_ctx *ctx, const struct rpt_pair *pr, struct amx_buf *b)
 {
-    const struct amx_report_input *in = ctx->in;
+    const char *label = ctx->points[pr->point].label;
+    const struct rpt_pairing *f = &pr->final;
+    const char *base = ctx->points[pr->base].label;
+    struct rpt_stat bs = metric_stat(ctx, pr->base, false);
+    if (f->st.n == 0) {
+        amx_buf_printf(b,
+                       "%s against %s: no pair of finished repeats (%zu diverged, %zu "
+                       "missing)\n",
+                       label, base, f->n_diverged, f->n_missing);
+        return;
+    }
+    double m = f->st.mean;
+    const char *dir = m < 0 ? "lower than" : m > 0 ? "higher than" : "level with";
+    amx_buf_printf(b, "%s: %.3f %s %s", label, fabs(m), dir, base);
+    if (f->st.n >= 2 && m != 0)
+        amx_buf_printf(b, " [%.3f, %.3f]", m < 0 ? -f->st.ci_hi : f->st.ci_lo,
+                       m < 0 ? -f->st.ci_lo : f->st.ci_hi);
+    if (bs.n > 0 && bs.mean != 0 && isfinite(bs.mean))
+        amx_buf_printf(b, " (%+.2g%% of its mean %.3f)", 100.0 * m / bs.mean, bs.mean);
+    size_t pairs = f->st.n + f->n_diverged;
+    amx_buf_printf(b, ", %s in %zu/%zu repeats", m > 0 ? "higher" : "lower",
+                   m > 0 ? f->losses : f->wins, pairs);
+    if (!isnan(f->st.p))
+        amx_buf_printf(b, ", p %.2g (%s)", f->st.p, f->st.test == AMX_TEST_WILCOXON ? "W" : "S");
+    if (f->st.test != AMX_TEST_WILCOXON)
+        amx_buf_printf(b, "; %zu pair%s cannot give a p below %.2g", f->st.n_nonzero,
+                       f->st.n_nonzero == 1 ? "" : "s", 2.0 / ldexp(1.0, (int)f->st.n_nonzero));
+    amx_buf_printf(b, "\n");
+}
+
+static char *verdict_lines(struct rpt_ctx *ctx, const struct rpt_comparison *cmp)
+{
+    struct amx_buf b = {0};
+    for (size_t i = 0; i < cmp->n_pairs; i++)
+        verdict_line(ctx, &cmp->pairs[i], &b);
+    if (b.failed) {
+        amx_buf_free(&b);
+        return NULL;
+    }
+    return b.data ? b.data : text_of("%s", "");
+}
+
+/* The first words of a paired table's intro: which pairs it holds. */
+static char *pairs_held(const struct rpt_ctx *ctx, const struct rpt_comparison *cmp)
+{
+    switch (cmp->kind) {
+    case RPT_CMP_SERIES:
+        return text_of("Point − baseline (%s = %s with the same other sweep values)",
+                       ctx->in->axes[ctx->series_axis], cmp->name);
+    case RPT_CMP_POINT:
+        return text_of("Point − baseline (the point %s with the same other sweep values)",
+                       cmp->name);
+    case RPT_CMP_ALL_PAIRS:
+        break;
+    }
+    return text_of("Every pair of points, the later − the earlier in the order of the first table");
+}
+
+static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t, const struct rpt_comparison *cmp)
+{
     static const char *const head[] = {
         "point", "pairs", "diverged",        "missing", "Δ final (95% CI)",
         "p",     "beat",  "Δ best (95% CI)", "p",       "beat"};
     table_start(t, 10, head, "lrrrlrrlrr");
-    t->title = text_of("Paired difference to the baseline, %s", in->report->baseline);
+    bool all = cmp->kind == RPT_CMP_ALL_PAIRS;
+    if (all)
+        t->title = text_of("Paired difference, all pairs");
+    else
+        t->title = text_of("Paired difference to the baseline, %s", cmp->name);
+    char *held = pairs_held(ctx, cmp);
     t->intro = text_of(
-        "Point − baseline (%s = %s with the same other sweep values), repeat by repeat, so "
+        "%s, repeat by repeat, so "
         "negative is a lower error than the baseline; the mean with its 95%% Student t interval; "
         "p exact and two-sided: Wilcoxon signed-rank (W) with at least %d non-zero differences, "
         "else the sign test (S); beat: repeats in which the point's error was lower, of the "
         "pairs and the diverged pairs (a diverged run loses to one that finished). %s",
-        in->axes[ctx->series_axis], in->report->baseline, AMX_WILCOXON_MIN_N,
+        held ? held : "", AMX_WILCOXON_MIN_N,
         ctx->has_validation ? "Best: at each run's epoch of least validation error."
                             : "No validation split: no honest best, so no Δ best (—).");
-    for (size_t p = 0; p < ctx->n_points; p++) {
-        const struct rpt_point *pt = &ctx->points[p];
-        if (pt->baseline == RPT_NONE) continue;
-        const struct rpt_pairing *f = &pt->final, *g = &pt->best;
-        char *c[10] = {text_of("%s", pt->label),
+    if (!held) {
+        free(t->intro);
+        t->intro = NULL;
+    }
+    free(held);
+    for (size_t i = 0; i < cmp->n_pairs; i++) {
+        const struct rpt_pair *pr = &cmp->pairs[i];
+        const struct rpt_pairing *f = &pr->final, *g = &pr->best;
+        const char *label = ctx->points[pr->point].label;
+        char *c[10] = {all ? text_of("%s − %s", label, ctx->points[pr->base].label)
+                           : text_of("%s", label),
                        text_of("%zu", f->st.n),
                        text_of("%zu", f->n_diverged),
                        text_of("%zu", f->n_missing),
@@ -206,6 +282,48 @@ static void paired_table(struct rpt_ctx *ctx, struct rpt_table *t)
                                            : text_of("—")};
         table_row(t, c);
     }
+    t->outro = verdict_lines(ctx, cmp);
+    t->wants_outro = true;
+}
+
+/* Targets that no run reached get one line rather than a row of "not
+ * reached" per point: targets set for a longer or larger run than this one
+ * (a cut-down copy) say so at once. reached[k]: some run reached target k. */
+static char *unreached_note(const struct rpt_ctx *ctx, bool reached[AMX_MAX_TARGETS])
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    size_t nt = rep->n_targets < AMX_MAX_TARGETS ? rep->n_targets : AMX_MAX_TARGETS;
+    double lowest = NAN;
+    for (size_t i = 0; i < ctx->in->n_runs; i++) {
+        const struct rpt_run *r = &ctx->runs[i];
+        if (r->complete && isfinite(r->m_best) && (isnan(lowest) || r->m_best < lowest))
+            lowest = r->m_best;
+    }
+    struct amx_buf b = {0};
+    size_t n = 0;
+    for (size_t k = 0; k < nt; k++) {
+        reached[k] = false;
+        for (size_t p = 0; p < ctx->n_points && !reached[k]; p++)
+            reached[k] = ctx->points[p].targets[k].reached > 0;
+        if (reached[k]) continue;
+        char target[32];
+        rpt_fmt_num(target, rep->targets[k]);
+        amx_buf_printf(&b, "%s%s", n++ ? ", " : "", target);
+    }
+    if (n) {
+        char low[32];
+        snprintf(low, sizeof low, "%.3f", lowest);
+        amx_buf_printf(&b,
+                       ": no run reached %s (the lowest %s of any run: %s), so %s not in "
+                       "the table\n",
+                       n == 1 ? "this target" : "these targets", ctx->metric,
+                       isnan(lowest) ? "none" : low, n == 1 ? "it is" : "they are");
+        char *s = text_of("Target%s %s", n == 1 ? "" : "s", b.data ? b.data : "");
+        amx_buf_free(&b);
+        return s;
+    }
+    amx_buf_free(&b);
+    return text_of("%s", "");
 }
 
 static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
@@ -231,9 +349,13 @@ static void target_table(struct rpt_ctx *ctx, struct rpt_table *t)
                       "earlier: repeats in which the point reached it first (or alone), of the "
                       "repeats where either did."
                     : "");
+    bool reached[AMX_MAX_TARGETS];
+    t->outro = unreached_note(ctx, reached);
+    t->wants_outro = true;
     for (size_t q = 0; q < ctx->n_points; q++) {
         const struct rpt_point *pt = &ctx->points[q];
         for (size_t k = 0; k < rep->n_targets && k < AMX_MAX_TARGETS; k++) {
+            if (!reached[k]) continue; /* said once, under the table */
             const struct rpt_target_stat *ts = &pt->targets[k];
             char target[32];
             rpt_fmt_num(target, rep->targets[k]);
@@ -270,10 +392,13 @@ enum amx_status rpt_paper_tables(struct rpt_ctx *ctx, struct rpt_table tables[RP
 {
     *n = 0;
     final_best_table(ctx, &tables[(*n)++]);
-    if (ctx->paired) paired_table(ctx, &tables[(*n)++]);
+    for (size_t k = 0; k < ctx->n_comparisons; k++)
+        if (ctx->comparisons[k].n_pairs > 0)
+            paired_table(ctx, &tables[(*n)++], &ctx->comparisons[k]);
     if (ctx->in->report->n_targets > 0) target_table(ctx, &tables[(*n)++]);
     for (size_t k = 0; k < *n; k++)
-        if (tables[k].failed || !tables[k].title || !tables[k].intro) {
+        if (tables[k].failed || !tables[k].title || !tables[k].intro ||
+            (tables[k].wants_outro && !tables[k].outro)) {
             rpt_tables_free(tables, *n);
             *n = 0;
             return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
@@ -317,6 +442,14 @@ static void md_table(struct amx_buf *b, const struct rpt_table *t)
         amx_buf_printf(b, "|\n");
     }
     amx_buf_printf(b, "\n");
+    if (t->outro && t->outro[0]) {
+        for (const char *l = t->outro; *l;) {
+            size_t n = strcspn(l, "\n");
+            amx_buf_printf(b, "- %.*s\n", (int)n, l);
+            l += n + (l[n] == '\n');
+        }
+        amx_buf_printf(b, "\n");
+    }
 }
 
 void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
@@ -328,11 +461,63 @@ void rpt_report_preamble(const struct rpt_ctx *ctx, struct amx_buf *b)
                    "point. Measure: %s, %s.",
                    in->experiment_name, res->n_complete, res->n_listed, res->n_diverged,
                    ctx->repeats, ctx->repeats == 1 ? "" : "s", ctx->metric,
-                   in->task == AMX_TASK_CLASSIFIER
-                       ? "the classification error (the percentage of images whose most "
-                         "probable class is not their label)"
-                       : "the reconstruction error (squared pixel error summed over an image, "
-                         "averaged over the images)");
+                   rpt_metric_meaning(ctx->metric, in->task));
+}
+
+static bool is_report_override(const char *o)
+{
+    return strncmp(o, "report.", 7) == 0;
+}
+
+size_t rpt_run_overrides(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->in->n_overrides; i++) {
+        const char *o = ctx->in->overrides[i];
+        if (is_report_override(o)) continue;
+        amx_buf_printf(b, "%s%s", n++ ? ", " : "", o);
+    }
+    return n;
+}
+
+void rpt_overrides_note(const struct rpt_ctx *ctx, struct amx_buf *b)
+{
+    const struct amx_report_input *in = ctx->in;
+    size_t n_run = 0, n_rep = 0;
+    for (size_t i = 0; i < in->n_overrides; i++)
+        is_report_override(in->overrides[i]) ? n_rep++ : n_run++;
+    if (n_run) {
+        amx_buf_printf(b, "Computed with overrides of the experiment file: ");
+        for (size_t i = 0, k = 0; i < in->n_overrides; i++)
+            if (!is_report_override(in->overrides[i]))
+                amx_buf_printf(b, "%s`%s`", k++ ? ", " : "", in->overrides[i]);
+        amx_buf_printf(b, " (the title and description are the file's, not theirs).");
+    }
+    if (n_rep) {
+        amx_buf_printf(b, "%sReport settings given on the command line: ", n_run ? " " : "");
+        for (size_t i = 0, k = 0; i < in->n_overrides; i++)
+            if (is_report_override(in->overrides[i]))
+                amx_buf_printf(b, "%s`%s`", k++ ? ", " : "", in->overrides[i]);
+        amx_buf_printf(b, ".");
+    }
+}
+
+const char *rpt_metric_meaning(const char *metric, enum amx_task task)
+{
+    size_t n = strlen(metric);
+    if (n > 6 && strcmp(metric + n - 6, "_error") == 0)
+        return task == AMX_TASK_CLASSIFIER
+                   ? "the classification error (the percentage of images whose most probable "
+                     "class is not their label)"
+                   : "the reconstruction error (squared pixel error summed over an image, "
+                     "averaged over the images)";
+    if (n > 5 && strcmp(metric + n - 5, "_loss") == 0)
+        return "the loss the network minimises, averaged over the images";
+    if (strncmp(metric, "rate_", 5) == 0)
+        return "a column of curve.csv: the learning rates of one parameter group at the end of "
+               "each epoch (mean, smallest or largest over its parameters); \"best\" is the "
+               "smallest value";
+    return "a column of curve.csv; \"best\" is the smallest value";
 }
 
 enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)
@@ -345,6 +530,9 @@ enum amx_status rpt_write_report_md(struct rpt_ctx *ctx, struct amx_error *err)
     struct amx_buf b = {0};
     amx_buf_printf(&b, "# %s\n\n", in->report->title[0] ? in->report->title : in->experiment_name);
     if (in->description && in->description[0]) amx_buf_printf(&b, "%s\n\n", in->description);
+    size_t before = b.len;
+    rpt_overrides_note(ctx, &b);
+    if (b.len > before) amx_buf_printf(&b, "\n\n");
     rpt_report_preamble(ctx, &b);
     amx_buf_printf(&b, "\n\n");
     for (size_t k = 0; k < n; k++)

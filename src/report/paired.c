@@ -13,7 +13,10 @@
  * "finetune seconds" to epoch e sums rows 1..e and "total seconds" rows 0..e.
  *
  * Per point P other than the baseline, its baseline point B is the one whose
- * series value is report.baseline and whose other sweep values equal P's.
+ * series value is report.baseline and whose other sweep values equal P's;
+ * report.baseline may instead name a point by sweep values ({a: x, b: y}):
+ * then B has those values on the axes named and P's on the others (naming
+ * every axis pairs every point with one point).
  * Repeat r of P is paired with repeat r of B (same initial weights, same
  * batches). A repeat where either run is missing (not complete) is counted
  * missing. For the error measures a repeat where either diverged is counted
@@ -23,6 +26,8 @@
  * the same way (counted censored); where neither did, it counts as neither. */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
+
+#include "adamix/fsutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,18 +178,201 @@ static void pair_time(struct rpt_pairing *pg, size_t i, const struct rpt_run *a,
     decide(pg, (x > y) - (x < y));
 }
 
-static size_t find_baseline(const struct rpt_ctx *ctx, size_t p)
+/* report.baseline as the sweep values it fixes: vals[a] is the label the
+ * baseline point has on axis a, or NULL where it has the paired point's. A
+ * series value ("AdaGrad") fixes the series axis; a point ("axis=value, ...",
+ * each axis a sweep axis) fixes the axes it names. False, with a warning,
+ * for an axis that is not one; vals' strings are malloc'ed. */
+static bool block_values(struct rpt_ctx *ctx, const char *block, char **vals, const char **next)
+{
+    const struct amx_report_input *in = ctx->in;
+    const char *p = block;
+    bool ok = true;
+    while (*p && *p != '|') {
+        size_t n = strcspn(p, "\n");
+        const char *eq = memchr(p, '=', n);
+        const char *k = p, *ke = eq ? eq : p + n;
+        while (k < ke && *k == ' ')
+            k++;
+        while (ke > k && ke[-1] == ' ')
+            ke--;
+        size_t a = 0;
+        if (eq && k == ke) /* "=value": a value of the series axis */
+            a = ctx->series_axis;
+        else
+            while (a < in->n_axes && (strlen(in->axes[a]) != (size_t)(ke - k) ||
+                                      strncmp(in->axes[a], k, (size_t)(ke - k)) != 0))
+                a++;
+        if (ok && (!eq || a == in->n_axes)) {
+            rpt_warn(ctx, "report.baseline: %.*s is not a sweep axis; no paired statistics",
+                     (int)(ke - k), k);
+            ok = false;
+        }
+        if (ok) {
+            const char *v = eq + 1, *ve = p + n;
+            while (v < ve && *v == ' ')
+                v++;
+            while (ve > v && ve[-1] == ' ')
+                ve--;
+            free(vals[a]);
+            if (!(vals[a] = strndup(v, (size_t)(ve - v)))) ok = false;
+        }
+        p += n + (p[n] == '\n');
+    }
+    if (*p == '|') p += 1 + (p[1] == '\n');
+    *next = p;
+    return ok;
+}
+
+static bool baseline_values(struct rpt_ctx *ctx, char **vals)
+{
+    const struct amx_report_input *in = ctx->in;
+    const char *b = in->report->baseline_point, *next;
+    if (!b[0]) {
+        vals[ctx->series_axis] = strdup(in->report->baseline);
+        return vals[ctx->series_axis] != NULL;
+    }
+    if (b[0] == '*') return false; /* all pairs: rpt_comparisons' alone */
+    return block_values(ctx, b, vals, &next);
+}
+
+static size_t find_baseline(const struct rpt_ctx *ctx, size_t p, char *const *vals)
 {
     const struct amx_report_input *in = ctx->in;
     const struct rpt_run *a = &ctx->runs[ctx->points[p].runs[0]];
     for (size_t q = 0; q < ctx->n_points; q++) {
         const struct rpt_run *b = &ctx->runs[ctx->points[q].runs[0]];
-        bool match = strcmp(b->labels[ctx->series_axis], in->report->baseline) == 0;
+        bool match = true;
         for (size_t ax = 0; ax < in->n_axes && match; ax++)
-            if (ax != ctx->series_axis) match = strcmp(a->labels[ax], b->labels[ax]) == 0;
+            match = strcmp(b->labels[ax], vals[ax] ? vals[ax] : a->labels[ax]) == 0;
         if (match) return q;
     }
     return RPT_NONE;
+}
+
+/* The pairings of point p against point b on final and best. */
+static enum amx_status pair_points(struct rpt_ctx *ctx, struct rpt_pair *pr, size_t p, size_t b,
+                                   size_t R, double *scratch, struct amx_error *err)
+{
+    pr->point = p;
+    pr->base = b;
+    enum amx_status st = pairing_init(&pr->final, R, err);
+    if (st == AMX_OK) st = pairing_init(&pr->best, R, err);
+    if (st != AMX_OK) return st;
+    for (size_t i = 0; i < R; i++) {
+        const struct rpt_run *x = run_of(ctx, p, (long)i), *y = run_of(ctx, b, (long)i);
+        pair_error(&pr->final, i, x, y, false);
+        pair_error(&pr->best, i, x, y, true);
+    }
+    pairing_finish(&pr->final, scratch);
+    pairing_finish(&pr->best, scratch);
+    return AMX_OK;
+}
+
+/* Whether a baseline block is one series value: a single "=value" line. */
+static bool is_series_value(const char *block)
+{
+    size_t n = strcspn(block, "\n");
+    const char *rest = block + n + (block[n] == '\n');
+    return block[0] == '=' && (*rest == '\0' || *rest == '|');
+}
+
+/* The name of a baseline block, as the tables head it. */
+static char *block_name(const char *block)
+{
+    struct amx_buf b = {0};
+    for (const char *l = block; *l && *l != '|';) {
+        size_t n = strcspn(l, "\n");
+        amx_buf_printf(&b, "%s%.*s", b.len ? ", " : "", (int)(l[0] == '=' ? n - 1 : n),
+                       l + (l[0] == '='));
+        l += n + (l[n] == '\n');
+    }
+    if (b.failed || !b.data) {
+        amx_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* One comparison per baseline of report.baseline: its pairs of points. */
+static enum amx_status comparisons(struct rpt_ctx *ctx, size_t R, double *scratch,
+                                   struct amx_error *err)
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    if ((!rep->baseline[0] && !rep->baseline_point[0]) || ctx->series_axis == RPT_NONE)
+        return AMX_OK;
+    ctx->comparisons = calloc(AMX_MAX_BASELINES, sizeof *ctx->comparisons);
+    char **vals = calloc(ctx->in->n_axes + 1, sizeof *vals);
+    size_t np = ctx->n_points;
+    enum amx_status st =
+        ctx->comparisons && vals ? AMX_OK : amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    const char *block = rep->baseline_point[0] ? rep->baseline_point : NULL;
+    size_t skipped = 0;
+    for (bool first = true; st == AMX_OK && (first || (block && *block)); first = false) {
+        if (ctx->n_comparisons == AMX_MAX_BASELINES) {
+            skipped++;
+            const char *next = block;
+            while (*next && *next != '|')
+                next += strcspn(next, "\n") + 1;
+            block = *next ? next + 1 + (next[1] == '\n') : next;
+            continue;
+        }
+        struct rpt_comparison *c = &ctx->comparisons[ctx->n_comparisons];
+        c->pairs = calloc(np * (np ? np : 1) + 1, sizeof *c->pairs);
+        if (!c->pairs) {
+            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            break;
+        }
+        ctx->n_comparisons++;
+        if (block && block[0] == '*') {
+            c->kind = RPT_CMP_ALL_PAIRS;
+            c->name = strdup("all pairs");
+            for (size_t q = 0; q < np && st == AMX_OK; q++)
+                for (size_t p = 0; p < q && st == AMX_OK; p++)
+                    st = pair_points(ctx, &c->pairs[c->n_pairs++], q, p, R, scratch, err);
+            block += strcspn(block, "\n");
+            if (*block) block++;
+            if (*block == '|') block += 1 + (block[1] == '\n');
+            if (!c->name && st == AMX_OK)
+                st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            continue;
+        }
+        for (size_t a = 0; a < ctx->in->n_axes; a++) {
+            free(vals[a]);
+            vals[a] = NULL;
+        }
+        bool ok;
+        const char *next = "";
+        if (block) {
+            c->kind = is_series_value(block) ? RPT_CMP_SERIES : RPT_CMP_POINT;
+            c->name = block_name(block);
+            ok = block_values(ctx, block, vals, &next);
+        } else {
+            c->kind = RPT_CMP_SERIES;
+            c->name = strdup(rep->baseline);
+            ok = (vals[ctx->series_axis] = strdup(rep->baseline)) != NULL;
+        }
+        block = next;
+        if (!c->name) {
+            st = amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+            break;
+        }
+        for (size_t p = 0; ok && p < np && st == AMX_OK; p++) {
+            size_t b = find_baseline(ctx, p, vals);
+            if (b != RPT_NONE && b != p)
+                st = pair_points(ctx, &c->pairs[c->n_pairs++], p, b, R, scratch, err);
+        }
+        if (ctx->n_comparisons > 1 && c->n_pairs == 0)
+            rpt_warn(ctx, "report.baseline %s: no point pairs with it", c->name);
+    }
+    if (skipped)
+        rpt_warn(ctx, "report.baseline: %zu baseline%s past the first %d not shown", skipped,
+                 skipped == 1 ? "" : "s", AMX_MAX_BASELINES);
+    if (vals)
+        for (size_t a = 0; a < ctx->in->n_axes; a++)
+            free(vals[a]);
+    free(vals);
+    return st;
 }
 
 static enum amx_status target_stats(struct rpt_ctx *ctx, size_t p, size_t t, struct amx_error *err)
@@ -227,7 +415,14 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
     size_t R = ctx->repeats > 0 ? (size_t)ctx->repeats : 0;
     double *scratch = malloc((R ? R : 1) * sizeof *scratch);
     if (!scratch) return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
-    bool want = rep->baseline[0] && ctx->series_axis != RPT_NONE;
+    bool want = (rep->baseline[0] || rep->baseline_point[0]) && ctx->series_axis != RPT_NONE;
+    char **vals = calloc(in->n_axes + 1, sizeof *vals);
+    if (!vals) {
+        free(scratch);
+        return amx_fail(err, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
+    }
+    bool point_form = rep->baseline_point[0] != '\0';
+    if (want && !baseline_values(ctx, vals)) want = false;
     enum amx_status st = AMX_OK;
     bool seen_baseline = false; /* some point has a baseline point, maybe itself */
     for (size_t p = 0; p < ctx->n_points && st == AMX_OK; p++) {
@@ -236,7 +431,7 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
         for (size_t t = 0; t < nt && st == AMX_OK; t++)
             st = target_stats(ctx, p, t, err);
         if (!want || st != AMX_OK) continue;
-        size_t b = find_baseline(ctx, p);
+        size_t b = find_baseline(ctx, p, vals);
         if (b != RPT_NONE) seen_baseline = true;
         if (b == RPT_NONE || b == p) continue;
         pt->baseline = b;
@@ -265,24 +460,38 @@ enum amx_status rpt_compute_paired(struct rpt_ctx *ctx, struct amx_error *err)
             pairing_finish(&pt->targets[t].seconds, scratch);
         }
     }
+    if (st == AMX_OK) st = comparisons(ctx, R, scratch, err);
     free(scratch);
+    for (size_t a = 0; a < in->n_axes; a++)
+        free(vals[a]);
+    free(vals);
     if (want && !ctx->paired && ctx->n_points > 0) {
-        const char *axis = in->axes[ctx->series_axis];
+        const char *axis = point_form ? "sweep values" : in->axes[ctx->series_axis];
         if (!seen_baseline)
             rpt_warn(ctx,
                      "report.baseline \"%s\": no complete run has that %s; no paired statistics",
-                     rep->baseline, axis);
+                     rpt_baseline_text(ctx), axis);
         else
             rpt_warn(ctx,
                      "report.baseline \"%s\": every point is a baseline point (no other value of "
                      "%s has complete runs); no paired statistics",
-                     rep->baseline, axis);
+                     rpt_baseline_text(ctx), axis);
     }
     return st;
 }
 
 void rpt_free_paired(struct rpt_ctx *ctx)
 {
+    for (size_t k = 0; k < ctx->n_comparisons; k++) {
+        struct rpt_comparison *c = &ctx->comparisons[k];
+        for (size_t i = 0; i < c->n_pairs; i++) {
+            free(c->pairs[i].final.diff);
+            free(c->pairs[i].best.diff);
+        }
+        free(c->pairs);
+        free(c->name);
+    }
+    free(ctx->comparisons);
     for (size_t p = 0; p < ctx->n_points; p++) {
         struct rpt_point *pt = &ctx->points[p];
         free(pt->final.diff);

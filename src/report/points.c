@@ -86,6 +86,27 @@ static char *point_label(const struct rpt_ctx *ctx, size_t p, const bool *varies
     return b.data;
 }
 
+/* report.metric names a column the runs' curves have (any of them: the
+ * errors, losses, seconds, rates): otherwise an error with the nearest column
+ * and the list, since a figure of another column would mislead. */
+static enum amx_status rpt_check_metric(struct rpt_ctx *ctx, struct amx_error *err)
+{
+    if (ctx->res->n_complete == 0 || rpt_col_index(ctx, ctx->metric) != RPT_NONE ||
+        strcmp(ctx->metric, "validation_error") == 0) /* warned below, shown as test_error */
+        return AMX_OK;
+    const char *s = amx_suggest(ctx->metric, (const char *const *)ctx->cols, ctx->n_cols);
+    char list[1024] = "";
+    for (size_t j = 0; j < ctx->n_cols; j++) {
+        if (strcmp(ctx->cols[j], "epoch") == 0) continue;
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", ctx->cols[j]);
+    }
+    return amx_fail(err, AMX_ERR_CONFIG, ctx->in->results_dir, 0, 0,
+                    "report.metric: the runs' curve.csv has no column \"%s\"%s%s%s; its columns: "
+                    "%s",
+                    ctx->metric, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "", list);
+}
+
 enum amx_status rpt_group_points(struct rpt_ctx *ctx, struct amx_error *err)
 {
     const struct amx_report_input *in = ctx->in;
@@ -106,7 +127,10 @@ enum amx_status rpt_group_points(struct rpt_ctx *ctx, struct amx_error *err)
         }
     }
     /* the metric */
-    ctx->metric = rpt_metric_column(in->report->metric);
+    ctx->metric =
+        in->report->column[0] ? in->report->column : rpt_metric_column(in->report->metric);
+    enum amx_status st = rpt_check_metric(ctx, err);
+    if (st != AMX_OK) return st;
     if (in->report->metric == AMX_METRIC_VALIDATION_ERROR && !ctx->has_validation) {
         if (ctx->res->n_complete > 0)
             rpt_warn(ctx, "report.metric is validation_error but the runs have no validation "

@@ -59,6 +59,32 @@ enum amx_status rpt_write_buf(struct rpt_ctx *ctx, const char *name, struct amx_
     return st;
 }
 
+const char *rpt_baseline_text(struct rpt_ctx *ctx)
+{
+    const struct amx_report_config *rep = ctx->in->report;
+    if (!rep->baseline_point[0]) return rep->baseline;
+    if (!ctx->baseline_text[0]) {
+        size_t len = 0, cap = sizeof ctx->baseline_text;
+        const char *sep = "";
+        for (const char *l = rep->baseline_point; *l && len + 1 < cap;) {
+            size_t n = strcspn(l, "\n");
+            int w = 0;
+            if (l[0] == '|')
+                sep = "; ";
+            else if (l[0] == '*')
+                w = snprintf(ctx->baseline_text + len, cap - len, "%sall pairs", sep);
+            else
+                w = snprintf(ctx->baseline_text + len, cap - len, "%s%.*s", sep,
+                             (int)(l[0] == '=' ? n - 1 : n), l + (l[0] == '='));
+            if (l[0] != '|') sep = ", ";
+            len += w > 0 ? (size_t)w : 0;
+            if (len >= cap) len = cap - 1;
+            l += n + (l[n] == '\n');
+        }
+    }
+    return ctx->baseline_text;
+}
+
 const char *rpt_metric_column(enum amx_metric m)
 {
     switch (m) {

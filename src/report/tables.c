@@ -192,6 +192,59 @@ static json_t *jpairing(const struct rpt_pairing *pg, bool time, bool *ok)
     return o;
 }
 
+/* The baseline point's mean metric (final or best) over its repeats that
+ * did not diverge, as the tables' means. */
+static double base_mean(const struct rpt_ctx *ctx, size_t b, bool best)
+{
+    const struct rpt_point *pt = &ctx->points[b];
+    size_t n = 0;
+    for (size_t k = 0; k < pt->n_runs; k++) {
+        const struct rpt_run *r = &ctx->runs[pt->runs[k]];
+        if (!r->diverged) ctx->scratch[n++] = best ? r->m_best : r->m_final;
+    }
+    return rpt_stat_of(ctx->scratch, n).mean;
+}
+
+/* jpairing of an error measure, with the mean difference as a percentage of
+ * the baseline's mean beside the absolute one. */
+static json_t *jpairing_rel(const struct rpt_ctx *ctx, const struct rpt_pairing *pg, size_t b,
+                            bool best, bool *ok)
+{
+    json_t *o = jpairing(pg, false, ok);
+    double m = base_mean(ctx, b, best);
+    jset(o, "mean_percent_of_baseline", jnum(isfinite(m) && m != 0 ? 100.0 * pg->st.mean / m : NAN),
+         ok);
+    return o;
+}
+
+/* Every comparison of a list of baselines or of all-pairs (one series
+ * value or point alone is the points' "paired"): its pairs, each point -
+ * baseline on final and best. */
+static void jcomparisons(const struct rpt_ctx *ctx, json_t *root, bool *ok)
+{
+    if (ctx->n_comparisons == 0 ||
+        (ctx->n_comparisons == 1 && ctx->comparisons[0].kind != RPT_CMP_ALL_PAIRS))
+        return;
+    json_t *list = json_array();
+    for (size_t k = 0; k < ctx->n_comparisons; k++) {
+        const struct rpt_comparison *c = &ctx->comparisons[k];
+        json_t *o = json_object(), *pairs = json_array();
+        jset(o, "baseline", json_string(c->name), ok);
+        for (size_t i = 0; i < c->n_pairs; i++) {
+            json_t *po = json_object();
+            jset(po, "point", json_string(ctx->points[c->pairs[i].point].label), ok);
+            jset(po, "baseline", json_string(ctx->points[c->pairs[i].base].label), ok);
+            size_t b = c->pairs[i].base;
+            jset(po, "final", jpairing_rel(ctx, &c->pairs[i].final, b, false, ok), ok);
+            jset(po, "best", jpairing_rel(ctx, &c->pairs[i].best, b, true, ok), ok);
+            jappend(pairs, po, ok);
+        }
+        jset(o, "pairs", pairs, ok);
+        jappend(list, o, ok);
+    }
+    jset(root, "comparisons", list, ok);
+}
+
 /* A median that may be "not reached" (inf): null then. */
 static json_t *jmedian(double x)
 {
@@ -312,7 +365,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
     /* paired statistics: differences point - baseline of the report metric,
      * final (last epoch) and best (at the least validation error) */
     jset(root, "baseline",
-         in->report->baseline[0] ? json_string(in->report->baseline) : json_null(), &ok);
+         rpt_baseline_text(ctx)[0] ? json_string(rpt_baseline_text(ctx)) : json_null(), &ok);
     jset(root, "repeats", json_integer(ctx->repeats), &ok);
     json_t *targets = json_array();
     for (size_t t = 0; t < in->report->n_targets && t < AMX_MAX_TARGETS; t++)
@@ -357,8 +410,10 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         if (pt->baseline != RPT_NONE) {
             json_t *po = json_object();
             jset(po, "baseline", json_string(ctx->points[pt->baseline].label), &ok);
-            jset(po, "final", jpairing(&pt->final, false, &ok), &ok);
-            jset(po, "best", ctx->has_validation ? jpairing(&pt->best, false, &ok) : json_null(),
+            jset(po, "final", jpairing_rel(ctx, &pt->final, pt->baseline, false, &ok), &ok);
+            jset(po, "best",
+                 ctx->has_validation ? jpairing_rel(ctx, &pt->best, pt->baseline, true, &ok)
+                                     : json_null(),
                  &ok);
             jset(o, "paired", po, &ok);
         } else if (pt->is_baseline) {
@@ -404,6 +459,7 @@ enum amx_status rpt_write_report_json(struct rpt_ctx *ctx, struct amx_error *err
         jappend(ranking, o, &ok);
     }
     jset(root, "ranking", ranking, &ok);
+    jcomparisons(ctx, root, &ok);
     free(rank);
 
     char *text =

@@ -11,6 +11,12 @@
 enum amx_status amx_results_load(const char *dir, struct amx_experiment **exp,
                                  struct amx_errlist *errs)
 {
+    return amx_results_load_with(dir, NULL, 0, exp, errs);
+}
+
+enum amx_status amx_results_load_with(const char *dir, const char *const *extra, size_t n_extra,
+                                      struct amx_experiment **exp, struct amx_errlist *errs)
+{
     struct amx_error e = {0};
     char path[AMX_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
@@ -34,7 +40,7 @@ enum amx_status amx_results_load(const char *dir, struct amx_experiment **exp,
         return e.code;
     }
     size_t n = json_array_size(ov);
-    const char **o = calloc(n + 1, sizeof *o);
+    const char **o = calloc(n + n_extra + 1, sizeof *o);
     if (!o) {
         json_decref(m);
         amx_fail(&e, AMX_ERR_NOMEM, "", 0, 0, "out of memory");
@@ -52,6 +58,8 @@ enum amx_status amx_results_load(const char *dir, struct amx_experiment **exp,
             return e.code;
         }
     }
+    for (size_t i = 0; i < n_extra; i++) /* after the folder's: the last one wins */
+        o[n + i] = extra[i];
     snprintf(path, sizeof path, "%s/experiment.yaml", dir);
     char *text = NULL;
     size_t len = 0;
@@ -59,7 +67,7 @@ enum amx_status amx_results_load(const char *dir, struct amx_experiment **exp,
     if (st != AMX_OK)
         amx_errlist_add(errs, &e);
     else
-        st = amx_experiment_load_string(text, len, path, o, n, exp, errs);
+        st = amx_experiment_load_string(text, len, path, o, n + n_extra, exp, errs);
     free(text);
     free(o);
     json_decref(m);
@@ -94,7 +102,9 @@ enum amx_status amx_results_report(const struct amx_experiment *exp, const char 
                                   .render = true,
                                   .repeats = cfg ? cfg->repeats : 0,
                                   .description = cfg ? cfg->description : NULL,
-                                  .task = cfg ? cfg->network.task : AMX_TASK_AUTOENCODER};
+                                  .task = cfg ? cfg->network.task : AMX_TASK_AUTOENCODER,
+                                  .n_overrides = exp->n_overrides,
+                                  .overrides = (const char *const *)exp->overrides};
     enum amx_status st = amx_report_build(&in, res, err);
     free(axes);
     free(ids);

@@ -10,7 +10,7 @@ data = 'figure.dat'
 
 set encoding utf8
 set datafile missing '?'
-set title 'bf16 against fp32 products: AdaMix and AdaGrad on full MNIST'
+set title 'bf16 against fp32 products: AdaMix and AdaGrad on full MNIST'."\n".'with sweep.compute.precision=[fp32], repeats=1'
 set xlabel 'fine-tuning epoch'
 set ylabel 'test reconstruction error (squared error per image)'
 set grid xtics ytics mytics back lc rgb '#e0e0e0' lw 1 dt 1, lc rgb '#f0f0f0' lw 1 dt 1
