@@ -1252,7 +1252,7 @@ START_TEST(test_best_at_least_validation_error)
     snprintf(rc.series, sizeof rc.series, "finetune.rules");
     const char *ids[] = {"0123456789abcdef"};
     struct amx_report_input in = {
-        dir, &rc, "best", 0, NULL, 1, ids, false, 0, NULL, AMX_TASK_AUTOENCODER};
+        dir, &rc, "best", 0, NULL, 1, ids, false, 0, NULL, AMX_TASK_AUTOENCODER, 0, NULL};
     struct amx_report_result res;
     struct amx_error err;
     ck_assert_int_eq(amx_report_build(&in, &res, &err), AMX_OK);
