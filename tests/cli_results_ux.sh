@@ -136,7 +136,7 @@ check "report settings from the command line are named" \
 # --set with an unknown key and no near one: the keys it could be, as a file gets
 "$prog" validate "$exp" --set finetune.foo=3 >u1.txt 2>&1
 check "--set finetune.foo: the valid keys listed" \
-    grep -q "unknown key 'foo' in finetune (expected one of: epochs, batch_size, loss, rules, divergence_limit)" u1.txt
+    grep -q "unknown key 'foo' in finetune (expected one of: epochs, batch_size, loss, rules, divergence_limit, early_stop, newbob)" u1.txt
 "$prog" validate "$exp" --set finetune.epoch=3 >u2.txt 2>&1
 check "--set finetune.epoch: the near one suggested" grep -q "did you mean 'epochs'" u2.txt
 

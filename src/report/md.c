@@ -296,8 +296,9 @@ static char *unreached_note(const struct rpt_ctx *ctx, bool reached[AMX_MAX_TARG
     double lowest = NAN;
     for (size_t i = 0; i < ctx->in->n_runs; i++) {
         const struct rpt_run *r = &ctx->runs[i];
-        if (r->complete && isfinite(r->m_best) && (isnan(lowest) || r->m_best < lowest))
-            lowest = r->m_best;
+        /* the lowest value any run reached: the oracle, whatever "best" means */
+        if (r->complete && isfinite(r->m_oracle) && (isnan(lowest) || r->m_oracle < lowest))
+            lowest = r->m_oracle;
     }
     struct amx_buf b = {0};
     size_t n = 0;
