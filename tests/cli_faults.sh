@@ -107,11 +107,11 @@ echo "reference sweep: $dur_ms ms"
 kills=0 # that hit a sweep still running
 # ---- SIGKILL of the main process, 6 times, at random moments; each resumed
 # (a sweep that finished before its kill, on a machine busier or quieter
-# than during the reference, is started again with a shorter delay, up to 3
+# than during the reference, is started again with a shorter delay, up to 5
 # times, so the kills land in running sweeps)
 for k in 1 2 3 4 5 6; do
     dir=main$k
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5; do
         rm -rf $dir
         "$prog" -q -j 2 -o $dir "$slow" >/dev/null 2>&1 &
         pid=$!
@@ -143,10 +143,10 @@ done
 # ---- SIGKILL of one worker, 4 times, at random moments of its life: the
 # sweep goes on (exit 1, the killed run reported), the rerun redoes it. A
 # kill that finds the worker already ended (a zombie not yet reaped) hurts
-# nothing; it is tried again at another moment, up to 3 times.
+# nothing; it is tried again at another moment, up to 5 times.
 for k in 1 2 3 4; do
     dir=worker$k
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5; do
         rm -rf $dir
         "$prog" -q -j 2 -o $dir "$slow" >wk-$dir.txt 2>&1 &
         pid=$!
