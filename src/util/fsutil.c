@@ -207,9 +207,10 @@ enum amx_status amx_read_file(const char *path, char **data, size_t *len, struct
         amx_buf_append(&b, chunk, got);
     int bad = ferror(f);
     fclose(f);
-    if (bad || b.failed) {
+    if (bad || b.failed) { /* a buffer that could not grow is out of memory, not a read error */
         amx_buf_free(&b);
-        return amx_fail(err, AMX_ERR_IO, path, 0, 0, "read failed");
+        return bad ? amx_fail(err, AMX_ERR_IO, path, 0, 0, "read failed")
+                   : amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
     }
     if (!b.data) amx_buf_append(&b, "", 0);
     if (b.failed) return amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory");
