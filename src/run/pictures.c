@@ -87,9 +87,10 @@ static enum amx_status write_png(const char *dir, const char *name, const unsign
     char path[AMX_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     struct amx_buf b = {0};
-    enum amx_status st = encode_grey(pix, w, h, &b)
-                             ? amx_write_file_atomic(path, b.data, b.len, err)
-                             : amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "encoding the PNG failed");
+    enum amx_status st =
+        encode_grey(pix, w, h, &b)
+            ? amx_write_file_atomic(path, b.data, b.len, err)
+            : amx_fail(err, AMX_ERR_NOMEM, path, 0, 0, "out of memory encoding the PNG");
     amx_buf_free(&b);
     return st;
 }
