@@ -56,14 +56,17 @@ static void figure_subtitle(const struct rpt_ctx *ctx, struct amx_buf *g)
 {
     struct amx_buf o = {0};
     if (rpt_run_overrides(ctx, &o) > 0 && o.data) {
-        amx_buf_printf(g, ".\"\\n\".");
         char *text = malloc(o.len + 16);
         if (text) {
+            amx_buf_printf(g, ".\"\\n\".");
             snprintf(text, o.len + 16, "with %s", o.data);
             gp_quote(g, text);
+        } else {
+            g->failed = true; /* out of memory: never half a title */
         }
         free(text);
     }
+    if (o.failed) g->failed = true;
     amx_buf_free(&o);
 }
 
