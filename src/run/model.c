@@ -56,9 +56,7 @@ void amx_model_free(struct amx_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* compute.precision, or why this backend and CPU cannot compute it (an
- * error naming the key, before any training). */
-static enum amx_status check_precision(const struct amx_run_config *cfg, struct amx_error *err)
+enum amx_status amx_model_check_precision(const struct amx_run_config *cfg, struct amx_error *err)
 {
     const char *why = amx_blas_precision_unavailable(cfg->compute.precision);
     if (!why) return AMX_OK;
@@ -106,7 +104,7 @@ enum amx_status amx_model_init(struct amx_model *m, const struct amx_run_config 
     enum amx_status st = m->kind->init(&m->net, cfg, classes, err);
     if (st == AMX_OK) st = amx_net_check_loss(&m->net, cfg->finetune.loss, err);
     if (st == AMX_OK) st = amx_net_set_threads(&m->net, threads, err);
-    if (st == AMX_OK) st = check_precision(cfg, err);
+    if (st == AMX_OK) st = amx_model_check_precision(cfg, err);
     if (st == AMX_OK) st = amx_net_set_precision(&m->net, cfg->compute.precision, err);
     if (st == AMX_OK) st = initial_weights(m, cfg, cache_path, cached_seconds, err);
     if (st != AMX_OK) {

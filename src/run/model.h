@@ -70,6 +70,10 @@ enum amx_status amx_model_init(struct amx_model *m, const struct amx_run_config 
                                const char *cache_path, int threads, double *cached_seconds,
                                struct amx_error *err);
 void amx_model_free(struct amx_model *m);
+/* compute.precision, or why this backend and CPU cannot compute it (an
+ * error naming the key, before any training): pretraining and fine-tuning
+ * both check it. */
+enum amx_status amx_model_check_precision(const struct amx_run_config *cfg, struct amx_error *err);
 /* The RBMs of cfg's pretrained stack, allocated (amx_rbm_init), their
  * hidden units as the kind says; free with amx_model_free_rbms. */
 enum amx_status amx_model_alloc_rbms(const struct amx_run_config *cfg, struct amx_rbm *rbms,

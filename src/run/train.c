@@ -32,16 +32,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* compute.precision, or why this backend and CPU cannot compute it (an
- * error naming the key, before any training). */
-static enum amx_status check_precision(const struct amx_run_config *cfg, struct amx_error *err)
-{
-    const char *why = amx_blas_precision_unavailable(cfg->compute.precision);
-    if (!why) return AMX_OK;
-    return amx_fail(err, AMX_ERR_CONFIG, cfg->file, 0, 0, "compute.precision is %s, but %s",
-                    amx_precision_name(cfg->compute.precision), why);
-}
-
 enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct amx_run_data *d,
                                   const char *cache_path, const char *log_path, int threads,
                                   amx_progress_fn progress, void *pctx, struct amx_error *err)
@@ -66,7 +56,7 @@ enum amx_status amx_task_pretrain(const struct amx_run_config *cfg, const struct
     const float *input = d->train;
     float *owned = NULL;
     size_t rows = d->n_train;
-    st = check_precision(cfg, err);
+    st = amx_model_check_precision(cfg, err);
     for (int l = 0; l < n && st == AMX_OK; l++) {
         st = amx_rbm_set_threads(&rbms[l], threads, err);
         if (st == AMX_OK) st = amx_rbm_set_precision(&rbms[l], cfg->compute.precision, err);
